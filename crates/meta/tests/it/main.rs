@@ -1,0 +1,3 @@
+//! The metadata store against a real SQLite file.
+
+mod store;

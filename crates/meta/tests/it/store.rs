@@ -1,0 +1,155 @@
+use chrono::{Duration, Utc};
+use lakeward_meta::access::{Role, ScopeSet};
+use lakeward_meta::store::{ApiKeyUpdate, AuditFilter, NewApiKey, NewAuditEvent, UserStatus};
+use lakeward_meta::{MetaError, MetaStore};
+
+async fn store() -> (tempfile::TempDir, MetaStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("meta.db").display());
+    let store = MetaStore::connect(&url).await.unwrap();
+    (dir, store)
+}
+
+#[tokio::test]
+async fn migrations_are_applied_once_and_reopening_keeps_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("meta.db").display());
+    let first = MetaStore::connect(&url).await.unwrap();
+    first.create_organisation("Acme", "a@acme.test", "h").await.unwrap();
+    drop(first);
+    let again = MetaStore::connect(&url).await.unwrap();
+    assert_eq!(again.count_organisations().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn an_organisation_keeps_at_least_one_active_admin() {
+    let (_dir, store) = store().await;
+    let (org, admin) = store.create_organisation("Acme", "Admin@Acme.test", "h").await.unwrap();
+    assert_eq!(admin.email, "admin@acme.test");
+    assert!(matches!(store.set_role(org.id, admin.id, Role::Viewer).await, Err(MetaError::LastAdmin)));
+    assert!(matches!(store.deactivate_user(org.id, admin.id).await, Err(MetaError::LastAdmin)));
+    assert!(matches!(store.delete_user(org.id, admin.id).await, Err(MetaError::LastAdmin)));
+    assert_eq!(store.get_user(admin.id).await.unwrap().unwrap().role, Role::Admin);
+
+    let second = store.create_user(org.id, "b@acme.test", Role::Admin, Some("h")).await.unwrap();
+    store.set_role(org.id, admin.id, Role::Editor).await.unwrap();
+    // Now `second` is the last admin.
+    assert!(matches!(store.deactivate_user(org.id, second.id).await, Err(MetaError::LastAdmin)));
+    // An invited (not yet active) admin does not count.
+    let invited = store.create_user(org.id, "c@acme.test", Role::Admin, None).await.unwrap();
+    assert_eq!(invited.status, UserStatus::Invited);
+    assert!(matches!(store.set_role(org.id, second.id, Role::Viewer).await, Err(MetaError::LastAdmin)));
+    // Another organisation's member is not found.
+    let (other, _) = store.create_organisation("Other", "o@other.test", "h").await.unwrap();
+    assert!(matches!(store.set_role(other.id, second.id, Role::Viewer).await, Err(MetaError::NotFound)));
+    assert!(matches!(store.delete_user(other.id, second.id).await, Err(MetaError::NotFound)));
+}
+
+#[tokio::test]
+async fn emails_are_unique_across_organisations() {
+    let (_dir, store) = store().await;
+    let (org, _) = store.create_organisation("Acme", "a@acme.test", "h").await.unwrap();
+    assert!(matches!(store.create_organisation("Other", "A@acme.test", "h").await, Err(MetaError::Conflict(_))));
+    assert!(matches!(store.create_user(org.id, "a@ACME.test", Role::Viewer, None).await, Err(MetaError::Conflict(_))));
+    assert_eq!(store.count_organisations().await.unwrap(), 1, "the failed onboarding left nothing behind");
+}
+
+#[tokio::test]
+async fn invitations_are_redeemed_once_and_expire() {
+    let (_dir, store) = store().await;
+    let (org, _) = store.create_organisation("Acme", "a@acme.test", "h").await.unwrap();
+    let invited = store.create_user(org.id, "new@acme.test", Role::Editor, None).await.unwrap();
+    store.create_invite(invited.id, org.id, "tok", Utc::now() + Duration::days(1)).await.unwrap();
+    let user = store.accept_invite("tok", "pw").await.unwrap().unwrap();
+    assert_eq!((user.status, user.password_hash.as_deref()), (UserStatus::Active, Some("pw")));
+    assert!(store.accept_invite("tok", "pw2").await.unwrap().is_none());
+
+    let late = store.create_user(org.id, "late@acme.test", Role::Editor, None).await.unwrap();
+    store.create_invite(late.id, org.id, "old", Utc::now() - Duration::seconds(1)).await.unwrap();
+    assert!(store.accept_invite("old", "pw").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn api_keys_names_updates_and_revocation() {
+    let (_dir, store) = store().await;
+    let (org, admin) = store.create_organisation("Acme", "a@acme.test", "h").await.unwrap();
+    let scopes = ScopeSet::parse(["tables:read"]).unwrap();
+    let new = |hash: &'static str, name: &'static str| NewApiKey {
+        org_id: org.id,
+        user_id: admin.id,
+        name,
+        key_prefix: "lw_live_00000000",
+        key_hash: hash,
+        scopes,
+        expires_at: None,
+    };
+    let key = store.create_api_key(new("h1", "ci")).await.unwrap();
+    assert!(matches!(store.create_api_key(new("h2", "ci")).await, Err(MetaError::Conflict(_))));
+    assert_eq!(store.find_api_key_by_hash("h1").await.unwrap().unwrap().id, key.id);
+
+    let expiry = Utc::now() + Duration::days(7);
+    let updated = store
+        .update_api_key(key.id, ApiKeyUpdate { name: Some("ci2".into()), expires_at: Some(Some(expiry)), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(updated.name, "ci2");
+    assert_eq!(updated.expires_at.unwrap().timestamp_millis(), expiry.timestamp_millis());
+    assert_eq!(updated.scopes, scopes);
+
+    store.touch_api_key(key.id).await.unwrap();
+    assert!(store.get_api_key(key.id).await.unwrap().unwrap().last_used_at.is_some());
+
+    let revoked = store.revoke_api_key(key.id).await.unwrap();
+    assert!(revoked.revoked_at.is_some() && !revoked.is_usable(Utc::now()));
+    assert!(matches!(store.revoke_api_key(key.id).await, Err(MetaError::Conflict(_))));
+    assert!(matches!(store.update_api_key(key.id, ApiKeyUpdate::default()).await, Err(MetaError::Conflict(_))));
+    // The name is free again once the old key is revoked.
+    store.create_api_key(new("h3", "ci2")).await.unwrap();
+}
+
+#[tokio::test]
+async fn audit_events_filter_and_paginate_per_organisation() {
+    let (_dir, store) = store().await;
+    let (org, admin) = store.create_organisation("Acme", "a@acme.test", "h").await.unwrap();
+    let (other, _) = store.create_organisation("Other", "o@other.test", "h").await.unwrap();
+    for i in 0..5 {
+        store
+            .record_audit(NewAuditEvent {
+                org_id: Some(org.id),
+                actor_type: "user",
+                actor_id: Some(admin.id),
+                action: if i % 2 == 0 { "apikey.created" } else { "member.role_changed" },
+                target_id: Some(format!("t{i}")),
+                details: serde_json::json!({ "i": i }),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .record_audit(NewAuditEvent { org_id: Some(other.id), actor_type: "user", action: "apikey.created", ..Default::default() })
+        .await
+        .unwrap();
+
+    let all = store.list_audit(org.id, &AuditFilter::default(), 2, 0).await.unwrap();
+    assert_eq!(all.total, 5);
+    assert_eq!(all.events.iter().map(|e| e.details["i"].as_i64().unwrap()).collect::<Vec<_>>(), [4, 3]);
+    let page3 = store.list_audit(org.id, &AuditFilter::default(), 2, 4).await.unwrap();
+    assert_eq!(page3.events.len(), 1);
+
+    let created = AuditFilter { action: Some("apikey.created".into()), ..Default::default() };
+    assert_eq!(store.list_audit(org.id, &created, 50, 0).await.unwrap().total, 3);
+    let by_prefix = AuditFilter { action_prefix: Some("member".into()), ..Default::default() };
+    assert_eq!(store.list_audit(org.id, &by_prefix, 50, 0).await.unwrap().total, 2);
+    let by_target = AuditFilter { target_id: Some("t3".into()), ..Default::default() };
+    assert_eq!(store.list_audit(org.id, &by_target, 50, 0).await.unwrap().total, 1);
+    let future = AuditFilter { since: Some(Utc::now() + Duration::hours(1)), ..Default::default() };
+    assert_eq!(store.list_audit(org.id, &future, 50, 0).await.unwrap().total, 0);
+    let window = AuditFilter {
+        since: Some(Utc::now() - Duration::hours(1)),
+        until: Some(Utc::now() + Duration::hours(1)),
+        action: Some("apikey.created".into()),
+        ..Default::default()
+    };
+    assert_eq!(store.list_audit(org.id, &window, 50, 0).await.unwrap().total, 3);
+}
