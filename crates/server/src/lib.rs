@@ -1,1 +1,132 @@
-//! placeholder
+//! The HTTP API: routing, authentication and the one authorization call, the error
+//! shape, rate limits, the audit trail of identity changes, and the OpenAPI document.
+//! [`start`] runs it; the `lakeward` binary decides the configuration.
+
+pub mod config;
+
+mod audit_log;
+mod auth;
+mod client_ip;
+mod error;
+mod error_shape;
+mod gate;
+mod json;
+mod openapi;
+mod query;
+mod rate_limit;
+mod routes;
+mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use lakeward_meta::MetaStore;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use config::{Limits, ServerConfig};
+pub use error::ErrorBody;
+
+use crate::auth::Tokens;
+use crate::rate_limit::RateLimits;
+use crate::state::{AppState, SharedState};
+
+/// The application: every route and middleware, ready to serve.
+pub fn app(state: SharedState) -> Router {
+    let (router, mut api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).merge(routes::router()).split_for_parts();
+    openapi::finish(&mut api);
+    router
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
+        .fallback(error_shape::not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), gate::gate))
+        .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
+        .with_state(state)
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::from_fn(error_shape::normalize_errors))
+        .layer(CatchPanicLayer::new())
+}
+
+/// A server running in the background.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.await??;
+        Ok(())
+    }
+}
+
+/// Opens the metadata store, binds the listener and starts serving.
+pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
+    let meta = MetaStore::connect(&config.database_url).await?;
+    let listener = TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let state: SharedState = Arc::new(AppState {
+        tokens: Tokens::new(&config.secret),
+        rate_limits: RateLimits::new(&config.limits),
+        onboarding: tokio::sync::Mutex::new(()),
+        meta,
+        config,
+    });
+    spawn_housekeeping(Arc::downgrade(&state));
+    let (tx, rx) = oneshot::channel::<()>();
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, service)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    tracing::info!(%addr, "lakeward listening");
+    Ok(RunningServer { addr, shutdown: Some(tx), task })
+}
+
+/// Serves until `signal` resolves, then drains in-flight requests and returns.
+pub async fn serve_until(config: ServerConfig, signal: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let server = start(config).await?;
+    signal.await;
+    tracing::info!("shutting down: draining in-flight requests");
+    server.shutdown().await
+}
+
+/// Periodic upkeep; ends when the server's state is dropped.
+fn spawn_housekeeping(state: std::sync::Weak<AppState>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let mut rounds: u64 = 0;
+        loop {
+            tick.tick().await;
+            let Some(state) = state.upgrade() else { return };
+            state.rate_limits.forget_idle();
+            if rounds % 60 == 0
+                && let Err(err) = state.meta.prune_sessions().await
+            {
+                tracing::warn!(%err, "pruning expired sessions failed");
+            }
+            rounds += 1;
+        }
+    });
+}

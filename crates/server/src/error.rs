@@ -1,0 +1,138 @@
+//! The one error shape every response uses:
+//! `{"statusCode":400,"error":"Bad Request","message":"...","details":[{"field":"...","message":"..."}]}`
+//! plus `requiredScope` on 403 and `retryAfter` (with a `Retry-After` header) on 429.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use lakeward_meta::MetaError;
+use lakeward_meta::access::Denied;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    #[schema(example = 400)]
+    pub status_code: u16,
+    #[schema(example = "Bad Request")]
+    pub error: String,
+    #[schema(example = "Validation failed")]
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<FieldError>,
+    /// On 403: the scope the action needs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_scope: Option<String>,
+    /// On 429: seconds to wait before retrying (also in the `Retry-After` header).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+    pub details: Vec<FieldError>,
+    pub required_scope: Option<String>,
+    pub retry_after: Option<u64>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self { status, message: message.into(), details: Vec::new(), required_scope: None, retry_after: None }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// A 400 naming the field at fault.
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self {
+            details: vec![FieldError { field: field.into(), message: message.clone() }],
+            ..Self::bad_request("Validation failed")
+        }
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+
+    pub fn forbidden(required_scope: &str) -> Self {
+        Self { required_scope: Some(required_scope.to_owned()), ..Self::new(StatusCode::FORBIDDEN, "Insufficient permissions") }
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "Resource not found")
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, message)
+    }
+
+    pub fn too_many_requests(retry_after_secs: u64) -> Self {
+        // Never tell a client to retry after 0 seconds: it would retry at once, and fail.
+        let secs = retry_after_secs.max(1);
+        Self { retry_after: Some(secs), ..Self::new(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded") }
+    }
+
+    /// Logs the cause and answers a message that reveals nothing about it.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "An unexpected error occurred")
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            status_code: self.status.as_u16(),
+            error: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            message: self.message.clone(),
+            details: self.details.clone(),
+            required_scope: self.required_scope.clone(),
+            retry_after: self.retry_after,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(self.body())).into_response();
+        if let Some(secs) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<MetaError> for ApiError {
+    fn from(err: MetaError) -> Self {
+        match err {
+            MetaError::NotFound => ApiError::not_found(),
+            MetaError::Conflict(message) => ApiError::conflict(message),
+            MetaError::LastAdmin => ApiError::conflict("An organisation must keep at least one active admin"),
+            MetaError::Db(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<Denied> for ApiError {
+    fn from(denied: Denied) -> Self {
+        match denied {
+            Denied::NotFound => ApiError::not_found(),
+            Denied::Forbidden { required_scope } => ApiError::forbidden(required_scope.as_str()),
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! The middleware every request passes: attribute it to a client address, resolve its
+//! credential to a principal, and charge it to a rate-limit budget.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use lakeward_meta::access::{Credential, Principal};
+
+use crate::auth::{RequestMeta, resolve_bearer};
+use crate::client_ip::client_ip;
+use crate::error::ApiError;
+use crate::rate_limit::retry_after_secs;
+use crate::state::SharedState;
+
+/// Paths that load balancers poll; never rate limited.
+const UNLIMITED_PATHS: &[&str] = &["/v1/health"];
+
+pub async fn gate(
+    State(state): State<SharedState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let ip = client_ip(peer.ip(), req.headers(), &state.config.trusted_proxies);
+    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    req.extensions_mut().insert(RequestMeta { client_ip: ip, request_id });
+    let path = req.uri().path();
+    let limited = !UNLIMITED_PATHS.contains(&path);
+    let auth_endpoint = path.starts_with("/v1/auth/");
+    let anonymous_key = format!("ip:{ip}");
+
+    let charge = |key: &str| -> Result<(), Response> {
+        if !limited {
+            return Ok(());
+        }
+        state
+            .rate_limits
+            .check(key, auth_endpoint)
+            .map_err(|wait| ApiError::too_many_requests(retry_after_secs(wait)).into_response())
+    };
+
+    let principal = match bearer_token(req.headers()) {
+        Ok(None) => None,
+        Ok(Some(token)) => match resolve_bearer(&state, token).await {
+            Ok(principal) => Some(principal),
+            // Failed credentials are charged to the address, so guessing keys is limited too.
+            Err(err) => return charge(&anonymous_key).err().unwrap_or_else(|| err.into_response()),
+        },
+        Err(err) => return charge(&anonymous_key).err().unwrap_or_else(|| err.into_response()),
+    };
+    let key = match &principal {
+        Some(Principal { credential: Credential::ApiKey { key_id, .. }, .. }) => format!("key:{key_id}"),
+        Some(Principal { user_id, .. }) => format!("user:{user_id}"),
+        None => anonymous_key.clone(),
+    };
+    if let Err(response) = charge(&key) {
+        return response;
+    }
+    if let Some(principal) = principal {
+        req.extensions_mut().insert(principal);
+    }
+    next.run(req).await
+}
+
+/// `Authorization: Bearer <token>`; `Ok(None)` without the header, `Err` if it is malformed.
+fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
+    let malformed = || ApiError::unauthorized("Malformed Authorization header; expected `Bearer <token>`");
+    let value = value.to_str().map_err(|_| malformed())?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(malformed)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(malformed());
+    }
+    Ok(Some(token))
+}

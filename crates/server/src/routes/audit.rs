@@ -1,0 +1,128 @@
+//! Reading the audit trail (admins only).
+
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use lakeward_meta::access::{Action, Resource, authorize};
+use lakeward_meta::store::{AuditEvent, AuditFilter};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::query::Query;
+use crate::state::SharedState;
+
+pub fn router() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new().routes(routes!(list_audit))
+}
+
+const DEFAULT_LIMIT: i64 = 50;
+const MAX_LIMIT: i64 = 500;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Exact action (`apikey.created`), or a family with `.*` (`apikey.*`).
+    pub action: Option<String>,
+    /// The acting user.
+    pub actor_id: Option<Uuid>,
+    /// `organisation`, `user`, `api_key`, ...
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    /// Events at or after this RFC 3339 time.
+    pub since: Option<DateTime<Utc>>,
+    /// Events before this RFC 3339 time.
+    pub until: Option<DateTime<Utc>>,
+    /// Page size, 1 to 500 (default 50).
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventResponse {
+    pub id: Uuid,
+    /// `user`, `api_key` (a user acting through a key) or `anonymous`.
+    pub actor_type: String,
+    pub actor_id: Option<Uuid>,
+    #[schema(example = "apikey.created")]
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub client_ip: Option<String>,
+    pub request_id: Option<String>,
+    /// What changed: names, before/after values. Never secrets.
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<AuditEvent> for AuditEventResponse {
+    fn from(e: AuditEvent) -> Self {
+        Self {
+            id: e.id,
+            actor_type: e.actor_type,
+            actor_id: e.actor_id,
+            action: e.action,
+            target_type: e.target_type,
+            target_id: e.target_id,
+            client_ip: e.client_ip,
+            request_id: e.request_id,
+            details: e.details,
+            created_at: e.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditListResponse {
+    pub events: Vec<AuditEventResponse>,
+    /// Events matching the filters, over all pages.
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// The organisation's audit events, newest first (admin, `org:read`).
+#[utoipa::path(get, path = "/v1/audit", tag = "audit", security(("bearer" = [])), params(AuditQuery),
+    responses((status = 200, body = AuditListResponse)))]
+pub async fn list_audit(
+    State(state): State<SharedState>,
+    Auth(principal): Auth,
+    Query(query): Query<AuditQuery>,
+) -> ApiResult<axum::Json<AuditListResponse>> {
+    authorize(&principal, Action::AuditRead, &Resource::Organisation { org_id: principal.org_id })?;
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", format!("must be between 1 and {MAX_LIMIT}")));
+    }
+    let offset = query.offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(ApiError::invalid_field("offset", "must not be negative"));
+    }
+    let (action, action_prefix) = match query.action {
+        Some(a) => match a.strip_suffix(".*") {
+            Some(prefix) => (None, Some(prefix.to_owned())),
+            None => (Some(a), None),
+        },
+        None => (None, None),
+    };
+    let filter = AuditFilter {
+        action,
+        action_prefix,
+        actor_id: query.actor_id,
+        target_type: query.target_type,
+        target_id: query.target_id,
+        since: query.since,
+        until: query.until,
+    };
+    let page = state.meta.list_audit(principal.org_id, &filter, limit, offset).await?;
+    Ok(axum::Json(AuditListResponse {
+        events: page.events.into_iter().map(AuditEventResponse::from).collect(),
+        total: page.total,
+        limit,
+        offset,
+    }))
+}

@@ -1,0 +1,20 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use lakeward_meta::MetaStore;
+
+use crate::auth::Tokens;
+use crate::config::ServerConfig;
+use crate::rate_limit::RateLimits;
+
+pub struct AppState {
+    pub config: ServerConfig,
+    pub meta: MetaStore,
+    pub tokens: Tokens,
+    pub rate_limits: RateLimits,
+    /// Serializes onboarding so that the `allow_signup` check and the insert are atomic.
+    pub onboarding: tokio::sync::Mutex<()>,
+}
+
+pub type SharedState = Arc<AppState>;
