@@ -40,8 +40,14 @@ fn is_json_content_type(value: Option<&axum::http::HeaderValue>) -> bool {
 }
 
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request("Request body is empty; expected a JSON object"));
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Err(ApiError::bad_request("Request body is empty; expected a JSON object")),
+        // Derived struct deserializers also accept arrays (fields by position): refuse them.
+        Some(b'{') => {}
+        Some(_) if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() => {
+            return Err(ApiError::invalid_field("body", "expected a JSON object"));
+        }
+        Some(_) => {}
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
@@ -127,6 +133,8 @@ mod tests {
             assert!(e.details.is_empty(), "{raw}");
         }
         assert!(parse::<Body>(br#"{"name":"a","count":1}"#).is_ok());
+        assert_eq!(err(r#"["a", 1]"#).details[0].message, "expected a JSON object");
+        assert_eq!(err("42").details[0].field, "body");
     }
 
     #[test]

@@ -1,1 +1,12 @@
+//! The real server, in-process on port 0 with a temporary data directory, driven over
+//! HTTP with a real client.
 
+mod api_keys;
+mod audit;
+mod auth;
+mod cross_org;
+mod errors;
+mod openapi;
+mod organisations;
+mod rate_limits;
+mod support;
