@@ -1,1 +1,6 @@
+//! The `lakeward` binary as a user runs it.
 
+mod admin;
+mod config;
+mod serve;
+mod support;

@@ -1,0 +1,94 @@
+use serde_json::Value;
+
+use crate::support::{lakeward, run_ok};
+
+fn config(cmd: &mut std::process::Command) -> Value {
+    serde_json::from_str(&run_ok(cmd.arg("config"))).unwrap()
+}
+
+#[test]
+fn defaults_give_an_embedded_server_on_a_local_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = config(&mut lakeward(dir.path()));
+    let data = dir.path().canonicalize().unwrap().join("lakeward-data");
+    assert_eq!(c["listen"], "127.0.0.1:8080");
+    assert_eq!(c["data_dir"], data.display().to_string());
+    assert_eq!(c["warehouse"], format!("file://{}/warehouse/", data.display()));
+    assert_eq!(c["database_url"], format!("sqlite://{}/lakeward.db?mode=rwc", data.display()));
+    assert_eq!(c["allow_signup"], false);
+    assert_eq!(c["limits"]["rate_limit_per_minute"], 60);
+    assert_eq!(c["limits"]["auth_rate_limit_per_minute"], 10);
+    // The secret was generated once, kept private, and is never printed.
+    let secret = data.join("secret.key");
+    let text = std::fs::read_to_string(&secret).unwrap();
+    assert_eq!(text.len(), 64);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    config(&mut lakeward(dir.path()));
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), text, "kept across starts");
+    assert!(!run_ok(lakeward(dir.path()).arg("config")).contains(&text));
+}
+
+#[test]
+fn file_then_environment_then_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("lakeward.toml"),
+        "listen = \"127.0.0.1:7001\"\nallow_signup = true\n[limits]\nrate_limit_per_minute = 11\nauth_rate_limit_per_minute = 5\nmax_body_bytes = 2048\n",
+    )
+    .unwrap();
+    let from_file = config(&mut lakeward(dir.path()));
+    assert_eq!(from_file["listen"], "127.0.0.1:7001");
+    assert_eq!(from_file["allow_signup"], true);
+    assert_eq!(from_file["limits"]["rate_limit_per_minute"], 11);
+    assert_eq!(from_file["limits"]["max_body_bytes"], 2048);
+
+    let from_env = config(lakeward(dir.path()).env("LAKEWARD_LISTEN", "127.0.0.1:7002").env("LAKEWARD_RATE_LIMIT_PER_MINUTE", "22"));
+    assert_eq!(from_env["listen"], "127.0.0.1:7002");
+    assert_eq!(from_env["limits"]["rate_limit_per_minute"], 22);
+    assert_eq!(from_env["limits"]["auth_rate_limit_per_minute"], 5, "the file still applies where env is silent");
+
+    let from_flags = config(
+        lakeward(dir.path())
+            .env("LAKEWARD_LISTEN", "127.0.0.1:7002")
+            .args(["--listen", "127.0.0.1:7003", "--rate-limit-per-minute", "33", "--trusted-proxies", "10.0.0.0/8,192.0.2.1/32"]),
+    );
+    assert_eq!(from_flags["listen"], "127.0.0.1:7003");
+    assert_eq!(from_flags["limits"]["rate_limit_per_minute"], 33);
+    assert_eq!(from_flags["trusted_proxies"], serde_json::json!(["10.0.0.0/8", "192.0.2.1/32"]));
+}
+
+#[test]
+fn bad_configuration_is_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("typo.toml"), "lisen = \"127.0.0.1:1\"\n").unwrap();
+    let out = lakeward(dir.path()).args(["--config", "typo.toml", "config"]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("invalid config file typo.toml") && stderr.contains("unknown field `lisen`"), "{stderr}");
+
+    let out = lakeward(dir.path()).args(["--secret", "short", "config"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 32 characters"));
+    let out = lakeward(dir.path()).args(["--warehouse", "ftp://x/y", "config"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported warehouse scheme `ftp`"));
+    let out = lakeward(dir.path()).args(["--config", "missing.toml", "config"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read config file missing.toml"));
+}
+
+#[test]
+fn serve_help_documents_every_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = run_ok(lakeward(dir.path()).args(["serve", "--help"]));
+    for option in [
+        "--config", "--data-dir", "--listen", "--warehouse", "--database-url", "--secret", "--allow-signup",
+        "--session-ttl-secs", "--invite-ttl-secs", "--trusted-proxies", "--max-body-bytes", "--rate-limit-per-minute",
+        "--auth-rate-limit-per-minute", "--query-timeout-secs", "--memory-limit-mb",
+    ] {
+        assert!(help.contains(option), "{option} missing from:\n{help}");
+        let env = format!("LAKEWARD_{}", option.trim_start_matches("--").replace('-', "_").to_uppercase());
+        assert!(help.contains(&env), "{env} missing");
+    }
+}
