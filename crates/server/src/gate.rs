@@ -32,14 +32,13 @@ pub async fn gate(
     let auth_endpoint = path.starts_with("/v1/auth/");
     let anonymous_key = format!("ip:{ip}");
 
-    let charge = |key: &str| -> Result<(), Response> {
+    // Charges one request to `key`; the 429 to answer if its budget is spent.
+    let over_limit = |key: &str| -> Option<Response> {
         if !limited {
-            return Ok(());
+            return None;
         }
-        state
-            .rate_limits
-            .check(key, auth_endpoint)
-            .map_err(|wait| ApiError::too_many_requests(retry_after_secs(wait)).into_response())
+        let wait = state.rate_limits.check(key, auth_endpoint).err()?;
+        Some(ApiError::too_many_requests(retry_after_secs(wait)).into_response())
     };
 
     let principal = match bearer_token(req.headers()) {
@@ -47,16 +46,16 @@ pub async fn gate(
         Ok(Some(token)) => match resolve_bearer(&state, token).await {
             Ok(principal) => Some(principal),
             // Failed credentials are charged to the address, so guessing keys is limited too.
-            Err(err) => return charge(&anonymous_key).err().unwrap_or_else(|| err.into_response()),
+            Err(err) => return over_limit(&anonymous_key).unwrap_or_else(|| err.into_response()),
         },
-        Err(err) => return charge(&anonymous_key).err().unwrap_or_else(|| err.into_response()),
+        Err(err) => return over_limit(&anonymous_key).unwrap_or_else(|| err.into_response()),
     };
     let key = match &principal {
         Some(Principal { credential: Credential::ApiKey { key_id, .. }, .. }) => format!("key:{key_id}"),
         Some(Principal { user_id, .. }) => format!("user:{user_id}"),
         None => anonymous_key.clone(),
     };
-    if let Err(response) = charge(&key) {
+    if let Some(response) = over_limit(&key) {
         return response;
     }
     if let Some(principal) = principal {

@@ -121,7 +121,7 @@ fn spawn_housekeeping(state: std::sync::Weak<AppState>) {
             tick.tick().await;
             let Some(state) = state.upgrade() else { return };
             state.rate_limits.forget_idle();
-            if rounds % 60 == 0
+            if rounds.is_multiple_of(60)
                 && let Err(err) = state.meta.prune_sessions().await
             {
                 tracing::warn!(%err, "pruning expired sessions failed");

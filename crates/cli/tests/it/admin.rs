@@ -30,9 +30,11 @@ async fn offline_setup_is_honoured_by_the_server() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 8 characters"));
 
     // The running server, on the same data directory.
-    let mut args = lakeward::settings::ConfigArgs::default();
-    args.data_dir = Some(cwd.join("lakeward-data"));
-    args.listen = Some("127.0.0.1:0".parse().unwrap());
+    let args = lakeward::settings::ConfigArgs {
+        data_dir: Some(cwd.join("lakeward-data")),
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        ..Default::default()
+    };
     let config = lakeward::settings::resolve(&args).unwrap();
     let server = lakeward_server::start(config).await.unwrap();
     let base = format!("http://{}", server.addr);
