@@ -56,6 +56,9 @@ pub struct ConfigArgs {
     /// Largest request body, in bytes [default: 10485760]
     #[arg(long, env = "LAKEWARD_MAX_BODY_BYTES", global = true)]
     pub max_body_bytes: Option<usize>,
+    /// Largest body for row writes and imports, in bytes [default: 1073741824]
+    #[arg(long, env = "LAKEWARD_MAX_UPLOAD_BYTES", global = true)]
+    pub max_upload_bytes: Option<usize>,
     /// Requests per minute per API key, user or anonymous client address [default: 60]
     #[arg(long, env = "LAKEWARD_RATE_LIMIT_PER_MINUTE", global = true)]
     pub rate_limit_per_minute: Option<u32>,
@@ -91,6 +94,7 @@ struct FileConfig {
 #[serde(deny_unknown_fields)]
 struct FileLimits {
     max_body_bytes: Option<usize>,
+    max_upload_bytes: Option<usize>,
     rate_limit_per_minute: Option<u32>,
     auth_rate_limit_per_minute: Option<u32>,
     query_timeout_secs: Option<u64>,
@@ -144,6 +148,7 @@ pub fn resolve(args: &ConfigArgs) -> anyhow::Result<ServerConfig> {
     let fl = file.limits;
     let limits = Limits {
         max_body_bytes: args.max_body_bytes.or(fl.max_body_bytes).unwrap_or(defaults.max_body_bytes),
+        max_upload_bytes: args.max_upload_bytes.or(fl.max_upload_bytes).unwrap_or(defaults.max_upload_bytes),
         rate_limit_per_minute: args.rate_limit_per_minute.or(fl.rate_limit_per_minute).unwrap_or(defaults.rate_limit_per_minute),
         auth_rate_limit_per_minute: args
             .auth_rate_limit_per_minute
@@ -208,6 +213,7 @@ pub fn describe(config: &ServerConfig) -> serde_json::Value {
         "trusted_proxies": config.trusted_proxies.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "limits": {
             "max_body_bytes": config.limits.max_body_bytes,
+            "max_upload_bytes": config.limits.max_upload_bytes,
             "rate_limit_per_minute": config.limits.rate_limit_per_minute,
             "auth_rate_limit_per_minute": config.limits.auth_rate_limit_per_minute,
             "query_timeout_secs": config.limits.query_timeout.as_secs(),

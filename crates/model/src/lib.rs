@@ -2,5 +2,6 @@
 //! (`lakeward-engine`): validated identifiers and table references. No IO lives here.
 
 mod ident;
+pub mod query;
 
 pub use ident::{Ident, IdentError, TableRef};

@@ -32,6 +32,8 @@ pub struct ServerConfig {
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub max_body_bytes: usize,
+    /// Largest body for row writes and imports (CSV, NDJSON, Arrow).
+    pub max_upload_bytes: usize,
     /// Requests per minute per API key, user, or (anonymous) client address.
     pub rate_limit_per_minute: u32,
     /// Requests per minute on `/v1/auth/*`, stricter to slow down password guessing.
@@ -46,6 +48,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_body_bytes: 10 * 1024 * 1024,
+            max_upload_bytes: 1024 * 1024 * 1024,
             rate_limit_per_minute: 60,
             auth_rate_limit_per_minute: 10,
             query_timeout: Duration::from_secs(60),

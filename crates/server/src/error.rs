@@ -136,3 +136,40 @@ impl From<Denied> for ApiError {
         }
     }
 }
+
+impl From<lakeward_engine::EngineError> for ApiError {
+    fn from(err: lakeward_engine::EngineError) -> Self {
+        use lakeward_engine::EngineError as E;
+        match err {
+            E::Invalid { field, message } => ApiError::invalid_field(field, message),
+            E::Rows(rows) => {
+                let shown = rows.errors.len();
+                let message = if rows.total > shown {
+                    format!("{} value(s) do not fit the table; the first {shown} are listed", rows.total)
+                } else {
+                    format!("{} value(s) do not fit the table", rows.total)
+                };
+                Self {
+                    details: rows
+                        .errors
+                        .into_iter()
+                        .map(|e| FieldError {
+                            field: match e.column {
+                                Some(c) => format!("rows[{}].{c}", e.row),
+                                None => format!("rows[{}]", e.row),
+                            },
+                            message: e.message,
+                        })
+                        .collect(),
+                    ..ApiError::bad_request(message)
+                }
+            }
+            E::NotFound => ApiError::not_found(),
+            E::Conflict(message) => ApiError::conflict(message),
+            E::Forbidden(message) => ApiError::bad_request(message),
+            e @ E::Timeout(_) => ApiError::new(StatusCode::REQUEST_TIMEOUT, e.to_string()),
+            e @ E::ResourcesExhausted(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+            E::Internal(message) => ApiError::internal(message),
+        }
+    }
+}

@@ -12,10 +12,12 @@ mod error_shape;
 mod gate;
 mod json;
 mod openapi;
+mod postgrest;
 mod query;
 mod rate_limit;
 mod routes;
 mod state;
+mod table_access;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -45,7 +47,7 @@ use crate::state::{AppState, SharedState};
 
 /// The application: every route and middleware, ready to serve.
 pub fn app(state: SharedState) -> Router {
-    let (router, mut api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).merge(routes::router()).split_for_parts();
+    let (router, mut api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).merge(routes::router(&state.config.limits)).split_for_parts();
     openapi::finish(&mut api);
     router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
@@ -83,7 +85,13 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     let meta = MetaStore::connect(&config.database_url).await?;
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
+    let engine = lakeward_engine::Engine::new(lakeward_engine::EngineLimits {
+        query_timeout: config.limits.query_timeout,
+        memory_limit_bytes: config.limits.memory_limit_bytes,
+    })
+    .map_err(|e| anyhow::anyhow!("cannot start the query engine: {e}"))?;
     let state: SharedState = Arc::new(AppState {
+        engine,
         tokens: Tokens::new(&config.secret),
         rate_limits: RateLimits::new(&config.limits),
         onboarding: tokio::sync::Mutex::new(()),

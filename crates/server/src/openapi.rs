@@ -21,6 +21,10 @@ use crate::error::{ErrorBody, FieldError};
         (name = "organisations", description = "The organisation and its members"),
         (name = "api-keys", description = "API keys for programmatic access"),
         (name = "audit", description = "The audit trail"),
+        (name = "catalogs", description = "Catalogs and schemas"),
+        (name = "tables", description = "Delta tables: create, describe, history, rollback, export, search"),
+        (name = "rows", description = "Rows through the PostgREST grammar"),
+        (name = "sql", description = "Read-only SQL"),
     )
 )]
 pub struct ApiDoc;

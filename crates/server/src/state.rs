@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use lakeward_engine::Engine;
 use lakeward_meta::MetaStore;
 
 use crate::auth::Tokens;
@@ -11,6 +12,7 @@ use crate::rate_limit::RateLimits;
 pub struct AppState {
     pub config: ServerConfig,
     pub meta: MetaStore,
+    pub engine: Engine,
     pub tokens: Tokens,
     pub rate_limits: RateLimits,
     /// Serializes onboarding so that the `allow_signup` check and the insert are atomic.

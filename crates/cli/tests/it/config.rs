@@ -84,7 +84,7 @@ fn serve_help_documents_every_option() {
     let help = run_ok(lakeward(dir.path()).args(["serve", "--help"]));
     for option in [
         "--config", "--data-dir", "--listen", "--warehouse", "--database-url", "--secret", "--allow-signup",
-        "--session-ttl-secs", "--invite-ttl-secs", "--trusted-proxies", "--max-body-bytes", "--rate-limit-per-minute",
+        "--session-ttl-secs", "--invite-ttl-secs", "--trusted-proxies", "--max-body-bytes", "--max-upload-bytes", "--rate-limit-per-minute",
         "--auth-rate-limit-per-minute", "--query-timeout-secs", "--memory-limit-mb",
     ] {
         assert!(help.contains(option), "{option} missing from:\n{help}");

@@ -6,6 +6,7 @@
 
 mod api_keys;
 mod audit;
+mod catalog;
 mod organisations;
 mod sessions;
 
@@ -16,11 +17,15 @@ use uuid::Uuid;
 
 pub use api_keys::{ApiKey, ApiKeyUpdate, NewApiKey};
 pub use audit::{AuditEvent, AuditFilter, AuditPage, NewAuditEvent};
+pub use catalog::{CatalogEntry, SchemaEntry, TableEntry};
 pub use organisations::{Invite, Organisation, User, UserStatus};
 pub use sessions::Session;
 
 /// Migrations, applied in order once each; a migration is never edited after release.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_identity.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_identity.sql")),
+    (2, include_str!("../../migrations/0002_catalog.sql")),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum MetaError {
@@ -79,12 +84,11 @@ impl MetaStore {
             if applied.is_some() {
                 continue;
             }
-            for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-                let without_comments: String =
-                    statement.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
-                if !without_comments.trim().is_empty() {
-                    tx.execute(sqlx::AssertSqlSafe(without_comments)).await?;
-                }
+            // Comments go first: they may contain `;`.
+            let without_comments: String =
+                sql.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
+            for statement in without_comments.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                tx.execute(sqlx::AssertSqlSafe(statement.to_owned())).await?;
             }
             sqlx::query("INSERT INTO lakeward_migrations (version, applied_at) VALUES ($1, $2)")
                 .bind(version)

@@ -5,8 +5,12 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod catalogs;
 pub mod health;
 pub mod organisations;
+pub mod rows;
+pub mod sql;
+pub mod tables;
 pub mod users;
 
 use serde::Serialize;
@@ -17,8 +21,13 @@ use uuid::Uuid;
 use crate::error::{ApiError, ApiResult};
 use crate::state::SharedState;
 
-pub fn router() -> OpenApiRouter<SharedState> {
+pub fn router(limits: &crate::config::Limits) -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
+        .merge(catalogs::router())
+        .merge(tables::router())
+        // Row writes carry whole files: they get the upload limit, not the JSON one.
+        .merge(rows::router().layer(axum::extract::DefaultBodyLimit::max(limits.max_upload_bytes)))
+        .merge(sql::router())
         .merge(health::router())
         .merge(auth::router())
         .merge(users::router())

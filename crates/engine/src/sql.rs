@@ -1,0 +1,108 @@
+//! SQL over the caller's tables, read-only.
+//!
+//! The session holds only the tables the caller may read, under `catalog.schema.table`
+//! (its default catalog is empty); no `information_schema`, no URL tables. Every plan is
+//! checked with DataFusion's `SQLOptions` (no DDL, no DML, no statements such as SET or
+//! PREPARE) after planning and before execution, EXPLAIN ANALYZE included.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider, SchemaProvider};
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::{SQLOptions, SessionContext};
+use lakeward_model::Ident;
+use url::Url;
+
+use crate::error::{EngineError, EngineResult};
+use crate::table::{self, TimeTravel};
+
+/// Table functions a user's SQL may call. Pinned by a test so that an upgrade of
+/// DataFusion cannot quietly add one that reads files (`read_csv`, `read_parquet`, ...).
+pub const ALLOWED_TABLE_FUNCTIONS: &[&str] = &["generate_series", "range"];
+
+/// A table the caller may read, the name it has in SQL, and which state of it.
+#[derive(Debug, Clone)]
+pub struct SqlTable {
+    pub catalog: Ident,
+    pub schema: Ident,
+    /// The table's name, or for time travel its name with `@v<version>` or `@<timestamp>`.
+    pub name: String,
+    pub location: Url,
+    pub at: TimeTravel,
+}
+
+pub fn sql_options() -> SQLOptions {
+    SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false)
+}
+
+/// A session that can see exactly `tables`: `ctx` must be fresh (see `Engine::session`),
+/// since catalogs are registered into it.
+pub(crate) async fn register_tables(ctx: &SessionContext, tables: &[SqlTable]) -> EngineResult<()> {
+    // Only vetted table functions stay reachable.
+    let registered: Vec<String> = ctx.state().table_functions().keys().cloned().collect();
+    for name in registered {
+        if !ALLOWED_TABLE_FUNCTIONS.contains(&name.as_str()) {
+            ctx.deregister_udtf(&name);
+        }
+    }
+    for t in tables {
+        let catalog = match ctx.catalog(t.catalog.as_str()) {
+            Some(c) => c,
+            None => {
+                let c: Arc<dyn CatalogProvider> = Arc::new(MemoryCatalogProvider::new());
+                ctx.register_catalog(t.catalog.as_str(), c.clone());
+                c
+            }
+        };
+        let schema = match catalog.schema(t.schema.as_str()) {
+            Some(s) => s,
+            None => {
+                let s: Arc<dyn SchemaProvider> = Arc::new(MemorySchemaProvider::new());
+                catalog.register_schema(t.schema.as_str(), s.clone())?;
+                s
+            }
+        };
+        let delta = table::open(&t.location, t.at).await?;
+        schema.register_table(t.name.clone(), delta.table_provider().await?)?;
+    }
+    Ok(())
+}
+
+/// Plans one statement and checks it is a query. The error never names storage.
+pub(crate) async fn plan(ctx: &SessionContext, sql: &str) -> EngineResult<LogicalPlan> {
+    let state = ctx.state();
+    let statement = state.sql_to_statement(sql, &datafusion::config::Dialect::Generic).map_err(|e| EngineError::invalid("query", crate::redact::paths(&e.to_string())))?;
+    let plan = state.statement_to_plan(statement).await.map_err(EngineError::from)?;
+    sql_options().verify_plan(&plan).map_err(|e| EngineError::Forbidden(forbidden_message(&e.to_string())))?;
+    Ok(plan)
+}
+
+fn forbidden_message(raw: &str) -> String {
+    let lower = raw.to_ascii_lowercase();
+    let what = if lower.contains("ddl") {
+        "DDL statements (CREATE, DROP, ALTER, ...)"
+    } else if lower.contains("dml") {
+        "statements that change data (INSERT, UPDATE, DELETE, COPY, ...)"
+    } else {
+        "session statements (SET, PREPARE, EXECUTE, ...)"
+    };
+    format!("Only queries are allowed here: {what} are refused")
+}
+
+/// The tables a plan reads, as `catalog.schema.table`.
+pub(crate) fn tables_read(plan: &LogicalPlan) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    let _ = plan.apply(|node| {
+        if let LogicalPlan::TableScan(scan) = node {
+            seen.insert(scan.table_name.to_string());
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    seen.into_iter().collect()
+}
+
+pub(crate) fn is_explain(plan: &LogicalPlan) -> bool {
+    matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_))
+}

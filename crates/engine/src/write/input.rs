@@ -1,0 +1,210 @@
+//! Request bodies to Arrow batches of the table's schema: JSON arrays, NDJSON, CSV with a
+//! header, and Arrow IPC streams. Columns are matched by name; missing ones are null.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, StringArray, new_null_array};
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use serde_json::Value;
+
+use super::rows::{RowErrors, batch_from_json};
+use crate::error::{EngineError, EngineResult};
+use crate::types::ColumnType;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    Json,
+    Ndjson,
+    Csv,
+    ArrowStream,
+}
+
+impl InputFormat {
+    pub fn from_content_type(content_type: &str) -> Option<InputFormat> {
+        let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        Some(match essence.as_str() {
+            "application/json" => InputFormat::Json,
+            "application/x-ndjson" | "application/ndjson" | "application/jsonl" => InputFormat::Ndjson,
+            "text/csv" => InputFormat::Csv,
+            "application/vnd.apache.arrow.stream" => InputFormat::ArrowStream,
+            _ => return None,
+        })
+    }
+}
+
+pub const ACCEPTED_CONTENT_TYPES: &str = "application/json, application/x-ndjson, text/csv, application/vnd.apache.arrow.stream";
+
+/// Parses a whole body into batches of exactly `schema`.
+pub fn parse(format: InputFormat, body: &[u8], schema: &SchemaRef) -> EngineResult<Vec<RecordBatch>> {
+    let batches = match format {
+        InputFormat::Json => {
+            let value: Value = serde_json::from_slice(body).map_err(|e| EngineError::invalid("body", format!("Malformed JSON: {e}")))?;
+            let rows = match value {
+                Value::Array(rows) => rows,
+                object @ Value::Object(_) => vec![object],
+                _ => return Err(EngineError::invalid("body", "expected a JSON array of row objects")),
+            };
+            vec![batch_from_json(schema, &rows).map_err(EngineError::Rows)?]
+        }
+        InputFormat::Ndjson => {
+            let mut rows = Vec::new();
+            let mut errors = RowErrors::default();
+            for (i, line) in body.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).enumerate() {
+                match serde_json::from_slice::<Value>(line) {
+                    Ok(v) => rows.push(v),
+                    Err(e) => {
+                        errors.push(i, None, format!("malformed JSON: {e}"));
+                        rows.push(Value::Null);
+                    }
+                }
+            }
+            if !errors.is_empty() {
+                return Err(EngineError::Rows(errors));
+            }
+            vec![batch_from_json(schema, &rows).map_err(EngineError::Rows)?]
+        }
+        InputFormat::Csv => parse_csv(body, schema)?,
+        InputFormat::ArrowStream => parse_arrow(body, schema)?,
+    };
+    let batches: Vec<RecordBatch> = batches.into_iter().filter(|b| b.num_rows() > 0).collect();
+    let mut offset = 0;
+    let mut errors = RowErrors::default();
+    for batch in &batches {
+        check_values(batch, schema, offset, &mut errors);
+        offset += batch.num_rows();
+    }
+    if !errors.is_empty() {
+        return Err(EngineError::Rows(errors));
+    }
+    batches.into_iter().map(|b| Ok(RecordBatch::try_new(schema.clone(), b.columns().to_vec())?)).collect()
+}
+
+/// NOT NULL and JSON-column validity, for inputs not built by `batch_from_json`.
+fn check_values(batch: &RecordBatch, schema: &SchemaRef, row_offset: usize, errors: &mut RowErrors) {
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        if !field.is_nullable() && column.null_count() > 0 {
+            for row in (0..column.len()).filter(|r| column.is_null(*r)) {
+                errors.push(row_offset + row, Some(field.name()), "must not be null");
+            }
+        }
+        if ColumnType::of_field(field) == Some(ColumnType::Json)
+            && let Some(strings) = column.as_any().downcast_ref::<StringArray>()
+        {
+            for (row, text) in strings.iter().enumerate() {
+                if let Some(text) = text
+                    && serde_json::from_str::<serde::de::IgnoredAny>(text).is_err()
+                {
+                    errors.push(row_offset + row, Some(field.name()), "not a valid JSON document");
+                }
+            }
+        }
+    }
+}
+
+fn parse_csv(body: &[u8], schema: &SchemaRef) -> EngineResult<Vec<RecordBatch>> {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let header = read_header(body)?;
+    let mut errors = RowErrors::default();
+    let mut fields = Vec::with_capacity(header.len());
+    for name in &header {
+        match schema.field_with_name(name) {
+            Ok(f) => fields.push(Field::new(f.name(), f.data_type().clone(), true)),
+            Err(_) => errors.push(0, Some(name), format!("unknown column `{name}` in the CSV header")),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(EngineError::Rows(errors));
+    }
+    let file_schema = Arc::new(Schema::new(fields));
+    let reader = arrow::csv::ReaderBuilder::new(file_schema.clone())
+        .with_header(true)
+        .with_batch_size(64 * 1024)
+        .build(Cursor::new(body))
+        .map_err(|e| EngineError::invalid("body", e.to_string()))?;
+    let mut batches = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| csv_error(&e.to_string(), &header))?;
+        batches.push(conform(&batch, schema)?);
+    }
+    Ok(batches)
+}
+
+/// The first CSV record's field names.
+fn read_header(body: &[u8]) -> EngineResult<Vec<String>> {
+    let (schema, _) = arrow::csv::reader::Format::default()
+        .with_header(true)
+        .infer_schema(Cursor::new(body), Some(0))
+        .map_err(|e| EngineError::invalid("body", format!("cannot read the CSV header: {e}")))?;
+    if schema.fields().is_empty() {
+        return Err(EngineError::invalid("body", "the CSV input is empty; expected a header row"));
+    }
+    Ok(schema.fields().iter().map(|f| f.name().trim().to_owned()).collect())
+}
+
+/// arrow-csv says "... for column 2 at line 5 ..."; name the column and the data row.
+fn csv_error(message: &str, header: &[String]) -> EngineError {
+    let number_after = |key: &str| -> Option<usize> {
+        let rest = &message[message.find(key)? + key.len()..];
+        rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    };
+    let column = number_after("for column ").and_then(|i| header.get(i)).cloned();
+    // Lines count from 1 and include the header; rows count from 0 and do not.
+    let row = number_after("at line ").map(|line| line.saturating_sub(2)).unwrap_or(0);
+    let text = message.split(". Row data").next().unwrap_or(message).trim_start_matches("Parser error: ").to_owned();
+    let mut errors = RowErrors::default();
+    errors.push(row, column.as_deref(), text);
+    EngineError::Rows(errors)
+}
+
+fn parse_arrow(body: &[u8], schema: &SchemaRef) -> EngineResult<Vec<RecordBatch>> {
+    let reader = arrow::ipc::reader::StreamReader::try_new(Cursor::new(body), None)
+        .map_err(|e| EngineError::invalid("body", format!("not an Arrow IPC stream: {e}")))?;
+    let mut out = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| EngineError::invalid("body", format!("not an Arrow IPC stream: {e}")))?;
+        let mut errors = RowErrors::default();
+        for field in batch.schema().fields() {
+            if schema.field_with_name(field.name()).is_err() {
+                errors.push(0, Some(field.name()), format!("unknown column `{}`", field.name()));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(EngineError::Rows(errors));
+        }
+        out.push(conform(&batch, schema)?);
+    }
+    Ok(out)
+}
+
+fn relaxed_schema(schema: &SchemaRef) -> SchemaRef {
+    Arc::new(Schema::new_with_metadata(
+        schema.fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect::<Vec<_>>(),
+        schema.metadata().clone(),
+    ))
+}
+
+/// Reorders, casts and fills `batch` to the columns of `schema` (missing columns are
+/// null), with every column nullable until the caller has checked NOT NULL.
+pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> EngineResult<RecordBatch> {
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    for field in schema.fields() {
+        let column = match batch.column_by_name(field.name()) {
+            None => new_null_array(field.data_type(), batch.num_rows()),
+            Some(c) if c.data_type() == field.data_type() => c.clone(),
+            Some(c) => {
+                let options = arrow::compute::CastOptions { safe: false, ..Default::default() };
+                arrow::compute::cast_with_options(c, field.data_type(), &options).map_err(|e| {
+                    let mut errors = RowErrors::default();
+                    errors.push(0, Some(field.name()), format!("cannot convert {} to {}: {e}", c.data_type(), field.data_type()));
+                    EngineError::Rows(errors)
+                })?
+            }
+        };
+        columns.push(column);
+    }
+    // NOT NULL is checked row by row by `parse`, so the batch carries a relaxed schema
+    // until then.
+    Ok(RecordBatch::try_new(relaxed_schema(schema), columns)?)
+}

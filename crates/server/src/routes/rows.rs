@@ -1,0 +1,275 @@
+//! Rows of a table through the PostgREST grammar: read with filters, ordering, paging
+//! (`Range`) and counts; insert (JSON, NDJSON, CSV, Arrow IPC), upsert on the primary
+//! key, update and delete by filter. Each write is one Delta commit.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use lakeward_engine::{ACCEPTED_CONTENT_TYPES, ACCEPTED_OUTPUT_TYPES, InputFormat, OutputFormat, WriteOutcome, WriteRequest};
+use lakeward_meta::access::{Action, Principal, Resource, authorize};
+use lakeward_model::query::RowQuery;
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::tables::stream_response;
+use crate::audit_log::{self, Actor, Event};
+use crate::auth::{Auth, RequestMeta};
+use crate::error::{ApiError, ApiResult};
+use crate::postgrest;
+use crate::state::{AppState, SharedState};
+use crate::table_access::{self, ResolvedTable, resolve, time_travel};
+
+pub fn router() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new().routes(routes!(read_rows, insert_rows, update_rows, delete_rows))
+}
+
+/// The response format from `Accept`; 406 when none is offered.
+pub fn output_format(headers: &HeaderMap) -> ApiResult<OutputFormat> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else { return Ok(OutputFormat::Json) };
+    OutputFormat::from_accept(accept)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_ACCEPTABLE, format!("Cannot answer in `{accept}`; offered: {ACCEPTED_OUTPUT_TYPES}")))
+}
+
+/// `Prefer` preferences, from every `Prefer` header.
+#[derive(Debug, Default)]
+struct Prefer {
+    representation: bool,
+    count_exact: bool,
+    merge_duplicates: bool,
+}
+
+fn prefer(headers: &HeaderMap) -> Prefer {
+    let mut p = Prefer::default();
+    for value in headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()) {
+        for item in value.split(',').map(str::trim) {
+            match item {
+                "return=representation" => p.representation = true,
+                "count=exact" => p.count_exact = true,
+                "resolution=merge-duplicates" => p.merge_duplicates = true,
+                _ => {}
+            }
+        }
+    }
+    p
+}
+
+fn pairs(uri: &Uri) -> Vec<(String, String)> {
+    form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).into_owned().collect()
+}
+
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn row_query(pairs: &[(String, String)]) -> ApiResult<RowQuery> {
+    postgrest::parse(pairs).map_err(|e| ApiError::invalid_field(e.param, e.message))
+}
+
+fn version_param(pairs: &[(String, String)]) -> ApiResult<Option<u64>> {
+    param(pairs, "version").map(|v| v.parse().map_err(|_| ApiError::invalid_field("version", "must be a non-negative integer"))).transpose()
+}
+
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = value.to_str().map_err(|_| ApiError::invalid_field("Idempotency-Key", "must be printable ASCII"))?.trim();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::invalid_field("Idempotency-Key", "must be 1 to 255 printable ASCII characters without spaces"));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+async fn write_request(state: &AppState, principal: &Principal, headers: &HeaderMap, representation: bool) -> ApiResult<WriteRequest> {
+    Ok(WriteRequest { actor: table_access::actor(state, principal).await?, idempotency_key: idempotency_key(headers)?, return_rows: representation })
+}
+
+/// Reads rows (`tables:read`). Query: `select`, column filters (`eq neq gt gte lt lte like
+/// ilike in is`, `not.`), `or=(...)`, `and=(...)`, `order`, `limit`, `offset`, `version`,
+/// `as_of`. Headers: `Range`/`Range-Unit: items`, `Prefer: count=exact`, `Accept`.
+#[utoipa::path(get, path = "/v1/tables/{catalog}/{schema}/{table}/rows", tag = "rows", security(("bearer" = [])),
+    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path)),
+    responses((status = 200, description = "Rows, as a JSON array or the format asked for in Accept; Content-Range gives the range")))]
+pub async fn read_rows(
+    State(state): State<SharedState>,
+    Auth(principal): Auth,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((catalog, schema, table)): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesRead).await?;
+    let pairs = pairs(&uri);
+    let mut query = row_query(&pairs)?;
+    let has_paging = param(&pairs, "limit").is_some() || param(&pairs, "offset").is_some();
+    if let Some(range) = headers.get("range").and_then(|v| v.to_str().ok())
+        && !has_paging
+    {
+        let unit = headers.get("range-unit").and_then(|v| v.to_str().ok()).unwrap_or("items");
+        if unit != "items" {
+            return Err(ApiError::invalid_field("Range-Unit", "only `items` is supported"));
+        }
+        let (offset, limit) = postgrest::parse_range(range).map_err(|e| ApiError::invalid_field(e.param, e.message))?;
+        query.offset = offset;
+        query.limit = limit;
+    }
+    let format = output_format(&headers)?;
+    let at = time_travel(version_param(&pairs)?, param(&pairs, "as_of"))?;
+    let page = state.engine.read_rows(&t.location, at, &query, format, prefer(&headers).count_exact).await?;
+    let mut extra = HeaderMap::new();
+    if let Some(range) = content_range(query.offset, page.returned, page.total) {
+        extra.insert(header::CONTENT_RANGE, HeaderValue::from_str(&range).map_err(ApiError::internal)?);
+    }
+    Ok(stream_response(format, page.body, extra))
+}
+
+/// `first-last/total` as PostgREST writes it (`*` for what is not known).
+fn content_range(offset: u64, returned: Option<u64>, total: Option<u64>) -> Option<String> {
+    let total_text = total.map(|t| t.to_string()).unwrap_or_else(|| "*".to_owned());
+    let returned = match (returned, total) {
+        (Some(r), _) => r,
+        (None, Some(t)) => t.saturating_sub(offset),
+        (None, None) => return None,
+    };
+    Some(if returned == 0 { format!("*/{total_text}") } else { format!("{offset}-{}/{total_text}", offset + returned - 1) })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WriteSummary {
+    /// The table version the write committed; null when nothing changed.
+    pub version: Option<u64>,
+    /// Rows written, updated or deleted.
+    pub rows: u64,
+    /// True when the Idempotency-Key had already been written: nothing was written again.
+    pub replayed: bool,
+}
+
+fn write_response(status: StatusCode, outcome: WriteOutcome) -> Response {
+    let mut response = match outcome.returned {
+        Some(rows) if !outcome.replayed => (status, axum::Json(rows)).into_response(),
+        _ => (
+            if outcome.replayed { StatusCode::OK } else { status },
+            axum::Json(WriteSummary { version: outcome.version, rows: outcome.rows, replayed: outcome.replayed }),
+        )
+            .into_response(),
+    };
+    if let Some(version) = outcome.version {
+        response.headers_mut().insert("lakeward-table-version", HeaderValue::from(version));
+    }
+    response
+}
+
+async fn audit_write(state: &AppState, request: &RequestMeta, principal: &Principal, t: &ResolvedTable, action: &'static str, outcome: &WriteOutcome) -> ApiResult<()> {
+    if outcome.replayed || outcome.version.is_none() {
+        return Ok(());
+    }
+    audit_log::record(
+        state,
+        request,
+        Actor::Principal(principal),
+        Event::new(principal.org_id, action).target("table", &t.entry.table).details(json!({ "version": outcome.version, "rows": outcome.rows })),
+    )
+    .await
+}
+
+/// Inserts rows (`rows:insert`): a JSON array, NDJSON, CSV with a header, or an Arrow IPC
+/// stream, cast to the table's types, as one commit. `Prefer: resolution=merge-duplicates`
+/// upserts on the primary key (also needs `rows:update`); `Prefer: return=representation`
+/// returns the rows; an `Idempotency-Key` header makes a retry write nothing twice.
+#[utoipa::path(post, path = "/v1/tables/{catalog}/{schema}/{table}/rows", tag = "rows", security(("bearer" = [])),
+    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path)),
+    request_body(content = Vec<Object>, description = "Rows as a JSON array (or NDJSON, CSV, Arrow IPC by Content-Type)"),
+    responses((status = 201, body = WriteSummary), (status = 409, description = "Duplicate primary key or concurrent change")))]
+pub async fn insert_rows(
+    State(state): State<SharedState>,
+    request: RequestMeta,
+    Auth(principal): Auth,
+    headers: HeaderMap,
+    Path((catalog, schema, table)): Path<(String, String, String)>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::RowsInsert).await?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let format = InputFormat::from_content_type(content_type).ok_or_else(|| {
+        ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("Unsupported Content-Type `{content_type}`; accepted: {ACCEPTED_CONTENT_TYPES}"))
+    })?;
+    let prefs = prefer(&headers);
+    let write = write_request(&state, &principal, &headers, prefs.representation).await?;
+    let (outcome, action) = if prefs.merge_duplicates {
+        authorize(&principal, Action::RowsUpdate, &Resource::Table { org_id: principal.org_id })?;
+        (state.engine.upsert(&t.location, format, body, &write).await?, "rows.upserted")
+    } else {
+        (state.engine.insert(&t.location, format, body, &write).await?, "row.batch_inserted")
+    };
+    audit_write(&state, &request, &principal, &t, action, &outcome).await?;
+    Ok(write_response(StatusCode::CREATED, outcome))
+}
+
+/// Filters of a write request; a write with none must say `all=true`.
+fn write_filter(pairs: &[(String, String)]) -> ApiResult<Option<lakeward_model::query::Filter>> {
+    let query = row_query(pairs)?;
+    if query.select.is_some() || !query.order.is_empty() || query.limit.is_some() || query.offset > 0 {
+        return Err(ApiError::invalid_field("query", "select, order, limit and offset do not apply to writes"));
+    }
+    match (query.filter, param(pairs, "all")) {
+        (Some(_), Some(_)) => Err(ApiError::invalid_field("all", "give filters or all=true, not both")),
+        (Some(f), None) => Ok(Some(f)),
+        (None, Some("true")) => Ok(None),
+        (None, _) => Err(ApiError::invalid_field("query", "a write without filters would touch every row: add filters, or all=true to mean it")),
+    }
+}
+
+/// Updates the rows matching the filters (`rows:update`) with the body's column values.
+#[utoipa::path(patch, path = "/v1/tables/{catalog}/{schema}/{table}/rows", tag = "rows", security(("bearer" = [])),
+    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path)),
+    request_body(content = Object, description = "Column values to set"), responses((status = 200, body = WriteSummary)))]
+pub async fn update_rows(
+    State(state): State<SharedState>,
+    request: RequestMeta,
+    Auth(principal): Auth,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((catalog, schema, table)): Path<(String, String, String)>,
+    crate::json::Json(set): crate::json::Json<serde_json::Map<String, serde_json::Value>>,
+) -> ApiResult<Response> {
+    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::RowsUpdate).await?;
+    let filter = write_filter(&pairs(&uri))?;
+    let write = write_request(&state, &principal, &headers, prefer(&headers).representation).await?;
+    let outcome = state.engine.update_rows(&t.location, filter.as_ref(), &set, &write).await?;
+    audit_write(&state, &request, &principal, &t, "rows.updated", &outcome).await?;
+    Ok(write_response(StatusCode::OK, outcome))
+}
+
+/// Deletes the rows matching the filters (`rows:delete`); with no filter only if `all=true`.
+#[utoipa::path(delete, path = "/v1/tables/{catalog}/{schema}/{table}/rows", tag = "rows", security(("bearer" = [])),
+    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path)),
+    responses((status = 200, body = WriteSummary)))]
+pub async fn delete_rows(
+    State(state): State<SharedState>,
+    request: RequestMeta,
+    Auth(principal): Auth,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((catalog, schema, table)): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::RowsDelete).await?;
+    let filter = write_filter(&pairs(&uri))?;
+    let write = write_request(&state, &principal, &headers, prefer(&headers).representation).await?;
+    let outcome = state.engine.delete_rows(&t.location, filter.as_ref(), &write).await?;
+    audit_write(&state, &request, &principal, &t, "rows.deleted", &outcome).await?;
+    Ok(write_response(StatusCode::OK, outcome))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_range;
+
+    #[test]
+    fn content_ranges() {
+        assert_eq!(content_range(0, Some(25), Some(100)).as_deref(), Some("0-24/100"));
+        assert_eq!(content_range(10, Some(5), None).as_deref(), Some("10-14/*"));
+        assert_eq!(content_range(0, Some(0), Some(0)).as_deref(), Some("*/0"));
+        assert_eq!(content_range(5, None, Some(8)).as_deref(), Some("5-7/8"));
+        assert_eq!(content_range(0, None, None), None);
+    }
+}

@@ -1,0 +1,526 @@
+//! Tables: create, list, describe, drop; history, rollback, export and search.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use lakeward_engine::{ColumnSpec, ColumnType, OutputFormat, TableMetadata, TableSpec, WriteRequest};
+use lakeward_meta::access::{Action, Resource, authorize};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::SuccessResponse;
+use crate::audit_log::{self, Actor, Event};
+use crate::auth::{Auth, RequestMeta};
+use crate::error::{ApiError, ApiResult};
+use crate::json::Json;
+use crate::query::Query;
+use crate::state::SharedState;
+use crate::table_access::{self, ident_in_path, new_ident, resolve, time_travel};
+
+pub fn router() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_tables))
+        .routes(routes!(create_table, get_table, drop_table))
+        .routes(routes!(table_history))
+        .routes(routes!(rollback))
+        .routes(routes!(export_table))
+        .routes(routes!(search_table))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnRequest {
+    pub name: String,
+    /// One of string, boolean, int32, int64, float32, float64, decimal(p,s), date,
+    /// timestamp (UTC), binary, json.
+    #[serde(rename = "type")]
+    #[schema(example = "string")]
+    pub column_type: String,
+    #[serde(default = "yes")]
+    pub nullable: bool,
+    pub comment: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTableRequest {
+    pub columns: Vec<ColumnRequest>,
+    #[serde(default)]
+    pub primary_key: Vec<String>,
+    #[serde(default)]
+    pub partition_by: Vec<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldResponse {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub column_type: String,
+    pub nullable: bool,
+    pub comment: Option<String>,
+    pub metadata: HashMap<String, String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SchemaFields {
+    pub fields: Vec<FieldResponse>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConstraintResponse {
+    pub name: String,
+    pub expression: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ColumnStatisticsResponse {
+    pub column: String,
+    pub null_count: Option<u64>,
+    /// Present when asked for with `?distinct=true` (it reads the data).
+    pub distinct_count: Option<u64>,
+    #[schema(value_type = Object)]
+    pub min: Option<serde_json::Value>,
+    #[schema(value_type = Object)]
+    pub max: Option<serde_json::Value>,
+}
+
+/// A table's description, from its Delta log and file statistics.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TableMetadataResponse {
+    pub id: Uuid,
+    pub catalog: String,
+    pub schema_name: String,
+    pub table_name: String,
+    /// Always `DELTA`.
+    pub table_type: &'static str,
+    pub description: Option<String>,
+    pub version: u64,
+    pub num_rows: u64,
+    pub num_files: u64,
+    /// Bytes of data files.
+    pub file_size: u64,
+    pub schema: SchemaFields,
+    pub primary_key: Vec<String>,
+    pub partition_columns: Vec<String>,
+    pub constraints: Vec<ConstraintResponse>,
+    pub properties: HashMap<String, String>,
+    pub column_statistics: Vec<ColumnStatisticsResponse>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub last_modified: Option<DateTime<Utc>>,
+}
+
+fn metadata_response(entry: &lakeward_meta::store::TableEntry, m: TableMetadata, distinct: Option<HashMap<String, u64>>) -> TableMetadataResponse {
+    TableMetadataResponse {
+        id: entry.id,
+        catalog: entry.table.catalog.to_string(),
+        schema_name: entry.table.schema.to_string(),
+        table_name: entry.table.table.to_string(),
+        table_type: "DELTA",
+        description: m.description,
+        version: m.version,
+        num_rows: m.num_rows,
+        num_files: m.num_files,
+        file_size: m.file_size,
+        schema: SchemaFields {
+            fields: m
+                .columns
+                .into_iter()
+                .map(|c| FieldResponse { name: c.name, column_type: c.column_type, nullable: c.nullable, comment: c.comment, metadata: c.metadata })
+                .collect(),
+        },
+        primary_key: m.primary_key,
+        partition_columns: m.partition_columns,
+        constraints: m.constraints.into_iter().map(|(name, expression)| ConstraintResponse { name, expression }).collect(),
+        properties: m.properties,
+        column_statistics: m
+            .column_statistics
+            .into_iter()
+            .map(|s| ColumnStatisticsResponse {
+                distinct_count: distinct.as_ref().and_then(|d| d.get(&s.column).copied()),
+                column: s.column,
+                null_count: s.null_count,
+                min: s.min,
+                max: s.max,
+            })
+            .collect(),
+        created_at: m.created_at,
+        last_modified: m.last_modified,
+    }
+}
+
+fn table_spec(body: &CreateTableRequest) -> ApiResult<TableSpec> {
+    let columns = body
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            Ok(ColumnSpec {
+                name: new_ident(&format!("columns[{i}].name"), &c.name)?,
+                column_type: ColumnType::parse(&c.column_type).map_err(|m| ApiError::invalid_field(format!("columns[{i}].type"), m))?,
+                nullable: c.nullable,
+                comment: c.comment.clone(),
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let idents = |field: &str, names: &[String]| {
+        names.iter().enumerate().map(|(i, n)| new_ident(&format!("{field}[{i}]"), n)).collect::<ApiResult<Vec<_>>>()
+    };
+    let spec = TableSpec {
+        columns,
+        primary_key: idents("primary_key", &body.primary_key)?,
+        partition_by: idents("partition_by", &body.partition_by)?,
+        description: body.description.clone(),
+    };
+    spec.validate()?;
+    Ok(spec)
+}
+
+/// Creates a Delta table at `<warehouse>/<org>/<catalog>/<schema>/<table>/` (`tables:create`).
+#[utoipa::path(post, path = "/v1/tables/{catalog}/{schema}/{table}", tag = "tables", security(("bearer" = [])),
+    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path)),
+    request_body = CreateTableRequest, responses((status = 201, body = TableMetadataResponse), (status = 409, description = "Exists")))]
+pub async fn create_table(
+    State(state): State<SharedState>,
+    request: RequestMeta,
+    Auth(principal): Auth,
+    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Json(body): Json<CreateTableRequest>,
+) -> ApiResult<(StatusCode, axum::Json<TableMetadataResponse>)> {
+    authorize(&principal, Action::TablesCreate, &Resource::Table { org_id: principal.org_id })?;
+    let reference = lakeward_model::TableRef {
+        catalog: ident_in_path(&catalog)?,
+        schema: ident_in_path(&schema)?,
+        table: new_ident("table", &table)?,
+    };
+    let spec = table_spec(&body)?;
+    if state.meta.get_schema(principal.org_id, &reference.catalog, &reference.schema).await?.is_none() {
+        return Err(ApiError::not_found());
+    }
+    if state.meta.get_table(principal.org_id, &reference).await?.is_some() {
+        return Err(ApiError::conflict(format!("table `{reference}` already exists")));
+    }
+    let location = state.config.warehouse.table_location(principal.org_id, &reference);
+    let actor = table_access::actor(&state, &principal).await?;
+    let metadata = state.engine.create_table(&location, reference.table.as_str(), &spec, &actor).await?;
+    let entry = match state.meta.register_table(principal.org_id, &reference, location.as_str(), principal.user_id).await {
+        Ok(entry) => entry,
+        Err(e) => {
+            // Someone registered the same name meanwhile: leave no orphaned files.
+            let _ = state.engine.drop_table(&location).await;
+            return Err(e.into());
+        }
+    };
+    audit_log::record(
+        &state,
+        &request,
+        Actor::Principal(&principal),
+        Event::new(principal.org_id, "table.created")
+            .target("table", &reference)
+            .details(json!({ "version": metadata.version, "columns": body.columns.len(), "primary_key": body.primary_key })),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, axum::Json(metadata_response(&entry, metadata, None))))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TimeTravelQuery {
+    /// Read the table as of this version.
+    pub version: Option<u64>,
+    /// Read the table as of this RFC 3339 time.
+    pub as_of: Option<String>,
+    /// Also count distinct values per column (reads the data).
+    pub distinct: Option<bool>,
+}
+
+/// Describes a table from its Delta log and file statistics (`tables:read`).
+#[utoipa::path(get, path = "/v1/tables/{catalog}/{schema}/{table}", tag = "tables", security(("bearer" = [])),
+    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path), TimeTravelQuery),
+    responses((status = 200, body = TableMetadataResponse)))]
+pub async fn get_table(
+    State(state): State<SharedState>,
+    Auth(principal): Auth,
+    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Query(query): Query<TimeTravelQuery>,
+) -> ApiResult<axum::Json<TableMetadataResponse>> {
+    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesRead).await?;
+    let at = time_travel(query.version, query.as_of.as_deref())?;
+    let metadata = state.engine.metadata(&t.location, at).await?;
+    let distinct = if query.distinct == Some(true) { Some(state.engine.distinct_counts(&t.location, at).await?) } else { None };
+    Ok(axum::Json(metadata_response(&t.entry, metadata, distinct)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DropQuery {
+    /// Must repeat the table's full name, `catalog.schema.table`, to confirm.
+    pub confirm: Option<String>,
+}
+
+/// Drops a table and deletes its data (`tables:modify`). Needs `?confirm=<catalog.schema.table>`.
+#[utoipa::path(delete, path = "/v1/tables/{catalog}/{schema}/{table}", tag = "tables", security(("bearer" = [])),
+    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path), DropQuery),
+    responses((status = 200, body = SuccessResponse)))]
+pub async fn drop_table(
+    State(state): State<SharedState>,
+    request: RequestMeta,
+    Auth(principal): Auth,
+    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Query(query): Query<DropQuery>,
+) -> ApiResult<axum::Json<SuccessResponse>> {
+    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
+    let name = t.entry.table.to_string();
+    if query.confirm.as_deref() != Some(name.as_str()) {
+        return Err(ApiError::invalid_field("confirm", format!("dropping deletes all data: repeat the table's name, ?confirm={name}")));
+    }
+    state.meta.unregister_table(principal.org_id, &t.entry.table).await?;
+    state.engine.drop_table(&t.location).await?;
+    audit_log::record(&state, &request, Actor::Principal(&principal), Event::new(principal.org_id, "table.deleted").target("table", &name)).await?;
+    Ok(SuccessResponse::new("Table dropped"))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListTablesQuery {
+    pub catalog: Option<String>,
+    pub schema: Option<String>,
+    /// 1 to 1000 (default 100).
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TableSummary {
+    pub id: Uuid,
+    pub catalog: String,
+    pub schema_name: String,
+    pub table_name: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TableListResponse {
+    pub tables: Vec<TableSummary>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// The organisation's tables, optionally of one catalog or schema (`tables:read`).
+#[utoipa::path(get, path = "/v1/tables", tag = "tables", security(("bearer" = [])), params(ListTablesQuery),
+    responses((status = 200, body = TableListResponse)))]
+pub async fn list_tables(State(state): State<SharedState>, Auth(principal): Auth, Query(query): Query<ListTablesQuery>) -> ApiResult<axum::Json<TableListResponse>> {
+    authorize(&principal, Action::TablesRead, &Resource::Table { org_id: principal.org_id })?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", "must be between 1 and 1000"));
+    }
+    let offset = query.offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(ApiError::invalid_field("offset", "must not be negative"));
+    }
+    let catalog = query.catalog.as_deref().map(|c| new_ident("catalog", c)).transpose()?;
+    let schema = query.schema.as_deref().map(|s| new_ident("schema", s)).transpose()?;
+    let (tables, total) = state.meta.list_tables(principal.org_id, catalog.as_ref(), schema.as_ref(), limit, offset).await?;
+    Ok(axum::Json(TableListResponse {
+        tables: tables
+            .into_iter()
+            .map(|t| TableSummary {
+                id: t.id,
+                catalog: t.table.catalog.to_string(),
+                schema_name: t.table.schema.to_string(),
+                table_name: t.table.table.to_string(),
+                created_at: t.created_at,
+                created_by: t.created_by,
+            })
+            .collect(),
+        total,
+        limit,
+        offset,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// 1 to 1000 (default 100).
+    pub limit: Option<usize>,
+    /// Only commits before this version (for paging back).
+    pub before: Option<u64>,
+}
+
+/// One commit of a table.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TableHistoryItem {
+    pub version: u64,
+    /// Milliseconds since the epoch.
+    pub timestamp: Option<i64>,
+    pub user_id: Option<String>,
+    pub user_name: Option<String>,
+    pub operation: Option<String>,
+    #[schema(value_type = Object)]
+    pub operation_parameters: serde_json::Map<String, serde_json::Value>,
+    pub engine_info: Option<String>,
+    #[schema(value_type = Object)]
+    pub info: serde_json::Map<String, serde_json::Value>,
+    pub user_metadata: Option<String>,
+}
+
+/// The table's commits, newest first (`tables:read`).
+#[utoipa::path(get, path = "/v1/tables/{catalog}/{schema}/{table}/history", tag = "tables", security(("bearer" = [])),
+    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path), HistoryQuery),
+    responses((status = 200, body = Vec<TableHistoryItem>)))]
+pub async fn table_history(
+    State(state): State<SharedState>,
+    Auth(principal): Auth,
+    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Query(query): Query<HistoryQuery>,
+) -> ApiResult<axum::Json<Vec<TableHistoryItem>>> {
+    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesRead).await?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", "must be between 1 and 1000"));
+    }
+    let items = state.engine.history(&t.location, limit, query.before).await?;
+    Ok(axum::Json(
+        items
+            .into_iter()
+            .map(|h| TableHistoryItem {
+                version: h.version,
+                timestamp: h.timestamp,
+                user_id: h.user_id,
+                user_name: h.user_name,
+                operation: h.operation,
+                operation_parameters: h.operation_parameters,
+                engine_info: h.engine_info,
+                info: h.info,
+                user_metadata: h.user_metadata,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RollbackResponse {
+    /// The version rolled back to.
+    pub restored_version: u64,
+    /// The new version the rollback committed.
+    pub version: u64,
+}
+
+/// Rolls the table back to an earlier version, as a new commit (`tables:modify`).
+#[utoipa::path(put, path = "/v1/tables/{catalog}/{schema}/{table}/rollback/{version}", tag = "tables", security(("bearer" = [])),
+    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path), ("version" = u64, Path)),
+    responses((status = 200, body = RollbackResponse)))]
+pub async fn rollback(
+    State(state): State<SharedState>,
+    request: RequestMeta,
+    Auth(principal): Auth,
+    Path((catalog, schema, table, version)): Path<(String, String, String, String)>,
+) -> ApiResult<axum::Json<RollbackResponse>> {
+    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
+    let version: u64 = version.parse().map_err(|_| ApiError::invalid_field("version", "must be a non-negative integer"))?;
+    let write = WriteRequest { actor: table_access::actor(&state, &principal).await?, idempotency_key: None, return_rows: false };
+    let outcome = state.engine.restore(&t.location, version, &write).await?;
+    let new_version = outcome.version.ok_or_else(|| ApiError::internal("restore committed no version"))?;
+    audit_log::record(
+        &state,
+        &request,
+        Actor::Principal(&principal),
+        Event::new(principal.org_id, "table.rolled_back")
+            .target("table", &t.entry.table)
+            .details(json!({ "restored_version": version, "version": new_version })),
+    )
+    .await?;
+    Ok(axum::Json(RollbackResponse { restored_version: version, version: new_version }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// csv, parquet, ndjson, arrow or json (default csv).
+    pub format: Option<String>,
+    pub version: Option<u64>,
+    pub as_of: Option<String>,
+}
+
+pub fn stream_response(format: OutputFormat, body: lakeward_engine::ByteStream, extra: HeaderMap) -> Response {
+    let body = Body::from_stream(body.map(|chunk| chunk.map_err(|e| std::io::Error::other(e.to_string()))));
+    let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], body).into_response();
+    response.headers_mut().extend(extra);
+    response
+}
+
+/// Streams the whole table (or an earlier state of it) as a file (`tables:read`).
+#[utoipa::path(get, path = "/v1/tables/{catalog}/{schema}/{table}/export", tag = "tables", security(("bearer" = [])),
+    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path), ExportQuery),
+    responses((status = 200, description = "The table's rows in the asked format")))]
+pub async fn export_table(
+    State(state): State<SharedState>,
+    Auth(principal): Auth,
+    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Query(query): Query<ExportQuery>,
+) -> ApiResult<Response> {
+    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesRead).await?;
+    let name = query.format.as_deref().unwrap_or("csv");
+    let format = OutputFormat::from_name(name).ok_or_else(|| ApiError::invalid_field("format", "must be one of csv, parquet, ndjson, arrow, json"))?;
+    let at = time_travel(query.version, query.as_of.as_deref())?;
+    let body = state.engine.export(&t.location, at, format).await?;
+    let mut headers = HeaderMap::new();
+    let disposition = format!("attachment; filename=\"{}.{}\"", t.entry.table.table, format.extension());
+    headers.insert(header::CONTENT_DISPOSITION, disposition.parse().map_err(ApiError::internal)?);
+    Ok(stream_response(format, body, headers))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// 1 to 10000 (default 100).
+    pub limit: Option<u64>,
+    pub version: Option<u64>,
+    pub as_of: Option<String>,
+}
+
+/// Rows with the term in any string column, case-insensitively (`tables:read`).
+#[utoipa::path(get, path = "/v1/tables/{catalog}/{schema}/{table}/search/{term}", tag = "tables", security(("bearer" = [])),
+    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path), ("term" = String, Path), SearchQuery),
+    responses((status = 200, description = "Matching rows")))]
+pub async fn search_table(
+    State(state): State<SharedState>,
+    Auth(principal): Auth,
+    headers: HeaderMap,
+    Path((catalog, schema, table, term)): Path<(String, String, String, String)>,
+    Query(query): Query<SearchQuery>,
+) -> ApiResult<Response> {
+    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesRead).await?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=10_000).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", "must be between 1 and 10000"));
+    }
+    let format = super::rows::output_format(&headers)?;
+    let at = time_travel(query.version, query.as_of.as_deref())?;
+    let body = state.engine.search(&t.location, at, &term, limit, format).await?;
+    Ok(stream_response(format, body, HeaderMap::new()))
+}
+
