@@ -6,6 +6,7 @@
 
 mod commit;
 mod error;
+mod exec;
 mod history;
 mod output;
 mod read;
@@ -48,13 +49,116 @@ pub struct EngineLimits {
     pub memory_limit_bytes: u64,
 }
 
-pub struct Engine {
+/// The engine proper; [`Engine`] runs it on its own threads.
+pub(crate) struct Inner {
     config: SessionConfig,
     runtime: Arc<RuntimeEnv>,
-    query_timeout: Duration,
     /// One writer at a time per table in this process, so that primary-key checks and
     /// commits do not interleave. Other processes are serialized by Delta's commit protocol.
     write_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// The engine. Its work runs on a runtime of its own, so that CPU-heavy queries never
+/// starve the server's threads: timeouts fire, and a client that goes away cancels its
+/// query.
+pub struct Engine {
+    inner: Arc<Inner>,
+    exec: exec::Exec,
+    query_timeout: Duration,
+}
+
+impl Engine {
+    pub fn new(limits: EngineLimits) -> EngineResult<Self> {
+        Ok(Self { inner: Arc::new(Inner::new(&limits)?), exec: exec::Exec::new()?, query_timeout: limits.query_timeout })
+    }
+
+    /// Runs a query: the answer (up to its first batch) within the timeout; the rest of
+    /// its stream within what remains of it.
+    async fn query<F>(&self, fut: F) -> EngineResult<ByteStream>
+    where
+        F: std::future::Future<Output = EngineResult<ByteStream>> + Send + 'static,
+    {
+        let deadline = tokio::time::Instant::now() + self.query_timeout;
+        let body = self.exec.run(Some((deadline, self.query_timeout)), fut).await?;
+        Ok(self.exec.forward(body, Some((deadline, self.query_timeout))))
+    }
+
+    pub async fn create_table(&self, location: &Url, name: &str, spec: &TableSpec, actor: &Actor) -> EngineResult<TableMetadata> {
+        let (inner, location, name, spec, actor) = (self.inner.clone(), location.clone(), name.to_owned(), spec.clone(), actor.clone());
+        self.exec.run(None, async move { inner.create_table(&location, &name, &spec, &actor).await }).await
+    }
+
+    pub async fn drop_table(&self, location: &Url) -> EngineResult<()> {
+        let (inner, location) = (self.inner.clone(), location.clone());
+        self.exec.run(None, async move { inner.drop_table(&location).await }).await
+    }
+
+    pub async fn metadata(&self, location: &Url, at: TimeTravel) -> EngineResult<TableMetadata> {
+        let (inner, location) = (self.inner.clone(), location.clone());
+        self.exec.run(None, async move { inner.metadata(&location, at).await }).await
+    }
+
+    pub async fn distinct_counts(&self, location: &Url, at: TimeTravel) -> EngineResult<HashMap<String, u64>> {
+        let (inner, location) = (self.inner.clone(), location.clone());
+        let deadline = tokio::time::Instant::now() + self.query_timeout;
+        self.exec.run(Some((deadline, self.query_timeout)), async move { inner.distinct_counts(&location, at).await }).await
+    }
+
+    pub async fn read_rows(&self, location: &Url, at: TimeTravel, q: &RowQuery, format: OutputFormat, count: bool) -> EngineResult<RowsPage> {
+        let (inner, location, q) = (self.inner.clone(), location.clone(), q.clone());
+        let deadline = tokio::time::Instant::now() + self.query_timeout;
+        let page = self.exec.run(Some((deadline, self.query_timeout)), async move { inner.read_rows(&location, at, &q, format, count).await }).await?;
+        Ok(RowsPage { body: self.exec.forward(page.body, Some((deadline, self.query_timeout))), ..page })
+    }
+
+    /// The whole table, streamed (no timeout: exports of large tables take their time).
+    pub async fn export(&self, location: &Url, at: TimeTravel, format: OutputFormat) -> EngineResult<ByteStream> {
+        let (inner, location) = (self.inner.clone(), location.clone());
+        let body = self.exec.run(None, async move { inner.export(&location, at, format).await }).await?;
+        Ok(self.exec.forward(body, None))
+    }
+
+    pub async fn search(&self, location: &Url, at: TimeTravel, term: &str, limit: u64, format: OutputFormat) -> EngineResult<ByteStream> {
+        let (inner, location, term) = (self.inner.clone(), location.clone(), term.to_owned());
+        self.query(async move { inner.search(&location, at, &term, limit, format).await }).await
+    }
+
+    pub async fn sql(&self, tables: &[SqlTable], query: &str, format: OutputFormat) -> EngineResult<SqlOutput> {
+        let (inner, tables, query) = (self.inner.clone(), tables.to_vec(), query.to_owned());
+        let deadline = tokio::time::Instant::now() + self.query_timeout;
+        let output = self.exec.run(Some((deadline, self.query_timeout)), async move { inner.sql(&tables, &query, format).await }).await?;
+        Ok(SqlOutput { body: self.exec.forward(output.body, Some((deadline, self.query_timeout))), ..output })
+    }
+
+    pub async fn history(&self, location: &Url, limit: usize, before: Option<u64>) -> EngineResult<Vec<HistoryItem>> {
+        let (inner, location) = (self.inner.clone(), location.clone());
+        self.exec.run(None, async move { inner.history(&location, limit, before).await }).await
+    }
+
+    pub async fn insert(&self, location: &Url, format: InputFormat, body: Bytes, request: &WriteRequest) -> EngineResult<WriteOutcome> {
+        let (inner, location, request) = (self.inner.clone(), location.clone(), request.clone());
+        self.exec.run(None, async move { inner.insert(&location, format, body, &request).await }).await
+    }
+
+    pub async fn upsert(&self, location: &Url, format: InputFormat, body: Bytes, request: &WriteRequest) -> EngineResult<WriteOutcome> {
+        let (inner, location, request) = (self.inner.clone(), location.clone(), request.clone());
+        self.exec.run(None, async move { inner.upsert(&location, format, body, &request).await }).await
+    }
+
+    pub async fn update_rows(&self, location: &Url, filter: Option<&Filter>, set: &serde_json::Map<String, serde_json::Value>, request: &WriteRequest) -> EngineResult<WriteOutcome> {
+        let (inner, location, filter, set, request) = (self.inner.clone(), location.clone(), filter.cloned(), set.clone(), request.clone());
+        self.exec.run(None, async move { inner.update_rows(&location, filter.as_ref(), &set, &request).await }).await
+    }
+
+    pub async fn delete_rows(&self, location: &Url, filter: Option<&Filter>, request: &WriteRequest) -> EngineResult<WriteOutcome> {
+        let (inner, location, filter, request) = (self.inner.clone(), location.clone(), filter.cloned(), request.clone());
+        self.exec.run(None, async move { inner.delete_rows(&location, filter.as_ref(), &request).await }).await
+    }
+
+    pub async fn restore(&self, location: &Url, version: u64, request: &WriteRequest) -> EngineResult<WriteOutcome> {
+        let (inner, location, request) = (self.inner.clone(), location.clone(), request.clone());
+        self.exec.run(None, async move { inner.restore(&location, version, &request).await }).await
+    }
 }
 
 /// A page of rows, encoded.
@@ -74,8 +178,8 @@ pub struct SqlOutput {
     pub started: Instant,
 }
 
-impl Engine {
-    pub fn new(limits: EngineLimits) -> EngineResult<Self> {
+impl Inner {
+    fn new(limits: &EngineLimits) -> EngineResult<Self> {
         let mut config = SessionConfig::new()
             .with_information_schema(false)
             .with_target_partitions(2);
@@ -83,14 +187,17 @@ impl Engine {
         config.options_mut().execution.parquet.pushdown_filters = true;
         config.options_mut().execution.parquet.reorder_filters = true;
         config.options_mut().sql_parser.enable_ident_normalization = false;
+        // No spilling: a query over the memory limit ends with a clear error instead of
+        // filling the disk.
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_pool(Arc::new(FairSpillPool::new(limits.memory_limit_bytes as usize)))
+            .with_disk_manager_builder(datafusion::execution::disk_manager::DiskManagerBuilder::default().with_mode(datafusion::execution::disk_manager::DiskManagerMode::Disabled))
             .build_arc()?;
-        Ok(Self { config, runtime, query_timeout: limits.query_timeout, write_locks: Mutex::new(HashMap::new()) })
+        Ok(Self { config, runtime, write_locks: Mutex::new(HashMap::new()) })
     }
 
     /// A fresh session: its own catalogs, the shared memory pool.
-    fn session(&self) -> SessionContext {
+    pub(crate) fn session(&self) -> SessionContext {
         let state = SessionStateBuilder::new()
             .with_config(self.config.clone())
             .with_runtime_env(self.runtime.clone())
@@ -110,15 +217,25 @@ impl Engine {
         table::describe(&created)
     }
 
-    /// Deletes every object of the table (data files and log).
+    /// Deletes every object of the table (data files and log), and nothing else.
     pub async fn drop_table(&self, location: &Url) -> EngineResult<()> {
         let _guard = self.lock(location).await;
+        // The root store is not scoped to the table (for local files it is `/`), so the
+        // listing is scoped here, and every object is checked against the table's path.
+        let prefix = object_store::path::Path::from_url_path(location.path()).map_err(|e| EngineError::Internal(e.to_string()))?;
+        if prefix.parts().count() < 4 {
+            return Err(EngineError::Internal(format!("refusing to delete a location this shallow: {}", redact::paths(location.as_str()))));
+        }
         let delta = table::builder(location).await?.build()?;
         let store = delta.log_store().root_object_store(None);
-        let mut listing = store.list(None);
+        let mut listing = store.list(Some(&prefix));
         let mut paths = Vec::new();
         while let Some(meta) = listing.next().await {
-            paths.push(meta.map_err(|e| EngineError::Internal(e.to_string()))?.location);
+            let path = meta.map_err(|e| EngineError::Internal(e.to_string()))?.location;
+            if path.prefix_match(&prefix).is_none() {
+                return Err(EngineError::Internal("listing returned an object outside the table".into()));
+            }
+            paths.push(path);
         }
         for path in paths {
             store.delete(&path).await.map_err(|e| EngineError::Internal(e.to_string()))?;
@@ -146,7 +263,7 @@ impl Engine {
             .iter()
             .map(|f| datafusion::functions_aggregate::count::count_distinct(read::column(f.name())).alias(f.name()))
             .collect();
-        let batches = self.timed(ctx.table(read::SELF).await?.aggregate(vec![], exprs)?.collect()).await?;
+        let batches = ctx.table(read::SELF).await?.aggregate(vec![], exprs)?.collect().await?;
         let mut counts = HashMap::new();
         if let Some(batch) = batches.first() {
             for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
@@ -158,43 +275,17 @@ impl Engine {
         Ok(counts)
     }
 
-    async fn timed<T>(&self, fut: impl std::future::Future<Output = datafusion::error::Result<T>>) -> EngineResult<T> {
-        match tokio::time::timeout(self.query_timeout, fut).await {
-            Ok(result) => Ok(result?),
-            Err(_) => Err(EngineError::Timeout(self.query_timeout.as_secs())),
-        }
-    }
-
-    /// Ends the stream with a timeout error once the query has run too long, whether it
-    /// is producing output or still computing its first batch.
-    fn with_deadline(&self, stream: ByteStream) -> ByteStream {
-        let deadline = tokio::time::Instant::now() + self.query_timeout;
-        let secs = self.query_timeout.as_secs();
-        futures::stream::unfold((stream, false), move |(mut stream, done)| async move {
-            if done {
-                return None;
-            }
-            match tokio::time::timeout_at(deadline, stream.next()).await {
-                Ok(Some(Ok(chunk))) => Some((Ok(chunk), (stream, false))),
-                Ok(Some(Err(e))) => Some((Err(e), (stream, true))),
-                Ok(None) => None,
-                Err(_) => Some((Err(EngineError::Timeout(secs)), (stream, true))),
-            }
-        })
-        .boxed()
-    }
-
     pub async fn read_rows(&self, location: &Url, at: TimeTravel, q: &RowQuery, format: OutputFormat, count: bool) -> EngineResult<RowsPage> {
         let delta = table::open(location, at).await?;
         let schema = table::arrow_schema(&delta)?;
         let ctx = self.session();
         read::register(&ctx, &delta).await?;
         let (page, matching) = read::query(&ctx, &schema, q).await?;
-        let total = if count { Some(self.timed(matching.count()).await? as u64) } else { None };
+        let total = if count { Some(matching.count().await? as u64) } else { None };
         match q.limit {
             // A bounded page is gathered first so that its size is known (Content-Range).
             Some(limit) if limit <= 100_000 => {
-                let batches = self.timed(page.collect()).await?;
+                let batches = page.collect().await?;
                 let returned = batches.iter().map(|b| b.num_rows() as u64).sum();
                 let schema = batches.first().map(|b| b.schema()).unwrap_or_else(|| Arc::new(page_schema(&ctx, q, &schema)));
                 let stream = datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
@@ -204,8 +295,8 @@ impl Engine {
                 Ok(RowsPage { body: output::encode(Box::pin(stream), format)?, returned: Some(returned), total })
             }
             _ => {
-                let stream = self.timed(page.execute_stream()).await?;
-                Ok(RowsPage { body: self.with_deadline(output::encode(stream, format)?), returned: None, total })
+                let stream = page.execute_stream().await?;
+                Ok(RowsPage { body: output::encode(exec::peeked(stream).await?, format)?, returned: None, total })
             }
         }
     }
@@ -229,8 +320,8 @@ impl Engine {
             return Err(EngineError::invalid("term", "the table has no string columns to search"));
         };
         let df = ctx.table(read::SELF).await?.filter(predicate)?.limit(0, Some(limit as usize))?;
-        let stream = self.timed(df.execute_stream()).await?;
-        Ok(self.with_deadline(output::encode(stream, format)?))
+        let stream = df.execute_stream().await?;
+        Ok(output::encode(exec::peeked(stream).await?, format)?)
     }
 
     pub async fn sql(&self, tables: &[SqlTable], query: &str, format: OutputFormat) -> EngineResult<SqlOutput> {
@@ -249,15 +340,15 @@ impl Engine {
             .collect();
         let body = if explain {
             // Plans name files; show them without storage locations.
-            let batches = self.timed(df.collect()).await?;
+            let batches = df.collect().await?;
             let roots: Vec<Url> = tables.iter().map(|t| t.location.clone()).collect();
             let batches = batches.into_iter().map(|b| redact_batch(&b, &roots)).collect::<EngineResult<Vec<_>>>()?;
             let schema = batches.first().map(|b| b.schema()).unwrap_or_else(|| Arc::new(arrow::datatypes::Schema::empty()));
             let stream = datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, futures::stream::iter(batches.into_iter().map(Ok)));
             output::encode(Box::pin(stream), format)?
         } else {
-            let stream = self.timed(df.execute_stream()).await?;
-            self.with_deadline(output::encode(stream, format)?)
+            let stream = df.execute_stream().await?;
+            output::encode(exec::peeked(stream).await?, format)?
         };
         Ok(SqlOutput { body, columns, affected_tables, started })
     }

@@ -106,3 +106,24 @@ pub(crate) fn tables_read(plan: &LogicalPlan) -> Vec<String> {
 pub(crate) fn is_explain(plan: &LogicalPlan) -> bool {
     matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// DataFusion's default table functions, as of the version in Cargo.lock. When an
+    /// upgrade changes this list, decide for each new function whether it may read
+    /// files or URLs before adding it to `ALLOWED_TABLE_FUNCTIONS`.
+    #[tokio::test]
+    async fn table_functions_are_pinned() {
+        let engine = crate::Inner::new(&crate::EngineLimits { query_timeout: std::time::Duration::from_secs(5), memory_limit_bytes: 1 << 26 }).unwrap();
+        let ctx = engine.session();
+        let mut defaults: Vec<String> = ctx.state().table_functions().keys().cloned().collect();
+        defaults.sort();
+        assert_eq!(defaults, ["generate_series", "range"], "DataFusion's default table functions changed");
+        register_tables(&ctx, &[]).await.unwrap();
+        let mut allowed: Vec<String> = ctx.state().table_functions().keys().cloned().collect();
+        allowed.sort();
+        assert_eq!(allowed, ALLOWED_TABLE_FUNCTIONS);
+    }
+}

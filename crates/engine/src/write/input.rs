@@ -150,8 +150,8 @@ fn csv_error(message: &str, header: &[String]) -> EngineError {
         rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
     };
     let column = number_after("for column ").and_then(|i| header.get(i)).cloned();
-    // Lines count from 1 and include the header; rows count from 0 and do not.
-    let row = number_after("at line ").map(|line| line.saturating_sub(2)).unwrap_or(0);
+    // arrow-csv counts data lines from 1 (the header is not counted); rows count from 0.
+    let row = number_after("at line ").map(|line| line.saturating_sub(1)).unwrap_or(0);
     let text = message.split(". Row data").next().unwrap_or(message).trim_start_matches("Parser error: ").to_owned();
     let mut errors = RowErrors::default();
     errors.push(row, column.as_deref(), text);

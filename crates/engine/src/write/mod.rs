@@ -24,7 +24,7 @@ use crate::commit::{Actor, idempotency_app_id};
 use crate::error::{EngineError, EngineResult};
 use crate::read::{self, column};
 use crate::table::{self, TimeTravel};
-use crate::{Engine, history, output};
+use crate::{Inner as Engine, history, output};
 
 #[derive(Debug, Clone)]
 pub struct WriteRequest {

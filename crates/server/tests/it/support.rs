@@ -53,6 +53,10 @@ impl TestServer {
         Self { base: format!("http://{}", server.addr), client: reqwest::Client::new(), _server: server, _dir: dir }
     }
 
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -1,0 +1,294 @@
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::data::{T, customers, ids, insert, rows, sample};
+use crate::support::{TestServer, error, invalid};
+
+async fn setup() -> (TestServer, String) {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    customers(&s, &ada).await;
+    let (status, body) = insert(&s, &ada.token, sample()).await;
+    assert_eq!((status, body), (StatusCode::CREATED, json!({ "version": 1, "rows": 3, "replayed": false })));
+    (s, ada.token)
+}
+
+async fn version(s: &TestServer, token: &str) -> u64 {
+    s.get(T, token).await.1["version"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn bad_rows_are_refused_whole_with_row_and_column() {
+    let (s, token) = setup().await;
+    let (status, body) = insert(
+        &s,
+        &token,
+        json!([
+            { "id": 10, "name": "ok" },
+            { "id": 11, "balance": "lots" },
+            { "name": "no id", "colour": "red" },
+            { "id": 12, "joined": "31/12/2020" }
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({ "statusCode": 400, "error": "Bad Request", "message": "4 value(s) do not fit the table", "details": [
+            { "field": "rows[2].colour", "message": "unknown column `colour`" },
+            { "field": "rows[2].id", "message": "must not be null" },
+            { "field": "rows[1].balance", "message": "`lots` is not a decimal(10,2)" },
+            { "field": "rows[3].joined", "message": "`31/12/2020` is not a date (YYYY-MM-DD)" },
+        ]})
+    );
+    assert_eq!(version(&s, &token).await, 1, "nothing committed");
+    assert_eq!(ids(&rows(&s, &token, "").await.1), [1, 2, 3]);
+
+    let (status, body) = insert(&s, &token, json!({ "oops": true })).await;
+    assert_eq!((status, &body["details"][0]["field"]), (StatusCode::BAD_REQUEST, &json!("rows[0].oops")));
+    let (status, body) = insert(&s, &token, json!("text")).await;
+    assert_eq!((status, body), (StatusCode::BAD_REQUEST, invalid("body", "expected a JSON array of row objects")));
+}
+
+#[tokio::test]
+async fn primary_keys_are_unique() {
+    let (s, token) = setup().await;
+    let (status, body) = insert(&s, &token, json!([{ "id": 3, "name": "again" }, { "id": 4 }])).await;
+    assert_eq!((status, body), (StatusCode::CONFLICT, error(409, "Conflict", "duplicate primary key: (id=3) already exist(s)")));
+    let (status, body) = insert(&s, &token, json!([{ "id": 7 }, { "id": 7 }])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["details"][0], json!({ "field": "rows[0].id", "message": "primary key (id=7) appears more than once in the input" }));
+    assert_eq!(version(&s, &token).await, 1);
+}
+
+#[tokio::test]
+async fn ndjson_and_csv_inserts() {
+    let (s, token) = setup().await;
+    let ndjson = "{\"id\": 4, \"name\": \"Di\"}\n\n{\"id\": 5, \"country\": \"IT\"}\n";
+    let res = s.client.post(s.url(&format!("{T}/rows"))).bearer_auth(&token).header("content-type", "application/x-ndjson").body(ndjson).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let csv = "\u{feff}name,id,balance,joined\n\"Smith, Jo\",6,1.25,2021-03-04\n\"multi\nline\",7,,\n";
+    let res = s.client.post(s.url(&format!("{T}/rows"))).bearer_auth(&token).header("content-type", "text/csv").body(csv).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
+    let (_, got, _) = rows(&s, &token, "?id=gte.6&order=id").await;
+    assert_eq!(
+        got,
+        json!([
+            { "id": 6, "name": "Smith, Jo", "country": null, "balance": 1.25, "joined": "2021-03-04" },
+            { "id": 7, "name": "multi\nline", "country": null, "balance": null, "joined": null }
+        ])
+    );
+    let bad_csv = "id,name\n8,ok\nnine,bad\n";
+    let res = s.client.post(s.url(&format!("{T}/rows"))).bearer_auth(&token).header("content-type", "text/csv").body(bad_csv).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["details"][0]["field"], "rows[1].id", "{body}");
+    let res = s.client.post(s.url(&format!("{T}/rows"))).bearer_auth(&token).header("content-type", "text/csv").body("id,shoe\n1,x\n").send().await.unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["details"][0], json!({ "field": "rows[0].shoe", "message": "unknown column `shoe` in the CSV header" }));
+    let bad_ndjson = "{\"id\": 8}\n{oops\n";
+    let res = s.client.post(s.url(&format!("{T}/rows"))).bearer_auth(&token).header("content-type", "application/x-ndjson").body(bad_ndjson).send().await.unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["details"][0]["field"], "rows[1]");
+    let res = s.client.post(s.url(&format!("{T}/rows"))).bearer_auth(&token).header("content-type", "application/xml").body("<row/>").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(ids(&rows(&s, &token, "?order=id").await.1), [1, 2, 3, 4, 5, 6, 7]);
+}
+
+#[tokio::test]
+async fn the_postgrest_grammar() {
+    let (s, token) = setup().await;
+    insert(&s, &token, json!([{ "id": 4, "name": "ada lovelace", "country": null, "balance": "99.99" }])).await;
+    let cases: &[(&str, &[i64])] = &[
+        ("?country=eq.DE&order=id", &[1, 3]),
+        ("?country=neq.DE&order=id", &[2]),
+        ("?balance=gt.3&order=id", &[1, 4]),
+        ("?balance=gte.3&order=id", &[1, 2, 4]),
+        ("?balance=lt.10.5&order=id", &[2]),
+        ("?balance=lte.10.5&order=id", &[1, 2]),
+        ("?name=like.A*&order=id", &[1]),
+        ("?name=ilike.a*&order=id", &[1, 4]),
+        ("?id=in.(1,3,9)&order=id", &[1, 3]),
+        ("?country=is.null&order=id", &[4]),
+        ("?country=not.is.null&order=id", &[1, 2, 3]),
+        ("?id=not.in.(1,2)&order=id", &[3, 4]),
+        ("?or=(country.eq.FR,balance.gt.50)&order=id", &[2, 4]),
+        ("?or=(id.eq.1,and(country.eq.DE,id.gt.2))&order=id", &[1, 3]),
+        ("?not.or=(id.eq.1,id.eq.2)&order=id", &[3, 4]),
+        ("?order=balance.desc.nullslast,id", &[4, 1, 2, 3]),
+        ("?order=balance.asc.nullsfirst,id", &[3, 2, 1, 4]),
+        ("?order=balance.desc", &[3, 4, 1, 2]),
+        ("?order=id&limit=2&offset=1", &[2, 3]),
+        ("?joined=eq.2020-01-01", &[1]),
+    ];
+    for (query, expected) in cases {
+        let (status, got, _) = rows(&s, &token, query).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {got}");
+        assert_eq!(ids(&got), *expected, "{query}");
+    }
+    let (_, got, _) = rows(&s, &token, "?select=name,id&id=eq.2").await;
+    assert_eq!(got, json!([{ "name": "Bob", "id": 2 }]));
+}
+
+#[tokio::test]
+async fn bad_filters_name_what_is_wrong() {
+    let (s, token) = setup().await;
+    let cases = [
+        ("?shoe=eq.1", invalid("shoe", "unknown column `shoe`")),
+        ("?id=eq.one", invalid("id", "`one` is not an integer")),
+        ("?id=between.1", invalid("id", "unknown operator `between` (eq, neq, gt, gte, lt, lte, like, ilike, in, is)")),
+        ("?select=id,shoe", invalid("shoe", "unknown column `shoe`")),
+        ("?order=shoe", invalid("shoe", "unknown column `shoe`")),
+        ("?id=like.1*", invalid("id", "`like` works only on string columns")),
+        ("?limit=-5", invalid("limit", "must be a non-negative integer")),
+        ("?version=abc", invalid("version", "must be a non-negative integer")),
+        ("?version=99", invalid("version", "that version does not exist")),
+        ("?version=1&as_of=2026-01-01T00:00:00Z", invalid("as_of", "give version or as_of, not both")),
+    ];
+    for (query, expected) in cases {
+        let (status, got, _) = rows(&s, &token, query).await;
+        assert_eq!((status, &got), (StatusCode::BAD_REQUEST, &expected), "{query}");
+    }
+}
+
+#[tokio::test]
+async fn ranges_counts_and_formats() {
+    let (s, token) = setup().await;
+    let res = s.client.get(s.url(&format!("{T}/rows?order=id"))).bearer_auth(&token).header("range", "1-5").header("prefer", "count=exact").send().await.unwrap();
+    assert_eq!(res.headers()["content-range"], "1-2/3");
+    assert_eq!(ids(&res.json().await.unwrap()), [2, 3]);
+    let (_, got, range) = rows(&s, &token, "?limit=2&order=id").await;
+    assert_eq!((ids(&got), range.as_deref()), (vec![1, 2], Some("0-1/*")));
+    let (_, got, range) = rows(&s, &token, "?id=gt.100&limit=5").await;
+    assert_eq!((got, range.as_deref()), (json!([]), Some("*/*")));
+    let res = s.client.get(s.url(&format!("{T}/rows?country=eq.DE"))).bearer_auth(&token).header("prefer", "count=exact").send().await.unwrap();
+    assert_eq!(res.headers()["content-range"], "0-1/2");
+    let res = s.client.get(s.url(&format!("{T}/rows"))).bearer_auth(&token).header("range", "5-1").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
+    let get = |accept: &'static str| s.client.get(s.url(&format!("{T}/rows?order=id"))).bearer_auth(&token).header("accept", accept).send();
+    let res = get("application/x-ndjson").await.unwrap();
+    assert_eq!(res.headers()["content-type"], "application/x-ndjson");
+    assert_eq!(res.text().await.unwrap().lines().count(), 3);
+    let res = get("text/csv").await.unwrap();
+    assert_eq!(res.text().await.unwrap().lines().next(), Some("id,name,country,balance,joined"));
+    let res = get("application/vnd.apache.parquet").await.unwrap();
+    assert_eq!(&res.bytes().await.unwrap()[..4], b"PAR1");
+    let res = get("application/vnd.apache.arrow.stream").await.unwrap();
+    assert_eq!(res.headers()["content-type"], "application/vnd.apache.arrow.stream");
+    assert!(res.bytes().await.unwrap().len() > 100);
+    let res = get("text/html").await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_ACCEPTABLE);
+    assert_eq!(res.json::<Value>().await.unwrap()["statusCode"], 406);
+}
+
+#[tokio::test]
+async fn updates_and_deletes_by_filter() {
+    let (s, token) = setup().await;
+    let res = s
+        .client
+        .patch(s.url(&format!("{T}/rows?country=eq.DE")))
+        .bearer_auth(&token)
+        .header("prefer", "return=representation")
+        .json(&json!({ "balance": "1.00" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["lakeward-table-version"], "2");
+    let updated: Value = res.json().await.unwrap();
+    assert_eq!(ids(&updated), [1, 3]);
+    assert!(updated.as_array().unwrap().iter().all(|r| r["balance"] == json!(1.0)));
+
+    let patch = async |query: &str, body: Value| s.call(Method::PATCH, &format!("{T}/rows{query}"), Some(&token), Some(body)).await;
+    assert_eq!(patch("?id=eq.1", json!({ "id": 5 })).await.1["details"][0], json!({ "field": "rows[0].id", "message": "primary-key columns cannot be updated" }));
+    assert_eq!(patch("?id=eq.1", json!({ "shoe": 5 })).await.1["details"][0], json!({ "field": "rows[0].shoe", "message": "unknown column `shoe`" }));
+    assert_eq!(patch("?id=eq.1", json!({ "balance": "x" })).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(patch("", json!({ "balance": 0 })).await, (StatusCode::BAD_REQUEST, invalid("query", "a write without filters would touch every row: add filters, or all=true to mean it")));
+    assert_eq!(patch("?id=eq.99", json!({ "balance": 0 })).await, (StatusCode::OK, json!({ "version": null, "rows": 0, "replayed": false })));
+    assert_eq!(version(&s, &token).await, 2, "refused and empty updates commit nothing");
+
+    let (status, body) = s.call(Method::DELETE, &format!("{T}/rows"), Some(&token), None).await;
+    assert_eq!((status, body), (StatusCode::BAD_REQUEST, invalid("query", "a write without filters would touch every row: add filters, or all=true to mean it")));
+    let (status, body) = s.call(Method::DELETE, &format!("{T}/rows?id=eq.2"), Some(&token), None).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({ "version": 3, "rows": 1, "replayed": false })));
+    assert_eq!(ids(&rows(&s, &token, "?order=id").await.1), [1, 3]);
+    let (status, body) = s.call(Method::DELETE, &format!("{T}/rows?all=true"), Some(&token), None).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({ "version": 4, "rows": 2, "replayed": false })));
+    assert_eq!(rows(&s, &token, "").await.1, json!([]));
+}
+
+#[tokio::test]
+async fn upsert_merges_on_the_primary_key_in_one_commit() {
+    let (s, token) = setup().await;
+    let res = s
+        .client
+        .post(s.url(&format!("{T}/rows")))
+        .bearer_auth(&token)
+        .header("prefer", "resolution=merge-duplicates, return=representation")
+        .json(&json!([{ "id": 2, "name": "Bobby", "country": "BE" }, { "id": 9, "name": "Nu" }]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(ids(&res.json().await.unwrap()), [2, 9]);
+    assert_eq!(version(&s, &token).await, 2);
+    let (_, got, _) = rows(&s, &token, "?order=id&select=id,name,country").await;
+    assert_eq!(got, json!([
+        { "id": 1, "name": "Ada", "country": "DE" },
+        { "id": 2, "name": "Bobby", "country": "BE" },
+        { "id": 3, "name": "Cy", "country": "DE" },
+        { "id": 9, "name": "Nu", "country": null }
+    ]));
+}
+
+#[tokio::test]
+async fn return_representation_and_idempotency() {
+    let (s, token) = setup().await;
+    let send = |key: &'static str| {
+        s.client
+            .post(s.url(&format!("{T}/rows")))
+            .bearer_auth(&token)
+            .header("idempotency-key", key)
+            .header("prefer", "return=representation")
+            .json(&json!([{ "id": 20, "name": "Once" }]))
+            .send()
+    };
+    let first = send("order-20").await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    assert_eq!(first.json::<Value>().await.unwrap(), json!([{ "id": 20, "name": "Once", "country": null, "balance": null, "joined": null }]));
+    let retry = send("order-20").await.unwrap();
+    assert_eq!(retry.status(), StatusCode::OK);
+    assert_eq!(retry.json::<Value>().await.unwrap(), json!({ "version": null, "rows": 0, "replayed": true }));
+    assert_eq!(ids(&rows(&s, &token, "?id=eq.20").await.1), [20]);
+    assert_eq!(version(&s, &token).await, 2);
+    let bad = s.client.post(s.url(&format!("{T}/rows"))).bearer_auth(&token).header("idempotency-key", "has space").json(&json!([])).send().await.unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn concurrent_writers_lose_nothing() {
+    let (s, token) = setup().await;
+    let clients = 8;
+    let per_client = 5;
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let client = s.client.clone();
+        let url = s.url(&format!("{T}/rows"));
+        let token = token.clone();
+        tasks.push(tokio::spawn(async move {
+            for k in 0..per_client {
+                let id = 1000 + c * 100 + k;
+                let res = client.post(&url).bearer_auth(&token).json(&json!([{ "id": id, "name": format!("c{c}k{k}") }])).send().await.unwrap();
+                assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let (_, got, _) = rows(&s, &token, "?id=gte.1000").await;
+    assert_eq!(got.as_array().unwrap().len(), (clients * per_client) as usize);
+    let (_, history) = s.get(&format!("{T}/history?limit=1000"), &token).await;
+    let versions: Vec<u64> = history.as_array().unwrap().iter().map(|h| h["version"].as_u64().unwrap()).collect();
+    let expected: Vec<u64> = (0..=(1 + clients * per_client) as u64).rev().collect();
+    assert_eq!(versions, expected, "one commit per request, no gaps");
+}

@@ -1,0 +1,135 @@
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::data::{T, customers, insert, sample, sql};
+use crate::support::{TestServer, error};
+
+async fn setup() -> (TestServer, String) {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    customers(&s, &ada).await;
+    insert(&s, &ada.token, sample()).await;
+    (s, ada.token)
+}
+
+#[tokio::test]
+async fn queries_answer_rows_columns_and_tables() {
+    let (s, token) = setup().await;
+    let (status, body) = sql(&s, &token, "SELECT country, count(*) AS n FROM main.crm.customers GROUP BY country ORDER BY country").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["rows"], json!([{ "country": "DE", "n": 2 }, { "country": "FR", "n": 1 }]));
+    assert_eq!(body["columns"], json!([{ "name": "country", "type": "string" }, { "name": "n", "type": "int64" }]));
+    assert_eq!(body["affected_tables"], json!(["main.crm.customers"]));
+    assert!(body["runtime_seconds"].as_f64().unwrap() >= 0.0);
+
+    let (_, joined) = sql(&s, &token, "SELECT a.id, b.id AS other FROM main.crm.customers a JOIN main.crm.customers b ON a.country = b.country AND a.id < b.id").await;
+    assert_eq!(joined["rows"], json!([{ "id": 1, "other": 3 }]));
+    let (_, series) = sql(&s, &token, "SELECT sum(value) AS s FROM generate_series(1, 10)").await;
+    assert_eq!(series["rows"], json!([{ "s": 55 }]));
+
+    let res = s.client.post(s.url("/v1/sql")).bearer_auth(&token).header("accept", "text/csv").json(&json!({ "query": "SELECT id, name FROM main.crm.customers ORDER BY id" })).send().await.unwrap();
+    assert_eq!(res.headers()["lakeward-affected-tables"], "main.crm.customers");
+    assert_eq!(res.text().await.unwrap(), "id,name\n1,Ada\n2,Bob\n3,Cy\n");
+    let res = s.client.post(s.url("/v1/sql")).bearer_auth(&token).header("accept", "application/x-ndjson").json(&json!({ "query": "SELECT id FROM main.crm.customers ORDER BY id" })).send().await.unwrap();
+    assert_eq!(res.text().await.unwrap(), "{\"id\":1}\n{\"id\":2}\n{\"id\":3}\n");
+}
+
+#[tokio::test]
+async fn everything_but_queries_is_refused() {
+    let (s, token) = setup().await;
+    let refusals = [
+        ("CREATE TABLE main.crm.x (a INT)", "DDL"),
+        ("DROP TABLE main.crm.customers", "DDL"),
+        ("CREATE EXTERNAL TABLE x STORED AS CSV LOCATION '/etc/passwd'", "DDL"),
+        ("CREATE VIEW v AS SELECT 1", "DDL"),
+        ("INSERT INTO main.crm.customers (id) VALUES (99)", "change data"),
+        ("UPDATE main.crm.customers SET name = 'x'", "change data"),
+        ("DELETE FROM main.crm.customers", "change data"),
+        ("COPY (SELECT 1) TO '/tmp/lakeward-escape.csv'", "change data"),
+        ("COPY main.crm.customers TO '/tmp/lakeward-escape.parquet'", "change data"),
+        ("EXPLAIN ANALYZE COPY (SELECT 1) TO '/tmp/lakeward-escape2.csv'", "change data"),
+        ("SET datafusion.execution.batch_size = 1", "session"),
+        ("PREPARE p AS SELECT 1", "session"),
+    ];
+    for (query, kind) in refusals {
+        let (status, body) = sql(&s, &token, query).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert!(body["message"].as_str().unwrap().starts_with("Only queries are allowed here"), "{query}: {body}");
+        assert!(body["message"].as_str().unwrap().contains(match kind {
+            "DDL" => "DDL statements",
+            "change data" => "statements that change data",
+            _ => "session statements",
+        }), "{query}: {body}");
+    }
+    for path in ["/tmp/lakeward-escape.csv", "/tmp/lakeward-escape.parquet", "/tmp/lakeward-escape2.csv"] {
+        assert!(!std::path::Path::new(path).exists(), "{path} was written");
+    }
+    // Files and URLs are not tables, and file-reading functions do not exist.
+    for query in [
+        "SELECT * FROM '/etc/passwd'",
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT * FROM read_parquet('/etc/passwd')",
+        "SELECT * FROM information_schema.tables",
+        "SELECT 1; SELECT 2",
+    ] {
+        let (status, body) = sql(&s, &token, query).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert!(!body.to_string().contains("root:"), "{query}");
+    }
+    assert_eq!(s.get(T, &token).await.1["num_rows"], 3, "nothing changed");
+    let (status, body) = sql(&s, &token, "   ").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test]
+async fn errors_and_plans_never_show_storage() {
+    let (s, token) = setup().await;
+    let (status, body) = sql(&s, &token, "EXPLAIN SELECT * FROM main.crm.customers WHERE id = 1").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = body.to_string();
+    assert!(text.contains("<storage>"), "{text}");
+    let dir = s.data_dir().display().to_string();
+    assert!(!text.contains(dir.trim_start_matches('/')) && !text.contains("warehouse"), "{text}");
+    let (status, body) = sql(&s, &token, "SELECT nope FROM main.crm.customers").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(!body.to_string().contains("warehouse"), "{body}");
+}
+
+#[tokio::test]
+async fn other_organisations_tables_do_not_exist_in_sql() {
+    let (s, token) = setup().await;
+    let globex = s.onboard("Globex", "gus@globex.test").await;
+    customers(&s, &globex).await;
+    insert(&s, &globex.token, json!([{ "id": 77, "name": "Globex secret" }])).await;
+    let (_, mine) = sql(&s, &token, "SELECT count(*) AS n FROM main.crm.customers").await;
+    assert_eq!(mine["rows"], json!([{ "n": 3 }]));
+    let (_, theirs) = sql(&s, &globex.token, "SELECT name FROM main.crm.customers").await;
+    assert_eq!(theirs["rows"], json!([{ "name": "Globex secret" }]));
+    // A fresh organisation sees no tables at all.
+    let empty = s.onboard("Empty", "e@empty.test").await;
+    let (status, body) = sql(&s, &empty.token, "SELECT * FROM main.crm.customers").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(!body.to_string().contains("Globex") && !body.to_string().contains("Ada"), "{body}");
+    assert_eq!(s.get("/v1/tables", &empty.token).await.1["total"], 0);
+    assert_eq!(s.get(T, &empty.token).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(s.get(&format!("{T}/rows"), &empty.token).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn runaway_queries_are_stopped() {
+    let s = TestServer::start_with(|c| c.limits.query_timeout = std::time::Duration::from_secs(1)).await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    let started = std::time::Instant::now();
+    let (status, body) = sql(&s, &ada.token, "SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, 100000) b WHERE a.value * b.value % 7 = 3").await;
+    assert_eq!((status, body), (StatusCode::REQUEST_TIMEOUT, error(408, "Request Timeout", "the query ran longer than the configured timeout of 1 seconds")));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+
+    let s = TestServer::start_with(|c| c.limits.memory_limit_bytes = 8 * 1024 * 1024).await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    let (status, body) = sql(&s, &ada.token, "SELECT value % 1000000 AS k, array_agg(value) AS v FROM generate_series(1, 3000000) GROUP BY k ORDER BY k").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["message"].as_str().unwrap().starts_with("the query needs more memory than the configured limit"), "{body}");
+    // The server is still answering.
+    let (status, _) = sql(&s, &ada.token, "SELECT 1").await;
+    assert_eq!(status, StatusCode::OK);
+}
