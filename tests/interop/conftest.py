@@ -1,0 +1,70 @@
+"""A real `lakeward serve` on a temporary data directory, for third-party clients."""
+
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+PASSWORD = "correct horse battery"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Lakeward:
+    def __init__(self, base: str, data_dir: Path):
+        self.base = base
+        self.data_dir = data_dir
+        self.http = requests.Session()
+
+    def call(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        return self.http.request(method, self.base + path, headers=headers, timeout=60, **kwargs)
+
+    def onboard(self, org: str, email: str) -> dict:
+        res = self.call("POST", "/v1/auth/onboard", json={"email": email, "password": PASSWORD, "organisation_name": org})
+        assert res.status_code == 201, res.text
+        return res.json()
+
+    def table_path(self, org_id: str, catalog: str, schema: str, table: str) -> Path:
+        return self.data_dir / "warehouse" / org_id / catalog / schema / table
+
+
+@pytest.fixture(scope="session")
+def lakeward(tmp_path_factory) -> Lakeward:
+    binary = os.environ.get("LAKEWARD_BIN")
+    assert binary and Path(binary).exists(), "set LAKEWARD_BIN to the built lakeward binary"
+    data_dir = tmp_path_factory.mktemp("lakeward-data")
+    port = _free_port()
+    log = open(data_dir.parent / "lakeward.log", "w")
+    proc = subprocess.Popen(
+        [
+            binary, "serve", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}",
+            "--allow-signup", "true", "--rate-limit-per-minute", "100000", "--auth-rate-limit-per-minute", "10000",
+        ],
+        stdout=log,
+        stderr=log,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            if requests.get(base + "/v1/health", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        assert proc.poll() is None, "lakeward exited; see lakeward.log"
+        assert time.time() < deadline, "lakeward did not start"
+        time.sleep(0.1)
+    yield Lakeward(base, data_dir)
+    proc.terminate()
+    assert proc.wait(timeout=30) == 0, "lakeward did not stop cleanly on SIGTERM"
