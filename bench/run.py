@@ -1,0 +1,254 @@
+"""Lakeward benchmark harness: Lakeward over HTTP versus peers on the same data, one run.
+
+Prints one line per workload: Lakeward's median, the peers' medians, the ratio to the
+fastest peer, and the goal from the issue. See bench/README.md.
+"""
+
+import argparse
+import concurrent.futures
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import duckdb_extension_delta
+import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import requests
+from deltalake import DeltaTable, write_deltalake
+
+PASSWORD = "correct horse battery"
+COUNTRIES = ["DE", "FR", "IT", "ES", "NL", "BE", "AT", "PL", "SE", "DK", "FI", "PT", "IE", "CZ", "GR"]
+
+
+def generate(path: Path, rows: int, seed: int = 42) -> None:
+    rng = random.Random(seed)
+    ids = pa.array(range(1, rows + 1), pa.int64())
+    n = rows
+    names = pa.array([f"customer {i}" for i in range(n)])
+    emails = pa.array([f"c{i}@example.com" for i in range(n)])
+    country = pa.array([COUNTRIES[rng.randrange(len(COUNTRIES))] for _ in range(n)])
+    city = pa.array([f"city {rng.randrange(5000)}" for _ in range(n)])
+    age = pa.array([rng.randrange(18, 95) for _ in range(n)], pa.int32())
+    balance = pa.array([round(rng.uniform(-1000, 100000), 2) for _ in range(n)], pa.float64())
+    active = pa.array([rng.random() < 0.8 for _ in range(n)])
+    joined = pa.array([f"20{rng.randrange(10, 25)}-0{rng.randrange(1, 10)}-1{rng.randrange(0, 9)}" for _ in range(n)])
+    segment = pa.array([["retail", "sme", "corporate", "public"][rng.randrange(4)] for _ in range(n)])
+    table = pa.table({"id": ids, "name": names, "email": emails, "country": country, "city": city, "age": age,
+                      "balance": balance, "active": active, "joined": joined, "segment": segment})
+    pacsv.write_csv(table, path)
+
+
+COLUMNS = [
+    {"name": "id", "type": "int64", "nullable": False}, {"name": "name", "type": "string"},
+    {"name": "email", "type": "string"}, {"name": "country", "type": "string"}, {"name": "city", "type": "string"},
+    {"name": "age", "type": "int32"}, {"name": "balance", "type": "float64"}, {"name": "active", "type": "boolean"},
+    {"name": "joined", "type": "date"}, {"name": "segment", "type": "string"},
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def current_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def median_ms(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+class Server:
+    def __init__(self, binary: str, data_dir: Path):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [binary, "serve", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{self.port}",
+             "--rate-limit-per-minute", "10000000", "--auth-rate-limit-per-minute", "100000",
+             "--max-upload-bytes", str(8 << 30), "--query-timeout-secs", "600", "--memory-limit-mb", "4096"],
+            stdout=subprocess.DEVNULL, stderr=open(data_dir.parent / "server.log", "w"))
+        self.http = requests.Session()
+        deadline = time.time() + 60
+        while True:
+            try:
+                if self.http.get(self.base + "/v1/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+            if time.time() > deadline:
+                raise SystemExit("server did not start")
+        res = self.http.post(self.base + "/v1/auth/onboard", json={"email": "bench@example.com", "password": PASSWORD, "organisation_name": "Bench"})
+        res.raise_for_status()
+        body = res.json()
+        self.org_id = body["organisation"]["id"]
+        self.http.headers["authorization"] = f"Bearer {body['access_token']}"
+        for path, payload in [("/v1/catalogs", {"name": "bench"}), ("/v1/catalogs/bench/schemas", {"name": "crm"})]:
+            self.http.post(self.base + path, json=payload).raise_for_status()
+
+    def create(self, name: str) -> str:
+        res = self.http.post(f"{self.base}/v1/tables/bench/crm/{name}", json={"columns": COLUMNS, "primary_key": ["id"]})
+        res.raise_for_status()
+        return f"{self.base}/v1/tables/bench/crm/{name}"
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+def report(name, ours, peers: dict, goal: str, unit="ms", extra=""):
+    best_name, best = min(peers.items(), key=lambda kv: kv[1]) if peers else ("-", float("nan"))
+    ratio = ours / best if peers else float("nan")
+    peer_text = ", ".join(f"{k} {v:.1f}" for k, v in peers.items()) or "-"
+    print(f"{name:<38} lakeward {ours:>9.1f} {unit} | peers: {peer_text} | x{ratio:.2f} of {best_name} | goal: {goal} {extra}", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--work", default=None, help="working directory (default: a temporary one)")
+    args = parser.parse_args()
+    work = Path(args.work or tempfile.mkdtemp(prefix="lakeward-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    csv_path = work / f"customers-{args.rows}.csv"
+    if not csv_path.exists():
+        t = time.perf_counter()
+        generate(csv_path, args.rows)
+        print(f"generated {args.rows} rows, {csv_path.stat().st_size / 2**20:.0f} MiB in {time.perf_counter() - t:.1f} s")
+    data_dir = work / "server-data"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir()
+    server = Server(os.environ["LAKEWARD_BIN"], data_dir)
+    print(f"lakeward {server.http.get(server.base + '/v1/health').json()['version']}, {args.rows} rows, {os.cpu_count()} cores")
+    ext = Path(duckdb_extension_delta.__file__).parent / "extensions" / f"v{duckdb.__version__}" / "delta.duckdb_extension"
+
+    # 1. CSV import over HTTP, one request, one commit.
+    table_url = server.create("customers")
+    base_rss = current_rss_mb(server.proc.pid)
+    start = time.perf_counter()
+    with open(csv_path, "rb") as f:
+        res = server.http.post(table_url + "/rows", data=f, headers={"content-type": "text/csv"}, timeout=3600)
+    ours_import = time.perf_counter() - start
+    res.raise_for_status()
+    import_peak = peak_rss_mb(server.proc.pid)
+    peers = {}
+    schema = pa.schema([("id", pa.int64()), ("name", pa.string()), ("email", pa.string()), ("country", pa.string()), ("city", pa.string()),
+                        ("age", pa.int32()), ("balance", pa.float64()), ("active", pa.bool_()), ("joined", pa.date32()), ("segment", pa.string())])
+    t = time.perf_counter()
+    write_deltalake(str(work / "peer-deltalake"), pacsv.read_csv(csv_path, convert_options=pacsv.ConvertOptions(column_types=schema)), mode="overwrite")
+    peers["pyarrow+deltalake"] = time.perf_counter() - t
+    t = time.perf_counter()
+    pl.read_csv(csv_path, schema_overrides={"age": pl.Int32, "joined": pl.Date}).write_delta(str(work / "peer-polars"), mode="overwrite")
+    peers["polars"] = time.perf_counter() - t
+    report("CSV import over HTTP (s)", ours_import, peers, "<= 1.2x fastest peer, peak < 500 MB", unit="s",
+           extra=f"| {args.rows / ours_import / 1e6:.2f} M rows/s, server peak {import_peak:.0f} MB (idle {base_rss:.0f} MB)")
+
+    table_path = data_dir / "warehouse" / server.org_id / "bench" / "crm" / "customers"
+    rng = random.Random(7)
+
+    # 2. Primary-key point lookup over REST.
+    ids = [rng.randrange(1, args.rows + 1) for _ in range(50)]
+    it = iter(ids * 10)
+    ours = median_ms(lambda: server.http.get(f"{table_url}/rows?id=eq.{next(it)}").raise_for_status(), 50)
+    lazy = pl.scan_delta(str(table_path))
+    it2 = iter(ids * 10)
+    polars_ms = median_ms(lambda: lazy.filter(pl.col("id") == next(it2)).collect(), 20)
+    con = duckdb.connect(config={"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"})
+    con.execute(f"LOAD '{ext}'")
+    it3 = iter(ids * 10)
+    duck_ms = median_ms(lambda: con.execute(f"SELECT * FROM delta_scan('{table_path}') WHERE id = {next(it3)}").fetchall(), 20)
+    report("PK point lookup over REST (ms)", ours, {"polars": polars_ms, "duckdb": duck_ms}, "median <= 10 ms")
+
+    # 3. Group-by count over SQL.
+    query = {"query": "SELECT country, count(*) AS n FROM bench.crm.customers GROUP BY country"}
+    ours = median_ms(lambda: server.http.post(server.base + "/v1/sql", json=query).raise_for_status(), 7)
+    duck_ms = median_ms(lambda: con.execute(f"SELECT country, count(*) FROM delta_scan('{table_path}') GROUP BY country").fetchall(), 7)
+    polars_ms = median_ms(lambda: pl.scan_delta(str(table_path)).group_by("country").len().collect(), 7)
+    report("group-by count over SQL (ms)", ours, {"duckdb": duck_ms, "polars": polars_ms}, "<= 1.2x DuckDB")
+
+    # 4. 16 concurrent clients doing single-row inserts.
+    small_url = server.create("inserts")
+    stop_at = time.time() + 10
+    counter = {"ok": 0, "failed": 0}
+    lock = threading.Lock()
+
+    def client(c: int):
+        s = requests.Session()
+        s.headers.update(server.http.headers)
+        k = 0
+        while time.time() < stop_at:
+            k += 1
+            r = s.post(small_url + "/rows", json=[{"id": c * 10_000_000 + k, "name": "x"}])
+            with lock:
+                counter["ok" if r.status_code == 201 else "failed"] += 1
+    t = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        list(pool.map(client, range(16)))
+    elapsed = time.perf_counter() - t
+    stored = server.http.post(server.base + "/v1/sql", json={"query": "SELECT count(*) AS n FROM bench.crm.inserts"}).json()["rows"][0]["n"]
+    print(f"{'16 clients x single-row inserts':<38} lakeward {counter['ok'] / elapsed:>9.1f} inserts/s | {counter['ok']} acknowledged, {stored} stored, "
+          f"{counter['failed']} failed | goal: >= 200/s, no lost rows", flush=True)
+
+    # 5. Update and delete one row by primary key.
+    upd_ids = iter([rng.randrange(1, args.rows + 1) for _ in range(20)])
+    ours_upd = median_ms(lambda: server.http.patch(f"{table_url}/rows?id=eq.{next(upd_ids)}", json={"city": "moved"}).raise_for_status(), 5)
+    del_ids = iter([rng.randrange(1, args.rows + 1) for _ in range(20)])
+    ours_del = median_ms(lambda: server.http.delete(f"{table_url}/rows?id=eq.{next(del_ids)}").raise_for_status(), 5)
+    peer_dt = DeltaTable(str(work / "peer-deltalake"))
+    peer_ids = iter([rng.randrange(1, args.rows + 1) for _ in range(20)])
+    peer_del = median_ms(lambda: peer_dt.delete(f"id = {next(peer_ids)}"), 3)
+    report("update one row by PK (ms)", ours_upd, {"deltalake-py delete": peer_del}, "median <= 100 ms")
+    report("delete one row by PK (ms)", ours_del, {"deltalake-py delete": peer_del}, "median <= 100 ms")
+
+    # 6. Export the whole table, watching the server's memory.
+    before = current_rss_mb(server.proc.pid)
+    peak = {"mb": before}
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            peak["mb"] = max(peak["mb"], current_rss_mb(server.proc.pid))
+            time.sleep(0.05)
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    t = time.perf_counter()
+    size = 0
+    with server.http.get(table_url + "/export?format=csv", stream=True) as res:
+        res.raise_for_status()
+        for chunk in res.iter_content(1 << 20):
+            size += len(chunk)
+    export_s = time.perf_counter() - t
+    done.set()
+    watcher.join()
+    print(f"{'export whole table as CSV':<38} lakeward {export_s:>9.1f} s | {size / 2**20:.0f} MiB, server RSS {before:.0f} -> peak {peak['mb']:.0f} MB "
+          f"| goal: peak < 300 MB", flush=True)
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
