@@ -2,7 +2,7 @@
 
 use crate::write::rows::RowErrors;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum EngineError {
     /// A request parameter or value the user gave is wrong; `field` names it.
     #[error("{message}")]

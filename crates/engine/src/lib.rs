@@ -56,6 +56,11 @@ pub(crate) struct Inner {
     /// One writer at a time per table in this process, so that primary-key checks and
     /// commits do not interleave. Other processes are serialized by Delta's commit protocol.
     write_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The latest loaded state of each table, brought up to date incrementally (reading
+    /// only newer commits) instead of replaying the log on every request.
+    latest: Mutex<HashMap<String, deltalake::DeltaTable>>,
+    /// Inserts waiting for a group commit, per table.
+    insert_queues: Mutex<HashMap<String, Vec<write::group::PendingInsert>>>,
 }
 
 /// The engine. Its work runs on a runtime of its own, so that CPU-heavy queries never
@@ -193,7 +198,7 @@ impl Inner {
             .with_memory_pool(Arc::new(FairSpillPool::new(limits.memory_limit_bytes as usize)))
             .with_disk_manager_builder(datafusion::execution::disk_manager::DiskManagerBuilder::default().with_mode(datafusion::execution::disk_manager::DiskManagerMode::Disabled))
             .build_arc()?;
-        Ok(Self { config, runtime, write_locks: Mutex::new(HashMap::new()) })
+        Ok(Self { config, runtime, write_locks: Mutex::new(HashMap::new()), latest: Mutex::new(HashMap::new()), insert_queues: Mutex::new(HashMap::new()) })
     }
 
     /// A fresh session: its own catalogs, the shared memory pool.
@@ -206,6 +211,32 @@ impl Inner {
         SessionContext::new_with_state(state)
     }
 
+    /// The table at `at`; the latest state comes from the cache, refreshed.
+    pub(crate) async fn open(&self, location: &Url, at: TimeTravel) -> EngineResult<deltalake::DeltaTable> {
+        if at != TimeTravel::Latest {
+            return table::open(location, at).await;
+        }
+        let cached = self.latest.lock().expect("not poisoned").get(location.as_str()).cloned();
+        let table = match cached {
+            Some(mut table) => {
+                table.update_state().await?;
+                table
+            }
+            None => table::open(location, TimeTravel::Latest).await?,
+        };
+        self.remember(location, &table);
+        Ok(table)
+    }
+
+    /// Keeps a table state (for example the one a write just produced) as the latest.
+    pub(crate) fn remember(&self, location: &Url, table: &deltalake::DeltaTable) {
+        let mut latest = self.latest.lock().expect("not poisoned");
+        let newer = latest.get(location.as_str()).is_none_or(|known| known.version() <= table.version());
+        if newer {
+            latest.insert(location.to_string(), table.clone());
+        }
+    }
+
     async fn lock(&self, location: &Url) -> tokio::sync::OwnedMutexGuard<()> {
         let lock = self.write_locks.lock().expect("not poisoned").entry(location.to_string()).or_default().clone();
         lock.lock_owned().await
@@ -214,6 +245,7 @@ impl Inner {
     pub async fn create_table(&self, location: &Url, name: &str, spec: &TableSpec, actor: &Actor) -> EngineResult<TableMetadata> {
         let _guard = self.lock(location).await;
         let created = table::create(location, name, spec, actor).await?;
+        self.remember(location, &created);
         table::describe(&created)
     }
 
@@ -226,6 +258,7 @@ impl Inner {
         if prefix.parts().count() < 4 {
             return Err(EngineError::Internal(format!("refusing to delete a location this shallow: {}", redact::paths(location.as_str()))));
         }
+        self.latest.lock().expect("not poisoned").remove(location.as_str());
         let delta = table::builder(location).await?.build()?;
         let store = delta.log_store().root_object_store(None);
         let mut listing = store.list(Some(&prefix));
@@ -249,12 +282,12 @@ impl Inner {
     }
 
     pub async fn metadata(&self, location: &Url, at: TimeTravel) -> EngineResult<TableMetadata> {
-        table::describe(&table::open(location, at).await?)
+        table::describe(&self.open(location, at).await?)
     }
 
     /// Distinct values per column (reads the table; kept out of `metadata`).
     pub async fn distinct_counts(&self, location: &Url, at: TimeTravel) -> EngineResult<HashMap<String, u64>> {
-        let delta = table::open(location, at).await?;
+        let delta = self.open(location, at).await?;
         let schema = table::arrow_schema(&delta)?;
         let ctx = self.session();
         read::register(&ctx, &delta).await?;
@@ -276,7 +309,7 @@ impl Inner {
     }
 
     pub async fn read_rows(&self, location: &Url, at: TimeTravel, q: &RowQuery, format: OutputFormat, count: bool) -> EngineResult<RowsPage> {
-        let delta = table::open(location, at).await?;
+        let delta = self.open(location, at).await?;
         let schema = table::arrow_schema(&delta)?;
         let ctx = self.session();
         read::register(&ctx, &delta).await?;
@@ -303,16 +336,16 @@ impl Inner {
 
     /// The whole table (or an earlier state of it), streamed.
     pub async fn export(&self, location: &Url, at: TimeTravel, format: OutputFormat) -> EngineResult<ByteStream> {
-        let delta = table::open(location, at).await?;
+        let delta = self.open(location, at).await?;
         let ctx = self.session();
         read::register(&ctx, &delta).await?;
         let stream = ctx.table(read::SELF).await?.execute_stream().await?;
-        Ok(output::encode(stream, format)?)
+        output::encode(stream, format)
     }
 
     /// Rows with `term` in any string column, case-insensitively.
     pub async fn search(&self, location: &Url, at: TimeTravel, term: &str, limit: u64, format: OutputFormat) -> EngineResult<ByteStream> {
-        let delta = table::open(location, at).await?;
+        let delta = self.open(location, at).await?;
         let schema = table::arrow_schema(&delta)?;
         let ctx = self.session();
         read::register(&ctx, &delta).await?;
@@ -321,7 +354,7 @@ impl Inner {
         };
         let df = ctx.table(read::SELF).await?.filter(predicate)?.limit(0, Some(limit as usize))?;
         let stream = df.execute_stream().await?;
-        Ok(output::encode(exec::peeked(stream).await?, format)?)
+        output::encode(exec::peeked(stream).await?, format)
     }
 
     pub async fn sql(&self, tables: &[SqlTable], query: &str, format: OutputFormat) -> EngineResult<SqlOutput> {
@@ -354,13 +387,27 @@ impl Inner {
     }
 
     pub async fn history(&self, location: &Url, limit: usize, before: Option<u64>) -> EngineResult<Vec<HistoryItem>> {
-        let delta = table::open(location, TimeTravel::Latest).await?;
+        let delta = self.open(location, TimeTravel::Latest).await?;
         history::history(&delta, limit, before).await
     }
 
-    pub async fn insert(&self, location: &Url, format: InputFormat, body: Bytes, request: &WriteRequest) -> EngineResult<WriteOutcome> {
-        let _guard = self.lock(location).await;
-        write::insert(self, location, format, &body, request).await
+    /// Queues the insert for the table's next group commit and waits for its answer.
+    pub async fn insert(self: &Arc<Self>, location: &Url, format: InputFormat, body: Bytes, request: &WriteRequest) -> EngineResult<WriteOutcome> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let pending = write::group::PendingInsert { format, body, request: request.clone(), reply };
+        self.insert_queues.lock().expect("not poisoned").entry(location.to_string()).or_default().push(pending);
+        // Detached, so that a caller going away cannot abort a commit that carries
+        // other callers' rows.
+        let inner = self.clone();
+        let location = location.clone();
+        tokio::spawn(async move {
+            let _guard = inner.lock(&location).await;
+            let queued = inner.insert_queues.lock().expect("not poisoned").remove(location.as_str()).unwrap_or_default();
+            if !queued.is_empty() {
+                write::group::run(&inner, &location, queued).await;
+            }
+        });
+        answer.await.map_err(|_| EngineError::Internal("the insert was dropped before it was answered".into()))?
     }
 
     pub async fn upsert(&self, location: &Url, format: InputFormat, body: Bytes, request: &WriteRequest) -> EngineResult<WriteOutcome> {
@@ -380,7 +427,7 @@ impl Inner {
 
     pub async fn restore(&self, location: &Url, version: u64, request: &WriteRequest) -> EngineResult<WriteOutcome> {
         let _guard = self.lock(location).await;
-        write::restore(location, version, request).await
+        write::restore(self, location, version, request).await
     }
 }
 

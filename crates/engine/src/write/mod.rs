@@ -3,6 +3,7 @@
 //! retried request is recognised from the log itself. A commit whose outcome was not
 //! reported is looked up in the log by its commit id before anything is reported.
 
+pub(crate) mod group;
 pub mod input;
 pub mod rows;
 
@@ -13,7 +14,6 @@ use datafusion::logical_expr::{Expr, lit};
 use datafusion::prelude::SessionContext;
 use deltalake::DeltaTable;
 use deltalake::parquet::file::properties::WriterProperties;
-use deltalake::protocol::SaveMode;
 use lakeward_model::query::Filter;
 use serde_json::Value;
 use url::Url;
@@ -45,7 +45,7 @@ pub struct WriteOutcome {
 }
 
 /// Row groups small enough that a point lookup reads little once statistics prune.
-fn writer_properties() -> WriterProperties {
+pub(crate) fn writer_properties() -> WriterProperties {
     WriterProperties::builder()
         .set_max_row_group_row_count(Some(128 * 1024))
         .set_compression(deltalake::parquet::basic::Compression::SNAPPY)
@@ -53,73 +53,33 @@ fn writer_properties() -> WriterProperties {
 }
 
 /// Whether this idempotency key was already committed to the table.
-async fn already_written(table: &DeltaTable, key: Option<&str>) -> EngineResult<bool> {
+pub(crate) async fn already_written(table: &DeltaTable, key: Option<&str>) -> EngineResult<bool> {
     let Some(key) = key else { return Ok(false) };
     let version = table.snapshot()?.transaction_version(table.log_store().as_ref(), idempotency_app_id(key)).await?;
     Ok(version.is_some())
 }
 
-/// Runs a commit; if it fails in a way that leaves its outcome unknown, reads the log to
-/// see whether it landed.
-async fn commit<F>(table: &DeltaTable, location: &Url, commit_id: &str, run: F) -> EngineResult<DeltaTable>
-where
-    F: std::future::Future<Output = deltalake::DeltaResult<DeltaTable>>,
-{
-    let read_version = table.version().unwrap_or(0);
-    match run.await {
-        Ok(t) => Ok(t),
-        Err(e @ (deltalake::DeltaTableError::Transaction { .. } | deltalake::DeltaTableError::VersionAlreadyExists(_))) => Err(e.into()),
-        Err(e) if e.to_string().contains("Invalid data found") => Err(EngineError::invalid("body", e.to_string())),
-        Err(e) => {
-            let reopened = table::open(location, TimeTravel::Latest).await?;
-            match history::committed(&reopened, read_version, commit_id).await? {
-                Some(_) => Ok(reopened),
-                None => Err(e.into()),
-            }
+/// After a failed commit: errors that say it did not land are answered as they are;
+/// for any other (an I/O error after the commit file may have been written) the log is
+/// read, and the version is returned if the commit landed after all.
+pub(crate) async fn landed_despite(engine: &Engine, location: &Url, read_version: u64, commit_id: &str, err: deltalake::DeltaTableError) -> EngineResult<u64> {
+    use deltalake::DeltaTableError as E;
+    match err {
+        e @ (E::Transaction { .. } | E::VersionAlreadyExists(_)) => Err(e.into()),
+        e if e.to_string().contains("Invalid data found") => Err(EngineError::invalid("body", e.to_string())),
+        e => {
+            let reopened = engine.open(location, TimeTravel::Latest).await?;
+            history::committed(&reopened, read_version, commit_id).await?.ok_or_else(|| e.into())
         }
     }
 }
 
-fn new_commit_id() -> String {
+pub(crate) fn new_commit_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-pub(crate) async fn insert(engine: &Engine, location: &Url, format: InputFormat, body: &[u8], request: &WriteRequest) -> EngineResult<WriteOutcome> {
-    let delta = table::open(location, TimeTravel::Latest).await?;
-    if already_written(&delta, request.idempotency_key.as_deref()).await? {
-        return Ok(WriteOutcome { replayed: true, ..Default::default() });
-    }
-    let schema = table::arrow_schema(&delta)?;
-    let batches = input::parse(format, body, &schema)?;
-    let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-    if rows == 0 {
-        return Ok(WriteOutcome { version: None, rows: 0, returned: request.return_rows.then(Vec::new), replayed: false });
-    }
-    let keys = table::primary_key(&delta)?;
-    if !keys.is_empty() {
-        check_keys_unique(engine, &delta, &batches, &keys, false).await?;
-    }
-    let returned = if request.return_rows { Some(output::to_json_rows(&batches)?) } else { None };
-    let commit_id = new_commit_id();
-    let app_id = request.idempotency_key.as_deref().map(idempotency_app_id);
-    let written = commit(
-        &delta,
-        location,
-        &commit_id,
-        delta
-            .clone()
-            .write(batches)
-            .with_save_mode(SaveMode::Append)
-            .with_writer_properties(writer_properties())
-            .with_commit_properties(request.actor.commit_properties(&commit_id, app_id.as_deref()))
-            .into_future(),
-    )
-    .await?;
-    Ok(WriteOutcome { version: written.version(), rows, returned, replayed: false })
-}
-
 /// Primary keys of the input must be unique, and (unless upserting) new to the table.
-async fn check_keys_unique(engine: &Engine, delta: &DeltaTable, batches: &[RecordBatch], keys: &[String], upsert: bool) -> EngineResult<()> {
+pub(crate) async fn check_keys_unique(engine: &Engine, delta: &DeltaTable, batches: &[RecordBatch], keys: &[String], upsert: bool) -> EngineResult<()> {
     let ctx = engine.session();
     let schema = batches[0].schema();
     let incoming = datafusion::datasource::MemTable::try_new(schema, vec![batches.to_vec()])?;
@@ -141,10 +101,31 @@ async fn check_keys_unique(engine: &Engine, delta: &DeltaTable, batches: &[Recor
     if !errors.is_empty() {
         return Err(EngineError::Rows(errors));
     }
-    if upsert || table::describe(delta)?.num_rows == 0 {
+    if upsert || delta.snapshot()?.log_data().iter().next().is_none() {
         return Ok(());
     }
     read::register(&ctx, delta).await?;
+    let incoming_rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    if keys.len() == 1 && incoming_rows <= IN_LIST_MAX {
+        // Few keys: an IN list that file and row-group statistics prune, instead of a
+        // join that reads the whole table.
+        let mut values = Vec::with_capacity(incoming_rows);
+        for batch in batches {
+            let array = batch.column_by_name(&keys[0]).expect("key column");
+            for i in 0..batch.num_rows() {
+                values.push(lit(datafusion::scalar::ScalarValue::try_from_array(array, i)?));
+            }
+        }
+        let existing = ctx
+            .table(read::SELF)
+            .await?
+            .filter(column(&keys[0]).in_list(values, false))?
+            .select(key_cols)?
+            .limit(0, Some(rows::MAX_REPORTED_ERRORS))?
+            .collect()
+            .await?;
+        return duplicate_keys(&output::to_json_rows(&existing)?, keys);
+    }
     let on: Vec<Expr> = keys
         .iter()
         .map(|k| {
@@ -160,12 +141,18 @@ async fn check_keys_unique(engine: &Engine, delta: &DeltaTable, batches: &[Recor
         .limit(0, Some(rows::MAX_REPORTED_ERRORS))?
         .collect()
         .await?;
-    let clashes = output::to_json_rows(&existing)?;
-    if !clashes.is_empty() {
-        let shown: Vec<String> = clashes.iter().map(|r| key_text(r, keys)).collect();
-        return Err(EngineError::Conflict(format!("duplicate primary key: {} already exist(s)", shown.join(", "))));
+    duplicate_keys(&output::to_json_rows(&existing)?, keys)
+}
+
+/// Inputs of up to this many rows check their keys with an IN list.
+const IN_LIST_MAX: usize = 4096;
+
+fn duplicate_keys(clashes: &[Value], keys: &[String]) -> EngineResult<()> {
+    if clashes.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let shown: Vec<String> = clashes.iter().map(|r| key_text(r, keys)).collect();
+    Err(EngineError::Conflict(format!("duplicate primary key: {} already exist(s)", shown.join(", "))))
 }
 
 fn key_text(row: &Value, keys: &[String]) -> String {
@@ -174,7 +161,7 @@ fn key_text(row: &Value, keys: &[String]) -> String {
 }
 
 pub(crate) async fn upsert(engine: &Engine, location: &Url, format: InputFormat, body: &[u8], request: &WriteRequest) -> EngineResult<WriteOutcome> {
-    let delta = table::open(location, TimeTravel::Latest).await?;
+    let delta = engine.open(location, TimeTravel::Latest).await?;
     if already_written(&delta, request.idempotency_key.as_deref()).await? {
         return Ok(WriteOutcome { replayed: true, ..Default::default() });
     }
@@ -220,15 +207,11 @@ pub(crate) async fn upsert(engine: &Engine, location: &Url, format: InputFormat,
     let read_version = delta.version().unwrap_or(0);
     let outcome = merge.await;
     let version = match outcome {
-        Ok((t, _metrics)) => t.version(),
-        Err(e @ deltalake::DeltaTableError::Transaction { .. }) => return Err(e.into()),
-        Err(e) => {
-            let reopened = table::open(location, TimeTravel::Latest).await?;
-            match history::committed(&reopened, read_version, &commit_id).await? {
-                Some(v) => Some(v),
-                None => return Err(e.into()),
-            }
+        Ok((t, _metrics)) => {
+            engine.remember(location, &t);
+            t.version()
         }
+        Err(e) => Some(landed_despite(engine, location, read_version, &commit_id, e).await?),
     };
     Ok(WriteOutcome { version, rows, returned, replayed: false })
 }
@@ -251,7 +234,7 @@ pub(crate) async fn update(
     set: &serde_json::Map<String, Value>,
     request: &WriteRequest,
 ) -> EngineResult<WriteOutcome> {
-    let delta = table::open(location, TimeTravel::Latest).await?;
+    let delta = engine.open(location, TimeTravel::Latest).await?;
     if already_written(&delta, request.idempotency_key.as_deref()).await? {
         return Ok(WriteOutcome { replayed: true, ..Default::default() });
     }
@@ -296,18 +279,11 @@ pub(crate) async fn update(
     let read_version = delta.version().unwrap_or(0);
     let (version, rows) = match builder.await {
         Ok((t, metrics)) => {
+            engine.remember(location, &t);
             let rows = metrics.num_updated_rows as u64;
             (if rows > 0 { t.version() } else { None }, rows)
         }
-        Err(e @ deltalake::DeltaTableError::Transaction { .. }) => return Err(e.into()),
-        Err(e) if e.to_string().contains("Invalid data found") => return Err(EngineError::invalid("body", e.to_string())),
-        Err(e) => {
-            let reopened = table::open(location, TimeTravel::Latest).await?;
-            match history::committed(&reopened, read_version, &commit_id).await? {
-                Some(v) => (Some(v), 0),
-                None => return Err(e.into()),
-            }
-        }
+        Err(e) => (Some(landed_despite(engine, location, read_version, &commit_id, e).await?), 0),
     };
     let returned = if request.return_rows && version.is_some() {
         let after = table::open(location, TimeTravel::Version(version.unwrap_or_default())).await?;
@@ -321,7 +297,7 @@ pub(crate) async fn update(
 }
 
 pub(crate) async fn delete(engine: &Engine, location: &Url, filter: Option<&Filter>, request: &WriteRequest) -> EngineResult<WriteOutcome> {
-    let delta = table::open(location, TimeTravel::Latest).await?;
+    let delta = engine.open(location, TimeTravel::Latest).await?;
     if already_written(&delta, request.idempotency_key.as_deref()).await? {
         return Ok(WriteOutcome { replayed: true, ..Default::default() });
     }
@@ -342,24 +318,18 @@ pub(crate) async fn delete(engine: &Engine, location: &Url, filter: Option<&Filt
     let read_version = before.unwrap_or(0);
     let (version, rows) = match builder.await {
         Ok((t, metrics)) => {
+            engine.remember(location, &t);
             let changed = t.version() != before;
             let rows = metrics.num_deleted_rows.map(|n| n as u64).or_else(|| returned.as_ref().map(|r| r.len() as u64)).unwrap_or(0);
             (if changed { t.version() } else { None }, rows)
         }
-        Err(e @ deltalake::DeltaTableError::Transaction { .. }) => return Err(e.into()),
-        Err(e) => {
-            let reopened = table::open(location, TimeTravel::Latest).await?;
-            match history::committed(&reopened, read_version, &commit_id).await? {
-                Some(v) => (Some(v), 0),
-                None => return Err(e.into()),
-            }
-        }
+        Err(e) => (Some(landed_despite(engine, location, read_version, &commit_id, e).await?), 0),
     };
     Ok(WriteOutcome { version, rows, returned, replayed: false })
 }
 
-pub(crate) async fn restore(location: &Url, version: u64, request: &WriteRequest) -> EngineResult<WriteOutcome> {
-    let delta = table::open(location, TimeTravel::Latest).await?;
+pub(crate) async fn restore(engine: &Engine, location: &Url, version: u64, request: &WriteRequest) -> EngineResult<WriteOutcome> {
+    let delta = engine.open(location, TimeTravel::Latest).await?;
     let current = delta.version().unwrap_or(0);
     if version >= current {
         return Err(EngineError::invalid("version", format!("can only roll back to an earlier version than the current {current}")));
@@ -372,16 +342,13 @@ pub(crate) async fn restore(location: &Url, version: u64, request: &WriteRequest
         .with_commit_properties(request.actor.commit_properties(&commit_id, None))
         .await;
     match result {
-        Ok((t, _)) => Ok(WriteOutcome { version: t.version(), ..Default::default() }),
+        Ok((t, _)) => {
+            engine.remember(location, &t);
+            Ok(WriteOutcome { version: t.version(), ..Default::default() })
+        }
         Err(e) if e.to_string().to_lowercase().contains("version") && !matches!(e, deltalake::DeltaTableError::Transaction { .. }) => {
             Err(EngineError::invalid("version", format!("version {version} does not exist")))
         }
-        Err(e) => {
-            let reopened = table::open(location, TimeTravel::Latest).await?;
-            match history::committed(&reopened, current, &commit_id).await? {
-                Some(v) => Ok(WriteOutcome { version: Some(v), ..Default::default() }),
-                None => Err(e.into()),
-            }
-        }
+        Err(e) => Ok(WriteOutcome { version: Some(landed_despite(engine, location, current, &commit_id, e).await?), ..Default::default() }),
     }
 }

@@ -279,6 +279,11 @@ async fn concurrent_writers_lose_nothing() {
                 let id = 1000 + c * 100 + k;
                 let res = client.post(&url).bearer_auth(&token).json(&json!([{ "id": id, "name": format!("c{c}k{k}") }])).send().await.unwrap();
                 assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
+                // A request with a taken key fails alone; the others in its group commit.
+                if k == 2 {
+                    let res = client.post(&url).bearer_auth(&token).json(&json!([{ "id": 1, "name": "taken" }])).send().await.unwrap();
+                    assert_eq!(res.status(), StatusCode::CONFLICT);
+                }
             }
         }));
     }
@@ -287,8 +292,11 @@ async fn concurrent_writers_lose_nothing() {
     }
     let (_, got, _) = rows(&s, &token, "?id=gte.1000").await;
     assert_eq!(got.as_array().unwrap().len(), (clients * per_client) as usize);
+    assert_eq!(rows(&s, &token, "?id=eq.1&select=name").await.1, json!([{ "name": "Ada" }]));
     let (_, history) = s.get(&format!("{T}/history?limit=1000"), &token).await;
     let versions: Vec<u64> = history.as_array().unwrap().iter().map(|h| h["version"].as_u64().unwrap()).collect();
-    let expected: Vec<u64> = (0..=(1 + clients * per_client) as u64).rev().collect();
-    assert_eq!(versions, expected, "one commit per request, no gaps");
+    let latest = versions[0];
+    assert_eq!(versions, (0..=latest).rev().collect::<Vec<_>>(), "a history without gaps");
+    // Concurrent small inserts may share commits, never more than one per request.
+    assert!(latest <= 1 + (clients * per_client) as u64, "{latest}");
 }

@@ -149,3 +149,31 @@ async fn table_permissions_follow_roles_and_scopes() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(res.json::<serde_json::Value>().await.unwrap(), forbidden("rows:update"));
 }
+
+#[tokio::test]
+async fn partitioned_tables_are_written_by_partition() {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    namespace(&s, &ada).await;
+    let (status, body) = s
+        .post(
+            "/v1/tables/main/crm/events",
+            Some(&ada.token),
+            json!({ "columns": [{ "name": "id", "type": "int64", "nullable": false }, { "name": "day", "type": "date" }, { "name": "v", "type": "float64" }],
+                    "primary_key": ["id"], "partition_by": ["day"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["partition_columns"], json!(["day"]));
+    let rows = json!([{ "id": 1, "day": "2026-01-01", "v": 1.0 }, { "id": 2, "day": "2026-01-02", "v": 2.0 }, { "id": 3, "day": "2026-01-01", "v": 3.0 }]);
+    let (status, body) = s.call(Method::POST, "/v1/tables/main/crm/events/rows", Some(&ada.token), Some(rows)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, got) = s.get("/v1/tables/main/crm/events/rows?day=eq.2026-01-01&order=id&select=id,v", &ada.token).await;
+    assert_eq!(got, json!([{ "id": 1, "v": 1.0 }, { "id": 3, "v": 3.0 }]));
+    let dirs: Vec<String> = walk(&s.data_dir().join("warehouse"))
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .map(|p| p.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(dirs.contains(&"day=2026-01-01".to_owned()) && dirs.contains(&"day=2026-01-02".to_owned()), "{dirs:?}");
+}

@@ -1,0 +1,185 @@
+//! Group commit for inserts. Concurrent inserts into one table queue up; whoever holds
+//! the table's write lock drains the queue and commits every acceptable request in one
+//! Delta commit per acting user. Each request is still judged on its own: a bad body, a
+//! duplicate key or a replayed idempotency key fails (or is answered) alone, and the
+//! others commit.
+
+use std::collections::HashSet;
+
+use arrow::record_batch::RecordBatch;
+use bytes::Bytes;
+use deltalake::kernel::Transaction;
+use deltalake::protocol::SaveMode;
+use tokio::sync::oneshot;
+use url::Url;
+
+use super::input::{self, InputFormat};
+use super::rows::RowErrors;
+use super::{WriteOutcome, WriteRequest, already_written, landed_despite, new_commit_id, writer_properties};
+use crate::commit::idempotency_app_id;
+use crate::error::{EngineError, EngineResult};
+use crate::table::{self, TimeTravel};
+use crate::{Inner as Engine, output};
+
+pub(crate) struct PendingInsert {
+    pub format: InputFormat,
+    pub body: Bytes,
+    pub request: WriteRequest,
+    pub reply: oneshot::Sender<EngineResult<WriteOutcome>>,
+}
+
+/// A request that passed its own checks, waiting for the table check and the commit.
+struct Accepted {
+    reply: oneshot::Sender<EngineResult<WriteOutcome>>,
+    request: WriteRequest,
+    batches: Vec<RecordBatch>,
+    rows: u64,
+}
+
+/// Key values of every row, as text (for comparing across requests).
+fn key_texts(batches: &[RecordBatch], keys: &[String]) -> EngineResult<Vec<String>> {
+    let mut out = Vec::new();
+    for batch in batches {
+        let columns: Vec<_> = keys.iter().map(|k| batch.column_by_name(k).expect("key column")).collect();
+        for row in 0..batch.num_rows() {
+            let parts = columns
+                .iter()
+                .map(|c| arrow::util::display::array_value_to_string(c, row))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.push(parts.join("\u{1f}"));
+        }
+    }
+    Ok(out)
+}
+
+fn key_display(text: &str, keys: &[String]) -> String {
+    let parts: Vec<String> = keys.iter().zip(text.split('\u{1f}')).map(|(k, v)| format!("{k}={v}")).collect();
+    format!("({})", parts.join(", "))
+}
+
+/// Processes every queued insert of one table. Called with the table's write lock held.
+pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingInsert>) {
+    let delta = match engine.open(location, TimeTravel::Latest).await {
+        Ok(d) => d,
+        Err(e) => {
+            for p in pending {
+                let _ = p.reply.send(Err(e.clone()));
+            }
+            return;
+        }
+    };
+    let schema = match table::arrow_schema(&delta) {
+        Ok(s) => s,
+        Err(e) => {
+            for p in pending {
+                let _ = p.reply.send(Err(e.clone()));
+            }
+            return;
+        }
+    };
+    let keys = table::primary_key(&delta).unwrap_or_default();
+    let mut accepted: Vec<Accepted> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut app_ids: HashSet<String> = HashSet::new();
+    for p in pending {
+        let checked = async {
+            if already_written(&delta, p.request.idempotency_key.as_deref()).await? {
+                return Ok(None);
+            }
+            // The same key twice in one group: the second is a retry of the first.
+            if let Some(key) = &p.request.idempotency_key
+                && !app_ids.insert(idempotency_app_id(key))
+            {
+                return Ok(None);
+            }
+            let batches = input::parse(p.format, &p.body, &schema)?;
+            let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+            let texts = if keys.is_empty() { Vec::new() } else { key_texts(&batches, &keys)? };
+            let mut mine = HashSet::new();
+            let mut errors = RowErrors::default();
+            for text in &texts {
+                if !mine.insert(text.clone()) {
+                    errors.push(0, Some(&keys.join(",")), format!("primary key {} appears more than once in the input", key_display(text, &keys)));
+                }
+            }
+            if !errors.is_empty() {
+                return Err(EngineError::Rows(errors));
+            }
+            if let Some(clash) = texts.iter().find(|t| seen.contains(*t)) {
+                return Err(EngineError::Conflict(format!("duplicate primary key: {} already exist(s)", key_display(clash, &keys))));
+            }
+            Ok(Some((batches, texts, rows)))
+        }
+        .await;
+        match checked {
+            Ok(None) => {
+                let _ = p.reply.send(Ok(WriteOutcome { replayed: true, ..Default::default() }));
+            }
+            Ok(Some((batches, texts, rows))) => {
+                seen.extend(texts.iter().cloned());
+                accepted.push(Accepted { reply: p.reply, request: p.request, batches, rows });
+            }
+            Err(e) => {
+                let _ = p.reply.send(Err(e));
+            }
+        }
+    }
+
+    // Keys already in the table, for all accepted requests at once.
+    if !keys.is_empty() && !accepted.is_empty() {
+        let all: Vec<RecordBatch> = accepted.iter().flat_map(|a| a.batches.iter().cloned()).collect();
+        if let Err(EngineError::Conflict(_)) | Err(EngineError::Rows(_)) = super::check_keys_unique(engine, &delta, &all, &keys, false).await {
+            // Some request clashes with the table: find which, one by one.
+            let mut still = Vec::new();
+            for a in accepted {
+                match super::check_keys_unique(engine, &delta, &a.batches, &keys, false).await {
+                    Ok(()) => still.push(a),
+                    Err(e) => {
+                        let _ = a.reply.send(Err(e));
+                    }
+                }
+            }
+            accepted = still;
+        }
+    }
+
+    // One commit per acting user, so that each commit names who made it.
+    let mut delta = delta;
+    while !accepted.is_empty() {
+        let user = accepted[0].request.actor.user_id.clone();
+        let (group, rest): (Vec<_>, Vec<_>) = accepted.into_iter().partition(|a| a.request.actor.user_id == user);
+        accepted = rest;
+        let commit_id = new_commit_id();
+        let transactions: Vec<Transaction> = group
+            .iter()
+            .filter_map(|a| a.request.idempotency_key.as_deref())
+            .map(|k| Transaction::new(idempotency_app_id(k), 1))
+            .collect();
+        let props = group[0].request.actor.commit_properties(&commit_id, None).with_application_transactions(transactions);
+        let batches: Vec<RecordBatch> = group.iter().flat_map(|a| a.batches.iter().cloned()).filter(|b| b.num_rows() > 0).collect();
+        let read_version = delta.version().unwrap_or(0);
+        let version = if batches.is_empty() {
+            Ok(None)
+        } else {
+            match delta.clone().write(batches).with_save_mode(SaveMode::Append).with_writer_properties(writer_properties()).with_commit_properties(props).await {
+                Ok(t) => {
+                    engine.remember(location, &t);
+                    let v = t.version();
+                    delta = t;
+                    Ok(v)
+                }
+                Err(e) => landed_despite(engine, location, read_version, &commit_id, e).await.map(Some),
+            }
+        };
+        for a in group {
+            let outcome = version.clone().and_then(|version| {
+                let returned = if a.request.return_rows { Some(output::to_json_rows(&a.batches)?) } else { None };
+                Ok(WriteOutcome { version: if a.rows > 0 { version } else { None }, rows: a.rows, returned, replayed: false })
+            });
+            let _ = a.reply.send(outcome);
+        }
+        if let Ok(t) = engine.open(location, TimeTravel::Latest).await {
+            delta = t;
+        }
+    }
+}
