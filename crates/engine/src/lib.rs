@@ -237,6 +237,19 @@ impl Inner {
         }
     }
 
+    /// A session for writes: one partition, so that rows reach the files in the order they
+    /// arrived. Keyed data mostly arrives in key order; then each file and row group holds
+    /// a narrow key range that statistics can prune. (Round-robin partitioning would
+    /// spread every key range over every file.)
+    /// It is delta-rs's own session (its planner knows the write nodes), and is not
+    /// bound by the query memory limit.
+    pub(crate) fn write_session(&self) -> Arc<dyn datafusion::catalog::Session> {
+        let overrides = HashMap::from([("datafusion.execution.target_partitions".to_owned(), "1".to_owned())]);
+        let ctx = deltalake::delta_datafusion::DeltaSessionContext::new_with_session_overrides(&overrides)
+            .expect("a valid DataFusion option");
+        Arc::new(ctx.state())
+    }
+
     async fn lock(&self, location: &Url) -> tokio::sync::OwnedMutexGuard<()> {
         let lock = self.write_locks.lock().expect("not poisoned").entry(location.to_string()).or_default().clone();
         lock.lock_owned().await
@@ -360,7 +373,7 @@ impl Inner {
     pub async fn sql(&self, tables: &[SqlTable], query: &str, format: OutputFormat) -> EngineResult<SqlOutput> {
         let started = Instant::now();
         let ctx = self.session();
-        sql::register_tables(&ctx, tables).await?;
+        sql::register_tables(self, &ctx, tables).await?;
         let plan = sql::plan(&ctx, query).await?;
         let affected_tables = sql::tables_read(&plan);
         let explain = sql::is_explain(&plan);

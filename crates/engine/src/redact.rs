@@ -46,8 +46,12 @@ fn find_location(text: &str) -> Option<usize> {
     let by_scheme = schemes.iter().filter_map(|s| text.find(s)).min();
     // An absolute path: a `/` at the start or after a space/quote/`(`, followed by a name.
     let by_path = text.char_indices().find_map(|(i, c)| {
+        if c != '/' {
+            return None;
+        }
         let before = text[..i].chars().last();
-        let starts = c == '/' && matches!(before, None | Some(' ' | '"' | '\'' | '(' | '[' | '=' | ':'));
+        let starts = matches!(before, None | Some(' ' | '"' | '\'' | '(' | '[' | '=' | ':'));
+        // `/` is one byte, so `i + 1` is a character boundary.
         let next_is_name = text[i + 1..].chars().next().is_some_and(|n| n.is_ascii_alphanumeric() || n == '_' || n == '.');
         (starts && next_is_name).then_some(i)
     });
@@ -74,5 +78,7 @@ mod tests {
         assert_eq!(paths("object at s3://bucket/key not found"), "object at <storage> not found");
         assert_eq!(paths("DataSourceExec: file_groups={1 group: [[/tmp/x/y.parquet]]}"), "DataSourceExec: file_groups={1 group: [[<storage>]]}");
         assert_eq!(paths("a/b is fine, 1/2 too"), "a/b is fine, 1/2 too");
+        // Multi-byte characters (DataFusion prints durations in µs) are stepped over.
+        assert_eq!(paths("elapsed=14.18µs, file=/tmp/x.parquet µ/"), "elapsed=14.18µs, file=<storage> µ/");
     }
 }

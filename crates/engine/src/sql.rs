@@ -16,7 +16,7 @@ use lakeward_model::Ident;
 use url::Url;
 
 use crate::error::{EngineError, EngineResult};
-use crate::table::{self, TimeTravel};
+use crate::table::TimeTravel;
 
 /// Table functions a user's SQL may call. Pinned by a test so that an upgrade of
 /// DataFusion cannot quietly add one that reads files (`read_csv`, `read_parquet`, ...).
@@ -39,7 +39,7 @@ pub fn sql_options() -> SQLOptions {
 
 /// A session that can see exactly `tables`: `ctx` must be fresh (see `Engine::session`),
 /// since catalogs are registered into it.
-pub(crate) async fn register_tables(ctx: &SessionContext, tables: &[SqlTable]) -> EngineResult<()> {
+pub(crate) async fn register_tables(engine: &crate::Inner, ctx: &SessionContext, tables: &[SqlTable]) -> EngineResult<()> {
     // Only vetted table functions stay reachable.
     let registered: Vec<String> = ctx.state().table_functions().keys().cloned().collect();
     for name in registered {
@@ -64,7 +64,7 @@ pub(crate) async fn register_tables(ctx: &SessionContext, tables: &[SqlTable]) -
                 s
             }
         };
-        let delta = table::open(&t.location, t.at).await?;
+        let delta = engine.open(&t.location, t.at).await?;
         schema.register_table(t.name.clone(), delta.table_provider().await?)?;
     }
     Ok(())
@@ -121,7 +121,7 @@ mod tests {
         let mut defaults: Vec<String> = ctx.state().table_functions().keys().cloned().collect();
         defaults.sort();
         assert_eq!(defaults, ["generate_series", "range"], "DataFusion's default table functions changed");
-        register_tables(&ctx, &[]).await.unwrap();
+        register_tables(&engine, &ctx, &[]).await.unwrap();
         let mut allowed: Vec<String> = ctx.state().table_functions().keys().cloned().collect();
         allowed.sort();
         assert_eq!(allowed, ALLOWED_TABLE_FUNCTIONS);

@@ -27,6 +27,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
+use axum::serve::ListenerExt as _;
 use lakeward_meta::MetaStore;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -101,6 +102,13 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     spawn_housekeeping(Arc::downgrade(&state));
     let (tx, rx) = oneshot::channel::<()>();
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    // Responses are written in pieces (headers, then streamed chunks); without NODELAY,
+    // Nagle's algorithm and the client's delayed ACK add ~40 ms to small answers.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::warn!(%err, "cannot set TCP_NODELAY");
+        }
+    });
     let task = tokio::spawn(async move {
         axum::serve(listener, service)
             .with_graceful_shutdown(async move {

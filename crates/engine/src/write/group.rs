@@ -161,7 +161,14 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
         let version = if batches.is_empty() {
             Ok(None)
         } else {
-            match delta.clone().write(batches).with_save_mode(SaveMode::Append).with_writer_properties(writer_properties()).with_commit_properties(props).await {
+            let write = delta
+                .clone()
+                .write(batches)
+                .with_save_mode(SaveMode::Append)
+                .with_writer_properties(writer_properties())
+                .with_session_state(engine.write_session())
+                .with_commit_properties(props);
+            match write.await {
                 Ok(t) => {
                     engine.remember(location, &t);
                     let v = t.version();

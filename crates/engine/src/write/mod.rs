@@ -44,10 +44,10 @@ pub struct WriteOutcome {
     pub replayed: bool,
 }
 
-/// Row groups small enough that a point lookup reads little once statistics prune.
+/// Row groups small enough that a point lookup decodes little once statistics prune.
 pub(crate) fn writer_properties() -> WriterProperties {
     WriterProperties::builder()
-        .set_max_row_group_row_count(Some(128 * 1024))
+        .set_max_row_group_row_count(Some(16 * 1024))
         .set_compression(deltalake::parquet::basic::Compression::SNAPPY)
         .build()
 }
@@ -268,6 +268,7 @@ pub(crate) async fn update(
     let mut builder = delta
         .clone()
         .update()
+        .with_session_state(engine.write_session())
         .with_writer_properties(writer_properties())
         .with_commit_properties(request.actor.commit_properties(&commit_id, app_id.as_deref()));
     if let Some(p) = predicate.clone() {
@@ -309,6 +310,7 @@ pub(crate) async fn delete(engine: &Engine, location: &Url, filter: Option<&Filt
     let mut builder = delta
         .clone()
         .delete()
+        .with_session_state(engine.write_session())
         .with_writer_properties(writer_properties())
         .with_commit_properties(request.actor.commit_properties(&commit_id, app_id.as_deref()));
     if let Some(p) = predicate {

@@ -90,6 +90,9 @@ async fn errors_and_plans_never_show_storage() {
     assert!(text.contains("<storage>"), "{text}");
     let dir = s.data_dir().display().to_string();
     assert!(!text.contains(dir.trim_start_matches('/')) && !text.contains("warehouse"), "{text}");
+    let (status, body) = sql(&s, &token, "EXPLAIN ANALYZE SELECT * FROM main.crm.customers WHERE id = 1").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(!body.to_string().contains("warehouse"), "{body}");
     let (status, body) = sql(&s, &token, "SELECT nope FROM main.crm.customers").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(!body.to_string().contains("warehouse"), "{body}");
