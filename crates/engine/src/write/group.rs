@@ -78,6 +78,9 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
         }
     };
     let keys = table::primary_key(&delta).unwrap_or_default();
+    // Alone in its group (an import, or no concurrency): checked by the engine's set-based
+    // check, without comparing keys as text.
+    let alone = pending.len() == 1;
     let mut accepted: Vec<Accepted> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
     let mut app_ids: HashSet<String> = HashSet::new();
@@ -94,6 +97,12 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
             }
             let batches = input::parse(p.format, &p.body, &schema)?;
             let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+            if alone {
+                if !keys.is_empty() && rows > 0 {
+                    super::check_keys_unique(engine, &delta, &batches, &keys, false).await?;
+                }
+                return Ok(Some((batches, Vec::new(), rows)));
+            }
             let texts = if keys.is_empty() { Vec::new() } else { key_texts(&batches, &keys)? };
             let mut mine = HashSet::new();
             let mut errors = RowErrors::default();
@@ -126,7 +135,7 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
     }
 
     // Keys already in the table, for all accepted requests at once.
-    if !keys.is_empty() && !accepted.is_empty() {
+    if !alone && !keys.is_empty() && !accepted.is_empty() {
         let all: Vec<RecordBatch> = accepted.iter().flat_map(|a| a.batches.iter().cloned()).collect();
         if let Err(EngineError::Conflict(_)) | Err(EngineError::Rows(_)) = super::check_keys_unique(engine, &delta, &all, &keys, false).await {
             // Some request clashes with the table: find which, one by one.

@@ -26,6 +26,29 @@ use crate::read::{self, column};
 use crate::table::{self, TimeTravel};
 use crate::{Inner as Engine, history, output};
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    fn ints(values: &[i64]) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+        RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(values.to_vec()))]).unwrap()
+    }
+
+    #[test]
+    fn increasing_keys_are_recognised_across_batches() {
+        assert!(strictly_increasing(&[ints(&[1, 2, 5]), ints(&[6, 9])], "id"));
+        assert!(!strictly_increasing(&[ints(&[1, 2, 5]), ints(&[5, 9])], "id"), "a repeat across batches");
+        assert!(!strictly_increasing(&[ints(&[3, 2])], "id"));
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Utf8, false)]));
+        let strings = |v: Vec<&str>| RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(v))]).unwrap();
+        assert!(strictly_increasing(&[strings(vec!["a", "b"]), strings(vec!["c"])], "id"));
+        assert!(!strictly_increasing(&[strings(vec!["a", "a"])], "id"));
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct WriteRequest {
     pub actor: Actor,
@@ -79,13 +102,58 @@ pub(crate) fn new_commit_id() -> String {
 }
 
 /// Primary keys of the input must be unique, and (unless upserting) new to the table.
+/// Whether a single key column is strictly increasing across all batches: then it has no
+/// duplicates, proven in one pass and no memory (imports usually arrive in key order).
+fn strictly_increasing(batches: &[RecordBatch], key: &str) -> bool {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{DataType, Int32Type, Int64Type};
+    let mut last_int: Option<i64> = None;
+    let mut last_str: Option<String> = None;
+    for batch in batches {
+        let Some(column) = batch.column_by_name(key) else { return false };
+        if column.null_count() > 0 {
+            return false;
+        }
+        match column.data_type() {
+            DataType::Int64 | DataType::Int32 => {
+                let values: Box<dyn Iterator<Item = i64>> = match column.data_type() {
+                    DataType::Int64 => Box::new(column.as_primitive::<Int64Type>().values().iter().copied()),
+                    _ => Box::new(column.as_primitive::<Int32Type>().values().iter().map(|v| i64::from(*v))),
+                };
+                for v in values {
+                    if last_int.is_some_and(|l| v <= l) {
+                        return false;
+                    }
+                    last_int = Some(v);
+                }
+            }
+            DataType::Utf8 => {
+                let strings = column.as_string::<i32>();
+                for i in 0..strings.len() {
+                    let v = strings.value(i);
+                    if last_str.as_deref().is_some_and(|l| v <= l) {
+                        return false;
+                    }
+                    last_str = Some(v.to_owned());
+                }
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
 pub(crate) async fn check_keys_unique(engine: &Engine, delta: &DeltaTable, batches: &[RecordBatch], keys: &[String], upsert: bool) -> EngineResult<()> {
     let ctx = engine.session();
+    let in_order = keys.len() == 1 && strictly_increasing(batches, &keys[0]);
     let schema = batches[0].schema();
     let incoming = datafusion::datasource::MemTable::try_new(schema, vec![batches.to_vec()])?;
     ctx.register_table("incoming", Arc::new(incoming))?;
     let key_cols: Vec<Expr> = keys.iter().map(|k| column(k)).collect();
-    let dup = ctx
+    let dup = if in_order {
+        Vec::new()
+    } else {
+        ctx
         .table("incoming")
         .await?
         .aggregate(key_cols.clone(), vec![datafusion::functions_aggregate::count::count(lit(1)).alias("n")])?
@@ -93,7 +161,8 @@ pub(crate) async fn check_keys_unique(engine: &Engine, delta: &DeltaTable, batch
         .select(key_cols.clone())?
         .limit(0, Some(rows::MAX_REPORTED_ERRORS))?
         .collect()
-        .await?;
+        .await?
+    };
     let mut errors = RowErrors::default();
     for row in output::to_json_rows(&dup)? {
         errors.push(0, Some(&keys.join(",")), format!("primary key {} appears more than once in the input", key_text(&row, keys)));
