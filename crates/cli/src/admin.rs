@@ -82,7 +82,13 @@ impl PasswordArgs {
     }
 }
 
-fn system_event(org_id: Uuid, action: &'static str, target_type: &'static str, target_id: Uuid, details: serde_json::Value) -> NewAuditEvent {
+fn system_event(
+    org_id: Uuid,
+    action: &'static str,
+    target_type: &'static str,
+    target_id: Uuid,
+    details: serde_json::Value,
+) -> NewAuditEvent {
     NewAuditEvent {
         org_id: Some(org_id),
         actor_type: "system",
@@ -100,12 +106,19 @@ pub async fn run(config: &ServerConfig, command: AdminCommand) -> anyhow::Result
         AdminCommand::CreateOrg { name, email, password } => {
             let hash = secrets::hash_password(&password.read()?);
             let (org, user) = meta.create_organisation(name.trim(), &email, &hash).await?;
-            meta.record_audit(system_event(org.id, "auth.onboard", "organisation", org.id, json!({ "organisation_name": org.name, "email": user.email, "via": "lakeward admin" })))
-                .await?;
+            meta.record_audit(system_event(
+                org.id,
+                "auth.onboard",
+                "organisation",
+                org.id,
+                json!({ "organisation_name": org.name, "email": user.email, "via": "lakeward admin" }),
+            ))
+            .await?;
             println!("{}", json!({ "organisation_id": org.id, "user_id": user.id }));
         }
         AdminCommand::CreateUser { org, email, role, password } => {
-            let role = Role::parse(&role).with_context(|| format!("unknown role `{role}` (viewer, editor, builder, admin)"))?;
+            let role = Role::parse(&role)
+                .with_context(|| format!("unknown role `{role}` (viewer, editor, builder, admin)"))?;
             let org = match Uuid::parse_str(&org) {
                 Ok(id) => meta.get_organisation(id).await?,
                 Err(_) => meta.find_organisation_by_name(&org).await?,
@@ -113,14 +126,21 @@ pub async fn run(config: &ServerConfig, command: AdminCommand) -> anyhow::Result
             .with_context(|| format!("no organisation `{org}`"))?;
             let hash = secrets::hash_password(&password.read()?);
             let user = meta.create_user(org.id, &email, role, Some(&hash)).await?;
-            meta.record_audit(system_event(org.id, "member.created", "user", user.id, json!({ "email": user.email, "role": role.as_str(), "via": "lakeward admin" })))
-                .await?;
+            meta.record_audit(system_event(
+                org.id,
+                "member.created",
+                "user",
+                user.id,
+                json!({ "email": user.email, "role": role.as_str(), "via": "lakeward admin" }),
+            ))
+            .await?;
             println!("{}", json!({ "organisation_id": org.id, "user_id": user.id }));
         }
         AdminCommand::CreateApiKey { email, name, scopes, expires_in } => {
             let user = meta.find_user_by_email(&email).await?.with_context(|| format!("no user `{email}`"))?;
             let scopes = match scopes {
-                Some(names) => ScopeSet::parse(names.iter().map(|s| s.trim())).map_err(|s| anyhow::anyhow!("unknown scope `{s}`"))?,
+                Some(names) => ScopeSet::parse(names.iter().map(|s| s.trim()))
+                    .map_err(|s| anyhow::anyhow!("unknown scope `{s}`"))?,
                 None => user.role.scopes(),
             };
             if let Some(missing) = scopes.iter().find(|s| !user.role.scopes().contains(*s)) {

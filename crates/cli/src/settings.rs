@@ -126,7 +126,9 @@ pub fn resolve(args: &ConfigArgs) -> anyhow::Result<ServerConfig> {
         None => {
             let dir = data_dir.join("warehouse");
             fs::create_dir_all(&dir)?;
-            url::Url::from_directory_path(&dir).map_err(|_| anyhow::anyhow!("data directory is not an absolute path"))?.to_string()
+            url::Url::from_directory_path(&dir)
+                .map_err(|_| anyhow::anyhow!("data directory is not an absolute path"))?
+                .to_string()
         }
     };
     let warehouse = Warehouse::parse(&warehouse_url)?;
@@ -149,13 +151,24 @@ pub fn resolve(args: &ConfigArgs) -> anyhow::Result<ServerConfig> {
     let limits = Limits {
         max_body_bytes: args.max_body_bytes.or(fl.max_body_bytes).unwrap_or(defaults.max_body_bytes),
         max_upload_bytes: args.max_upload_bytes.or(fl.max_upload_bytes).unwrap_or(defaults.max_upload_bytes),
-        rate_limit_per_minute: args.rate_limit_per_minute.or(fl.rate_limit_per_minute).unwrap_or(defaults.rate_limit_per_minute),
+        rate_limit_per_minute: args
+            .rate_limit_per_minute
+            .or(fl.rate_limit_per_minute)
+            .unwrap_or(defaults.rate_limit_per_minute),
         auth_rate_limit_per_minute: args
             .auth_rate_limit_per_minute
             .or(fl.auth_rate_limit_per_minute)
             .unwrap_or(defaults.auth_rate_limit_per_minute),
-        query_timeout: args.query_timeout_secs.or(fl.query_timeout_secs).map(Duration::from_secs).unwrap_or(defaults.query_timeout),
-        memory_limit_bytes: args.memory_limit_mb.or(fl.memory_limit_mb).map(|mb| mb * 1024 * 1024).unwrap_or(defaults.memory_limit_bytes),
+        query_timeout: args
+            .query_timeout_secs
+            .or(fl.query_timeout_secs)
+            .map(Duration::from_secs)
+            .unwrap_or(defaults.query_timeout),
+        memory_limit_bytes: args
+            .memory_limit_mb
+            .or(fl.memory_limit_mb)
+            .map(|mb| mb * 1024 * 1024)
+            .unwrap_or(defaults.memory_limit_bytes),
     };
     if limits.rate_limit_per_minute == 0 || limits.auth_rate_limit_per_minute == 0 {
         bail!("rate limits must be at least 1 request per minute");

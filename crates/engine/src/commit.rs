@@ -1,8 +1,8 @@
 //! Who a commit is by, recorded in the Delta commit itself so that any Delta reader's
 //! history shows it.
 
-use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::Transaction;
+use deltalake::kernel::transaction::CommitProperties;
 
 #[derive(Debug, Clone)]
 pub struct Actor {

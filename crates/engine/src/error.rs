@@ -61,7 +61,9 @@ impl From<datafusion::error::DataFusionError> for EngineError {
             D::Plan(m) | D::SQL(_, Some(m)) => EngineError::invalid("query", crate::redact::paths(m)),
             D::SchemaError(e, _) => EngineError::invalid("query", crate::redact::paths(&e.to_string())),
             D::SQL(e, None) => EngineError::invalid("query", crate::redact::paths(&e.to_string())),
-            D::NotImplemented(m) => EngineError::invalid("query", format!("not supported: {}", crate::redact::paths(m))),
+            D::NotImplemented(m) => {
+                EngineError::invalid("query", format!("not supported: {}", crate::redact::paths(m)))
+            }
             D::Execution(m) if m.contains("Cast error") || m.contains("cast") => {
                 EngineError::invalid("query", crate::redact::paths(m))
             }

@@ -76,7 +76,9 @@ pub async fn committed(table: &DeltaTable, read_version: u64, commit_id: &str) -
     for v in (read_version + 1)..=latest {
         let Some(bytes) = store.read_commit_entry(v).await? else { continue };
         let found = deltalake::logstore::get_actions(v, &bytes)?.into_iter().any(|a| match a {
-            deltalake::kernel::Action::CommitInfo(info) => info.info.get("lakewardCommitId").and_then(|x| x.as_str()) == Some(commit_id),
+            deltalake::kernel::Action::CommitInfo(info) => {
+                info.info.get("lakewardCommitId").and_then(|x| x.as_str()) == Some(commit_id)
+            }
             _ => false,
         });
         if found {

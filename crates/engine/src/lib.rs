@@ -22,13 +22,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
-use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use object_store::ObjectStoreExt as _;
 use futures::StreamExt;
 use lakeward_model::query::{Filter, RowQuery};
+use object_store::ObjectStoreExt as _;
 use url::Url;
 
 pub use commit::Actor;
@@ -74,7 +74,11 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(limits: EngineLimits) -> EngineResult<Self> {
-        Ok(Self { inner: Arc::new(Inner::new(&limits)?), exec: exec::Exec::new()?, query_timeout: limits.query_timeout })
+        Ok(Self {
+            inner: Arc::new(Inner::new(&limits)?),
+            exec: exec::Exec::new()?,
+            query_timeout: limits.query_timeout,
+        })
     }
 
     /// Runs a query: the answer (up to its first batch) within the timeout; the rest of
@@ -88,8 +92,15 @@ impl Engine {
         Ok(self.exec.forward(body, Some((deadline, self.query_timeout))))
     }
 
-    pub async fn create_table(&self, location: &Url, name: &str, spec: &TableSpec, actor: &Actor) -> EngineResult<TableMetadata> {
-        let (inner, location, name, spec, actor) = (self.inner.clone(), location.clone(), name.to_owned(), spec.clone(), actor.clone());
+    pub async fn create_table(
+        &self,
+        location: &Url,
+        name: &str,
+        spec: &TableSpec,
+        actor: &Actor,
+    ) -> EngineResult<TableMetadata> {
+        let (inner, location, name, spec, actor) =
+            (self.inner.clone(), location.clone(), name.to_owned(), spec.clone(), actor.clone());
         self.exec.run(None, async move { inner.create_table(&location, &name, &spec, &actor).await }).await
     }
 
@@ -106,13 +117,27 @@ impl Engine {
     pub async fn distinct_counts(&self, location: &Url, at: TimeTravel) -> EngineResult<HashMap<String, u64>> {
         let (inner, location) = (self.inner.clone(), location.clone());
         let deadline = tokio::time::Instant::now() + self.query_timeout;
-        self.exec.run(Some((deadline, self.query_timeout)), async move { inner.distinct_counts(&location, at).await }).await
+        self.exec
+            .run(Some((deadline, self.query_timeout)), async move { inner.distinct_counts(&location, at).await })
+            .await
     }
 
-    pub async fn read_rows(&self, location: &Url, at: TimeTravel, q: &RowQuery, format: OutputFormat, count: bool) -> EngineResult<RowsPage> {
+    pub async fn read_rows(
+        &self,
+        location: &Url,
+        at: TimeTravel,
+        q: &RowQuery,
+        format: OutputFormat,
+        count: bool,
+    ) -> EngineResult<RowsPage> {
         let (inner, location, q) = (self.inner.clone(), location.clone(), q.clone());
         let deadline = tokio::time::Instant::now() + self.query_timeout;
-        let page = self.exec.run(Some((deadline, self.query_timeout)), async move { inner.read_rows(&location, at, &q, format, count).await }).await?;
+        let page = self
+            .exec
+            .run(Some((deadline, self.query_timeout)), async move {
+                inner.read_rows(&location, at, &q, format, count).await
+            })
+            .await?;
         Ok(RowsPage { body: self.exec.forward(page.body, Some((deadline, self.query_timeout))), ..page })
     }
 
@@ -123,7 +148,14 @@ impl Engine {
         Ok(self.exec.forward(body, None))
     }
 
-    pub async fn search(&self, location: &Url, at: TimeTravel, term: &str, limit: u64, format: OutputFormat) -> EngineResult<ByteStream> {
+    pub async fn search(
+        &self,
+        location: &Url,
+        at: TimeTravel,
+        term: &str,
+        limit: u64,
+        format: OutputFormat,
+    ) -> EngineResult<ByteStream> {
         let (inner, location, term) = (self.inner.clone(), location.clone(), term.to_owned());
         self.query(async move { inner.search(&location, at, &term, limit, format).await }).await
     }
@@ -131,7 +163,10 @@ impl Engine {
     pub async fn sql(&self, tables: &[SqlTable], query: &str, format: OutputFormat) -> EngineResult<SqlOutput> {
         let (inner, tables, query) = (self.inner.clone(), tables.to_vec(), query.to_owned());
         let deadline = tokio::time::Instant::now() + self.query_timeout;
-        let output = self.exec.run(Some((deadline, self.query_timeout)), async move { inner.sql(&tables, &query, format).await }).await?;
+        let output = self
+            .exec
+            .run(Some((deadline, self.query_timeout)), async move { inner.sql(&tables, &query, format).await })
+            .await?;
         Ok(SqlOutput { body: self.exec.forward(output.body, Some((deadline, self.query_timeout))), ..output })
     }
 
@@ -140,23 +175,48 @@ impl Engine {
         self.exec.run(None, async move { inner.history(&location, limit, before).await }).await
     }
 
-    pub async fn insert(&self, location: &Url, format: InputFormat, body: Bytes, request: &WriteRequest) -> EngineResult<WriteOutcome> {
+    pub async fn insert(
+        &self,
+        location: &Url,
+        format: InputFormat,
+        body: Bytes,
+        request: &WriteRequest,
+    ) -> EngineResult<WriteOutcome> {
         let (inner, location, request) = (self.inner.clone(), location.clone(), request.clone());
         self.exec.run(None, async move { inner.insert(&location, format, body, &request).await }).await
     }
 
-    pub async fn upsert(&self, location: &Url, format: InputFormat, body: Bytes, request: &WriteRequest) -> EngineResult<WriteOutcome> {
+    pub async fn upsert(
+        &self,
+        location: &Url,
+        format: InputFormat,
+        body: Bytes,
+        request: &WriteRequest,
+    ) -> EngineResult<WriteOutcome> {
         let (inner, location, request) = (self.inner.clone(), location.clone(), request.clone());
         self.exec.run(None, async move { inner.upsert(&location, format, body, &request).await }).await
     }
 
-    pub async fn update_rows(&self, location: &Url, filter: Option<&Filter>, set: &serde_json::Map<String, serde_json::Value>, request: &WriteRequest) -> EngineResult<WriteOutcome> {
-        let (inner, location, filter, set, request) = (self.inner.clone(), location.clone(), filter.cloned(), set.clone(), request.clone());
+    pub async fn update_rows(
+        &self,
+        location: &Url,
+        filter: Option<&Filter>,
+        set: &serde_json::Map<String, serde_json::Value>,
+        request: &WriteRequest,
+    ) -> EngineResult<WriteOutcome> {
+        let (inner, location, filter, set, request) =
+            (self.inner.clone(), location.clone(), filter.cloned(), set.clone(), request.clone());
         self.exec.run(None, async move { inner.update_rows(&location, filter.as_ref(), &set, &request).await }).await
     }
 
-    pub async fn delete_rows(&self, location: &Url, filter: Option<&Filter>, request: &WriteRequest) -> EngineResult<WriteOutcome> {
-        let (inner, location, filter, request) = (self.inner.clone(), location.clone(), filter.cloned(), request.clone());
+    pub async fn delete_rows(
+        &self,
+        location: &Url,
+        filter: Option<&Filter>,
+        request: &WriteRequest,
+    ) -> EngineResult<WriteOutcome> {
+        let (inner, location, filter, request) =
+            (self.inner.clone(), location.clone(), filter.cloned(), request.clone());
         self.exec.run(None, async move { inner.delete_rows(&location, filter.as_ref(), &request).await }).await
     }
 
@@ -185,9 +245,7 @@ pub struct SqlOutput {
 
 impl Inner {
     fn new(limits: &EngineLimits) -> EngineResult<Self> {
-        let mut config = SessionConfig::new()
-            .with_information_schema(false)
-            .with_target_partitions(2);
+        let mut config = SessionConfig::new().with_information_schema(false).with_target_partitions(2);
         // Let Parquet row-group statistics and page indexes prune point lookups.
         config.options_mut().execution.parquet.pushdown_filters = true;
         config.options_mut().execution.parquet.reorder_filters = true;
@@ -196,9 +254,18 @@ impl Inner {
         // filling the disk.
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_pool(Arc::new(FairSpillPool::new(limits.memory_limit_bytes as usize)))
-            .with_disk_manager_builder(datafusion::execution::disk_manager::DiskManagerBuilder::default().with_mode(datafusion::execution::disk_manager::DiskManagerMode::Disabled))
+            .with_disk_manager_builder(
+                datafusion::execution::disk_manager::DiskManagerBuilder::default()
+                    .with_mode(datafusion::execution::disk_manager::DiskManagerMode::Disabled),
+            )
             .build_arc()?;
-        Ok(Self { config, runtime, write_locks: Mutex::new(HashMap::new()), latest: Mutex::new(HashMap::new()), insert_queues: Mutex::new(HashMap::new()) })
+        Ok(Self {
+            config,
+            runtime,
+            write_locks: Mutex::new(HashMap::new()),
+            latest: Mutex::new(HashMap::new()),
+            insert_queues: Mutex::new(HashMap::new()),
+        })
     }
 
     /// A fresh session: its own catalogs, the shared memory pool.
@@ -255,7 +322,13 @@ impl Inner {
         lock.lock_owned().await
     }
 
-    pub async fn create_table(&self, location: &Url, name: &str, spec: &TableSpec, actor: &Actor) -> EngineResult<TableMetadata> {
+    pub async fn create_table(
+        &self,
+        location: &Url,
+        name: &str,
+        spec: &TableSpec,
+        actor: &Actor,
+    ) -> EngineResult<TableMetadata> {
         let _guard = self.lock(location).await;
         let created = table::create(location, name, spec, actor).await?;
         self.remember(location, &created);
@@ -267,9 +340,13 @@ impl Inner {
         let _guard = self.lock(location).await;
         // The root store is not scoped to the table (for local files it is `/`), so the
         // listing is scoped here, and every object is checked against the table's path.
-        let prefix = object_store::path::Path::from_url_path(location.path()).map_err(|e| EngineError::Internal(e.to_string()))?;
+        let prefix = object_store::path::Path::from_url_path(location.path())
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
         if prefix.parts().count() < 4 {
-            return Err(EngineError::Internal(format!("refusing to delete a location this shallow: {}", redact::paths(location.as_str()))));
+            return Err(EngineError::Internal(format!(
+                "refusing to delete a location this shallow: {}",
+                redact::paths(location.as_str())
+            )));
         }
         self.latest.lock().expect("not poisoned").remove(location.as_str());
         let delta = table::builder(location).await?.build()?;
@@ -321,7 +398,14 @@ impl Inner {
         Ok(counts)
     }
 
-    pub async fn read_rows(&self, location: &Url, at: TimeTravel, q: &RowQuery, format: OutputFormat, count: bool) -> EngineResult<RowsPage> {
+    pub async fn read_rows(
+        &self,
+        location: &Url,
+        at: TimeTravel,
+        q: &RowQuery,
+        format: OutputFormat,
+        count: bool,
+    ) -> EngineResult<RowsPage> {
         let delta = self.open(location, at).await?;
         let schema = table::arrow_schema(&delta)?;
         let ctx = self.session();
@@ -333,7 +417,8 @@ impl Inner {
             Some(limit) if limit <= 100_000 => {
                 let batches = page.collect().await?;
                 let returned = batches.iter().map(|b| b.num_rows() as u64).sum();
-                let schema = batches.first().map(|b| b.schema()).unwrap_or_else(|| Arc::new(page_schema(&ctx, q, &schema)));
+                let schema =
+                    batches.first().map(|b| b.schema()).unwrap_or_else(|| Arc::new(page_schema(&ctx, q, &schema)));
                 let stream = datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
                     schema,
                     futures::stream::iter(batches.into_iter().map(Ok)),
@@ -357,7 +442,14 @@ impl Inner {
     }
 
     /// Rows with `term` in any string column, case-insensitively.
-    pub async fn search(&self, location: &Url, at: TimeTravel, term: &str, limit: u64, format: OutputFormat) -> EngineResult<ByteStream> {
+    pub async fn search(
+        &self,
+        location: &Url,
+        at: TimeTravel,
+        term: &str,
+        limit: u64,
+        format: OutputFormat,
+    ) -> EngineResult<ByteStream> {
         let delta = self.open(location, at).await?;
         let schema = table::arrow_schema(&delta)?;
         let ctx = self.session();
@@ -382,15 +474,24 @@ impl Inner {
             .schema()
             .fields()
             .iter()
-            .map(|f| (f.name().clone(), types::ColumnType::of_field(f).map(|t| t.to_string()).unwrap_or_else(|| f.data_type().to_string())))
+            .map(|f| {
+                (
+                    f.name().clone(),
+                    types::ColumnType::of_field(f).map(|t| t.to_string()).unwrap_or_else(|| f.data_type().to_string()),
+                )
+            })
             .collect();
         let body = if explain {
             // Plans name files; show them without storage locations.
             let batches = df.collect().await?;
             let roots: Vec<Url> = tables.iter().map(|t| t.location.clone()).collect();
             let batches = batches.into_iter().map(|b| redact_batch(&b, &roots)).collect::<EngineResult<Vec<_>>>()?;
-            let schema = batches.first().map(|b| b.schema()).unwrap_or_else(|| Arc::new(arrow::datatypes::Schema::empty()));
-            let stream = datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, futures::stream::iter(batches.into_iter().map(Ok)));
+            let schema =
+                batches.first().map(|b| b.schema()).unwrap_or_else(|| Arc::new(arrow::datatypes::Schema::empty()));
+            let stream = datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+                schema,
+                futures::stream::iter(batches.into_iter().map(Ok)),
+            );
             output::encode(Box::pin(stream), format)?
         } else {
             let stream = df.execute_stream().await?;
@@ -405,7 +506,13 @@ impl Inner {
     }
 
     /// Queues the insert for the table's next group commit and waits for its answer.
-    pub async fn insert(self: &Arc<Self>, location: &Url, format: InputFormat, body: Bytes, request: &WriteRequest) -> EngineResult<WriteOutcome> {
+    pub async fn insert(
+        self: &Arc<Self>,
+        location: &Url,
+        format: InputFormat,
+        body: Bytes,
+        request: &WriteRequest,
+    ) -> EngineResult<WriteOutcome> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let pending = write::group::PendingInsert { format, body, request: request.clone(), reply };
         self.insert_queues.lock().expect("not poisoned").entry(location.to_string()).or_default().push(pending);
@@ -415,7 +522,8 @@ impl Inner {
         let location = location.clone();
         tokio::spawn(async move {
             let _guard = inner.lock(&location).await;
-            let queued = inner.insert_queues.lock().expect("not poisoned").remove(location.as_str()).unwrap_or_default();
+            let queued =
+                inner.insert_queues.lock().expect("not poisoned").remove(location.as_str()).unwrap_or_default();
             if !queued.is_empty() {
                 write::group::run(&inner, &location, queued).await;
             }
@@ -423,17 +531,34 @@ impl Inner {
         answer.await.map_err(|_| EngineError::Internal("the insert was dropped before it was answered".into()))?
     }
 
-    pub async fn upsert(&self, location: &Url, format: InputFormat, body: Bytes, request: &WriteRequest) -> EngineResult<WriteOutcome> {
+    pub async fn upsert(
+        &self,
+        location: &Url,
+        format: InputFormat,
+        body: Bytes,
+        request: &WriteRequest,
+    ) -> EngineResult<WriteOutcome> {
         let _guard = self.lock(location).await;
         write::upsert(self, location, format, &body, request).await
     }
 
-    pub async fn update_rows(&self, location: &Url, filter: Option<&Filter>, set: &serde_json::Map<String, serde_json::Value>, request: &WriteRequest) -> EngineResult<WriteOutcome> {
+    pub async fn update_rows(
+        &self,
+        location: &Url,
+        filter: Option<&Filter>,
+        set: &serde_json::Map<String, serde_json::Value>,
+        request: &WriteRequest,
+    ) -> EngineResult<WriteOutcome> {
         let _guard = self.lock(location).await;
         write::update(self, location, filter, set, request).await
     }
 
-    pub async fn delete_rows(&self, location: &Url, filter: Option<&Filter>, request: &WriteRequest) -> EngineResult<WriteOutcome> {
+    pub async fn delete_rows(
+        &self,
+        location: &Url,
+        filter: Option<&Filter>,
+        request: &WriteRequest,
+    ) -> EngineResult<WriteOutcome> {
         let _guard = self.lock(location).await;
         write::delete(self, location, filter, request).await
     }
@@ -453,7 +578,10 @@ fn page_schema(_ctx: &SessionContext, q: &RowQuery, schema: &arrow::datatypes::S
     }
 }
 
-fn redact_batch(batch: &arrow::record_batch::RecordBatch, roots: &[Url]) -> EngineResult<arrow::record_batch::RecordBatch> {
+fn redact_batch(
+    batch: &arrow::record_batch::RecordBatch,
+    roots: &[Url],
+) -> EngineResult<arrow::record_batch::RecordBatch> {
     use arrow::array::{Array, StringArray};
     let columns = batch
         .columns()
@@ -461,11 +589,17 @@ fn redact_batch(batch: &arrow::record_batch::RecordBatch, roots: &[Url]) -> Engi
         .map(|c| {
             let c = arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)?;
             let strings = c.as_any().downcast_ref::<StringArray>().expect("cast to Utf8");
-            Ok(Arc::new(strings.iter().map(|s| s.map(|s| redact::locations(s, roots))).collect::<StringArray>()) as Arc<dyn Array>)
+            Ok(Arc::new(strings.iter().map(|s| s.map(|s| redact::locations(s, roots))).collect::<StringArray>())
+                as Arc<dyn Array>)
         })
         .collect::<EngineResult<Vec<_>>>()?;
     let schema = arrow::datatypes::Schema::new(
-        batch.schema().fields().iter().map(|f| arrow::datatypes::Field::new(f.name(), arrow::datatypes::DataType::Utf8, true)).collect::<Vec<_>>(),
+        batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| arrow::datatypes::Field::new(f.name(), arrow::datatypes::DataType::Utf8, true))
+            .collect::<Vec<_>>(),
     );
     Ok(arrow::record_batch::RecordBatch::try_new(Arc::new(schema), columns)?)
 }

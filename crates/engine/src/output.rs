@@ -73,8 +73,7 @@ impl OutputFormat {
     }
 }
 
-pub const ACCEPTED_OUTPUT_TYPES: &str =
-    "application/json, application/x-ndjson, text/csv, application/vnd.apache.arrow.stream, application/vnd.apache.parquet";
+pub const ACCEPTED_OUTPUT_TYPES: &str = "application/json, application/x-ndjson, text/csv, application/vnd.apache.arrow.stream, application/vnd.apache.parquet";
 
 pub type ByteStream = BoxStream<'static, EngineResult<Bytes>>;
 
@@ -108,7 +107,9 @@ enum Encoder {
 
 fn json_lines(batch: &RecordBatch) -> EngineResult<Vec<u8>> {
     let mut out = Vec::new();
-    let mut writer = arrow::json::WriterBuilder::new().with_explicit_nulls(true).build::<_, arrow::json::writer::LineDelimited>(&mut out);
+    let mut writer = arrow::json::WriterBuilder::new()
+        .with_explicit_nulls(true)
+        .build::<_, arrow::json::writer::LineDelimited>(&mut out);
     writer.write(batch)?;
     writer.finish()?;
     Ok(out)
@@ -120,7 +121,9 @@ impl Encoder {
             OutputFormat::Json => Encoder::Json { first: true },
             OutputFormat::Ndjson => Encoder::Ndjson,
             OutputFormat::Csv => Encoder::Csv(arrow::csv::WriterBuilder::new().with_header(true).build(sink.clone())),
-            OutputFormat::ArrowStream => Encoder::Arrow(Some(arrow::ipc::writer::StreamWriter::try_new(sink.clone(), schema)?)),
+            OutputFormat::ArrowStream => {
+                Encoder::Arrow(Some(arrow::ipc::writer::StreamWriter::try_new(sink.clone(), schema)?))
+            }
             OutputFormat::Parquet => {
                 let props = parquet::file::properties::WriterProperties::builder()
                     .set_max_row_group_row_count(Some(64 * 1024))
@@ -201,7 +204,11 @@ pub fn encode(stream: SendableRecordBatchStream, format: OutputFormat) -> Engine
         futures::future::ready(result)
     });
     let tail = futures::stream::once(async move { encoder.lock().expect("not poisoned").finish(&sink) });
-    Ok(futures::stream::once(async move { Ok(head) }).chain(body).chain(tail).filter(|chunk| futures::future::ready(!matches!(chunk, Ok(b) if b.is_empty()))).boxed())
+    Ok(futures::stream::once(async move { Ok(head) })
+        .chain(body)
+        .chain(tail)
+        .filter(|chunk| futures::future::ready(!matches!(chunk, Ok(b) if b.is_empty())))
+        .boxed())
 }
 
 /// Collects batches into JSON row objects (for `Prefer: return=representation`).

@@ -1,7 +1,6 @@
 //! Row queries (`RowQuery`) as DataFusion plans over a Delta table, with filters pushed
 //! into file and row-group pruning.
 
-
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::dataframe::DataFrame;
 use datafusion::logical_expr::{Expr, lit};
@@ -33,7 +32,13 @@ pub fn filter_expr(filter: &Filter, schema: &SchemaRef) -> EngineResult<Expr> {
             match op {
                 CmpOp::Like | CmpOp::Ilike => {
                     if !matches!(f.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
-                        return Err(EngineError::invalid(name, format!("`{}` works only on string columns", if *op == CmpOp::Like { "like" } else { "ilike" })));
+                        return Err(EngineError::invalid(
+                            name,
+                            format!(
+                                "`{}` works only on string columns",
+                                if *op == CmpOp::Like { "like" } else { "ilike" }
+                            ),
+                        ));
                     }
                     let pattern = lit(value.clone());
                     if *op == CmpOp::Like { c.like(pattern) } else { c.ilike(pattern) }
@@ -93,7 +98,11 @@ pub(crate) async fn register(ctx: &SessionContext, table: &DeltaTable) -> Engine
 
 /// Applies a row query to a registered table; returns the page and, if asked, the
 /// number of rows matching the filter.
-pub(crate) async fn query(ctx: &SessionContext, schema: &SchemaRef, q: &RowQuery) -> EngineResult<(DataFrame, DataFrame)> {
+pub(crate) async fn query(
+    ctx: &SessionContext,
+    schema: &SchemaRef,
+    q: &RowQuery,
+) -> EngineResult<(DataFrame, DataFrame)> {
     let mut df = ctx.table(SELF).await?;
     if let Some(filter) = &q.filter {
         df = df.filter(filter_expr(filter, schema)?)?;
@@ -132,4 +141,3 @@ pub(crate) fn search_expr(schema: &SchemaRef, term: &str) -> Option<Expr> {
         .map(|f| column(f.name()).ilike(lit(pattern.clone())))
         .reduce(Expr::or)
 }
-

@@ -29,7 +29,9 @@ pub fn paths(text: &str) -> String {
     while let Some(start) = find_location(rest) {
         out.push_str(&rest[..start]);
         let tail = &rest[start..];
-        let mut end = tail.find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ')' | ']' | '}' | '`')).unwrap_or(tail.len());
+        let mut end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ')' | ']' | '}' | '`'))
+            .unwrap_or(tail.len());
         // A sentence may go on right after a location: "... part-0.parquet: not found".
         while end > 0 && matches!(tail.as_bytes()[end - 1], b':' | b'.' | b';') {
             end -= 1;
@@ -52,7 +54,8 @@ fn find_location(text: &str) -> Option<usize> {
         let before = text[..i].chars().last();
         let starts = matches!(before, None | Some(' ' | '"' | '\'' | '(' | '[' | '=' | ':'));
         // `/` is one byte, so `i + 1` is a character boundary.
-        let next_is_name = text[i + 1..].chars().next().is_some_and(|n| n.is_ascii_alphanumeric() || n == '_' || n == '.');
+        let next_is_name =
+            text[i + 1..].chars().next().is_some_and(|n| n.is_ascii_alphanumeric() || n == '_' || n == '.');
         (starts && next_is_name).then_some(i)
     });
     match (by_scheme, by_path) {
@@ -69,14 +72,20 @@ mod tests {
     fn hides_table_locations_in_every_spelling() {
         let root = url::Url::parse("file:///tmp/wh/org/main/crm/t/").unwrap();
         let plan = "DataSourceExec: file_groups={1 group: [[tmp/wh/org/main/crm/t/part-0.parquet]]}, x=file:///tmp/wh/org/main/crm/t/_delta_log";
-        assert_eq!(super::locations(plan, &[root]), "DataSourceExec: file_groups={1 group: [[<storage>]]}, x=<storage>");
+        assert_eq!(
+            super::locations(plan, &[root]),
+            "DataSourceExec: file_groups={1 group: [[<storage>]]}, x=<storage>"
+        );
     }
 
     #[test]
     fn hides_urls_and_absolute_paths() {
         assert_eq!(paths("cannot read file:///data/wh/org/t/part-0.parquet: gone"), "cannot read <storage>: gone");
         assert_eq!(paths("object at s3://bucket/key not found"), "object at <storage> not found");
-        assert_eq!(paths("DataSourceExec: file_groups={1 group: [[/tmp/x/y.parquet]]}"), "DataSourceExec: file_groups={1 group: [[<storage>]]}");
+        assert_eq!(
+            paths("DataSourceExec: file_groups={1 group: [[/tmp/x/y.parquet]]}"),
+            "DataSourceExec: file_groups={1 group: [[<storage>]]}"
+        );
         assert_eq!(paths("a/b is fine, 1/2 too"), "a/b is fine, 1/2 too");
         // Multi-byte characters (DataFusion prints durations in µs) are stepped over.
         assert_eq!(paths("elapsed=14.18µs, file=/tmp/x.parquet µ/"), "elapsed=14.18µs, file=<storage> µ/");

@@ -39,7 +39,11 @@ pub fn sql_options() -> SQLOptions {
 
 /// A session that can see exactly `tables`: `ctx` must be fresh (see `Engine::session`),
 /// since catalogs are registered into it.
-pub(crate) async fn register_tables(engine: &crate::Inner, ctx: &SessionContext, tables: &[SqlTable]) -> EngineResult<()> {
+pub(crate) async fn register_tables(
+    engine: &crate::Inner,
+    ctx: &SessionContext,
+    tables: &[SqlTable],
+) -> EngineResult<()> {
     // Only vetted table functions stay reachable.
     let registered: Vec<String> = ctx.state().table_functions().keys().cloned().collect();
     for name in registered {
@@ -73,7 +77,9 @@ pub(crate) async fn register_tables(engine: &crate::Inner, ctx: &SessionContext,
 /// Plans one statement and checks it is a query. The error never names storage.
 pub(crate) async fn plan(ctx: &SessionContext, sql: &str) -> EngineResult<LogicalPlan> {
     let state = ctx.state();
-    let statement = state.sql_to_statement(sql, &datafusion::config::Dialect::Generic).map_err(|e| EngineError::invalid("query", crate::redact::paths(&e.to_string())))?;
+    let statement = state
+        .sql_to_statement(sql, &datafusion::config::Dialect::Generic)
+        .map_err(|e| EngineError::invalid("query", crate::redact::paths(&e.to_string())))?;
     let plan = state.statement_to_plan(statement).await.map_err(EngineError::from)?;
     sql_options().verify_plan(&plan).map_err(|e| EngineError::Forbidden(forbidden_message(&e.to_string())))?;
     Ok(plan)
@@ -116,7 +122,11 @@ mod tests {
     /// files or URLs before adding it to `ALLOWED_TABLE_FUNCTIONS`.
     #[tokio::test]
     async fn table_functions_are_pinned() {
-        let engine = crate::Inner::new(&crate::EngineLimits { query_timeout: std::time::Duration::from_secs(5), memory_limit_bytes: 1 << 26 }).unwrap();
+        let engine = crate::Inner::new(&crate::EngineLimits {
+            query_timeout: std::time::Duration::from_secs(5),
+            memory_limit_bytes: 1 << 26,
+        })
+        .unwrap();
         let ctx = engine.session();
         let mut defaults: Vec<String> = ctx.state().table_functions().keys().cloned().collect();
         defaults.sort();

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use chrono::{DateTime, Utc};
-use deltalake::kernel::engine::arrow_conversion::{TryIntoArrow, TryIntoKernel};
 use deltalake::kernel::StructType;
+use deltalake::kernel::engine::arrow_conversion::{TryIntoArrow, TryIntoKernel};
 use deltalake::{DeltaTable, DeltaTableBuilder, TableProperty};
 use lakeward_model::Ident;
 use serde::Serialize;
@@ -59,21 +59,36 @@ impl TableSpec {
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.columns.iter().enumerate() {
             if !seen.insert(c.name.as_str().to_ascii_lowercase()) {
-                return Err(EngineError::invalid(format!("columns[{i}].name"), format!("duplicate column `{}`", c.name)));
+                return Err(EngineError::invalid(
+                    format!("columns[{i}].name"),
+                    format!("duplicate column `{}`", c.name),
+                ));
             }
         }
         let column = |name: &Ident| self.columns.iter().find(|c| c.name == *name);
         for (i, key) in self.primary_key.iter().enumerate() {
-            let c = column(key).ok_or_else(|| EngineError::invalid(format!("primary_key[{i}]"), format!("unknown column `{key}`")))?;
+            let c = column(key)
+                .ok_or_else(|| EngineError::invalid(format!("primary_key[{i}]"), format!("unknown column `{key}`")))?;
             if c.nullable {
-                return Err(EngineError::invalid(format!("primary_key[{i}]"), format!("primary-key column `{key}` must not be nullable")));
+                return Err(EngineError::invalid(
+                    format!("primary_key[{i}]"),
+                    format!("primary-key column `{key}` must not be nullable"),
+                ));
             }
-            if matches!(c.column_type, ColumnType::Json | ColumnType::Binary | ColumnType::Float32 | ColumnType::Float64) {
-                return Err(EngineError::invalid(format!("primary_key[{i}]"), format!("a {} column cannot be a primary key", c.column_type)));
+            if matches!(
+                c.column_type,
+                ColumnType::Json | ColumnType::Binary | ColumnType::Float32 | ColumnType::Float64
+            ) {
+                return Err(EngineError::invalid(
+                    format!("primary_key[{i}]"),
+                    format!("a {} column cannot be a primary key", c.column_type),
+                ));
             }
         }
         for (i, part) in self.partition_by.iter().enumerate() {
-            column(part).ok_or_else(|| EngineError::invalid(format!("partition_by[{i}]"), format!("unknown column `{part}`")))?;
+            column(part).ok_or_else(|| {
+                EngineError::invalid(format!("partition_by[{i}]"), format!("unknown column `{part}`"))
+            })?;
         }
         if self.partition_by.len() == self.columns.len() {
             return Err(EngineError::invalid("partition_by", "at least one column must not be a partition column"));
@@ -141,10 +156,14 @@ fn first_commit_after(table: &DeltaTable, t: DateTime<Utc>) -> bool {
 /// Creates a table at `location` (version 0).
 pub async fn create(location: &Url, name: &str, spec: &TableSpec, actor: &Actor) -> EngineResult<DeltaTable> {
     spec.validate()?;
-    let schema: StructType = (&spec.arrow_schema()).try_into_kernel().map_err(|e| EngineError::Internal(e.to_string()))?;
+    let schema: StructType =
+        (&spec.arrow_schema()).try_into_kernel().map_err(|e| EngineError::Internal(e.to_string()))?;
     let mut config: HashMap<String, Option<String>> = HashMap::new();
     if !spec.primary_key.is_empty() {
-        config.insert(PRIMARY_KEY_PROPERTY.to_owned(), Some(spec.primary_key.iter().map(Ident::as_str).collect::<Vec<_>>().join(",")));
+        config.insert(
+            PRIMARY_KEY_PROPERTY.to_owned(),
+            Some(spec.primary_key.iter().map(Ident::as_str).collect::<Vec<_>>().join(",")),
+        );
     }
     // Creates the directory for local locations; object stores need none.
     let location = deltalake::ensure_table_uri(location.as_str())?;
@@ -163,14 +182,21 @@ pub async fn create(location: &Url, name: &str, spec: &TableSpec, actor: &Actor)
         .await;
     match created {
         Ok(table) => Ok(table),
-        Err(e) if e.to_string().contains("already exists") => Err(EngineError::Conflict("a table already exists at this location".into())),
+        Err(e) if e.to_string().contains("already exists") => {
+            Err(EngineError::Conflict("a table already exists at this location".into()))
+        }
         Err(e) => Err(e.into()),
     }
 }
 
 /// The table's Arrow schema (with column metadata) at its loaded state.
 pub fn arrow_schema(table: &DeltaTable) -> EngineResult<SchemaRef> {
-    let schema: Schema = table.snapshot()?.schema().as_ref().try_into_arrow().map_err(|e: arrow::error::ArrowError| EngineError::Internal(e.to_string()))?;
+    let schema: Schema = table
+        .snapshot()?
+        .schema()
+        .as_ref()
+        .try_into_arrow()
+        .map_err(|e: arrow::error::ArrowError| EngineError::Internal(e.to_string()))?;
     Ok(Arc::new(schema))
 }
 

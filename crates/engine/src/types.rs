@@ -37,7 +37,8 @@ pub enum ColumnType {
     Json,
 }
 
-pub const TYPE_NAMES: &str = "string, boolean, int32, int64, float32, float64, decimal(p,s), date, timestamp, binary, json";
+pub const TYPE_NAMES: &str =
+    "string, boolean, int32, int64, float32, float64, decimal(p,s), date, timestamp, binary, json";
 
 impl ColumnType {
     pub fn parse(raw: &str) -> Result<ColumnType, String> {
@@ -58,7 +59,9 @@ impl ColumnType {
                     .strip_prefix("decimal(")
                     .and_then(|r| r.strip_suffix(')'))
                     .ok_or_else(|| format!("unknown type `{raw}` (known: {TYPE_NAMES})"))?;
-                let (p, s) = args.split_once(',').ok_or_else(|| format!("decimal needs precision and scale, e.g. decimal(10,2); got `{raw}`"))?;
+                let (p, s) = args
+                    .split_once(',')
+                    .ok_or_else(|| format!("decimal needs precision and scale, e.g. decimal(10,2); got `{raw}`"))?;
                 let precision: u8 = p.trim().parse().map_err(|_| format!("bad decimal precision in `{raw}`"))?;
                 let scale: i8 = s.trim().parse().map_err(|_| format!("bad decimal scale in `{raw}`"))?;
                 if !(1..=38).contains(&precision) || scale < 0 || scale as u8 > precision {
@@ -136,7 +139,19 @@ mod tests {
 
     #[test]
     fn every_documented_type_round_trips() {
-        for name in ["string", "boolean", "int32", "int64", "float32", "float64", "decimal(10,2)", "date", "timestamp", "binary", "json"] {
+        for name in [
+            "string",
+            "boolean",
+            "int32",
+            "int64",
+            "float32",
+            "float64",
+            "decimal(10,2)",
+            "date",
+            "timestamp",
+            "binary",
+            "json",
+        ] {
             let t = ColumnType::parse(name).unwrap();
             assert_eq!(t.to_string(), name);
             let field = Field::new("c", t.arrow(), true).with_metadata(t.metadata());

@@ -50,7 +50,11 @@ mod tests {
     use lakeward_model::Ident;
 
     fn table() -> TableRef {
-        TableRef { catalog: Ident::new("main").unwrap(), schema: Ident::new("crm").unwrap(), table: Ident::new("customers").unwrap() }
+        TableRef {
+            catalog: Ident::new("main").unwrap(),
+            schema: Ident::new("crm").unwrap(),
+            table: Ident::new("customers").unwrap(),
+        }
     }
 
     #[test]

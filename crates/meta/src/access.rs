@@ -288,12 +288,22 @@ impl Action {
 /// What the action is on. Every resource belongs to exactly one organisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resource {
-    Organisation { org_id: Uuid },
-    Member { org_id: Uuid, user_id: Uuid },
+    Organisation {
+        org_id: Uuid,
+    },
+    Member {
+        org_id: Uuid,
+        user_id: Uuid,
+    },
     /// API keys are private to their owner, except that admins manage all keys.
-    ApiKey { org_id: Uuid, owner_id: Uuid },
+    ApiKey {
+        org_id: Uuid,
+        owner_id: Uuid,
+    },
     /// Any table-level resource (tables, rows, domains) of an organisation.
-    Table { org_id: Uuid },
+    Table {
+        org_id: Uuid,
+    },
 }
 
 impl Resource {
@@ -334,11 +344,7 @@ pub fn authorize(principal: &Principal, action: Action, resource: &Resource) -> 
         Credential::Session { .. } => true,
         Credential::ApiKey { scopes, .. } => scopes.contains(required_scope),
     };
-    if role_allows && key_allows {
-        Ok(())
-    } else {
-        Err(Denied::Forbidden { required_scope })
-    }
+    if role_allows && key_allows { Ok(()) } else { Err(Denied::Forbidden { required_scope }) }
 }
 
 #[cfg(test)]
@@ -355,10 +361,7 @@ mod tests {
     }
 
     fn key(role: Role, org: Uuid, scopes: ScopeSet) -> Principal {
-        Principal {
-            credential: Credential::ApiKey { key_id: Uuid::from_u128(7), scopes },
-            ..user(role, org)
-        }
+        Principal { credential: Credential::ApiKey { key_id: Uuid::from_u128(7), scopes }, ..user(role, org) }
     }
 
     const ORG: Uuid = Uuid::from_u128(100);
@@ -367,7 +370,9 @@ mod tests {
     fn resource_for(action: Action, org: Uuid) -> Resource {
         match action {
             Action::OrgRead | Action::OrgUpdate | Action::AuditRead => Resource::Organisation { org_id: org },
-            Action::MembersRead | Action::MembersManage => Resource::Member { org_id: org, user_id: Uuid::from_u128(2) },
+            Action::MembersRead | Action::MembersManage => {
+                Resource::Member { org_id: org, user_id: Uuid::from_u128(2) }
+            }
             Action::ApiKeysRead | Action::ApiKeysCreate | Action::ApiKeysUpdate | Action::ApiKeysRevoke => {
                 Resource::ApiKey { org_id: org, owner_id: Uuid::from_u128(1) }
             }

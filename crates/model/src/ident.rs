@@ -34,11 +34,7 @@ impl Ident {
         }
         let first_ok = first.is_ascii_alphabetic() || first == '_';
         let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if first_ok && rest_ok {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(IdentError::BadCharacter)
-        }
+        if first_ok && rest_ok { Ok(Self(raw.to_owned())) } else { Err(IdentError::BadCharacter) }
     }
 
     pub fn as_str(&self) -> &str {

@@ -53,7 +53,8 @@ impl Tokens {
             iat: session.created_at.timestamp(),
             exp: session.expires_at.timestamp(),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).expect("HS256 signing cannot fail")
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing cannot fail")
     }
 
     fn verify(&self, token: &str) -> Option<Claims> {

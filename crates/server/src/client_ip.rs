@@ -56,7 +56,10 @@ mod tests {
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
         // A client spoofs a first hop; the proxy appends the real one.
         assert_eq!(client_ip(ip("10.0.0.2"), &headers(&["6.6.6.6, 198.51.100.7"]), &trusted), ip("198.51.100.7"));
-        assert_eq!(client_ip(ip("10.0.0.2"), &headers(&["6.6.6.6", "198.51.100.7, 10.0.0.5"]), &trusted), ip("198.51.100.7"));
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &headers(&["6.6.6.6", "198.51.100.7, 10.0.0.5"]), &trusted),
+            ip("198.51.100.7")
+        );
         assert_eq!(client_ip(ip("::1"), &headers(&["198.51.100.7"]), &trusted), ip("198.51.100.7"));
         // No header: the proxy itself.
         assert_eq!(client_ip(ip("10.0.0.2"), &headers(&[]), &trusted), ip("10.0.0.2"));

@@ -69,7 +69,10 @@ impl ApiError {
     }
 
     pub fn forbidden(required_scope: &str) -> Self {
-        Self { required_scope: Some(required_scope.to_owned()), ..Self::new(StatusCode::FORBIDDEN, "Insufficient permissions") }
+        Self {
+            required_scope: Some(required_scope.to_owned()),
+            ..Self::new(StatusCode::FORBIDDEN, "Insufficient permissions")
+        }
     }
 
     pub fn not_found() -> Self {

@@ -108,7 +108,11 @@ mod tests {
     fn names_the_field_for_each_kind_of_data_error() {
         let e = err(r#"{"name":"a","count":"x"}"#);
         assert_eq!(e.details[0].field, "count");
-        assert!(e.details[0].message.starts_with("invalid type: string \"x\", expected u32"), "{}", e.details[0].message);
+        assert!(
+            e.details[0].message.starts_with("invalid type: string \"x\", expected u32"),
+            "{}",
+            e.details[0].message
+        );
         assert_eq!(err(r#"{"count":1}"#).details[0].field, "name");
         let unknown = err(r#"{"name":"a","count":1,"admin":true}"#);
         assert_eq!(unknown.details[0].field, "admin");

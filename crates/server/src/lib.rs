@@ -48,7 +48,9 @@ use crate::state::{AppState, SharedState};
 
 /// The application: every route and middleware, ready to serve.
 pub fn app(state: SharedState) -> Router {
-    let (router, mut api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).merge(routes::router(&state.config.limits)).split_for_parts();
+    let (router, mut api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(routes::router(&state.config.limits))
+        .split_for_parts();
     openapi::finish(&mut api);
     router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))

@@ -42,7 +42,9 @@ pub fn finish(api: &mut OpenApi) {
         ),
     );
     for item in api.paths.paths.values_mut() {
-        for op in [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten() {
+        for op in
+            [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
+        {
             add_errors(op);
         }
     }
@@ -50,7 +52,8 @@ pub fn finish(api: &mut OpenApi) {
 
 fn add_errors(op: &mut Operation) {
     let authenticated = op.security.as_ref().is_some_and(|s| !s.is_empty());
-    let mut errors: Vec<(&str, &str)> = vec![("429", "Rate limit exceeded; see Retry-After"), ("500", "Unexpected error")];
+    let mut errors: Vec<(&str, &str)> =
+        vec![("429", "Rate limit exceeded; see Retry-After"), ("500", "Unexpected error")];
     if op.request_body.is_some() || op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
         errors.push(("400", "Invalid request; `details` names the fields at fault"));
     }
@@ -68,7 +71,10 @@ fn add_errors(op: &mut Operation) {
             RefOr::T(
                 ResponseBuilder::new()
                     .description(description)
-                    .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+                    .content(
+                        "application/json",
+                        ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                    )
                     .build(),
             )
         });

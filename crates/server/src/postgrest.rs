@@ -5,7 +5,10 @@
 use lakeward_model::query::{CmpOp, Filter, IsValue, OrderBy, RowQuery};
 
 /// Query parameters that are not column filters.
-pub const RESERVED: &[&str] = &["select", "order", "limit", "offset", "or", "and", "not.or", "not.and", "version", "as_of", "format", "confirm", "all"];
+pub const RESERVED: &[&str] = &[
+    "select", "order", "limit", "offset", "or", "and", "not.or", "not.and", "version", "as_of", "format", "confirm",
+    "all",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrammarError {
@@ -44,7 +47,10 @@ pub fn parse(pairs: &[(String, String)]) -> Result<RowQuery, GrammarError> {
                     .strip_prefix('(')
                     .and_then(|v| v.strip_suffix(')'))
                     .ok_or_else(|| err(name, "expected a parenthesised list, e.g. (a.eq.1,b.gt.2)"))?;
-                let parts = split_top_level(inner).into_iter().map(|p| parse_logic_item(name, p)).collect::<Result<Vec<_>, _>>()?;
+                let parts = split_top_level(inner)
+                    .into_iter()
+                    .map(|p| parse_logic_item(name, p))
+                    .collect::<Result<Vec<_>, _>>()?;
                 let combined = if is_or { Filter::Or(parts) } else { Filter::And(parts) };
                 filters.push(if negated { Filter::Not(Box::new(combined)) } else { combined });
             }
@@ -96,9 +102,14 @@ fn parse_condition(column: &str, raw: &str) -> Result<Filter, GrammarError> {
 
 /// An item inside `or=(...)`: `col.op.value`, `col.not.op.value`, or nested `and(...)`/`or(...)`/`not.and(...)`.
 fn parse_logic_item(param: &str, item: &str) -> Result<Filter, GrammarError> {
-    for (prefix, is_or, negated) in [("or(", true, false), ("and(", false, false), ("not.or(", true, true), ("not.and(", false, true)] {
+    for (prefix, is_or, negated) in
+        [("or(", true, false), ("and(", false, false), ("not.or(", true, true), ("not.and(", false, true)]
+    {
         if let Some(inner) = item.strip_prefix(prefix).and_then(|i| i.strip_suffix(')')) {
-            let parts = split_top_level(inner).into_iter().map(|p| parse_logic_item(param, p)).collect::<Result<Vec<_>, _>>()?;
+            let parts = split_top_level(inner)
+                .into_iter()
+                .map(|p| parse_logic_item(param, p))
+                .collect::<Result<Vec<_>, _>>()?;
             let combined = if is_or { Filter::Or(parts) } else { Filter::And(parts) };
             return Ok(if negated { Filter::Not(Box::new(combined)) } else { combined });
         }
@@ -162,7 +173,12 @@ fn parse_order(raw: &str) -> Result<Vec<OrderBy>, GrammarError> {
                     "desc" => order.descending = true,
                     "nullsfirst" => order.nulls_first = Some(true),
                     "nullslast" => order.nulls_first = Some(false),
-                    other => return Err(err("order", format!("unknown modifier `{other}` (asc, desc, nullsfirst, nullslast)"))),
+                    other => {
+                        return Err(err(
+                            "order",
+                            format!("unknown modifier `{other}` (asc, desc, nullsfirst, nullslast)"),
+                        ));
+                    }
                 }
             }
             Ok(order)
@@ -199,7 +215,9 @@ mod tests {
 
     #[test]
     fn select_order_limit_offset() {
-        let query = q(&[("select", "id, name"), ("order", "name.desc.nullsfirst,id"), ("limit", "10"), ("offset", "5")]).unwrap();
+        let query =
+            q(&[("select", "id, name"), ("order", "name.desc.nullsfirst,id"), ("limit", "10"), ("offset", "5")])
+                .unwrap();
         assert_eq!(query.select, Some(vec!["id".into(), "name".into()]));
         assert_eq!(
             query.order,
@@ -214,7 +232,9 @@ mod tests {
 
     #[test]
     fn column_filters_combine_with_and() {
-        let query = q(&[("age", "gte.18"), ("name", "not.like.A*"), ("country", "in.(DE,\"A,T\")"), ("email", "is.null")]).unwrap();
+        let query =
+            q(&[("age", "gte.18"), ("name", "not.like.A*"), ("country", "in.(DE,\"A,T\")"), ("email", "is.null")])
+                .unwrap();
         assert_eq!(
             query.filter.unwrap(),
             Filter::And(vec![

@@ -22,7 +22,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
                 .iter()
                 .find_map(|p| message.strip_prefix(p).and_then(|rest| rest.split('`').next()).map(str::to_owned))
                 .unwrap_or(if path == "." { "query".to_owned() } else { path });
-            let message = message.replace("unknown field", "unknown parameter").replace("missing field", "missing parameter");
+            let message =
+                message.replace("unknown field", "unknown parameter").replace("missing field", "missing parameter");
             ApiError::invalid_field(field, message)
         })
     }

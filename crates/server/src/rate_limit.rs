@@ -68,7 +68,8 @@ mod tests {
 
     #[test]
     fn budgets_are_per_key_and_auth_is_stricter() {
-        let limits = RateLimits::new(&Limits { rate_limit_per_minute: 3, auth_rate_limit_per_minute: 2, ..Limits::default() });
+        let limits =
+            RateLimits::new(&Limits { rate_limit_per_minute: 3, auth_rate_limit_per_minute: 2, ..Limits::default() });
         assert!(limits.check("a", true).is_ok());
         assert!(limits.check("a", true).is_ok());
         let wait = limits.check("a", true).unwrap_err();

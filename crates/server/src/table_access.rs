@@ -32,7 +32,12 @@ pub struct ResolvedTable {
 }
 
 /// Authorizes `action` on tables of the caller's organisation and finds the table.
-pub async fn resolve(state: &AppState, principal: &Principal, path: (&str, &str, &str), action: Action) -> ApiResult<ResolvedTable> {
+pub async fn resolve(
+    state: &AppState,
+    principal: &Principal,
+    path: (&str, &str, &str),
+    action: Action,
+) -> ApiResult<ResolvedTable> {
     authorize(principal, action, &Resource::Table { org_id: principal.org_id })?;
     let reference = table_ref(path.0, path.1, path.2)?;
     let entry = state.meta.get_table(principal.org_id, &reference).await?.ok_or_else(ApiError::not_found)?;

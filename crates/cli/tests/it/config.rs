@@ -46,16 +46,21 @@ fn file_then_environment_then_flags() {
     assert_eq!(from_file["limits"]["rate_limit_per_minute"], 11);
     assert_eq!(from_file["limits"]["max_body_bytes"], 2048);
 
-    let from_env = config(lakeward(dir.path()).env("LAKEWARD_LISTEN", "127.0.0.1:7002").env("LAKEWARD_RATE_LIMIT_PER_MINUTE", "22"));
+    let from_env = config(
+        lakeward(dir.path()).env("LAKEWARD_LISTEN", "127.0.0.1:7002").env("LAKEWARD_RATE_LIMIT_PER_MINUTE", "22"),
+    );
     assert_eq!(from_env["listen"], "127.0.0.1:7002");
     assert_eq!(from_env["limits"]["rate_limit_per_minute"], 22);
     assert_eq!(from_env["limits"]["auth_rate_limit_per_minute"], 5, "the file still applies where env is silent");
 
-    let from_flags = config(
-        lakeward(dir.path())
-            .env("LAKEWARD_LISTEN", "127.0.0.1:7002")
-            .args(["--listen", "127.0.0.1:7003", "--rate-limit-per-minute", "33", "--trusted-proxies", "10.0.0.0/8,192.0.2.1/32"]),
-    );
+    let from_flags = config(lakeward(dir.path()).env("LAKEWARD_LISTEN", "127.0.0.1:7002").args([
+        "--listen",
+        "127.0.0.1:7003",
+        "--rate-limit-per-minute",
+        "33",
+        "--trusted-proxies",
+        "10.0.0.0/8,192.0.2.1/32",
+    ]));
     assert_eq!(from_flags["listen"], "127.0.0.1:7003");
     assert_eq!(from_flags["limits"]["rate_limit_per_minute"], 33);
     assert_eq!(from_flags["trusted_proxies"], serde_json::json!(["10.0.0.0/8", "192.0.2.1/32"]));
@@ -83,9 +88,22 @@ fn serve_help_documents_every_option() {
     let dir = tempfile::tempdir().unwrap();
     let help = run_ok(lakeward(dir.path()).args(["serve", "--help"]));
     for option in [
-        "--config", "--data-dir", "--listen", "--warehouse", "--database-url", "--secret", "--allow-signup",
-        "--session-ttl-secs", "--invite-ttl-secs", "--trusted-proxies", "--max-body-bytes", "--max-upload-bytes", "--rate-limit-per-minute",
-        "--auth-rate-limit-per-minute", "--query-timeout-secs", "--memory-limit-mb",
+        "--config",
+        "--data-dir",
+        "--listen",
+        "--warehouse",
+        "--database-url",
+        "--secret",
+        "--allow-signup",
+        "--session-ttl-secs",
+        "--invite-ttl-secs",
+        "--trusted-proxies",
+        "--max-body-bytes",
+        "--max-upload-bytes",
+        "--rate-limit-per-minute",
+        "--auth-rate-limit-per-minute",
+        "--query-timeout-secs",
+        "--memory-limit-mb",
     ] {
         assert!(help.contains(option), "{option} missing from:\n{help}");
         let env = format!("LAKEWARD_{}", option.trim_start_matches("--").replace('-', "_").to_uppercase());

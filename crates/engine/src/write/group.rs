@@ -108,14 +108,21 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
             let mut errors = RowErrors::default();
             for text in &texts {
                 if !mine.insert(text.clone()) {
-                    errors.push(0, Some(&keys.join(",")), format!("primary key {} appears more than once in the input", key_display(text, &keys)));
+                    errors.push(
+                        0,
+                        Some(&keys.join(",")),
+                        format!("primary key {} appears more than once in the input", key_display(text, &keys)),
+                    );
                 }
             }
             if !errors.is_empty() {
                 return Err(EngineError::Rows(errors));
             }
             if let Some(clash) = texts.iter().find(|t| seen.contains(*t)) {
-                return Err(EngineError::Conflict(format!("duplicate primary key: {} already exist(s)", key_display(clash, &keys))));
+                return Err(EngineError::Conflict(format!(
+                    "duplicate primary key: {} already exist(s)",
+                    key_display(clash, &keys)
+                )));
             }
             Ok(Some((batches, texts, rows)))
         }
@@ -137,7 +144,9 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
     // Keys already in the table, for all accepted requests at once.
     if !alone && !keys.is_empty() && !accepted.is_empty() {
         let all: Vec<RecordBatch> = accepted.iter().flat_map(|a| a.batches.iter().cloned()).collect();
-        if let Err(EngineError::Conflict(_)) | Err(EngineError::Rows(_)) = super::check_keys_unique(engine, &delta, &all, &keys, false).await {
+        if let Err(EngineError::Conflict(_)) | Err(EngineError::Rows(_)) =
+            super::check_keys_unique(engine, &delta, &all, &keys, false).await
+        {
             // Some request clashes with the table: find which, one by one.
             let mut still = Vec::new();
             for a in accepted {
@@ -164,8 +173,10 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
             .filter_map(|a| a.request.idempotency_key.as_deref())
             .map(|k| Transaction::new(idempotency_app_id(k), 1))
             .collect();
-        let props = group[0].request.actor.commit_properties(&commit_id, None).with_application_transactions(transactions);
-        let batches: Vec<RecordBatch> = group.iter().flat_map(|a| a.batches.iter().cloned()).filter(|b| b.num_rows() > 0).collect();
+        let props =
+            group[0].request.actor.commit_properties(&commit_id, None).with_application_transactions(transactions);
+        let batches: Vec<RecordBatch> =
+            group.iter().flat_map(|a| a.batches.iter().cloned()).filter(|b| b.num_rows() > 0).collect();
         let read_version = delta.version().unwrap_or(0);
         let version = if batches.is_empty() {
             Ok(None)
@@ -190,7 +201,12 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
         for a in group {
             let outcome = version.clone().and_then(|version| {
                 let returned = if a.request.return_rows { Some(output::to_json_rows(&a.batches)?) } else { None };
-                Ok(WriteOutcome { version: if a.rows > 0 { version } else { None }, rows: a.rows, returned, replayed: false })
+                Ok(WriteOutcome {
+                    version: if a.rows > 0 { version } else { None },
+                    rows: a.rows,
+                    returned,
+                    replayed: false,
+                })
             });
             let _ = a.reply.send(outcome);
         }

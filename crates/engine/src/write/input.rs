@@ -34,13 +34,15 @@ impl InputFormat {
     }
 }
 
-pub const ACCEPTED_CONTENT_TYPES: &str = "application/json, application/x-ndjson, text/csv, application/vnd.apache.arrow.stream";
+pub const ACCEPTED_CONTENT_TYPES: &str =
+    "application/json, application/x-ndjson, text/csv, application/vnd.apache.arrow.stream";
 
 /// Parses a whole body into batches of exactly `schema`.
 pub fn parse(format: InputFormat, body: &[u8], schema: &SchemaRef) -> EngineResult<Vec<RecordBatch>> {
     let batches = match format {
         InputFormat::Json => {
-            let value: Value = serde_json::from_slice(body).map_err(|e| EngineError::invalid("body", format!("Malformed JSON: {e}")))?;
+            let value: Value = serde_json::from_slice(body)
+                .map_err(|e| EngineError::invalid("body", format!("Malformed JSON: {e}")))?;
             let rows = match value {
                 Value::Array(rows) => rows,
                 object @ Value::Object(_) => vec![object],
@@ -51,7 +53,8 @@ pub fn parse(format: InputFormat, body: &[u8], schema: &SchemaRef) -> EngineResu
         InputFormat::Ndjson => {
             let mut rows = Vec::new();
             let mut errors = RowErrors::default();
-            for (i, line) in body.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).enumerate() {
+            for (i, line) in body.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).enumerate()
+            {
                 match serde_json::from_slice::<Value>(line) {
                     Ok(v) => rows.push(v),
                     Err(e) => {
@@ -197,7 +200,11 @@ pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> EngineResult<RecordBa
                 let options = arrow::compute::CastOptions { safe: false, ..Default::default() };
                 arrow::compute::cast_with_options(c, field.data_type(), &options).map_err(|e| {
                     let mut errors = RowErrors::default();
-                    errors.push(0, Some(field.name()), format!("cannot convert {} to {}: {e}", c.data_type(), field.data_type()));
+                    errors.push(
+                        0,
+                        Some(field.name()),
+                        format!("cannot convert {} to {}: {e}", c.data_type(), field.data_type()),
+                    );
                     EngineError::Rows(errors)
                 })?
             }

@@ -43,7 +43,8 @@ mod tests {
         assert!(!strictly_increasing(&[ints(&[1, 2, 5]), ints(&[5, 9])], "id"), "a repeat across batches");
         assert!(!strictly_increasing(&[ints(&[3, 2])], "id"));
         let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Utf8, false)]));
-        let strings = |v: Vec<&str>| RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(v))]).unwrap();
+        let strings =
+            |v: Vec<&str>| RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(v))]).unwrap();
         assert!(strictly_increasing(&[strings(vec!["a", "b"]), strings(vec!["c"])], "id"));
         assert!(!strictly_increasing(&[strings(vec!["a", "a"])], "id"));
     }
@@ -85,7 +86,13 @@ pub(crate) async fn already_written(table: &DeltaTable, key: Option<&str>) -> En
 /// After a failed commit: errors that say it did not land are answered as they are;
 /// for any other (an I/O error after the commit file may have been written) the log is
 /// read, and the version is returned if the commit landed after all.
-pub(crate) async fn landed_despite(engine: &Engine, location: &Url, read_version: u64, commit_id: &str, err: deltalake::DeltaTableError) -> EngineResult<u64> {
+pub(crate) async fn landed_despite(
+    engine: &Engine,
+    location: &Url,
+    read_version: u64,
+    commit_id: &str,
+    err: deltalake::DeltaTableError,
+) -> EngineResult<u64> {
     use deltalake::DeltaTableError as E;
     match err {
         e @ (E::Transaction { .. } | E::VersionAlreadyExists(_)) => Err(e.into()),
@@ -143,7 +150,13 @@ fn strictly_increasing(batches: &[RecordBatch], key: &str) -> bool {
     true
 }
 
-pub(crate) async fn check_keys_unique(engine: &Engine, delta: &DeltaTable, batches: &[RecordBatch], keys: &[String], upsert: bool) -> EngineResult<()> {
+pub(crate) async fn check_keys_unique(
+    engine: &Engine,
+    delta: &DeltaTable,
+    batches: &[RecordBatch],
+    keys: &[String],
+    upsert: bool,
+) -> EngineResult<()> {
     let ctx = engine.session();
     let in_order = keys.len() == 1 && strictly_increasing(batches, &keys[0]);
     let schema = batches[0].schema();
@@ -153,19 +166,22 @@ pub(crate) async fn check_keys_unique(engine: &Engine, delta: &DeltaTable, batch
     let dup = if in_order {
         Vec::new()
     } else {
-        ctx
-        .table("incoming")
-        .await?
-        .aggregate(key_cols.clone(), vec![datafusion::functions_aggregate::count::count(lit(1)).alias("n")])?
-        .filter(datafusion::logical_expr::col("n").gt(lit(1)))?
-        .select(key_cols.clone())?
-        .limit(0, Some(rows::MAX_REPORTED_ERRORS))?
-        .collect()
-        .await?
+        ctx.table("incoming")
+            .await?
+            .aggregate(key_cols.clone(), vec![datafusion::functions_aggregate::count::count(lit(1)).alias("n")])?
+            .filter(datafusion::logical_expr::col("n").gt(lit(1)))?
+            .select(key_cols.clone())?
+            .limit(0, Some(rows::MAX_REPORTED_ERRORS))?
+            .collect()
+            .await?
     };
     let mut errors = RowErrors::default();
     for row in output::to_json_rows(&dup)? {
-        errors.push(0, Some(&keys.join(",")), format!("primary key {} appears more than once in the input", key_text(&row, keys)));
+        errors.push(
+            0,
+            Some(&keys.join(",")),
+            format!("primary key {} appears more than once in the input", key_text(&row, keys)),
+        );
     }
     if !errors.is_empty() {
         return Err(EngineError::Rows(errors));
@@ -229,7 +245,13 @@ fn key_text(row: &Value, keys: &[String]) -> String {
     format!("({})", parts.join(", "))
 }
 
-pub(crate) async fn upsert(engine: &Engine, location: &Url, format: InputFormat, body: &[u8], request: &WriteRequest) -> EngineResult<WriteOutcome> {
+pub(crate) async fn upsert(
+    engine: &Engine,
+    location: &Url,
+    format: InputFormat,
+    body: &[u8],
+    request: &WriteRequest,
+) -> EngineResult<WriteOutcome> {
     let delta = engine.open(location, TimeTravel::Latest).await?;
     if already_written(&delta, request.idempotency_key.as_deref()).await? {
         return Ok(WriteOutcome { replayed: true, ..Default::default() });
@@ -242,7 +264,12 @@ pub(crate) async fn upsert(engine: &Engine, location: &Url, format: InputFormat,
     let batches = input::parse(format, body, &schema)?;
     let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
     if rows == 0 {
-        return Ok(WriteOutcome { version: None, rows: 0, returned: request.return_rows.then(Vec::new), replayed: false });
+        return Ok(WriteOutcome {
+            version: None,
+            rows: 0,
+            returned: request.return_rows.then(Vec::new),
+            replayed: false,
+        });
     }
     check_keys_unique(engine, &delta, &batches, &keys, true).await?;
     let returned = if request.return_rows { Some(output::to_json_rows(&batches)?) } else { None };
@@ -366,14 +393,20 @@ pub(crate) async fn update(
     Ok(WriteOutcome { version, rows, returned, replayed: false })
 }
 
-pub(crate) async fn delete(engine: &Engine, location: &Url, filter: Option<&Filter>, request: &WriteRequest) -> EngineResult<WriteOutcome> {
+pub(crate) async fn delete(
+    engine: &Engine,
+    location: &Url,
+    filter: Option<&Filter>,
+    request: &WriteRequest,
+) -> EngineResult<WriteOutcome> {
     let delta = engine.open(location, TimeTravel::Latest).await?;
     if already_written(&delta, request.idempotency_key.as_deref()).await? {
         return Ok(WriteOutcome { replayed: true, ..Default::default() });
     }
     let schema = table::arrow_schema(&delta)?;
     let predicate = filter.map(|f| read::filter_expr(f, &schema)).transpose()?;
-    let returned = if request.return_rows { Some(matching_rows(engine, &delta, predicate.clone()).await?) } else { None };
+    let returned =
+        if request.return_rows { Some(matching_rows(engine, &delta, predicate.clone()).await?) } else { None };
     let commit_id = new_commit_id();
     let app_id = request.idempotency_key.as_deref().map(idempotency_app_id);
     let mut builder = delta
@@ -391,7 +424,11 @@ pub(crate) async fn delete(engine: &Engine, location: &Url, filter: Option<&Filt
         Ok((t, metrics)) => {
             engine.remember(location, &t);
             let changed = t.version() != before;
-            let rows = metrics.num_deleted_rows.map(|n| n as u64).or_else(|| returned.as_ref().map(|r| r.len() as u64)).unwrap_or(0);
+            let rows = metrics
+                .num_deleted_rows
+                .map(|n| n as u64)
+                .or_else(|| returned.as_ref().map(|r| r.len() as u64))
+                .unwrap_or(0);
             (if changed { t.version() } else { None }, rows)
         }
         Err(e) => (Some(landed_despite(engine, location, read_version, &commit_id, e).await?), 0),
@@ -399,11 +436,19 @@ pub(crate) async fn delete(engine: &Engine, location: &Url, filter: Option<&Filt
     Ok(WriteOutcome { version, rows, returned, replayed: false })
 }
 
-pub(crate) async fn restore(engine: &Engine, location: &Url, version: u64, request: &WriteRequest) -> EngineResult<WriteOutcome> {
+pub(crate) async fn restore(
+    engine: &Engine,
+    location: &Url,
+    version: u64,
+    request: &WriteRequest,
+) -> EngineResult<WriteOutcome> {
     let delta = engine.open(location, TimeTravel::Latest).await?;
     let current = delta.version().unwrap_or(0);
     if version >= current {
-        return Err(EngineError::invalid("version", format!("can only roll back to an earlier version than the current {current}")));
+        return Err(EngineError::invalid(
+            "version",
+            format!("can only roll back to an earlier version than the current {current}"),
+        ));
     }
     let commit_id = new_commit_id();
     let result = delta
@@ -417,9 +462,15 @@ pub(crate) async fn restore(engine: &Engine, location: &Url, version: u64, reque
             engine.remember(location, &t);
             Ok(WriteOutcome { version: t.version(), ..Default::default() })
         }
-        Err(e) if e.to_string().to_lowercase().contains("version") && !matches!(e, deltalake::DeltaTableError::Transaction { .. }) => {
+        Err(e)
+            if e.to_string().to_lowercase().contains("version")
+                && !matches!(e, deltalake::DeltaTableError::Transaction { .. }) =>
+        {
             Err(EngineError::invalid("version", format!("version {version} does not exist")))
         }
-        Err(e) => Ok(WriteOutcome { version: Some(landed_despite(engine, location, current, &commit_id, e).await?), ..Default::default() }),
+        Err(e) => Ok(WriteOutcome {
+            version: Some(landed_despite(engine, location, current, &commit_id, e).await?),
+            ..Default::default()
+        }),
     }
 }

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder, Int32Builder,
-    Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+    ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder,
+    Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::{Decimal128Type, SchemaRef};
 use arrow::record_batch::RecordBatch;
@@ -46,7 +46,10 @@ impl RowErrors {
 }
 
 /// A filter value typed for a column: the text parsed as that column's type.
-pub fn scalar_from_text(field: &arrow::datatypes::Field, text: &str) -> Result<datafusion::scalar::ScalarValue, String> {
+pub fn scalar_from_text(
+    field: &arrow::datatypes::Field,
+    text: &str,
+) -> Result<datafusion::scalar::ScalarValue, String> {
     let column_type = match ColumnType::of_field(field) {
         // Filters compare a JSON column's text as text.
         Some(ColumnType::Json) | None => ColumnType::String,
@@ -60,7 +63,10 @@ pub fn scalar_from_text(field: &arrow::datatypes::Field, text: &str) -> Result<d
 }
 
 /// A JSON value typed for a column (for update assignments); `null` stays null.
-pub fn scalar_from_json(field: &arrow::datatypes::Field, value: &Value) -> Result<datafusion::scalar::ScalarValue, String> {
+pub fn scalar_from_json(
+    field: &arrow::datatypes::Field,
+    value: &Value,
+) -> Result<datafusion::scalar::ScalarValue, String> {
     let column_type = ColumnType::of_field(field).unwrap_or(ColumnType::String);
     let mut builder = ColumnBuilder::new(column_type, 1);
     if value.is_null() {
@@ -157,12 +163,16 @@ impl ColumnBuilder {
             ColumnType::Float32 => Self::Float32(Float32Builder::with_capacity(capacity)),
             ColumnType::Float64 => Self::Float64(Float64Builder::with_capacity(capacity)),
             ColumnType::Decimal { precision, scale } => Self::Decimal(
-                Decimal128Builder::with_capacity(capacity).with_precision_and_scale(precision, scale).expect("validated"),
+                Decimal128Builder::with_capacity(capacity)
+                    .with_precision_and_scale(precision, scale)
+                    .expect("validated"),
                 precision,
                 scale,
             ),
             ColumnType::Date => Self::Date(Date32Builder::with_capacity(capacity)),
-            ColumnType::Timestamp => Self::Timestamp(TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC")),
+            ColumnType::Timestamp => {
+                Self::Timestamp(TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC"))
+            }
             ColumnType::Binary => Self::Binary(BinaryBuilder::with_capacity(capacity, capacity * 16)),
         }
     }
@@ -210,23 +220,31 @@ impl ColumnBuilder {
                     Value::String(s) => s.trim().to_owned(),
                     other => return Err(format!("expected a decimal number, got {}", describe(other))),
                 };
-                let parsed = arrow::compute::kernels::cast_utils::parse_decimal::<Decimal128Type>(&text, *precision, *scale)
-                    .map_err(|_| format!("`{text}` is not a decimal({precision},{scale})"))?;
+                let parsed =
+                    arrow::compute::kernels::cast_utils::parse_decimal::<Decimal128Type>(&text, *precision, *scale)
+                        .map_err(|_| format!("`{text}` is not a decimal({precision},{scale})"))?;
                 b.append_value(parsed)
             }
             Self::Date(b) => {
-                let Value::String(s) = v else { return Err(format!("expected a date string (YYYY-MM-DD), got {}", describe(v))) };
-                let date = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| format!("`{s}` is not a date (YYYY-MM-DD)"))?;
+                let Value::String(s) = v else {
+                    return Err(format!("expected a date string (YYYY-MM-DD), got {}", describe(v)));
+                };
+                let date = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                    .map_err(|_| format!("`{s}` is not a date (YYYY-MM-DD)"))?;
                 let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid");
                 b.append_value((date - epoch).num_days() as i32)
             }
             Self::Timestamp(b) => {
-                let Value::String(s) = v else { return Err(format!("expected an RFC 3339 timestamp string, got {}", describe(v))) };
+                let Value::String(s) = v else {
+                    return Err(format!("expected an RFC 3339 timestamp string, got {}", describe(v)));
+                };
                 b.append_value(parse_timestamp_micros(s)?)
             }
             Self::Binary(b) => {
                 let Value::String(s) = v else { return Err(format!("expected base64 text, got {}", describe(v))) };
-                let bytes = base64::engine::general_purpose::STANDARD.decode(s.trim()).map_err(|_| "not valid base64".to_owned())?;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(s.trim())
+                    .map_err(|_| "not valid base64".to_owned())?;
                 b.append_value(bytes)
             }
         }
@@ -305,13 +323,20 @@ mod tests {
 
     #[test]
     fn values_are_cast_to_the_column_types() {
-        let rows = [json!({ "id": 1, "name": "a", "price": "12.30", "born": "2000-02-29", "seen": "2024-01-31T12:00:00+01:00",
+        let rows = [
+            json!({ "id": 1, "name": "a", "price": "12.30", "born": "2000-02-29", "seen": "2024-01-31T12:00:00+01:00",
                             "doc": { "k": [1, 2] }, "ok": true, "blob": "aGk=", "small": "7" }),
-                    json!({ "id": "2" })];
+            json!({ "id": "2" }),
+        ];
         let batch = batch_from_json(&schema(), &rows).unwrap();
         assert_eq!(batch.num_rows(), 2);
         let formatted = arrow::util::pretty::pretty_format_batches(&[batch]).unwrap().to_string();
-        assert!(formatted.contains("| 1  | a    | 12.30 | 2000-02-29 | 2024-01-31T11:00:00Z | {\"k\":[1,2]} | true | 6869 | 7     |"), "{formatted}");
+        assert!(
+            formatted.contains(
+                "| 1  | a    | 12.30 | 2000-02-29 | 2024-01-31T11:00:00Z | {\"k\":[1,2]} | true | 6869 | 7     |"
+            ),
+            "{formatted}"
+        );
     }
 
     #[test]

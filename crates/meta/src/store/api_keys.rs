@@ -1,9 +1,9 @@
 //! API keys: stored as a keyed hash with a display prefix; revocation is permanent.
 
 use chrono::{DateTime, Utc};
+use sqlx::AssertSqlSafe;
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
 use super::{MetaError, MetaResult, MetaStore, is_unique_violation, now_ms, opt_time, time, uuid};
@@ -47,7 +47,8 @@ pub struct ApiKeyUpdate {
     pub expires_at: Option<Option<DateTime<Utc>>>,
 }
 
-const KEY_COLUMNS: &str = "id, org_id, user_id, name, key_prefix, scopes, expires_at, last_used_at, created_at, revoked_at";
+const KEY_COLUMNS: &str =
+    "id, org_id, user_id, name, key_prefix, scopes, expires_at, last_used_at, created_at, revoked_at";
 
 fn key_from_row(row: &AnyRow) -> sqlx::Result<ApiKey> {
     let scopes: String = row.try_get("scopes")?;
@@ -128,10 +129,12 @@ impl MetaStore {
 
     /// The keys a user created, newest first.
     pub async fn list_api_keys(&self, user_id: Uuid) -> MetaResult<Vec<ApiKey>> {
-        let rows = sqlx::query(AssertSqlSafe(format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE user_id = $1 ORDER BY created_at DESC, id DESC")))
-            .bind(user_id.to_string())
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
+        )))
+        .bind(user_id.to_string())
+        .fetch_all(self.pool())
+        .await?;
         Ok(rows.iter().map(key_from_row).collect::<sqlx::Result<_>>()?)
     }
 
@@ -176,12 +179,14 @@ impl MetaStore {
     /// not turn every request into a metadata write.
     pub async fn touch_api_key(&self, id: Uuid) -> MetaResult<()> {
         let now = now_ms();
-        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)")
-            .bind(now)
-            .bind(id.to_string())
-            .bind(now - 60_000)
-            .execute(self.pool())
-            .await?;
+        sqlx::query(
+            "UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
+        )
+        .bind(now)
+        .bind(id.to_string())
+        .bind(now - 60_000)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 }

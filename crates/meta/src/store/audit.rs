@@ -5,9 +5,9 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use sqlx::AssertSqlSafe;
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
 use super::{MetaResult, MetaStore, now_ms, opt_uuid, time, uuid};
@@ -103,7 +103,13 @@ impl MetaStore {
     }
 
     /// One organisation's events, newest first.
-    pub async fn list_audit(&self, org_id: Uuid, filter: &AuditFilter, limit: i64, offset: i64) -> MetaResult<AuditPage> {
+    pub async fn list_audit(
+        &self,
+        org_id: Uuid,
+        filter: &AuditFilter,
+        limit: i64,
+        offset: i64,
+    ) -> MetaResult<AuditPage> {
         // Conditions are fixed text; only values are bound.
         let mut conditions = vec!["org_id = $1".to_owned()];
         let mut values: Vec<String> = vec![org_id.to_string()];

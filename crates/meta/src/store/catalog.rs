@@ -46,7 +46,11 @@ fn table_from_row(row: &AnyRow) -> sqlx::Result<TableEntry> {
     Ok(TableEntry {
         id: uuid(row, "id")?,
         org_id: uuid(row, "org_id")?,
-        table: TableRef { catalog: ident(row, "catalog")?, schema: ident(row, "schema_name")?, table: ident(row, "name")? },
+        table: TableRef {
+            catalog: ident(row, "catalog")?,
+            schema: ident(row, "schema_name")?,
+            table: ident(row, "name")?,
+        },
         location: row.try_get("location")?,
         created_at: time(row, "created_at")?,
         created_by: opt_uuid(row, "created_by")?,
@@ -60,17 +64,25 @@ fn exists(what: &str) -> MetaError {
 }
 
 impl MetaStore {
-    pub async fn create_catalog(&self, org_id: Uuid, name: &Ident, comment: Option<&str>, by: Uuid) -> MetaResult<CatalogEntry> {
+    pub async fn create_catalog(
+        &self,
+        org_id: Uuid,
+        name: &Ident,
+        comment: Option<&str>,
+        by: Uuid,
+    ) -> MetaResult<CatalogEntry> {
         let id = Uuid::now_v7();
-        let done = sqlx::query("INSERT INTO catalogs (id, org_id, name, comment, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(id.to_string())
-            .bind(org_id.to_string())
-            .bind(name.as_str())
-            .bind(comment)
-            .bind(now_ms())
-            .bind(by.to_string())
-            .execute(self.pool())
-            .await;
+        let done = sqlx::query(
+            "INSERT INTO catalogs (id, org_id, name, comment, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id.to_string())
+        .bind(org_id.to_string())
+        .bind(name.as_str())
+        .bind(comment)
+        .bind(now_ms())
+        .bind(by.to_string())
+        .execute(self.pool())
+        .await;
         match done {
             Err(e) if is_unique_violation(&e) => Err(exists(&format!("catalog `{name}`"))),
             Err(e) => Err(e.into()),
@@ -79,19 +91,23 @@ impl MetaStore {
     }
 
     pub async fn get_catalog(&self, org_id: Uuid, name: &Ident) -> MetaResult<Option<CatalogEntry>> {
-        let row = sqlx::query("SELECT id, name, comment, created_at, created_by FROM catalogs WHERE org_id = $1 AND name = $2")
-            .bind(org_id.to_string())
-            .bind(name.as_str())
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, name, comment, created_at, created_by FROM catalogs WHERE org_id = $1 AND name = $2",
+        )
+        .bind(org_id.to_string())
+        .bind(name.as_str())
+        .fetch_optional(self.pool())
+        .await?;
         row.map(|r| catalog_from_row(&r)).transpose().map_err(Into::into)
     }
 
     pub async fn list_catalogs(&self, org_id: Uuid) -> MetaResult<Vec<CatalogEntry>> {
-        let rows = sqlx::query("SELECT id, name, comment, created_at, created_by FROM catalogs WHERE org_id = $1 ORDER BY name")
-            .bind(org_id.to_string())
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, name, comment, created_at, created_by FROM catalogs WHERE org_id = $1 ORDER BY name",
+        )
+        .bind(org_id.to_string())
+        .fetch_all(self.pool())
+        .await?;
         Ok(rows.iter().map(catalog_from_row).collect::<sqlx::Result<_>>()?)
     }
 
@@ -103,7 +119,9 @@ impl MetaStore {
             .fetch_one(self.pool())
             .await?;
         if schemas > 0 {
-            return Err(MetaError::Conflict(format!("catalog `{name}` is not empty: drop its {schemas} schema(s) first")));
+            return Err(MetaError::Conflict(format!(
+                "catalog `{name}` is not empty: drop its {schemas} schema(s) first"
+            )));
         }
         let done = sqlx::query("DELETE FROM catalogs WHERE org_id = $1 AND name = $2")
             .bind(org_id.to_string())
@@ -113,7 +131,14 @@ impl MetaStore {
         if done.rows_affected() == 0 { Err(MetaError::NotFound) } else { Ok(()) }
     }
 
-    pub async fn create_schema(&self, org_id: Uuid, catalog: &Ident, name: &Ident, comment: Option<&str>, by: Uuid) -> MetaResult<SchemaEntry> {
+    pub async fn create_schema(
+        &self,
+        org_id: Uuid,
+        catalog: &Ident,
+        name: &Ident,
+        comment: Option<&str>,
+        by: Uuid,
+    ) -> MetaResult<SchemaEntry> {
         if self.get_catalog(org_id, catalog).await?.is_none() {
             return Err(MetaError::NotFound);
         }
@@ -162,14 +187,17 @@ impl MetaStore {
 
     /// Drops an empty schema; refuses one that still has tables.
     pub async fn drop_schema(&self, org_id: Uuid, catalog: &Ident, name: &Ident) -> MetaResult<()> {
-        let tables: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tables WHERE org_id = $1 AND catalog = $2 AND schema_name = $3")
-            .bind(org_id.to_string())
-            .bind(catalog.as_str())
-            .bind(name.as_str())
-            .fetch_one(self.pool())
-            .await?;
+        let tables: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM tables WHERE org_id = $1 AND catalog = $2 AND schema_name = $3")
+                .bind(org_id.to_string())
+                .bind(catalog.as_str())
+                .bind(name.as_str())
+                .fetch_one(self.pool())
+                .await?;
         if tables > 0 {
-            return Err(MetaError::Conflict(format!("schema `{catalog}.{name}` is not empty: drop its {tables} table(s) first")));
+            return Err(MetaError::Conflict(format!(
+                "schema `{catalog}.{name}` is not empty: drop its {tables} table(s) first"
+            )));
         }
         let done = sqlx::query("DELETE FROM schemas WHERE org_id = $1 AND catalog = $2 AND name = $3")
             .bind(org_id.to_string())
@@ -181,7 +209,13 @@ impl MetaStore {
     }
 
     /// Registers a table whose Delta log has just been created at `location`.
-    pub async fn register_table(&self, org_id: Uuid, table: &TableRef, location: &str, by: Uuid) -> MetaResult<TableEntry> {
+    pub async fn register_table(
+        &self,
+        org_id: Uuid,
+        table: &TableRef,
+        location: &str,
+        by: Uuid,
+    ) -> MetaResult<TableEntry> {
         if self.get_schema(org_id, &table.catalog, &table.schema).await?.is_none() {
             return Err(MetaError::NotFound);
         }
@@ -258,13 +292,14 @@ impl MetaStore {
     }
 
     pub async fn unregister_table(&self, org_id: Uuid, table: &TableRef) -> MetaResult<()> {
-        let done = sqlx::query("DELETE FROM tables WHERE org_id = $1 AND catalog = $2 AND schema_name = $3 AND name = $4")
-            .bind(org_id.to_string())
-            .bind(table.catalog.as_str())
-            .bind(table.schema.as_str())
-            .bind(table.table.as_str())
-            .execute(self.pool())
-            .await?;
+        let done =
+            sqlx::query("DELETE FROM tables WHERE org_id = $1 AND catalog = $2 AND schema_name = $3 AND name = $4")
+                .bind(org_id.to_string())
+                .bind(table.catalog.as_str())
+                .bind(table.schema.as_str())
+                .bind(table.table.as_str())
+                .execute(self.pool())
+                .await?;
         if done.rows_affected() == 0 { Err(MetaError::NotFound) } else { Ok(()) }
     }
 }

@@ -22,10 +22,8 @@ pub use organisations::{Invite, Organisation, User, UserStatus};
 pub use sessions::Session;
 
 /// Migrations, applied in order once each; a migration is never edited after release.
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../../migrations/0001_identity.sql")),
-    (2, include_str!("../../migrations/0002_catalog.sql")),
-];
+const MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../../migrations/0001_identity.sql")), (2, include_str!("../../migrations/0002_catalog.sql"))];
 
 #[derive(Debug, thiserror::Error)]
 pub enum MetaError {

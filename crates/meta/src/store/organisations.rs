@@ -1,9 +1,9 @@
 //! Organisations, their members, and invitations.
 
 use chrono::{DateTime, Utc};
+use sqlx::AssertSqlSafe;
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
 use super::{MetaError, MetaResult, MetaStore, is_unique_violation, now_ms, opt_time, time, uuid};
@@ -120,13 +120,15 @@ impl MetaStore {
         let org_id = Uuid::now_v7();
         let user_id = Uuid::now_v7();
         let mut tx = self.pool().begin().await?;
-        sqlx::query("INSERT INTO organisations (id, name, owner_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
-            .bind(org_id.to_string())
-            .bind(name)
-            .bind(user_id.to_string())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO organisations (id, name, owner_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
+        )
+        .bind(org_id.to_string())
+        .bind(name)
+        .bind(user_id.to_string())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         let inserted = sqlx::query(
             "INSERT INTO users (id, org_id, email, password_hash, role, status, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, 'admin', 'active', $5, $5)",
@@ -139,7 +141,9 @@ impl MetaStore {
         .execute(&mut *tx)
         .await;
         match inserted {
-            Err(e) if is_unique_violation(&e) => return Err(MetaError::Conflict("a user with this email already exists".into())),
+            Err(e) if is_unique_violation(&e) => {
+                return Err(MetaError::Conflict("a user with this email already exists".into()));
+            }
             other => other?,
         };
         tx.commit().await?;
@@ -206,10 +210,12 @@ impl MetaStore {
     }
 
     pub async fn list_members(&self, org_id: Uuid) -> MetaResult<Vec<User>> {
-        let rows = sqlx::query(AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 ORDER BY created_at, id")))
-            .bind(org_id.to_string())
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 ORDER BY created_at, id"
+        )))
+        .bind(org_id.to_string())
+        .fetch_all(self.pool())
+        .await?;
         Ok(rows.iter().map(user_from_row).collect::<sqlx::Result<_>>()?)
     }
 
@@ -237,7 +243,9 @@ impl MetaStore {
         .execute(self.pool())
         .await;
         match inserted {
-            Err(e) if is_unique_violation(&e) => Err(MetaError::Conflict("a user with this email already exists".into())),
+            Err(e) if is_unique_violation(&e) => {
+                Err(MetaError::Conflict("a user with this email already exists".into()))
+            }
             Err(e) => Err(e.into()),
             Ok(_) => self.get_user(id).await?.ok_or(MetaError::NotFound),
         }
@@ -314,15 +322,23 @@ impl MetaStore {
         if affected == 1 { Ok(user) } else { Err(MetaError::LastAdmin) }
     }
 
-    pub async fn create_invite(&self, user_id: Uuid, org_id: Uuid, token_hash: &str, expires_at: DateTime<Utc>) -> MetaResult<()> {
-        sqlx::query("INSERT INTO invites (token_hash, user_id, org_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(token_hash)
-            .bind(user_id.to_string())
-            .bind(org_id.to_string())
-            .bind(now_ms())
-            .bind(expires_at.timestamp_millis())
-            .execute(self.pool())
-            .await?;
+    pub async fn create_invite(
+        &self,
+        user_id: Uuid,
+        org_id: Uuid,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> MetaResult<()> {
+        sqlx::query(
+            "INSERT INTO invites (token_hash, user_id, org_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(user_id.to_string())
+        .bind(org_id.to_string())
+        .bind(now_ms())
+        .bind(expires_at.timestamp_millis())
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 

@@ -38,10 +38,11 @@ impl MetaStore {
     }
 
     pub async fn get_session(&self, id: Uuid) -> MetaResult<Option<Session>> {
-        let row = sqlx::query("SELECT id, user_id, org_id, created_at, expires_at, revoked_at FROM sessions WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(self.pool())
-            .await?;
+        let row =
+            sqlx::query("SELECT id, user_id, org_id, created_at, expires_at, revoked_at FROM sessions WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(self.pool())
+                .await?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(Session {
             id: uuid(&row, "id")?,

@@ -89,7 +89,10 @@ async fn api_keys_names_updates_and_revocation() {
 
     let expiry = Utc::now() + Duration::days(7);
     let updated = store
-        .update_api_key(key.id, ApiKeyUpdate { name: Some("ci2".into()), expires_at: Some(Some(expiry)), ..Default::default() })
+        .update_api_key(
+            key.id,
+            ApiKeyUpdate { name: Some("ci2".into()), expires_at: Some(Some(expiry)), ..Default::default() },
+        )
         .await
         .unwrap();
     assert_eq!(updated.name, "ci2");
@@ -127,7 +130,12 @@ async fn audit_events_filter_and_paginate_per_organisation() {
             .unwrap();
     }
     store
-        .record_audit(NewAuditEvent { org_id: Some(other.id), actor_type: "user", action: "apikey.created", ..Default::default() })
+        .record_audit(NewAuditEvent {
+            org_id: Some(other.id),
+            actor_type: "user",
+            action: "apikey.created",
+            ..Default::default()
+        })
         .await
         .unwrap();
 

@@ -144,14 +144,20 @@ pub async fn create_key(
     Auth(principal): Auth,
     Json(body): Json<CreateApiKeyRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<CreateApiKeyResponse>)> {
-    authorize(&principal, Action::ApiKeysCreate, &Resource::ApiKey { org_id: principal.org_id, owner_id: principal.user_id })?;
+    authorize(
+        &principal,
+        Action::ApiKeysCreate,
+        &Resource::ApiKey { org_id: principal.org_id, owner_id: principal.user_id },
+    )?;
     let name = validate::name("name", &body.name, 100)?;
     let scopes = match &body.scopes {
         Some(names) => grantable_scopes(names, &principal, principal.role.scopes())?,
         None => principal.effective_scopes(),
     };
     let expires_at = match (&body.expires_in, &body.expires_at) {
-        (Some(_), Some(_)) => return Err(ApiError::invalid_field("expires_at", "give expires_in or expires_at, not both")),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid_field("expires_at", "give expires_in or expires_at, not both"));
+        }
         (Some(within), None) => parse_expires_in(within)?,
         (None, Some(at)) => Some(parse_expires_at(at)?),
         (None, None) => None,
@@ -178,14 +184,24 @@ pub async fn create_key(
             .details(json!({ "name": key.name, "key_prefix": key.key_prefix, "scopes": key.scopes.names(), "expires_at": key.expires_at })),
     )
     .await?;
-    Ok((StatusCode::CREATED, axum::Json(CreateApiKeyResponse { key: material.plaintext, api_key: ApiKeyResponse::from(&key) })))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreateApiKeyResponse { key: material.plaintext, api_key: ApiKeyResponse::from(&key) }),
+    ))
 }
 
 /// The caller's own keys, newest first, revoked ones included.
 #[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys", security(("bearer" = [])),
     responses((status = 200, body = ListApiKeysResponse)))]
-pub async fn list_keys(State(state): State<SharedState>, Auth(principal): Auth) -> ApiResult<axum::Json<ListApiKeysResponse>> {
-    authorize(&principal, Action::ApiKeysRead, &Resource::ApiKey { org_id: principal.org_id, owner_id: principal.user_id })?;
+pub async fn list_keys(
+    State(state): State<SharedState>,
+    Auth(principal): Auth,
+) -> ApiResult<axum::Json<ListApiKeysResponse>> {
+    authorize(
+        &principal,
+        Action::ApiKeysRead,
+        &Resource::ApiKey { org_id: principal.org_id, owner_id: principal.user_id },
+    )?;
     let keys = state.meta.list_api_keys(principal.user_id).await?;
     Ok(axum::Json(ListApiKeysResponse { api_keys: keys.iter().map(ApiKeyResponse::from).collect() }))
 }

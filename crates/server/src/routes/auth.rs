@@ -135,8 +135,13 @@ pub async fn login(
         return Err(ApiError::unauthorized("Invalid email or password"));
     };
     let token = start_session(&state, user.id, user.org_id).await?;
-    audit_log::record(&state, &request, Actor::User(user.id), Event::new(user.org_id, "auth.login").target("user", user.id))
-        .await?;
+    audit_log::record(
+        &state,
+        &request,
+        Actor::User(user.id),
+        Event::new(user.org_id, "auth.login").target("user", user.id),
+    )
+    .await?;
     let user = state.meta.get_user(user.id).await?.ok_or_else(ApiError::not_found)?;
     Ok(axum::Json(LoginResponse { token, user: UserResponse::from(&user) }))
 }
@@ -150,7 +155,9 @@ pub async fn logout(
     Auth(principal): Auth,
 ) -> ApiResult<axum::Json<SuccessResponse>> {
     let Credential::Session { session_id } = principal.credential else {
-        return Err(ApiError::bad_request("API keys do not sign out; revoke the key with DELETE /v1/api-keys/{key_id}"));
+        return Err(ApiError::bad_request(
+            "API keys do not sign out; revoke the key with DELETE /v1/api-keys/{key_id}",
+        ));
     };
     state.meta.revoke_session(session_id).await?;
     audit_log::record(&state, &request, Actor::Principal(&principal), Event::new(principal.org_id, "auth.logout"))
@@ -187,7 +194,9 @@ pub async fn accept_invite(
         &state,
         &request,
         Actor::User(user.id),
-        Event::new(user.org_id, "member.invite_accepted").target("user", user.id).details(json!({ "email": user.email })),
+        Event::new(user.org_id, "member.invite_accepted")
+            .target("user", user.id)
+            .details(json!({ "email": user.email })),
     )
     .await?;
     let token = start_session(&state, user.id, user.org_id).await?;

@@ -62,13 +62,22 @@ pub struct SchemaResponse {
 
 impl From<SchemaEntry> for SchemaResponse {
     fn from(s: SchemaEntry) -> Self {
-        Self { id: s.id, catalog: s.catalog, name: s.name, comment: s.comment, created_at: s.created_at, created_by: s.created_by }
+        Self {
+            id: s.id,
+            catalog: s.catalog,
+            name: s.name,
+            comment: s.comment,
+            created_at: s.created_at,
+            created_by: s.created_by,
+        }
     }
 }
 
 fn comment(raw: Option<&String>) -> ApiResult<Option<String>> {
     match raw {
-        Some(c) if c.chars().count() > 1000 => Err(ApiError::invalid_field("comment", "must be at most 1000 characters")),
+        Some(c) if c.chars().count() > 1000 => {
+            Err(ApiError::invalid_field("comment", "must be at most 1000 characters"))
+        }
         other => Ok(other.cloned()),
     }
 }
@@ -86,14 +95,22 @@ pub async fn create_catalog(
     let name = new_ident("name", &body.name)?;
     let comment = comment(body.comment.as_ref())?;
     let catalog = state.meta.create_catalog(principal.org_id, &name, comment.as_deref(), principal.user_id).await?;
-    audit_log::record(&state, &request, Actor::Principal(&principal), Event::new(principal.org_id, "catalog.created").target("catalog", &name).details(json!({ "comment": comment })))
-        .await?;
+    audit_log::record(
+        &state,
+        &request,
+        Actor::Principal(&principal),
+        Event::new(principal.org_id, "catalog.created").target("catalog", &name).details(json!({ "comment": comment })),
+    )
+    .await?;
     Ok((StatusCode::CREATED, axum::Json(catalog.into())))
 }
 
 /// The organisation's catalogs (`tables:read`).
 #[utoipa::path(get, path = "/v1/catalogs", tag = "catalogs", security(("bearer" = [])), responses((status = 200, body = Vec<CatalogResponse>)))]
-pub async fn list_catalogs(State(state): State<SharedState>, Auth(principal): Auth) -> ApiResult<axum::Json<Vec<CatalogResponse>>> {
+pub async fn list_catalogs(
+    State(state): State<SharedState>,
+    Auth(principal): Auth,
+) -> ApiResult<axum::Json<Vec<CatalogResponse>>> {
     authorize(&principal, Action::TablesRead, &Resource::Table { org_id: principal.org_id })?;
     Ok(axum::Json(state.meta.list_catalogs(principal.org_id).await?.into_iter().map(Into::into).collect()))
 }
@@ -110,7 +127,13 @@ pub async fn drop_catalog(
     authorize(&principal, Action::TablesModify, &Resource::Table { org_id: principal.org_id })?;
     let name = ident_in_path(&catalog)?;
     state.meta.drop_catalog(principal.org_id, &name).await?;
-    audit_log::record(&state, &request, Actor::Principal(&principal), Event::new(principal.org_id, "catalog.dropped").target("catalog", &name)).await?;
+    audit_log::record(
+        &state,
+        &request,
+        Actor::Principal(&principal),
+        Event::new(principal.org_id, "catalog.dropped").target("catalog", &name),
+    )
+    .await?;
     Ok(SuccessResponse::new("Catalog dropped"))
 }
 
@@ -129,12 +152,15 @@ pub async fn create_schema(
     let catalog = ident_in_path(&catalog)?;
     let name = new_ident("name", &body.name)?;
     let comment = comment(body.comment.as_ref())?;
-    let schema = state.meta.create_schema(principal.org_id, &catalog, &name, comment.as_deref(), principal.user_id).await?;
+    let schema =
+        state.meta.create_schema(principal.org_id, &catalog, &name, comment.as_deref(), principal.user_id).await?;
     audit_log::record(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(principal.org_id, "schema.created").target("schema", format!("{catalog}.{name}")).details(json!({ "comment": comment })),
+        Event::new(principal.org_id, "schema.created")
+            .target("schema", format!("{catalog}.{name}"))
+            .details(json!({ "comment": comment })),
     )
     .await?;
     Ok((StatusCode::CREATED, axum::Json(schema.into())))
@@ -170,7 +196,12 @@ pub async fn drop_schema(
     let catalog = ident_in_path(&catalog)?;
     let schema = ident_in_path(&schema)?;
     state.meta.drop_schema(principal.org_id, &catalog, &schema).await?;
-    audit_log::record(&state, &request, Actor::Principal(&principal), Event::new(principal.org_id, "schema.dropped").target("schema", format!("{catalog}.{schema}")))
-        .await?;
+    audit_log::record(
+        &state,
+        &request,
+        Actor::Principal(&principal),
+        Event::new(principal.org_id, "schema.dropped").target("schema", format!("{catalog}.{schema}")),
+    )
+    .await?;
     Ok(SuccessResponse::new("Schema dropped"))
 }

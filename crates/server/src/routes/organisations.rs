@@ -77,7 +77,13 @@ fn org_in_path(principal: &Principal, raw_id: &str, action: Action) -> ApiResult
 
 /// Authorizes `action` on a member named in a path and returns the organisation id and
 /// the member as it is now.
-async fn member_in_path(state: &AppState, principal: &Principal, org: &str, user: &str, action: Action) -> ApiResult<(Uuid, User)> {
+async fn member_in_path(
+    state: &AppState,
+    principal: &Principal,
+    org: &str,
+    user: &str,
+    action: Action,
+) -> ApiResult<(Uuid, User)> {
     let org_id = parse_id(org)?;
     let user_id = parse_id(user)?;
     authorize(principal, action, &Resource::Member { org_id, user_id })?;
@@ -85,7 +91,11 @@ async fn member_in_path(state: &AppState, principal: &Principal, org: &str, user
     Ok((org_id, member))
 }
 
-async fn organisation_response(state: &AppState, principal: &Principal, org_id: Uuid) -> ApiResult<axum::Json<OrganisationResponse>> {
+async fn organisation_response(
+    state: &AppState,
+    principal: &Principal,
+    org_id: Uuid,
+) -> ApiResult<axum::Json<OrganisationResponse>> {
     let org = state.meta.get_organisation(org_id).await?.ok_or_else(ApiError::not_found)?;
     let count = state.meta.count_members(org_id).await?;
     Ok(axum::Json(OrganisationResponse::new(&org, Some(principal.role), count)))
@@ -94,7 +104,10 @@ async fn organisation_response(state: &AppState, principal: &Principal, org_id: 
 /// The caller's organisation, with the caller's membership.
 #[utoipa::path(get, path = "/v1/organisations/me", tag = "organisations", security(("bearer" = [])),
     responses((status = 200, body = OrganisationResponse)))]
-pub async fn get_my_organisation(State(state): State<SharedState>, Auth(principal): Auth) -> ApiResult<axum::Json<OrganisationResponse>> {
+pub async fn get_my_organisation(
+    State(state): State<SharedState>,
+    Auth(principal): Auth,
+) -> ApiResult<axum::Json<OrganisationResponse>> {
     authorize(&principal, Action::OrgRead, &Resource::Organisation { org_id: principal.org_id })?;
     organisation_response(&state, &principal, principal.org_id).await
 }
@@ -201,7 +214,10 @@ pub async fn invite_member(
             .details(json!({ "email": user.email, "role": user.role.as_str() })),
     )
     .await?;
-    Ok((StatusCode::CREATED, axum::Json(InviteResponse { user: UserResponse::from(&user), invite_token: token, expires_at })))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(InviteResponse { user: UserResponse::from(&user), invite_token: token, expires_at }),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -221,7 +237,8 @@ pub async fn change_role(
     Path((organisation_id, user_id)): Path<(String, String)>,
     Json(body): Json<EditRoleRequest>,
 ) -> ApiResult<axum::Json<UserResponse>> {
-    let (org_id, before) = member_in_path(&state, &principal, &organisation_id, &user_id, Action::MembersManage).await?;
+    let (org_id, before) =
+        member_in_path(&state, &principal, &organisation_id, &user_id, Action::MembersManage).await?;
     let user_id = before.id;
     let user = state.meta.set_role(org_id, user_id, body.role.into()).await?;
     audit_log::record(
@@ -247,7 +264,8 @@ pub async fn deactivate_member(
     Auth(principal): Auth,
     Path((organisation_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<UserResponse>> {
-    let (org_id, member) = member_in_path(&state, &principal, &organisation_id, &user_id, Action::MembersManage).await?;
+    let (org_id, member) =
+        member_in_path(&state, &principal, &organisation_id, &user_id, Action::MembersManage).await?;
     let user_id = member.id;
     let user = state.meta.deactivate_user(org_id, user_id).await?;
     audit_log::record(

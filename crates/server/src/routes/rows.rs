@@ -6,7 +6,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use lakeward_engine::{ACCEPTED_CONTENT_TYPES, ACCEPTED_OUTPUT_TYPES, InputFormat, OutputFormat, WriteOutcome, WriteRequest};
+use lakeward_engine::{
+    ACCEPTED_CONTENT_TYPES, ACCEPTED_OUTPUT_TYPES, InputFormat, OutputFormat, WriteOutcome, WriteRequest,
+};
 use lakeward_meta::access::{Action, Principal, Resource, authorize};
 use lakeward_model::query::RowQuery;
 use serde::Serialize;
@@ -29,8 +31,12 @@ pub fn router() -> OpenApiRouter<SharedState> {
 /// The response format from `Accept`; 406 when none is offered.
 pub fn output_format(headers: &HeaderMap) -> ApiResult<OutputFormat> {
     let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else { return Ok(OutputFormat::Json) };
-    OutputFormat::from_accept(accept)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_ACCEPTABLE, format!("Cannot answer in `{accept}`; offered: {ACCEPTED_OUTPUT_TYPES}")))
+    OutputFormat::from_accept(accept).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            format!("Cannot answer in `{accept}`; offered: {ACCEPTED_OUTPUT_TYPES}"),
+        )
+    })
 }
 
 /// `Prefer` preferences, from every `Prefer` header.
@@ -69,20 +75,34 @@ fn row_query(pairs: &[(String, String)]) -> ApiResult<RowQuery> {
 }
 
 fn version_param(pairs: &[(String, String)]) -> ApiResult<Option<u64>> {
-    param(pairs, "version").map(|v| v.parse().map_err(|_| ApiError::invalid_field("version", "must be a non-negative integer"))).transpose()
+    param(pairs, "version")
+        .map(|v| v.parse().map_err(|_| ApiError::invalid_field("version", "must be a non-negative integer")))
+        .transpose()
 }
 
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
     let key = value.to_str().map_err(|_| ApiError::invalid_field("Idempotency-Key", "must be printable ASCII"))?.trim();
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::invalid_field("Idempotency-Key", "must be 1 to 255 printable ASCII characters without spaces"));
+        return Err(ApiError::invalid_field(
+            "Idempotency-Key",
+            "must be 1 to 255 printable ASCII characters without spaces",
+        ));
     }
     Ok(Some(key.to_owned()))
 }
 
-async fn write_request(state: &AppState, principal: &Principal, headers: &HeaderMap, representation: bool) -> ApiResult<WriteRequest> {
-    Ok(WriteRequest { actor: table_access::actor(state, principal).await?, idempotency_key: idempotency_key(headers)?, return_rows: representation })
+async fn write_request(
+    state: &AppState,
+    principal: &Principal,
+    headers: &HeaderMap,
+    representation: bool,
+) -> ApiResult<WriteRequest> {
+    Ok(WriteRequest {
+        actor: table_access::actor(state, principal).await?,
+        idempotency_key: idempotency_key(headers)?,
+        return_rows: representation,
+    })
 }
 
 /// Reads rows (`tables:read`). Query: `select`, column filters (`eq neq gt gte lt lte like
@@ -131,7 +151,11 @@ fn content_range(offset: u64, returned: Option<u64>, total: Option<u64>) -> Opti
         (None, Some(t)) => t.saturating_sub(offset),
         (None, None) => return None,
     };
-    Some(if returned == 0 { format!("*/{total_text}") } else { format!("{offset}-{}/{total_text}", offset + returned - 1) })
+    Some(if returned == 0 {
+        format!("*/{total_text}")
+    } else {
+        format!("{offset}-{}/{total_text}", offset + returned - 1)
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -159,7 +183,14 @@ fn write_response(status: StatusCode, outcome: WriteOutcome) -> Response {
     response
 }
 
-async fn audit_write(state: &AppState, request: &RequestMeta, principal: &Principal, t: &ResolvedTable, action: &'static str, outcome: &WriteOutcome) -> ApiResult<()> {
+async fn audit_write(
+    state: &AppState,
+    request: &RequestMeta,
+    principal: &Principal,
+    t: &ResolvedTable,
+    action: &'static str,
+    outcome: &WriteOutcome,
+) -> ApiResult<()> {
     if outcome.replayed || outcome.version.is_none() {
         return Ok(());
     }
@@ -167,7 +198,9 @@ async fn audit_write(state: &AppState, request: &RequestMeta, principal: &Princi
         state,
         request,
         Actor::Principal(principal),
-        Event::new(principal.org_id, action).target("table", &t.entry.table).details(json!({ "version": outcome.version, "rows": outcome.rows })),
+        Event::new(principal.org_id, action)
+            .target("table", &t.entry.table)
+            .details(json!({ "version": outcome.version, "rows": outcome.rows })),
     )
     .await
 }
@@ -191,7 +224,10 @@ pub async fn insert_rows(
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::RowsInsert).await?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let format = InputFormat::from_content_type(content_type).ok_or_else(|| {
-        ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("Unsupported Content-Type `{content_type}`; accepted: {ACCEPTED_CONTENT_TYPES}"))
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Unsupported Content-Type `{content_type}`; accepted: {ACCEPTED_CONTENT_TYPES}"),
+        )
     })?;
     let prefs = prefer(&headers);
     let write = write_request(&state, &principal, &headers, prefs.representation).await?;
@@ -215,7 +251,10 @@ fn write_filter(pairs: &[(String, String)]) -> ApiResult<Option<lakeward_model::
         (Some(_), Some(_)) => Err(ApiError::invalid_field("all", "give filters or all=true, not both")),
         (Some(f), None) => Ok(Some(f)),
         (None, Some("true")) => Ok(None),
-        (None, _) => Err(ApiError::invalid_field("query", "a write without filters would touch every row: add filters, or all=true to mean it")),
+        (None, _) => Err(ApiError::invalid_field(
+            "query",
+            "a write without filters would touch every row: add filters, or all=true to mean it",
+        )),
     }
 }
 

@@ -75,7 +75,12 @@ fn time_travel_names(query: &str) -> Vec<(String, String, TimeTravel)> {
 #[utoipa::path(post, path = "/v1/sql", tag = "sql", security(("bearer" = [])), request_body = SqlRequest,
     responses((status = 200, body = SqlResponse), (status = 408, description = "Query timeout"),
     (status = 422, description = "Query needs more memory than the limit")))]
-pub async fn run_sql(State(state): State<SharedState>, Auth(principal): Auth, headers: HeaderMap, Json(body): Json<SqlRequest>) -> ApiResult<Response> {
+pub async fn run_sql(
+    State(state): State<SharedState>,
+    Auth(principal): Auth,
+    headers: HeaderMap,
+    Json(body): Json<SqlRequest>,
+) -> ApiResult<Response> {
     authorize(&principal, Action::TablesQuery, &Resource::Table { org_id: principal.org_id })?;
     if body.query.trim().is_empty() {
         return Err(ApiError::invalid_field("query", "query is required"));
@@ -107,7 +112,8 @@ pub async fn run_sql(State(state): State<SharedState>, Auth(principal): Auth, he
         }
         return Ok(response);
     }
-    let columns: Vec<SqlColumn> = output.columns.iter().map(|(n, t)| SqlColumn { name: n.clone(), column_type: t.clone() }).collect();
+    let columns: Vec<SqlColumn> =
+        output.columns.iter().map(|(n, t)| SqlColumn { name: n.clone(), column_type: t.clone() }).collect();
     let head = format!(
         "{{\"columns\":{},\"affected_tables\":{},\"rows\":",
         serde_json::to_string(&columns).map_err(ApiError::internal)?,
@@ -118,7 +124,8 @@ pub async fn run_sql(State(state): State<SharedState>, Auth(principal): Auth, he
         Ok::<_, std::io::Error>(Bytes::from(format!(",\"runtime_seconds\":{:.6}}}", started.elapsed().as_secs_f64())))
     });
     let rows = output.body.map(|chunk| chunk.map_err(|e| std::io::Error::other(e.to_string())));
-    let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) }).chain(rows).chain(tail);
+    let stream =
+        futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) }).chain(rows).chain(tail);
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], Body::from_stream(stream)).into_response())
 }
 
@@ -128,7 +135,8 @@ mod tests {
 
     #[test]
     fn finds_time_travel_names() {
-        let found = time_travel_names(r#"SELECT * FROM a.b."t@v3" JOIN a.b."u@2026-01-01T00:00:00Z" ON 1=1 WHERE x = "plain""#);
+        let found =
+            time_travel_names(r#"SELECT * FROM a.b."t@v3" JOIN a.b."u@2026-01-01T00:00:00Z" ON 1=1 WHERE x = "plain""#);
         assert_eq!(found.len(), 2);
         assert_eq!((found[0].0.as_str(), found[0].1.as_str(), found[0].2), ("t@v3", "t", TimeTravel::Version(3)));
         assert_eq!(found[1].1, "u");

@@ -122,7 +122,11 @@ pub struct TableMetadataResponse {
     pub last_modified: Option<DateTime<Utc>>,
 }
 
-fn metadata_response(entry: &lakeward_meta::store::TableEntry, m: TableMetadata, distinct: Option<HashMap<String, u64>>) -> TableMetadataResponse {
+fn metadata_response(
+    entry: &lakeward_meta::store::TableEntry,
+    m: TableMetadata,
+    distinct: Option<HashMap<String, u64>>,
+) -> TableMetadataResponse {
     TableMetadataResponse {
         id: entry.id,
         catalog: entry.table.catalog.to_string(),
@@ -138,12 +142,22 @@ fn metadata_response(entry: &lakeward_meta::store::TableEntry, m: TableMetadata,
             fields: m
                 .columns
                 .into_iter()
-                .map(|c| FieldResponse { name: c.name, column_type: c.column_type, nullable: c.nullable, comment: c.comment, metadata: c.metadata })
+                .map(|c| FieldResponse {
+                    name: c.name,
+                    column_type: c.column_type,
+                    nullable: c.nullable,
+                    comment: c.comment,
+                    metadata: c.metadata,
+                })
                 .collect(),
         },
         primary_key: m.primary_key,
         partition_columns: m.partition_columns,
-        constraints: m.constraints.into_iter().map(|(name, expression)| ConstraintResponse { name, expression }).collect(),
+        constraints: m
+            .constraints
+            .into_iter()
+            .map(|(name, expression)| ConstraintResponse { name, expression })
+            .collect(),
         properties: m.properties,
         column_statistics: m
             .column_statistics
@@ -169,7 +183,8 @@ fn table_spec(body: &CreateTableRequest) -> ApiResult<TableSpec> {
         .map(|(i, c)| {
             Ok(ColumnSpec {
                 name: new_ident(&format!("columns[{i}].name"), &c.name)?,
-                column_type: ColumnType::parse(&c.column_type).map_err(|m| ApiError::invalid_field(format!("columns[{i}].type"), m))?,
+                column_type: ColumnType::parse(&c.column_type)
+                    .map_err(|m| ApiError::invalid_field(format!("columns[{i}].type"), m))?,
                 nullable: c.nullable,
                 comment: c.comment.clone(),
             })
@@ -215,21 +230,22 @@ pub async fn create_table(
     let location = state.config.warehouse.table_location(principal.org_id, &reference);
     let actor = table_access::actor(&state, &principal).await?;
     let metadata = state.engine.create_table(&location, reference.table.as_str(), &spec, &actor).await?;
-    let entry = match state.meta.register_table(principal.org_id, &reference, location.as_str(), principal.user_id).await {
-        Ok(entry) => entry,
-        Err(e) => {
-            // Someone registered the same name meanwhile: leave no orphaned files.
-            let _ = state.engine.drop_table(&location).await;
-            return Err(e.into());
-        }
-    };
+    let entry =
+        match state.meta.register_table(principal.org_id, &reference, location.as_str(), principal.user_id).await {
+            Ok(entry) => entry,
+            Err(e) => {
+                // Someone registered the same name meanwhile: leave no orphaned files.
+                let _ = state.engine.drop_table(&location).await;
+                return Err(e.into());
+            }
+        };
     audit_log::record(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(principal.org_id, "table.created")
-            .target("table", &reference)
-            .details(json!({ "version": metadata.version, "columns": body.columns.len(), "primary_key": body.primary_key })),
+        Event::new(principal.org_id, "table.created").target("table", &reference).details(
+            json!({ "version": metadata.version, "columns": body.columns.len(), "primary_key": body.primary_key }),
+        ),
     )
     .await?;
     Ok((StatusCode::CREATED, axum::Json(metadata_response(&entry, metadata, None))))
@@ -260,7 +276,8 @@ pub async fn get_table(
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesRead).await?;
     let at = time_travel(query.version, query.as_of.as_deref())?;
     let metadata = state.engine.metadata(&t.location, at).await?;
-    let distinct = if query.distinct == Some(true) { Some(state.engine.distinct_counts(&t.location, at).await?) } else { None };
+    let distinct =
+        if query.distinct == Some(true) { Some(state.engine.distinct_counts(&t.location, at).await?) } else { None };
     Ok(axum::Json(metadata_response(&t.entry, metadata, distinct)))
 }
 
@@ -286,11 +303,20 @@ pub async fn drop_table(
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
     let name = t.entry.table.to_string();
     if query.confirm.as_deref() != Some(name.as_str()) {
-        return Err(ApiError::invalid_field("confirm", format!("dropping deletes all data: repeat the table's name, ?confirm={name}")));
+        return Err(ApiError::invalid_field(
+            "confirm",
+            format!("dropping deletes all data: repeat the table's name, ?confirm={name}"),
+        ));
     }
     state.meta.unregister_table(principal.org_id, &t.entry.table).await?;
     state.engine.drop_table(&t.location).await?;
-    audit_log::record(&state, &request, Actor::Principal(&principal), Event::new(principal.org_id, "table.deleted").target("table", &name)).await?;
+    audit_log::record(
+        &state,
+        &request,
+        Actor::Principal(&principal),
+        Event::new(principal.org_id, "table.deleted").target("table", &name),
+    )
+    .await?;
     Ok(SuccessResponse::new("Table dropped"))
 }
 
@@ -326,7 +352,11 @@ pub struct TableListResponse {
 /// The organisation's tables, optionally of one catalog or schema (`tables:read`).
 #[utoipa::path(get, path = "/v1/tables", tag = "tables", security(("bearer" = [])), params(ListTablesQuery),
     responses((status = 200, body = TableListResponse)))]
-pub async fn list_tables(State(state): State<SharedState>, Auth(principal): Auth, Query(query): Query<ListTablesQuery>) -> ApiResult<axum::Json<TableListResponse>> {
+pub async fn list_tables(
+    State(state): State<SharedState>,
+    Auth(principal): Auth,
+    Query(query): Query<ListTablesQuery>,
+) -> ApiResult<axum::Json<TableListResponse>> {
     authorize(&principal, Action::TablesRead, &Resource::Table { org_id: principal.org_id })?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
@@ -338,7 +368,8 @@ pub async fn list_tables(State(state): State<SharedState>, Auth(principal): Auth
     }
     let catalog = query.catalog.as_deref().map(|c| new_ident("catalog", c)).transpose()?;
     let schema = query.schema.as_deref().map(|s| new_ident("schema", s)).transpose()?;
-    let (tables, total) = state.meta.list_tables(principal.org_id, catalog.as_ref(), schema.as_ref(), limit, offset).await?;
+    let (tables, total) =
+        state.meta.list_tables(principal.org_id, catalog.as_ref(), schema.as_ref(), limit, offset).await?;
     Ok(axum::Json(TableListResponse {
         tables: tables
             .into_iter()
@@ -438,8 +469,13 @@ pub async fn rollback(
     Path((catalog, schema, table, version)): Path<(String, String, String, String)>,
 ) -> ApiResult<axum::Json<RollbackResponse>> {
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
-    let version: u64 = version.parse().map_err(|_| ApiError::invalid_field("version", "must be a non-negative integer"))?;
-    let write = WriteRequest { actor: table_access::actor(&state, &principal).await?, idempotency_key: None, return_rows: false };
+    let version: u64 =
+        version.parse().map_err(|_| ApiError::invalid_field("version", "must be a non-negative integer"))?;
+    let write = WriteRequest {
+        actor: table_access::actor(&state, &principal).await?,
+        idempotency_key: None,
+        return_rows: false,
+    };
     let outcome = state.engine.restore(&t.location, version, &write).await?;
     let new_version = outcome.version.ok_or_else(|| ApiError::internal("restore committed no version"))?;
     audit_log::record(
@@ -483,7 +519,8 @@ pub async fn export_table(
 ) -> ApiResult<Response> {
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesRead).await?;
     let name = query.format.as_deref().unwrap_or("csv");
-    let format = OutputFormat::from_name(name).ok_or_else(|| ApiError::invalid_field("format", "must be one of csv, parquet, ndjson, arrow, json"))?;
+    let format = OutputFormat::from_name(name)
+        .ok_or_else(|| ApiError::invalid_field("format", "must be one of csv, parquet, ndjson, arrow, json"))?;
     let at = time_travel(query.version, query.as_of.as_deref())?;
     let body = state.engine.export(&t.location, at, format).await?;
     let mut headers = HeaderMap::new();
@@ -523,4 +560,3 @@ pub async fn search_table(
     let body = state.engine.search(&t.location, at, &term, limit, format).await?;
     Ok(stream_response(format, body, HeaderMap::new()))
 }
-

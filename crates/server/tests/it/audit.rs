@@ -13,11 +13,16 @@ async fn identity_changes_are_audited_with_actor_target_origin_and_no_secrets() 
     let ada = s.onboard("Acme", "ada@example.com").await;
     assert_eq!(s.login("ada@example.com", "wrong password").await.0, StatusCode::UNAUTHORIZED);
     let (status, invite) = s
-        .post(&format!("/v1/organisations/{}/invite", ada.org_id), Some(&ada.token), json!({ "email": "bob@example.com", "role": "viewer" }))
+        .post(
+            &format!("/v1/organisations/{}/invite", ada.org_id),
+            Some(&ada.token),
+            json!({ "email": "bob@example.com", "role": "viewer" }),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let invite_token = invite["invite_token"].as_str().unwrap().to_owned();
-    let (_, accepted) = s.post("/v1/auth/accept-invite", None, json!({ "token": invite_token, "password": PASSWORD })).await;
+    let (_, accepted) =
+        s.post("/v1/auth/accept-invite", None, json!({ "token": invite_token, "password": PASSWORD })).await;
     let bob_id = accepted["user"]["id"].as_str().unwrap().to_owned();
     let role_path = format!("/v1/organisations/{}/users/{bob_id}/role", ada.org_id);
     let res = s
@@ -31,7 +36,10 @@ async fn identity_changes_are_audited_with_actor_target_origin_and_no_secrets() 
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let (key, key_id) = s.create_key(&ada.token, json!({ "name": "ci" })).await;
-    assert_eq!(s.call(Method::DELETE, &format!("/v1/api-keys/{key_id}"), Some(&ada.token), None).await.0, StatusCode::OK);
+    assert_eq!(
+        s.call(Method::DELETE, &format!("/v1/api-keys/{key_id}"), Some(&ada.token), None).await.0,
+        StatusCode::OK
+    );
 
     let (status, page) = s.get("/v1/audit", &ada.token).await;
     assert_eq!(status, StatusCode::OK, "{page}");

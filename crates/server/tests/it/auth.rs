@@ -9,7 +9,11 @@ use crate::support::{PASSWORD, TestServer, error, invalid, unauthorized};
 async fn onboarding_creates_the_organisation_and_an_admin_who_is_signed_in() {
     let s = TestServer::start().await;
     let (status, body) = s
-        .post("/v1/auth/onboard", None, json!({ "email": "Ada@Example.com", "password": PASSWORD, "organisation_name": " Acme " }))
+        .post(
+            "/v1/auth/onboard",
+            None,
+            json!({ "email": "Ada@Example.com", "password": PASSWORD, "organisation_name": " Acme " }),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["organisation"]["name"], "Acme");
@@ -41,11 +45,17 @@ async fn onboarding_creates_the_organisation_and_an_admin_who_is_signed_in() {
 async fn further_organisations_need_allow_signup() {
     let closed = TestServer::start_with(|c| c.allow_signup = false).await;
     // A refused onboarding on an empty server creates nothing, so a good one still works.
-    let (status, _) = closed.post("/v1/auth/onboard", None, json!({ "email": "bad", "password": PASSWORD, "organisation_name": "A" })).await;
+    let (status, _) = closed
+        .post("/v1/auth/onboard", None, json!({ "email": "bad", "password": PASSWORD, "organisation_name": "A" }))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     closed.onboard("First", "first@example.com").await;
     let (status, body) = closed
-        .post("/v1/auth/onboard", None, json!({ "email": "second@example.com", "password": PASSWORD, "organisation_name": "Second" }))
+        .post(
+            "/v1/auth/onboard",
+            None,
+            json!({ "email": "second@example.com", "password": PASSWORD, "organisation_name": "Second" }),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body, error(403, "Forbidden", "Signup of new organisations is disabled on this server"));
@@ -61,11 +71,26 @@ async fn further_organisations_need_allow_signup() {
 async fn onboarding_validates_every_field_and_refuses_duplicate_emails() {
     let s = TestServer::start().await;
     let cases = [
-        (json!({ "email": "nope", "password": PASSWORD, "organisation_name": "A" }), invalid("email", "must be a valid email address")),
-        (json!({ "email": "a@b.co", "password": "short", "organisation_name": "A" }), invalid("password", "must be at least 8 characters")),
-        (json!({ "email": "a@b.co", "password": PASSWORD, "organisation_name": "  " }), invalid("organisation_name", "organisation_name is required")),
-        (json!({ "email": "a@b.co", "password": PASSWORD }), invalid("organisation_name", "missing field `organisation_name`")),
-        (json!({ "email": 5, "password": PASSWORD, "organisation_name": "A" }), invalid("email", "invalid type: integer `5`, expected a string")),
+        (
+            json!({ "email": "nope", "password": PASSWORD, "organisation_name": "A" }),
+            invalid("email", "must be a valid email address"),
+        ),
+        (
+            json!({ "email": "a@b.co", "password": "short", "organisation_name": "A" }),
+            invalid("password", "must be at least 8 characters"),
+        ),
+        (
+            json!({ "email": "a@b.co", "password": PASSWORD, "organisation_name": "  " }),
+            invalid("organisation_name", "organisation_name is required"),
+        ),
+        (
+            json!({ "email": "a@b.co", "password": PASSWORD }),
+            invalid("organisation_name", "missing field `organisation_name`"),
+        ),
+        (
+            json!({ "email": 5, "password": PASSWORD, "organisation_name": "A" }),
+            invalid("email", "invalid type: integer `5`, expected a string"),
+        ),
     ];
     for (body, expected) in cases {
         let (status, got) = s.post("/v1/auth/onboard", None, body.clone()).await;
@@ -73,7 +98,11 @@ async fn onboarding_validates_every_field_and_refuses_duplicate_emails() {
     }
     s.onboard("Acme", "ada@example.com").await;
     let (status, body) = s
-        .post("/v1/auth/onboard", None, json!({ "email": "ADA@example.com", "password": PASSWORD, "organisation_name": "Again" }))
+        .post(
+            "/v1/auth/onboard",
+            None,
+            json!({ "email": "ADA@example.com", "password": PASSWORD, "organisation_name": "Again" }),
+        )
         .await;
     assert_eq!((status, body), (StatusCode::CONFLICT, error(409, "Conflict", "a user with this email already exists")));
 }
@@ -146,7 +175,13 @@ async fn forged_tampered_and_malformed_credentials_are_refused() {
         error(401, "Unauthorized", "Missing bearer token in the Authorization header")
     );
     // The scheme is case-insensitive.
-    let res = s.client.get(s.url("/v1/users/me")).header("authorization", format!("bearer {}", ada.token)).send().await.unwrap();
+    let res = s
+        .client
+        .get(s.url("/v1/users/me"))
+        .header("authorization", format!("bearer {}", ada.token))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 }
 
@@ -155,7 +190,11 @@ async fn invitations_are_accepted_once() {
     let s = TestServer::start().await;
     let ada = s.onboard("Acme", "ada@example.com").await;
     let (status, invite) = s
-        .post(&format!("/v1/organisations/{}/invite", ada.org_id), Some(&ada.token), json!({ "email": "bob@example.com", "role": "editor" }))
+        .post(
+            &format!("/v1/organisations/{}/invite", ada.org_id),
+            Some(&ada.token),
+            json!({ "email": "bob@example.com", "role": "editor" }),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{invite}");
     assert_eq!(invite["user"]["status"], "invited");
@@ -173,9 +212,11 @@ async fn invitations_are_accepted_once() {
     assert_eq!(s.get("/v1/users/me", body["access_token"].as_str().unwrap()).await.1["role"], "editor");
 
     let used = invalid("token", "invitation is invalid, expired or already used");
-    let (status, body) = s.post("/v1/auth/accept-invite", None, json!({ "token": token, "password": "another password" })).await;
+    let (status, body) =
+        s.post("/v1/auth/accept-invite", None, json!({ "token": token, "password": "another password" })).await;
     assert_eq!((status, body), (StatusCode::BAD_REQUEST, used.clone()));
-    let (status, body) = s.post("/v1/auth/accept-invite", None, json!({ "token": "0".repeat(64), "password": PASSWORD })).await;
+    let (status, body) =
+        s.post("/v1/auth/accept-invite", None, json!({ "token": "0".repeat(64), "password": PASSWORD })).await;
     assert_eq!((status, body), (StatusCode::BAD_REQUEST, used));
     assert_eq!(s.login("bob@example.com", PASSWORD).await.0, StatusCode::OK);
     assert_eq!(s.login("bob@example.com", "another password").await.0, StatusCode::UNAUTHORIZED);
@@ -186,9 +227,17 @@ async fn invitations_expire() {
     let s = TestServer::start_with(|c| c.invite_ttl = Duration::from_secs(1)).await;
     let ada = s.onboard("Acme", "ada@example.com").await;
     let (_, invite) = s
-        .post(&format!("/v1/organisations/{}/invite", ada.org_id), Some(&ada.token), json!({ "email": "bob@example.com", "role": "viewer" }))
+        .post(
+            &format!("/v1/organisations/{}/invite", ada.org_id),
+            Some(&ada.token),
+            json!({ "email": "bob@example.com", "role": "viewer" }),
+        )
         .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let (status, body) = s.post("/v1/auth/accept-invite", None, json!({ "token": invite["invite_token"], "password": PASSWORD })).await;
-    assert_eq!((status, body), (StatusCode::BAD_REQUEST, invalid("token", "invitation is invalid, expired or already used")));
+    let (status, body) =
+        s.post("/v1/auth/accept-invite", None, json!({ "token": invite["invite_token"], "password": PASSWORD })).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::BAD_REQUEST, invalid("token", "invitation is invalid, expired or already used"))
+    );
 }

@@ -21,7 +21,11 @@ async fn another_organisations_resources_are_not_found_and_never_listed() {
         (Method::GET, format!("/v1/organisations/{g}"), None),
         (Method::PUT, format!("/v1/organisations/{g}"), Some(json!({ "name": "Pwned" }))),
         (Method::GET, format!("/v1/organisations/{g}/users"), None),
-        (Method::POST, format!("/v1/organisations/{g}/invite"), Some(json!({ "email": "spy@acme.test", "role": "admin" }))),
+        (
+            Method::POST,
+            format!("/v1/organisations/{g}/invite"),
+            Some(json!({ "email": "spy@acme.test", "role": "admin" })),
+        ),
         (Method::PUT, format!("/v1/organisations/{g}/users/{m}/role"), Some(json!({ "role": "viewer" }))),
         (Method::DELETE, format!("/v1/organisations/{g}/users/{m}/deactivate"), None),
         (Method::DELETE, format!("/v1/organisations/{g}/users/{m}"), None),
@@ -49,7 +53,12 @@ async fn another_organisations_resources_are_not_found_and_never_listed() {
     assert_eq!(s.get(&format!("/v1/api-keys/{globex_key}"), &globex.token).await.1["is_revoked"], false);
 
     // No listing of Acme's shows anything of Globex's.
-    for path in ["/v1/organisations/me", &format!("/v1/organisations/{}/users", acme.org_id), "/v1/api-keys", "/v1/audit?limit=500"] {
+    for path in [
+        "/v1/organisations/me",
+        &format!("/v1/organisations/{}/users", acme.org_id),
+        "/v1/api-keys",
+        "/v1/audit?limit=500",
+    ] {
         let (status, body) = s.get(path, &acme.token).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         let text = body.to_string();

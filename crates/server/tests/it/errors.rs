@@ -5,7 +5,14 @@ use serde_json::{Value, json};
 
 use crate::support::{TestServer, error, invalid, not_found};
 
-async fn raw(s: &TestServer, method: Method, path: &str, token: &str, content_type: Option<&str>, body: &'static str) -> (StatusCode, Value) {
+async fn raw(
+    s: &TestServer,
+    method: Method,
+    path: &str,
+    token: &str,
+    content_type: Option<&str>,
+    body: &'static str,
+) -> (StatusCode, Value) {
     let mut req = s.client.request(method, s.url(path)).bearer_auth(token).body(body);
     if let Some(ct) = content_type {
         req = req.header("content-type", ct);
@@ -18,13 +25,18 @@ async fn raw(s: &TestServer, method: Method, path: &str, token: &str, content_ty
 async fn unknown_routes_and_wrong_methods() {
     let s = TestServer::start().await;
     let ada = s.onboard("Acme", "ada@example.com").await;
-    for path in ["/v2/anything", "/v1/organisations/x/y/z/w", "/v1/api-keys/%2e%2e%2f%2e%2e", "/v1/organisations/..%2F..%2Fetc"] {
+    for path in
+        ["/v2/anything", "/v1/organisations/x/y/z/w", "/v1/api-keys/%2e%2e%2f%2e%2e", "/v1/organisations/..%2F..%2Fetc"]
+    {
         assert_eq!(s.get(path, &ada.token).await, (StatusCode::NOT_FOUND, not_found()), "{path}");
     }
     let res = s.client.delete(s.url("/v1/users/me")).bearer_auth(&ada.token).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(res.headers()["allow"], "GET,HEAD");
-    assert_eq!(res.json::<Value>().await.unwrap(), error(405, "Method Not Allowed", "Method not allowed on this resource"));
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        error(405, "Method Not Allowed", "Method not allowed on this resource")
+    );
 }
 
 #[tokio::test]
@@ -38,17 +50,30 @@ async fn malformed_bodies_are_refused_and_change_nothing() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["message"].as_str().unwrap().starts_with("Malformed JSON: EOF while parsing"), "{body}");
     let (status, body) = raw(&s, Method::PUT, &path, &ada.token, json_ct, "").await;
-    assert_eq!((status, body), (StatusCode::BAD_REQUEST, error(400, "Bad Request", "Request body is empty; expected a JSON object")));
+    assert_eq!(
+        (status, body),
+        (StatusCode::BAD_REQUEST, error(400, "Bad Request", "Request body is empty; expected a JSON object"))
+    );
     let (status, body) = raw(&s, Method::PUT, &path, &ada.token, json_ct, r#"["name"]"#).await;
     assert_eq!((status, body), (StatusCode::BAD_REQUEST, invalid("body", "expected a JSON object")));
     let (status, body) = raw(&s, Method::PUT, &path, &ada.token, json_ct, r#"{"name": 42}"#).await;
-    assert_eq!((status, body), (StatusCode::BAD_REQUEST, invalid("name", "invalid type: integer `42`, expected a string")));
+    assert_eq!(
+        (status, body),
+        (StatusCode::BAD_REQUEST, invalid("name", "invalid type: integer `42`, expected a string"))
+    );
     let (status, body) = raw(&s, Method::PUT, &path, &ada.token, json_ct, r#"{"name": "B", "owner": "me"}"#).await;
     assert_eq!((status, body), (StatusCode::BAD_REQUEST, invalid("owner", "unknown field `owner`, expected `name`")));
 
-    let unsupported = error(415, "Unsupported Media Type", "Expected a request body with Content-Type: application/json");
-    assert_eq!(raw(&s, Method::PUT, &path, &ada.token, Some("text/plain"), r#"{"name":"B"}"#).await, (StatusCode::UNSUPPORTED_MEDIA_TYPE, unsupported.clone()));
-    assert_eq!(raw(&s, Method::PUT, &path, &ada.token, None, r#"{"name":"B"}"#).await, (StatusCode::UNSUPPORTED_MEDIA_TYPE, unsupported));
+    let unsupported =
+        error(415, "Unsupported Media Type", "Expected a request body with Content-Type: application/json");
+    assert_eq!(
+        raw(&s, Method::PUT, &path, &ada.token, Some("text/plain"), r#"{"name":"B"}"#).await,
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, unsupported.clone())
+    );
+    assert_eq!(
+        raw(&s, Method::PUT, &path, &ada.token, None, r#"{"name":"B"}"#).await,
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, unsupported)
+    );
 
     assert_eq!(s.get(&path, &ada.token).await.1["name"], "Acme", "nothing changed");
 }
@@ -60,7 +85,13 @@ async fn oversized_bodies_answer_413() {
     let path = format!("/v1/organisations/{}", ada.org_id);
     let big = json!({ "name": "x".repeat(2000) });
     let (status, body) = s.call(Method::PUT, &path, Some(&ada.token), Some(big)).await;
-    assert_eq!((status, body), (StatusCode::PAYLOAD_TOO_LARGE, error(413, "Payload Too Large", "Request body is larger than the configured limit")));
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            error(413, "Payload Too Large", "Request body is larger than the configured limit")
+        )
+    );
     // A chunked body with no Content-Length is cut off at the limit too.
     let stream = futures_stream(3000);
     let res = s
@@ -93,7 +124,8 @@ async fn validation_errors_name_the_field_for_odd_strings() {
     let (status, body) = s.call(Method::PUT, &path, Some(&ada.token), Some(json!({ "name": "n".repeat(201) }))).await;
     assert_eq!((status, body), (StatusCode::BAD_REQUEST, invalid("name", "must be at most 200 characters")));
     // Unicode names are fine.
-    let (status, body) = s.call(Method::PUT, &path, Some(&ada.token), Some(json!({ "name": "Zürich Daten 数据" }))).await;
+    let (status, body) =
+        s.call(Method::PUT, &path, Some(&ada.token), Some(json!({ "name": "Zürich Daten 数据" }))).await;
     assert_eq!((status, &body["name"]), (StatusCode::OK, &json!("Zürich Daten 数据")));
 }
 

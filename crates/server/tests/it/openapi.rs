@@ -62,8 +62,7 @@ async fn the_document_covers_every_route_with_schemas_and_errors() {
             assert!(responses.keys().any(|k| k.starts_with('2')), "{method} {path} documents no success");
             for code in ["429", "500"] {
                 assert_eq!(
-                    responses[code]["content"]["application/json"]["schema"]["$ref"],
-                    "#/components/schemas/ErrorBody",
+                    responses[code]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/ErrorBody",
                     "{method} {path} {code}"
                 );
             }
@@ -84,7 +83,9 @@ async fn the_document_covers_every_route_with_schemas_and_errors() {
     let expected: BTreeSet<_> = ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
     assert_eq!(documented, expected);
     let schemas = doc["components"]["schemas"].as_object().unwrap();
-    for name in ["ErrorBody", "FieldError", "CreateApiKeyRequest", "CreateApiKeyResponse", "OrganisationResponse", "RoleName"] {
+    for name in
+        ["ErrorBody", "FieldError", "CreateApiKeyRequest", "CreateApiKeyResponse", "OrganisationResponse", "RoleName"]
+    {
         assert!(schemas.contains_key(name), "{name}");
     }
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");

@@ -25,10 +25,22 @@ async fn assert_429(res: reqwest::Response) {
 async fn auth_endpoints_have_a_stricter_limit_per_address() {
     let s = TestServer::start_with(limited(100, 3)).await;
     for _ in 0..3 {
-        let res = s.client.post(s.url("/v1/auth/login")).json(&json!({ "email": "a@b.co", "password": "wrongwrong" })).send().await.unwrap();
+        let res = s
+            .client
+            .post(s.url("/v1/auth/login"))
+            .json(&json!({ "email": "a@b.co", "password": "wrongwrong" }))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     }
-    let res = s.client.post(s.url("/v1/auth/login")).json(&json!({ "email": "a@b.co", "password": "wrongwrong" })).send().await.unwrap();
+    let res = s
+        .client
+        .post(s.url("/v1/auth/login"))
+        .json(&json!({ "email": "a@b.co", "password": "wrongwrong" }))
+        .send()
+        .await
+        .unwrap();
     assert_429(res).await;
     // Other endpoints still answer for the same address.
     assert_eq!(s.client.get(s.url("/openapi.json")).send().await.unwrap().status(), StatusCode::OK);
@@ -57,7 +69,10 @@ async fn failed_credentials_count_against_the_address() {
     let s = TestServer::start_with(limited(3, 100)).await;
     let bogus = format!("lw_live_{}", "a".repeat(40));
     for _ in 0..3 {
-        assert_eq!(s.client.get(s.url("/v1/users/me")).bearer_auth(&bogus).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            s.client.get(s.url("/v1/users/me")).bearer_auth(&bogus).send().await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
     assert_429(s.client.get(s.url("/v1/users/me")).bearer_auth(&bogus).send().await.unwrap()).await;
 }

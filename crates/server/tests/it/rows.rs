@@ -54,10 +54,16 @@ async fn bad_rows_are_refused_whole_with_row_and_column() {
 async fn primary_keys_are_unique() {
     let (s, token) = setup().await;
     let (status, body) = insert(&s, &token, json!([{ "id": 3, "name": "again" }, { "id": 4 }])).await;
-    assert_eq!((status, body), (StatusCode::CONFLICT, error(409, "Conflict", "duplicate primary key: (id=3) already exist(s)")));
+    assert_eq!(
+        (status, body),
+        (StatusCode::CONFLICT, error(409, "Conflict", "duplicate primary key: (id=3) already exist(s)"))
+    );
     let (status, body) = insert(&s, &token, json!([{ "id": 7 }, { "id": 7 }])).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body["details"][0], json!({ "field": "rows[0].id", "message": "primary key (id=7) appears more than once in the input" }));
+    assert_eq!(
+        body["details"][0],
+        json!({ "field": "rows[0].id", "message": "primary key (id=7) appears more than once in the input" })
+    );
     assert_eq!(version(&s, &token).await, 1);
 }
 
@@ -65,10 +71,26 @@ async fn primary_keys_are_unique() {
 async fn ndjson_and_csv_inserts() {
     let (s, token) = setup().await;
     let ndjson = "{\"id\": 4, \"name\": \"Di\"}\n\n{\"id\": 5, \"country\": \"IT\"}\n";
-    let res = s.client.post(s.url(&format!("{T}/rows"))).bearer_auth(&token).header("content-type", "application/x-ndjson").body(ndjson).send().await.unwrap();
+    let res = s
+        .client
+        .post(s.url(&format!("{T}/rows")))
+        .bearer_auth(&token)
+        .header("content-type", "application/x-ndjson")
+        .body(ndjson)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     let csv = "\u{feff}name,id,balance,joined\n\"Smith, Jo\",6,1.25,2021-03-04\n\"multi\nline\",7,,\n";
-    let res = s.client.post(s.url(&format!("{T}/rows"))).bearer_auth(&token).header("content-type", "text/csv").body(csv).send().await.unwrap();
+    let res = s
+        .client
+        .post(s.url(&format!("{T}/rows")))
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
     let (_, got, _) = rows(&s, &token, "?id=gte.6&order=id").await;
     assert_eq!(
@@ -79,16 +101,51 @@ async fn ndjson_and_csv_inserts() {
         ])
     );
     let bad_csv = "id,name\n8,ok\nnine,bad\n";
-    let res = s.client.post(s.url(&format!("{T}/rows"))).bearer_auth(&token).header("content-type", "text/csv").body(bad_csv).send().await.unwrap();
+    let res = s
+        .client
+        .post(s.url(&format!("{T}/rows")))
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body(bad_csv)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["details"][0]["field"], "rows[1].id", "{body}");
-    let res = s.client.post(s.url(&format!("{T}/rows"))).bearer_auth(&token).header("content-type", "text/csv").body("id,shoe\n1,x\n").send().await.unwrap();
-    assert_eq!(res.json::<Value>().await.unwrap()["details"][0], json!({ "field": "rows[0].shoe", "message": "unknown column `shoe` in the CSV header" }));
+    let res = s
+        .client
+        .post(s.url(&format!("{T}/rows")))
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body("id,shoe\n1,x\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["details"][0],
+        json!({ "field": "rows[0].shoe", "message": "unknown column `shoe` in the CSV header" })
+    );
     let bad_ndjson = "{\"id\": 8}\n{oops\n";
-    let res = s.client.post(s.url(&format!("{T}/rows"))).bearer_auth(&token).header("content-type", "application/x-ndjson").body(bad_ndjson).send().await.unwrap();
+    let res = s
+        .client
+        .post(s.url(&format!("{T}/rows")))
+        .bearer_auth(&token)
+        .header("content-type", "application/x-ndjson")
+        .body(bad_ndjson)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.json::<Value>().await.unwrap()["details"][0]["field"], "rows[1]");
-    let res = s.client.post(s.url(&format!("{T}/rows"))).bearer_auth(&token).header("content-type", "application/xml").body("<row/>").send().await.unwrap();
+    let res = s
+        .client
+        .post(s.url(&format!("{T}/rows")))
+        .bearer_auth(&token)
+        .header("content-type", "application/xml")
+        .body("<row/>")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(ids(&rows(&s, &token, "?order=id").await.1), [1, 2, 3, 4, 5, 6, 7]);
 }
@@ -152,19 +209,37 @@ async fn bad_filters_name_what_is_wrong() {
 #[tokio::test]
 async fn ranges_counts_and_formats() {
     let (s, token) = setup().await;
-    let res = s.client.get(s.url(&format!("{T}/rows?order=id"))).bearer_auth(&token).header("range", "1-5").header("prefer", "count=exact").send().await.unwrap();
+    let res = s
+        .client
+        .get(s.url(&format!("{T}/rows?order=id")))
+        .bearer_auth(&token)
+        .header("range", "1-5")
+        .header("prefer", "count=exact")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()["content-range"], "1-2/3");
     assert_eq!(ids(&res.json().await.unwrap()), [2, 3]);
     let (_, got, range) = rows(&s, &token, "?limit=2&order=id").await;
     assert_eq!((ids(&got), range.as_deref()), (vec![1, 2], Some("0-1/*")));
     let (_, got, range) = rows(&s, &token, "?id=gt.100&limit=5").await;
     assert_eq!((got, range.as_deref()), (json!([]), Some("*/*")));
-    let res = s.client.get(s.url(&format!("{T}/rows?country=eq.DE"))).bearer_auth(&token).header("prefer", "count=exact").send().await.unwrap();
+    let res = s
+        .client
+        .get(s.url(&format!("{T}/rows?country=eq.DE")))
+        .bearer_auth(&token)
+        .header("prefer", "count=exact")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()["content-range"], "0-1/2");
-    let res = s.client.get(s.url(&format!("{T}/rows"))).bearer_auth(&token).header("range", "5-1").send().await.unwrap();
+    let res =
+        s.client.get(s.url(&format!("{T}/rows"))).bearer_auth(&token).header("range", "5-1").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 
-    let get = |accept: &'static str| s.client.get(s.url(&format!("{T}/rows?order=id"))).bearer_auth(&token).header("accept", accept).send();
+    let get = |accept: &'static str| {
+        s.client.get(s.url(&format!("{T}/rows?order=id"))).bearer_auth(&token).header("accept", accept).send()
+    };
     let res = get("application/x-ndjson").await.unwrap();
     assert_eq!(res.headers()["content-type"], "application/x-ndjson");
     assert_eq!(res.text().await.unwrap().lines().count(), 3);
@@ -198,16 +273,39 @@ async fn updates_and_deletes_by_filter() {
     assert_eq!(ids(&updated), [1, 3]);
     assert!(updated.as_array().unwrap().iter().all(|r| r["balance"] == json!(1.0)));
 
-    let patch = async |query: &str, body: Value| s.call(Method::PATCH, &format!("{T}/rows{query}"), Some(&token), Some(body)).await;
-    assert_eq!(patch("?id=eq.1", json!({ "id": 5 })).await.1["details"][0], json!({ "field": "rows[0].id", "message": "primary-key columns cannot be updated" }));
-    assert_eq!(patch("?id=eq.1", json!({ "shoe": 5 })).await.1["details"][0], json!({ "field": "rows[0].shoe", "message": "unknown column `shoe`" }));
+    let patch = async |query: &str, body: Value| {
+        s.call(Method::PATCH, &format!("{T}/rows{query}"), Some(&token), Some(body)).await
+    };
+    assert_eq!(
+        patch("?id=eq.1", json!({ "id": 5 })).await.1["details"][0],
+        json!({ "field": "rows[0].id", "message": "primary-key columns cannot be updated" })
+    );
+    assert_eq!(
+        patch("?id=eq.1", json!({ "shoe": 5 })).await.1["details"][0],
+        json!({ "field": "rows[0].shoe", "message": "unknown column `shoe`" })
+    );
     assert_eq!(patch("?id=eq.1", json!({ "balance": "x" })).await.0, StatusCode::BAD_REQUEST);
-    assert_eq!(patch("", json!({ "balance": 0 })).await, (StatusCode::BAD_REQUEST, invalid("query", "a write without filters would touch every row: add filters, or all=true to mean it")));
-    assert_eq!(patch("?id=eq.99", json!({ "balance": 0 })).await, (StatusCode::OK, json!({ "version": null, "rows": 0, "replayed": false })));
+    assert_eq!(
+        patch("", json!({ "balance": 0 })).await,
+        (
+            StatusCode::BAD_REQUEST,
+            invalid("query", "a write without filters would touch every row: add filters, or all=true to mean it")
+        )
+    );
+    assert_eq!(
+        patch("?id=eq.99", json!({ "balance": 0 })).await,
+        (StatusCode::OK, json!({ "version": null, "rows": 0, "replayed": false }))
+    );
     assert_eq!(version(&s, &token).await, 2, "refused and empty updates commit nothing");
 
     let (status, body) = s.call(Method::DELETE, &format!("{T}/rows"), Some(&token), None).await;
-    assert_eq!((status, body), (StatusCode::BAD_REQUEST, invalid("query", "a write without filters would touch every row: add filters, or all=true to mean it")));
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::BAD_REQUEST,
+            invalid("query", "a write without filters would touch every row: add filters, or all=true to mean it")
+        )
+    );
     let (status, body) = s.call(Method::DELETE, &format!("{T}/rows?id=eq.2"), Some(&token), None).await;
     assert_eq!((status, body), (StatusCode::OK, json!({ "version": 3, "rows": 1, "replayed": false })));
     assert_eq!(ids(&rows(&s, &token, "?order=id").await.1), [1, 3]);
@@ -232,12 +330,15 @@ async fn upsert_merges_on_the_primary_key_in_one_commit() {
     assert_eq!(ids(&res.json().await.unwrap()), [2, 9]);
     assert_eq!(version(&s, &token).await, 2);
     let (_, got, _) = rows(&s, &token, "?order=id&select=id,name,country").await;
-    assert_eq!(got, json!([
-        { "id": 1, "name": "Ada", "country": "DE" },
-        { "id": 2, "name": "Bobby", "country": "BE" },
-        { "id": 3, "name": "Cy", "country": "DE" },
-        { "id": 9, "name": "Nu", "country": null }
-    ]));
+    assert_eq!(
+        got,
+        json!([
+            { "id": 1, "name": "Ada", "country": "DE" },
+            { "id": 2, "name": "Bobby", "country": "BE" },
+            { "id": 3, "name": "Cy", "country": "DE" },
+            { "id": 9, "name": "Nu", "country": null }
+        ])
+    );
 }
 
 #[tokio::test]
@@ -254,13 +355,24 @@ async fn return_representation_and_idempotency() {
     };
     let first = send("order-20").await.unwrap();
     assert_eq!(first.status(), StatusCode::CREATED);
-    assert_eq!(first.json::<Value>().await.unwrap(), json!([{ "id": 20, "name": "Once", "country": null, "balance": null, "joined": null }]));
+    assert_eq!(
+        first.json::<Value>().await.unwrap(),
+        json!([{ "id": 20, "name": "Once", "country": null, "balance": null, "joined": null }])
+    );
     let retry = send("order-20").await.unwrap();
     assert_eq!(retry.status(), StatusCode::OK);
     assert_eq!(retry.json::<Value>().await.unwrap(), json!({ "version": null, "rows": 0, "replayed": true }));
     assert_eq!(ids(&rows(&s, &token, "?id=eq.20").await.1), [20]);
     assert_eq!(version(&s, &token).await, 2);
-    let bad = s.client.post(s.url(&format!("{T}/rows"))).bearer_auth(&token).header("idempotency-key", "has space").json(&json!([])).send().await.unwrap();
+    let bad = s
+        .client
+        .post(s.url(&format!("{T}/rows")))
+        .bearer_auth(&token)
+        .header("idempotency-key", "has space")
+        .json(&json!([]))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -277,11 +389,23 @@ async fn concurrent_writers_lose_nothing() {
         tasks.push(tokio::spawn(async move {
             for k in 0..per_client {
                 let id = 1000 + c * 100 + k;
-                let res = client.post(&url).bearer_auth(&token).json(&json!([{ "id": id, "name": format!("c{c}k{k}") }])).send().await.unwrap();
+                let res = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!([{ "id": id, "name": format!("c{c}k{k}") }]))
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
                 // A request with a taken key fails alone; the others in its group commit.
                 if k == 2 {
-                    let res = client.post(&url).bearer_auth(&token).json(&json!([{ "id": 1, "name": "taken" }])).send().await.unwrap();
+                    let res = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&json!([{ "id": 1, "name": "taken" }]))
+                        .send()
+                        .await
+                        .unwrap();
                     assert_eq!(res.status(), StatusCode::CONFLICT);
                 }
             }

@@ -15,7 +15,9 @@ async fn setup() -> (TestServer, String) {
 #[tokio::test]
 async fn queries_answer_rows_columns_and_tables() {
     let (s, token) = setup().await;
-    let (status, body) = sql(&s, &token, "SELECT country, count(*) AS n FROM main.crm.customers GROUP BY country ORDER BY country").await;
+    let (status, body) =
+        sql(&s, &token, "SELECT country, count(*) AS n FROM main.crm.customers GROUP BY country ORDER BY country")
+            .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["rows"], json!([{ "country": "DE", "n": 2 }, { "country": "FR", "n": 1 }]));
     assert_eq!(body["columns"], json!([{ "name": "country", "type": "string" }, { "name": "n", "type": "int64" }]));
@@ -27,10 +29,26 @@ async fn queries_answer_rows_columns_and_tables() {
     let (_, series) = sql(&s, &token, "SELECT sum(value) AS s FROM generate_series(1, 10)").await;
     assert_eq!(series["rows"], json!([{ "s": 55 }]));
 
-    let res = s.client.post(s.url("/v1/sql")).bearer_auth(&token).header("accept", "text/csv").json(&json!({ "query": "SELECT id, name FROM main.crm.customers ORDER BY id" })).send().await.unwrap();
+    let res = s
+        .client
+        .post(s.url("/v1/sql"))
+        .bearer_auth(&token)
+        .header("accept", "text/csv")
+        .json(&json!({ "query": "SELECT id, name FROM main.crm.customers ORDER BY id" }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()["lakeward-affected-tables"], "main.crm.customers");
     assert_eq!(res.text().await.unwrap(), "id,name\n1,Ada\n2,Bob\n3,Cy\n");
-    let res = s.client.post(s.url("/v1/sql")).bearer_auth(&token).header("accept", "application/x-ndjson").json(&json!({ "query": "SELECT id FROM main.crm.customers ORDER BY id" })).send().await.unwrap();
+    let res = s
+        .client
+        .post(s.url("/v1/sql"))
+        .bearer_auth(&token)
+        .header("accept", "application/x-ndjson")
+        .json(&json!({ "query": "SELECT id FROM main.crm.customers ORDER BY id" }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.text().await.unwrap(), "{\"id\":1}\n{\"id\":2}\n{\"id\":3}\n");
 }
 
@@ -55,11 +73,14 @@ async fn everything_but_queries_is_refused() {
         let (status, body) = sql(&s, &token, query).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
         assert!(body["message"].as_str().unwrap().starts_with("Only queries are allowed here"), "{query}: {body}");
-        assert!(body["message"].as_str().unwrap().contains(match kind {
-            "DDL" => "DDL statements",
-            "change data" => "statements that change data",
-            _ => "session statements",
-        }), "{query}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains(match kind {
+                "DDL" => "DDL statements",
+                "change data" => "statements that change data",
+                _ => "session statements",
+            }),
+            "{query}: {body}"
+        );
     }
     for path in ["/tmp/lakeward-escape.csv", "/tmp/lakeward-escape.parquet", "/tmp/lakeward-escape2.csv"] {
         assert!(!std::path::Path::new(path).exists(), "{path} was written");
@@ -124,14 +145,28 @@ async fn runaway_queries_are_stopped() {
     let ada = s.onboard("Acme", "ada@example.com").await;
     let started = std::time::Instant::now();
     let (status, body) = sql(&s, &ada.token, "SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, 100000) b WHERE a.value * b.value % 7 = 3").await;
-    assert_eq!((status, body), (StatusCode::REQUEST_TIMEOUT, error(408, "Request Timeout", "the query ran longer than the configured timeout of 1 seconds")));
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::REQUEST_TIMEOUT,
+            error(408, "Request Timeout", "the query ran longer than the configured timeout of 1 seconds")
+        )
+    );
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 
     let s = TestServer::start_with(|c| c.limits.memory_limit_bytes = 8 * 1024 * 1024).await;
     let ada = s.onboard("Acme", "ada@example.com").await;
-    let (status, body) = sql(&s, &ada.token, "SELECT value % 1000000 AS k, array_agg(value) AS v FROM generate_series(1, 3000000) GROUP BY k ORDER BY k").await;
+    let (status, body) = sql(
+        &s,
+        &ada.token,
+        "SELECT value % 1000000 AS k, array_agg(value) AS v FROM generate_series(1, 3000000) GROUP BY k ORDER BY k",
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert!(body["message"].as_str().unwrap().starts_with("the query needs more memory than the configured limit"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().starts_with("the query needs more memory than the configured limit"),
+        "{body}"
+    );
     // The server is still answering.
     let (status, _) = sql(&s, &ada.token, "SELECT 1").await;
     assert_eq!(status, StatusCode::OK);

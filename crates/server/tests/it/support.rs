@@ -62,7 +62,13 @@ impl TestServer {
     }
 
     /// Sends a request and returns the status and the JSON body (`Null` when empty).
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.client.request(method, self.url(path));
         if let Some(token) = token {
             req = req.bearer_auth(token);
@@ -73,7 +79,8 @@ impl TestServer {
         let res = req.send().await.unwrap();
         let status = res.status();
         let text = res.text().await.unwrap();
-        let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let value =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         (status, value)
     }
 
@@ -105,7 +112,11 @@ impl TestServer {
     /// the new member signed in.
     pub async fn add_member(&self, admin: &Tenant, email: &str, role: &str) -> Tenant {
         let (status, invite) = self
-            .post(&format!("/v1/organisations/{}/invite", admin.org_id), Some(&admin.token), json!({ "email": email, "role": role }))
+            .post(
+                &format!("/v1/organisations/{}/invite", admin.org_id),
+                Some(&admin.token),
+                json!({ "email": email, "role": role }),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{invite}");
         let (status, accepted) = self

@@ -13,7 +13,10 @@ async fn create_describe_list_and_drop() {
 
     let (status, m) = s.get(T, &ada.token).await;
     assert_eq!(status, StatusCode::OK, "{m}");
-    assert_eq!((m["catalog"].as_str(), m["schema_name"].as_str(), m["table_name"].as_str()), (Some("main"), Some("crm"), Some("customers")));
+    assert_eq!(
+        (m["catalog"].as_str(), m["schema_name"].as_str(), m["table_name"].as_str()),
+        (Some("main"), Some("crm"), Some("customers"))
+    );
     assert_eq!(m["table_type"], "DELTA");
     assert_eq!(m["description"], "Our customers");
     assert_eq!(m["version"], 1);
@@ -21,11 +24,17 @@ async fn create_describe_list_and_drop() {
     assert_eq!(m["primary_key"], json!(["id"]));
     assert!(m["file_size"].as_u64().unwrap() > 0);
     let fields = m["schema"]["fields"].as_array().unwrap();
-    assert_eq!(fields.iter().map(|f| f["type"].as_str().unwrap()).collect::<Vec<_>>(), ["int64", "string", "string", "decimal(10,2)", "date"]);
+    assert_eq!(
+        fields.iter().map(|f| f["type"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["int64", "string", "string", "decimal(10,2)", "date"]
+    );
     assert_eq!(fields[0]["nullable"], false);
     assert_eq!(fields[1]["comment"], "display name");
     let stats = m["column_statistics"].as_array().unwrap();
-    assert_eq!(stats[3], json!({ "column": "balance", "null_count": 1, "distinct_count": null, "min": 3.0, "max": 10.5 }));
+    assert_eq!(
+        stats[3],
+        json!({ "column": "balance", "null_count": 1, "distinct_count": null, "min": 3.0, "max": 10.5 })
+    );
     assert!(!m.to_string().contains("/warehouse/"), "no storage paths: {m}");
 
     let (_, with_distinct) = s.get(&format!("{T}?distinct=true"), &ada.token).await;
@@ -40,7 +49,8 @@ async fn create_describe_list_and_drop() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["details"][0]["field"], "confirm");
     assert_eq!(s.get(T, &ada.token).await.0, StatusCode::OK, "an unconfirmed drop changes nothing");
-    let (status, body) = s.call(Method::DELETE, &format!("{T}?confirm=main.crm.customers"), Some(&ada.token), None).await;
+    let (status, body) =
+        s.call(Method::DELETE, &format!("{T}?confirm=main.crm.customers"), Some(&ada.token), None).await;
     assert_eq!((status, body), (StatusCode::OK, json!({ "success": true, "message": "Table dropped" })));
     assert_eq!(s.get(T, &ada.token).await, (StatusCode::NOT_FOUND, not_found()));
     let leftover: Vec<_> = walk(&s.data_dir().join("warehouse"));
@@ -71,28 +81,84 @@ async fn create_validates_the_definition() {
     namespace(&s, &ada).await;
     let cases = [
         (json!({ "columns": [] }), invalid("columns", "a table needs at least one column")),
-        (json!({ "columns": [{ "name": "a", "type": "varchar" }] }), invalid("columns[0].type", "unknown type `varchar` (known: string, boolean, int32, int64, float32, float64, decimal(p,s), date, timestamp, binary, json)")),
-        (json!({ "columns": [{ "name": "a b", "type": "string" }] }), invalid("columns[0].name", "identifier must start with a letter or underscore and contain only letters, digits and underscores")),
-        (json!({ "columns": [{ "name": "a", "type": "string" }, { "name": "A", "type": "int64" }] }), invalid("columns[1].name", "duplicate column `A`")),
-        (json!({ "columns": [{ "name": "a", "type": "string" }], "primary_key": ["b"] }), invalid("primary_key[0]", "unknown column `b`")),
-        (json!({ "columns": [{ "name": "a", "type": "string" }], "primary_key": ["a"] }), invalid("primary_key[0]", "primary-key column `a` must not be nullable")),
-        (json!({ "columns": [{ "name": "a", "type": "string" }], "partition_by": ["a"] }), invalid("partition_by", "at least one column must not be a partition column")),
-        (json!({ "columns": [{ "name": "a", "type": "decimal(40,2)" }] }), invalid("columns[0].type", "decimal precision must be 1..=38 and scale 0..=precision; got `decimal(40,2)`")),
-        (json!({ "columns": [{ "name": "a", "type": "string", "default": 1 }] }), invalid("columns[0].default", "unknown field `default`, expected one of `name`, `type`, `nullable`, `comment`")),
+        (
+            json!({ "columns": [{ "name": "a", "type": "varchar" }] }),
+            invalid(
+                "columns[0].type",
+                "unknown type `varchar` (known: string, boolean, int32, int64, float32, float64, decimal(p,s), date, timestamp, binary, json)",
+            ),
+        ),
+        (
+            json!({ "columns": [{ "name": "a b", "type": "string" }] }),
+            invalid(
+                "columns[0].name",
+                "identifier must start with a letter or underscore and contain only letters, digits and underscores",
+            ),
+        ),
+        (
+            json!({ "columns": [{ "name": "a", "type": "string" }, { "name": "A", "type": "int64" }] }),
+            invalid("columns[1].name", "duplicate column `A`"),
+        ),
+        (
+            json!({ "columns": [{ "name": "a", "type": "string" }], "primary_key": ["b"] }),
+            invalid("primary_key[0]", "unknown column `b`"),
+        ),
+        (
+            json!({ "columns": [{ "name": "a", "type": "string" }], "primary_key": ["a"] }),
+            invalid("primary_key[0]", "primary-key column `a` must not be nullable"),
+        ),
+        (
+            json!({ "columns": [{ "name": "a", "type": "string" }], "partition_by": ["a"] }),
+            invalid("partition_by", "at least one column must not be a partition column"),
+        ),
+        (
+            json!({ "columns": [{ "name": "a", "type": "decimal(40,2)" }] }),
+            invalid("columns[0].type", "decimal precision must be 1..=38 and scale 0..=precision; got `decimal(40,2)`"),
+        ),
+        (
+            json!({ "columns": [{ "name": "a", "type": "string", "default": 1 }] }),
+            invalid(
+                "columns[0].default",
+                "unknown field `default`, expected one of `name`, `type`, `nullable`, `comment`",
+            ),
+        ),
     ];
     for (body, expected) in cases {
         let (status, got) = s.post(T, Some(&ada.token), body.clone()).await;
         assert_eq!((status, &got), (StatusCode::BAD_REQUEST, &expected), "{body}");
     }
-    let (status, body) = s.post("/v1/tables/main/crm/bad%2Fname", Some(&ada.token), json!({ "columns": [{ "name": "a", "type": "string" }] })).await;
-    assert_eq!((status, body), (StatusCode::BAD_REQUEST, invalid("table", "identifier must start with a letter or underscore and contain only letters, digits and underscores")));
-    assert_eq!(s.post("/v1/tables/main/nope/t", Some(&ada.token), json!({ "columns": [{ "name": "a", "type": "string" }] })).await.0, StatusCode::NOT_FOUND);
+    let (status, body) = s
+        .post(
+            "/v1/tables/main/crm/bad%2Fname",
+            Some(&ada.token),
+            json!({ "columns": [{ "name": "a", "type": "string" }] }),
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::BAD_REQUEST,
+            invalid(
+                "table",
+                "identifier must start with a letter or underscore and contain only letters, digits and underscores"
+            )
+        )
+    );
+    assert_eq!(
+        s.post("/v1/tables/main/nope/t", Some(&ada.token), json!({ "columns": [{ "name": "a", "type": "string" }] }))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(s.get("/v1/tables", &ada.token).await.1["total"], 0, "nothing was created");
     assert!(walk(&s.data_dir().join("warehouse")).is_empty());
 
     customers_again(&s, &ada.token).await;
     let (status, body) = s.post(T, Some(&ada.token), json!({ "columns": [{ "name": "id", "type": "int64" }] })).await;
-    assert_eq!((status, body), (StatusCode::CONFLICT, error(409, "Conflict", "table `main.crm.customers` already exists")));
+    assert_eq!(
+        (status, body),
+        (StatusCode::CONFLICT, error(409, "Conflict", "table `main.crm.customers` already exists"))
+    );
 }
 
 #[tokio::test]
@@ -103,9 +169,15 @@ async fn catalogs_and_schemas_refuse_to_drop_while_not_empty() {
     let (status, body) = s.post("/v1/catalogs", Some(&ada.token), json!({ "name": "main" })).await;
     assert_eq!((status, body), (StatusCode::CONFLICT, error(409, "Conflict", "catalog `main` already exists")));
     let (status, body) = s.call(Method::DELETE, "/v1/catalogs/main/schemas/crm", Some(&ada.token), None).await;
-    assert_eq!((status, body), (StatusCode::CONFLICT, error(409, "Conflict", "schema `main.crm` is not empty: drop its 1 table(s) first")));
+    assert_eq!(
+        (status, body),
+        (StatusCode::CONFLICT, error(409, "Conflict", "schema `main.crm` is not empty: drop its 1 table(s) first"))
+    );
     let (status, body) = s.call(Method::DELETE, "/v1/catalogs/main", Some(&ada.token), None).await;
-    assert_eq!((status, body), (StatusCode::CONFLICT, error(409, "Conflict", "catalog `main` is not empty: drop its 1 schema(s) first")));
+    assert_eq!(
+        (status, body),
+        (StatusCode::CONFLICT, error(409, "Conflict", "catalog `main` is not empty: drop its 1 schema(s) first"))
+    );
     let (_, schemas) = s.get("/v1/catalogs/main/schemas", &ada.token).await;
     assert_eq!(schemas[0]["name"], "crm");
     s.call(Method::DELETE, &format!("{T}?confirm=main.crm.customers"), Some(&ada.token), None).await;
@@ -122,11 +194,15 @@ async fn table_permissions_follow_roles_and_scopes() {
     let viewer = s.add_member(&ada, "vic@example.com", "viewer").await;
     let editor = s.add_member(&ada, "eve@example.com", "editor").await;
     let body = json!({ "columns": [{ "name": "a", "type": "string" }] });
-    assert_eq!(s.post("/v1/tables/main/crm/x", Some(&editor.token), body.clone()).await, (StatusCode::FORBIDDEN, forbidden("tables:create")));
+    assert_eq!(
+        s.post("/v1/tables/main/crm/x", Some(&editor.token), body.clone()).await,
+        (StatusCode::FORBIDDEN, forbidden("tables:create"))
+    );
     assert_eq!(insert(&s, &viewer.token, sample()).await, (StatusCode::FORBIDDEN, forbidden("rows:insert")));
     assert_eq!(insert(&s, &editor.token, sample()).await.0, StatusCode::CREATED);
     assert_eq!(s.get(T, &viewer.token).await.0, StatusCode::OK);
-    let (status, got) = s.call(Method::DELETE, &format!("{T}?confirm=main.crm.customers"), Some(&editor.token), None).await;
+    let (status, got) =
+        s.call(Method::DELETE, &format!("{T}?confirm=main.crm.customers"), Some(&editor.token), None).await;
     assert_eq!((status, got), (StatusCode::FORBIDDEN, forbidden("tables:modify")));
     let (status, got) = s.call(Method::PUT, &format!("{T}/rollback/0"), Some(&editor.token), None).await;
     assert_eq!((status, got), (StatusCode::FORBIDDEN, forbidden("tables:modify")));
@@ -134,7 +210,10 @@ async fn table_permissions_follow_roles_and_scopes() {
     let (reader, _) = s.create_key(&ada.token, json!({ "name": "r", "scopes": ["tables:read"] })).await;
     assert_eq!(s.get(&format!("{T}/rows"), &reader).await.0, StatusCode::OK);
     assert_eq!(insert(&s, &reader, sample()).await, (StatusCode::FORBIDDEN, forbidden("rows:insert")));
-    assert_eq!(s.post("/v1/sql", Some(&reader), json!({ "query": "SELECT 1" })).await, (StatusCode::FORBIDDEN, forbidden("tables:query")));
+    assert_eq!(
+        s.post("/v1/sql", Some(&reader), json!({ "query": "SELECT 1" })).await,
+        (StatusCode::FORBIDDEN, forbidden("tables:query"))
+    );
     // Upserting also needs rows:update.
     let (inserter, _) = s.create_key(&ada.token, json!({ "name": "i", "scopes": ["rows:insert"] })).await;
     let res = s
