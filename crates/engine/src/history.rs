@@ -87,3 +87,48 @@ pub async fn committed(table: &DeltaTable, read_version: u64, commit_id: &str) -
     }
     Ok(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::Int64Array;
+    use arrow::record_batch::RecordBatch;
+    use lakeward_model::Ident;
+
+    use super::*;
+    use crate::commit::Actor;
+    use crate::table::{ColumnSpec, TableSpec, TimeTravel};
+    use crate::types::ColumnType;
+
+    /// A commit whose outcome was not reported is found again by its commit id; an id
+    /// that never committed is not.
+    #[tokio::test]
+    async fn commits_are_found_by_their_commit_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = url::Url::from_directory_path(dir.path().join("t")).unwrap();
+        let actor = Actor { user_id: "u1".into(), user_name: "ada@example.com".into() };
+        let spec = TableSpec {
+            columns: vec![ColumnSpec {
+                name: Ident::new("id").unwrap(),
+                column_type: ColumnType::Int64,
+                nullable: false,
+                comment: None,
+            }],
+            ..Default::default()
+        };
+        let created = crate::table::create(&location, "t", &spec, &actor).await.unwrap();
+        let schema = crate::table::arrow_schema(&created).unwrap();
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![1, 2]))]).unwrap();
+        created.write(vec![batch]).with_commit_properties(actor.commit_properties("commit-42", None)).await.unwrap();
+
+        let table = crate::table::open(&location, TimeTravel::Latest).await.unwrap();
+        assert_eq!(committed(&table, 0, "commit-42").await.unwrap(), Some(1));
+        assert_eq!(committed(&table, 0, "never-made").await.unwrap(), None);
+        assert_eq!(committed(&table, 1, "commit-42").await.unwrap(), None, "only commits after the read version count");
+        let items = history(&table, 10, None).await.unwrap();
+        assert_eq!(items.iter().map(|h| h.version).collect::<Vec<_>>(), [1, 0]);
+        assert_eq!(items[0].user_name.as_deref(), Some("ada@example.com"));
+        assert!(!items[0].info.contains_key("lakewardCommitId"), "internal ids stay internal");
+    }
+}

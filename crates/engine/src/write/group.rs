@@ -195,7 +195,14 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
                     delta = t;
                     Ok(v)
                 }
-                Err(e) => landed_despite(engine, location, read_version, &commit_id, e).await.map(Some),
+                Err(e) => {
+                    let landed = landed_despite(engine, location, read_version, &commit_id, e).await.map(Some);
+                    // The next user's commit starts from whatever the log now says.
+                    if let Ok(t) = engine.open(location, TimeTravel::Latest).await {
+                        delta = t;
+                    }
+                    landed
+                }
             }
         };
         for a in group {
@@ -209,9 +216,6 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
                 })
             });
             let _ = a.reply.send(outcome);
-        }
-        if let Ok(t) = engine.open(location, TimeTravel::Latest).await {
-            delta = t;
         }
     }
 }

@@ -312,15 +312,41 @@ pub(crate) async fn upsert(
     Ok(WriteOutcome { version, rows, returned, replayed: false })
 }
 
-/// The rows a filter matches, as JSON (for `return=representation` on update and delete).
-async fn matching_rows(engine: &Engine, delta: &DeltaTable, predicate: Option<Expr>) -> EngineResult<Vec<Value>> {
+/// The rows a filter matches (for `return=representation` on update and delete).
+async fn matching_batches(
+    engine: &Engine,
+    delta: &DeltaTable,
+    predicate: Option<Expr>,
+) -> EngineResult<Vec<RecordBatch>> {
     let ctx = engine.session();
     read::register(&ctx, delta).await?;
     let mut df = ctx.table(read::SELF).await?;
     if let Some(p) = predicate {
         df = df.filter(p)?;
     }
-    output::to_json_rows(&df.collect().await?)
+    Ok(df.collect().await?)
+}
+
+/// `batches` with each assigned column replaced by its new value.
+fn with_assignments(
+    batches: &[RecordBatch],
+    assignments: &[(String, datafusion::scalar::ScalarValue)],
+) -> EngineResult<Vec<RecordBatch>> {
+    batches
+        .iter()
+        .map(|batch| {
+            let mut fields: Vec<arrow::datatypes::Field> =
+                batch.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+            let mut columns = batch.columns().to_vec();
+            for (name, value) in assignments {
+                if let Ok(i) = batch.schema().index_of(name) {
+                    columns[i] = value.to_array_of_size(batch.num_rows())?;
+                    fields[i] = fields[i].clone().with_data_type(value.data_type()).with_nullable(true);
+                }
+            }
+            Ok(RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(fields)), columns)?)
+        })
+        .collect()
 }
 
 pub(crate) async fn update(
@@ -351,7 +377,7 @@ pub(crate) async fn update(
             continue;
         }
         match rows::scalar_from_json(field, value) {
-            Ok(v) => assignments.push((name.clone(), lit(v))),
+            Ok(v) => assignments.push((name.clone(), v)),
             Err(m) => errors.push(0, Some(name), m),
         }
     }
@@ -359,6 +385,10 @@ pub(crate) async fn update(
         return Err(EngineError::Rows(errors));
     }
     let predicate = filter.map(|f| read::filter_expr(f, &schema)).transpose()?;
+    // The rows as they will be: read before the update (the filter may no longer match
+    // afterwards, when the update changes a filtered column), with the assignments applied.
+    let before =
+        if request.return_rows { Some(matching_batches(engine, &delta, predicate.clone()).await?) } else { None };
     let commit_id = new_commit_id();
     let app_id = request.idempotency_key.as_deref().map(idempotency_app_id);
     let mut builder = delta
@@ -370,8 +400,8 @@ pub(crate) async fn update(
     if let Some(p) = predicate.clone() {
         builder = builder.with_predicate(p);
     }
-    for (name, value) in assignments {
-        builder = builder.with_update(name, value);
+    for (name, value) in &assignments {
+        builder = builder.with_update(name.clone(), lit(value.clone()));
     }
     let read_version = delta.version().unwrap_or(0);
     let (version, rows) = match builder.await {
@@ -382,13 +412,10 @@ pub(crate) async fn update(
         }
         Err(e) => (Some(landed_despite(engine, location, read_version, &commit_id, e).await?), 0),
     };
-    let returned = if request.return_rows && version.is_some() {
-        let after = table::open(location, TimeTravel::Version(version.unwrap_or_default())).await?;
-        Some(matching_rows(engine, &after, predicate).await?)
-    } else if request.return_rows {
-        Some(Vec::new())
-    } else {
-        None
+    let returned = match before {
+        Some(batches) if version.is_some() => Some(output::to_json_rows(&with_assignments(&batches, &assignments)?)?),
+        Some(_) => Some(Vec::new()),
+        None => None,
     };
     Ok(WriteOutcome { version, rows, returned, replayed: false })
 }
@@ -405,8 +432,11 @@ pub(crate) async fn delete(
     }
     let schema = table::arrow_schema(&delta)?;
     let predicate = filter.map(|f| read::filter_expr(f, &schema)).transpose()?;
-    let returned =
-        if request.return_rows { Some(matching_rows(engine, &delta, predicate.clone()).await?) } else { None };
+    let returned = if request.return_rows {
+        Some(output::to_json_rows(&matching_batches(engine, &delta, predicate.clone()).await?)?)
+    } else {
+        None
+    };
     let commit_id = new_commit_id();
     let app_id = request.idempotency_key.as_deref().map(idempotency_app_id);
     let mut builder = delta

@@ -273,6 +273,21 @@ async fn updates_and_deletes_by_filter() {
     assert_eq!(ids(&updated), [1, 3]);
     assert!(updated.as_array().unwrap().iter().all(|r| r["balance"] == json!(1.0)));
 
+    // An update that changes the filtered column still returns the rows it changed.
+    let res = s
+        .client
+        .patch(s.url(&format!("{T}/rows?country=eq.FR")))
+        .bearer_auth(&token)
+        .header("prefer", "return=representation")
+        .json(&json!({ "country": "BE" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        json!([{ "id": 2, "name": "Bob", "country": "BE", "balance": 3.0, "joined": null }])
+    );
+
     let patch = async |query: &str, body: Value| {
         s.call(Method::PATCH, &format!("{T}/rows{query}"), Some(&token), Some(body)).await
     };
@@ -296,7 +311,7 @@ async fn updates_and_deletes_by_filter() {
         patch("?id=eq.99", json!({ "balance": 0 })).await,
         (StatusCode::OK, json!({ "version": null, "rows": 0, "replayed": false }))
     );
-    assert_eq!(version(&s, &token).await, 2, "refused and empty updates commit nothing");
+    assert_eq!(version(&s, &token).await, 3, "refused and empty updates commit nothing");
 
     let (status, body) = s.call(Method::DELETE, &format!("{T}/rows"), Some(&token), None).await;
     assert_eq!(
@@ -307,10 +322,10 @@ async fn updates_and_deletes_by_filter() {
         )
     );
     let (status, body) = s.call(Method::DELETE, &format!("{T}/rows?id=eq.2"), Some(&token), None).await;
-    assert_eq!((status, body), (StatusCode::OK, json!({ "version": 3, "rows": 1, "replayed": false })));
+    assert_eq!((status, body), (StatusCode::OK, json!({ "version": 4, "rows": 1, "replayed": false })));
     assert_eq!(ids(&rows(&s, &token, "?order=id").await.1), [1, 3]);
     let (status, body) = s.call(Method::DELETE, &format!("{T}/rows?all=true"), Some(&token), None).await;
-    assert_eq!((status, body), (StatusCode::OK, json!({ "version": 4, "rows": 2, "replayed": false })));
+    assert_eq!((status, body), (StatusCode::OK, json!({ "version": 5, "rows": 2, "replayed": false })));
     assert_eq!(rows(&s, &token, "").await.1, json!([]));
 }
 
