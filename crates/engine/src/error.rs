@@ -15,6 +15,9 @@ pub enum EngineError {
     /// A conflict the caller can resolve (duplicate key, concurrent change, existing table).
     #[error("{0}")]
     Conflict(String),
+    /// A rule change that existing rows would violate; `rows` counts them.
+    #[error("{message}")]
+    Violated { message: String, rows: u64 },
     /// SQL that is not allowed (DDL, DML, file access, ...).
     #[error("{0}")]
     Forbidden(String),
@@ -78,6 +81,12 @@ impl From<datafusion::error::DataFusionError> for EngineError {
                 }
             }
         }
+    }
+}
+
+impl From<deltalake::kernel::Error> for EngineError {
+    fn from(err: deltalake::kernel::Error) -> Self {
+        deltalake::DeltaTableError::from(err).into()
     }
 }
 

@@ -11,6 +11,8 @@ mod history;
 mod output;
 mod read;
 mod redact;
+mod rules;
+mod schema;
 mod sql;
 mod table;
 mod types;
@@ -35,6 +37,7 @@ pub use commit::Actor;
 pub use error::{EngineError, EngineResult};
 pub use history::HistoryItem;
 pub use output::{ACCEPTED_OUTPUT_TYPES, ByteStream, OutputFormat};
+pub use rules::{AllowedValues, Domain, DomainChange, DomainOutcome, DomainValue, Lookup, Parent, ReferenceSource};
 pub use sql::{ALLOWED_TABLE_FUNCTIONS, SqlTable};
 pub use table::{ColumnInfo, ColumnSpec, ColumnStatistics, TableMetadata, TableSpec, TimeTravel};
 pub use types::{ColumnType, TYPE_NAMES};
@@ -223,6 +226,61 @@ impl Engine {
     pub async fn restore(&self, location: &Url, version: u64, request: &WriteRequest) -> EngineResult<WriteOutcome> {
         let (inner, location, request) = (self.inner.clone(), location.clone(), request.clone());
         self.exec.run(None, async move { inner.restore(&location, version, &request).await }).await
+    }
+}
+
+/// Domains and constraints (see `rules`).
+impl Engine {
+    pub async fn domain(&self, location: &Url, column: &str, at: TimeTravel) -> EngineResult<Option<Domain>> {
+        let (inner, location, column) = (self.inner.clone(), location.clone(), column.to_owned());
+        self.exec.run(None, async move { inner.domain(&location, &column, at).await }).await
+    }
+
+    /// Changes a column's domain; refused when existing rows would violate the new one,
+    /// unless `force`.
+    pub async fn change_domain(
+        &self,
+        location: &Url,
+        column: &str,
+        change: DomainChange,
+        force: bool,
+        actor: &Actor,
+    ) -> EngineResult<DomainOutcome> {
+        let (inner, location, column, actor) = (self.inner.clone(), location.clone(), column.to_owned(), actor.clone());
+        self.exec.run(None, async move { inner.change_domain(&location, &column, change, force, &actor).await }).await
+    }
+
+    pub async fn allowed_values(
+        &self,
+        location: &Url,
+        column: &str,
+        parent_value: Option<&str>,
+    ) -> EngineResult<AllowedValues> {
+        let (inner, location, column, parent) =
+            (self.inner.clone(), location.clone(), column.to_owned(), parent_value.map(str::to_owned));
+        self.exec.run(None, async move { inner.allowed_values(&location, &column, parent.as_deref()).await }).await
+    }
+
+    pub async fn value_usage(&self, location: &Url, column: &str, value: &str) -> EngineResult<u64> {
+        let (inner, location, column, value) =
+            (self.inner.clone(), location.clone(), column.to_owned(), value.to_owned());
+        self.exec.run(None, async move { inner.value_usage(&location, &column, &value).await }).await
+    }
+
+    pub async fn add_constraints(
+        &self,
+        location: &Url,
+        constraints: &[(String, String)],
+        actor: &Actor,
+    ) -> EngineResult<u64> {
+        let (inner, location, constraints, actor) =
+            (self.inner.clone(), location.clone(), constraints.to_vec(), actor.clone());
+        self.exec.run(None, async move { inner.add_constraints(&location, &constraints, &actor).await }).await
+    }
+
+    pub async fn drop_constraint(&self, location: &Url, name: &str, actor: &Actor) -> EngineResult<u64> {
+        let (inner, location, name, actor) = (self.inner.clone(), location.clone(), name.to_owned(), actor.clone());
+        self.exec.run(None, async move { inner.drop_constraint(&location, &name, &actor).await }).await
     }
 }
 

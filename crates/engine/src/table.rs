@@ -217,6 +217,7 @@ pub struct ColumnInfo {
     pub column_type: String,
     pub nullable: bool,
     pub comment: Option<String>,
+    pub domain: Option<crate::rules::Domain>,
     pub metadata: HashMap<String, String>,
 }
 
@@ -284,6 +285,7 @@ pub fn describe(table: &DeltaTable) -> EngineResult<TableMetadata> {
             column_type: ColumnType::of_field(f).map(|t| t.to_string()).unwrap_or_else(|| f.data_type().to_string()),
             nullable: f.is_nullable(),
             comment: f.metadata().get(COMMENT_KEY).cloned(),
+            domain: crate::rules::domain::of_field(f).ok().flatten(),
             metadata: f.metadata().clone(),
         })
         .collect();
@@ -298,12 +300,7 @@ pub fn describe(table: &DeltaTable) -> EngineResult<TableMetadata> {
             max: maxs.get(f.name()).cloned(),
         })
         .collect();
-    let mut constraints: Vec<(String, String)> = metadata
-        .configuration()
-        .iter()
-        .filter_map(|(k, v)| k.strip_prefix("delta.constraints.").map(|name| (name.to_owned(), v.clone())))
-        .collect();
-    constraints.sort();
+    let constraints = crate::rules::check::constraints_of(table)?;
     let version = state.version();
     Ok(TableMetadata {
         version,

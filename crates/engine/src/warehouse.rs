@@ -42,6 +42,12 @@ impl Warehouse {
         let relative = format!("{org_id}/{}/{}/{}/", table.catalog, table.schema, table.table);
         self.root.join(&relative).expect("identifiers and UUIDs are valid URL path segments")
     }
+
+    /// Another table of the same organisation as the table at `location`.
+    pub fn sibling(location: &Url, table: &TableRef) -> Url {
+        let relative = format!("../../../{}/{}/{}/", table.catalog, table.schema, table.table);
+        location.join(&relative).expect("identifiers are valid URL path segments")
+    }
 }
 
 #[cfg(test)]
@@ -67,6 +73,9 @@ mod tests {
         );
         let s3 = Warehouse::parse("s3://bucket/prefix/").unwrap();
         assert!(s3.table_location(org, &table()).as_str().starts_with("s3://bucket/prefix/0190c0de-"));
+        let other = TableRef { table: Ident::new("countries").unwrap(), ..table() };
+        let sibling = Warehouse::sibling(&s3.table_location(org, &table()), &other);
+        assert_eq!(sibling, s3.table_location(org, &other), "a sibling stays in the organisation");
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub struct ErrorBody {
     /// On 429: seconds to wait before retrying (also in the `Retry-After` header).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// On a refused rule change: how many existing rows would violate it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub violating_rows: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,13 +45,21 @@ pub struct ApiError {
     pub details: Vec<FieldError>,
     pub required_scope: Option<String>,
     pub retry_after: Option<u64>,
+    pub violating_rows: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into(), details: Vec::new(), required_scope: None, retry_after: None }
+        Self {
+            status,
+            message: message.into(),
+            details: Vec::new(),
+            required_scope: None,
+            retry_after: None,
+            violating_rows: None,
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -103,6 +114,7 @@ impl ApiError {
             details: self.details.clone(),
             required_scope: self.required_scope.clone(),
             retry_after: self.retry_after,
+            violating_rows: self.violating_rows,
         }
     }
 }
@@ -169,6 +181,7 @@ impl From<lakeward_engine::EngineError> for ApiError {
             }
             E::NotFound => ApiError::not_found(),
             E::Conflict(message) => ApiError::conflict(message),
+            E::Violated { message, rows } => Self { violating_rows: Some(rows), ..ApiError::conflict(message) },
             E::Forbidden(message) => ApiError::bad_request(message),
             e @ E::Timeout(_) => ApiError::new(StatusCode::REQUEST_TIMEOUT, e.to_string()),
             e @ E::ResourcesExhausted(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),

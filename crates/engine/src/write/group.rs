@@ -18,6 +18,7 @@ use super::rows::RowErrors;
 use super::{WriteOutcome, WriteRequest, already_written, landed_despite, new_commit_id, writer_properties};
 use crate::commit::idempotency_app_id;
 use crate::error::{EngineError, EngineResult};
+use crate::rules::Rules;
 use crate::table::{self, TimeTravel};
 use crate::{Inner as Engine, output};
 
@@ -77,6 +78,15 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
             return;
         }
     };
+    let rules = match Rules::compile(engine, location, &delta).await {
+        Ok(r) => r,
+        Err(e) => {
+            for p in pending {
+                let _ = p.reply.send(Err(e.clone()));
+            }
+            return;
+        }
+    };
     let keys = table::primary_key(&delta).unwrap_or_default();
     // Alone in its group (an import, or no concurrency): checked by the engine's set-based
     // check, without comparing keys as text.
@@ -95,7 +105,7 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
             {
                 return Ok(None);
             }
-            let batches = input::parse(p.format, &p.body, &schema)?;
+            let batches = input::parse(p.format, &p.body, &schema, &rules)?;
             let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
             if alone {
                 if !keys.is_empty() && rows > 0 {

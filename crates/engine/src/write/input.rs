@@ -4,14 +4,14 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, StringArray, new_null_array};
+use arrow::array::{ArrayRef, new_null_array};
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use serde_json::Value;
 
 use super::rows::{RowErrors, batch_from_json};
 use crate::error::{EngineError, EngineResult};
-use crate::types::ColumnType;
+use crate::rules::Rules;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputFormat {
@@ -37,8 +37,14 @@ impl InputFormat {
 pub const ACCEPTED_CONTENT_TYPES: &str =
     "application/json, application/x-ndjson, text/csv, application/vnd.apache.arrow.stream";
 
-/// Parses a whole body into batches of exactly `schema`.
-pub fn parse(format: InputFormat, body: &[u8], schema: &SchemaRef) -> EngineResult<Vec<RecordBatch>> {
+/// Parses a whole body into batches of exactly `schema`, every row checked against the
+/// table's `rules` (NOT NULL, domains, CHECK constraints).
+pub(crate) fn parse(
+    format: InputFormat,
+    body: &[u8],
+    schema: &SchemaRef,
+    rules: &Rules,
+) -> EngineResult<Vec<RecordBatch>> {
     let batches = match format {
         InputFormat::Json => {
             let value: Value = serde_json::from_slice(body)
@@ -75,35 +81,13 @@ pub fn parse(format: InputFormat, body: &[u8], schema: &SchemaRef) -> EngineResu
     let mut offset = 0;
     let mut errors = RowErrors::default();
     for batch in &batches {
-        check_values(batch, schema, offset, &mut errors);
+        rules.check(batch, offset, &mut errors)?;
         offset += batch.num_rows();
     }
     if !errors.is_empty() {
         return Err(EngineError::Rows(errors));
     }
     batches.into_iter().map(|b| Ok(RecordBatch::try_new(schema.clone(), b.columns().to_vec())?)).collect()
-}
-
-/// NOT NULL and JSON-column validity, for inputs not built by `batch_from_json`.
-fn check_values(batch: &RecordBatch, schema: &SchemaRef, row_offset: usize, errors: &mut RowErrors) {
-    for (field, column) in schema.fields().iter().zip(batch.columns()) {
-        if !field.is_nullable() && column.null_count() > 0 {
-            for row in (0..column.len()).filter(|r| column.is_null(*r)) {
-                errors.push(row_offset + row, Some(field.name()), "must not be null");
-            }
-        }
-        if ColumnType::of_field(field) == Some(ColumnType::Json)
-            && let Some(strings) = column.as_any().downcast_ref::<StringArray>()
-        {
-            for (row, text) in strings.iter().enumerate() {
-                if let Some(text) = text
-                    && serde_json::from_str::<serde::de::IgnoredAny>(text).is_err()
-                {
-                    errors.push(row_offset + row, Some(field.name()), "not a valid JSON document");
-                }
-            }
-        }
-    }
 }
 
 fn parse_csv(body: &[u8], schema: &SchemaRef) -> EngineResult<Vec<RecordBatch>> {

@@ -23,6 +23,7 @@ use self::rows::RowErrors;
 use crate::commit::{Actor, idempotency_app_id};
 use crate::error::{EngineError, EngineResult};
 use crate::read::{self, column};
+use crate::rules::Rules;
 use crate::table::{self, TimeTravel};
 use crate::{Inner as Engine, history, output};
 
@@ -261,7 +262,8 @@ pub(crate) async fn upsert(
         return Err(EngineError::invalid("Prefer", "resolution=merge-duplicates needs a table with a primary key"));
     }
     let schema = table::arrow_schema(&delta)?;
-    let batches = input::parse(format, body, &schema)?;
+    let rules = Rules::compile(engine, location, &delta).await?;
+    let batches = input::parse(format, body, &schema, &rules)?;
     let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
     if rows == 0 {
         return Ok(WriteOutcome {
@@ -386,9 +388,25 @@ pub(crate) async fn update(
     }
     let predicate = filter.map(|f| read::filter_expr(f, &schema)).transpose()?;
     // The rows as they will be: read before the update (the filter may no longer match
-    // afterwards, when the update changes a filtered column), with the assignments applied.
-    let before =
-        if request.return_rows { Some(matching_batches(engine, &delta, predicate.clone()).await?) } else { None };
+    // afterwards, when the update changes a filtered column), with the assignments applied;
+    // needed to return them, and to check them against domains and constraints.
+    let rules = Rules::compile(engine, location, &delta).await?;
+    let before = if request.return_rows || rules.has_value_rules() {
+        Some(matching_batches(engine, &delta, predicate.clone()).await?)
+    } else {
+        None
+    };
+    if rules.has_value_rules() {
+        let mut errors = RowErrors::default();
+        let mut offset = 0;
+        for batch in with_assignments(before.as_deref().unwrap_or_default(), &assignments)? {
+            rules.check(&batch, offset, &mut errors)?;
+            offset += batch.num_rows();
+        }
+        if !errors.is_empty() {
+            return Err(EngineError::Rows(errors));
+        }
+    }
     let commit_id = new_commit_id();
     let app_id = request.idempotency_key.as_deref().map(idempotency_app_id);
     let mut builder = delta
@@ -412,7 +430,7 @@ pub(crate) async fn update(
         }
         Err(e) => (Some(landed_despite(engine, location, read_version, &commit_id, e).await?), 0),
     };
-    let returned = match before {
+    let returned = match before.filter(|_| request.return_rows) {
         Some(batches) if version.is_some() => Some(output::to_json_rows(&with_assignments(&batches, &assignments)?)?),
         Some(_) => Some(Vec::new()),
         None => None,

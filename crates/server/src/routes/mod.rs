@@ -6,6 +6,8 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod catalogs;
+pub mod constraints;
+pub mod domains;
 pub mod health;
 pub mod organisations;
 pub mod rows;
@@ -25,6 +27,8 @@ pub fn router(limits: &crate::config::Limits) -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
         .merge(catalogs::router())
         .merge(tables::router())
+        .merge(domains::router())
+        .merge(constraints::router())
         // Row writes carry whole files: they get the upload limit, not the JSON one.
         .merge(rows::router().layer(axum::extract::DefaultBodyLimit::max(limits.max_upload_bytes)))
         .merge(sql::router())

@@ -71,6 +71,9 @@ pub struct FieldResponse {
     pub column_type: String,
     pub nullable: bool,
     pub comment: Option<String>,
+    /// The column's domain (also in `metadata` as `lakeward.domain`), if any.
+    #[schema(value_type = Option<Object>)]
+    pub domain: Option<lakeward_engine::Domain>,
     pub metadata: HashMap<String, String>,
 }
 
@@ -82,7 +85,7 @@ pub struct SchemaFields {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConstraintResponse {
     pub name: String,
-    pub expression: String,
+    pub expr: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -147,17 +150,14 @@ fn metadata_response(
                     column_type: c.column_type,
                     nullable: c.nullable,
                     comment: c.comment,
+                    domain: c.domain,
                     metadata: c.metadata,
                 })
                 .collect(),
         },
         primary_key: m.primary_key,
         partition_columns: m.partition_columns,
-        constraints: m
-            .constraints
-            .into_iter()
-            .map(|(name, expression)| ConstraintResponse { name, expression })
-            .collect(),
+        constraints: m.constraints.into_iter().map(|(name, expr)| ConstraintResponse { name, expr }).collect(),
         properties: m.properties,
         column_statistics: m
             .column_statistics

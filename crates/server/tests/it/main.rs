@@ -4,8 +4,10 @@
 mod api_keys;
 mod audit;
 mod auth;
+mod constraints;
 mod cross_org;
 mod data;
+mod domains;
 mod errors;
 mod openapi;
 mod organisations;
