@@ -11,7 +11,6 @@ use deltalake::kernel::schema::MetadataValue;
 use deltalake::protocol::DeltaOperation;
 use lakeward_model::query::{CmpOp, Filter};
 use url::Url;
-use uuid::Uuid;
 
 pub(crate) use self::check::Rules;
 use self::check::{CONSTRAINT_PREFIX, ResolvedValues, ValueList, constraints_of};
