@@ -38,6 +38,7 @@ pub use error::{EngineError, EngineResult};
 pub use history::HistoryItem;
 pub use output::{ACCEPTED_OUTPUT_TYPES, ByteStream, OutputFormat};
 pub use rules::{AllowedValues, Domain, DomainChange, DomainOutcome, DomainValue, Lookup, Parent, ReferenceSource};
+pub use schema::{ColumnChange, TableChange};
 pub use sql::{ALLOWED_TABLE_FUNCTIONS, SqlTable};
 pub use table::{ColumnInfo, ColumnSpec, ColumnStatistics, TableMetadata, TableSpec, TimeTravel};
 pub use types::{ColumnType, TYPE_NAMES};
@@ -281,6 +282,43 @@ impl Engine {
     pub async fn drop_constraint(&self, location: &Url, name: &str, actor: &Actor) -> EngineResult<u64> {
         let (inner, location, name, actor) = (self.inner.clone(), location.clone(), name.to_owned(), actor.clone());
         self.exec.run(None, async move { inner.drop_constraint(&location, &name, &actor).await }).await
+    }
+}
+
+/// Definition changes without data rewrites (see `schema`): each is one commit.
+impl Engine {
+    pub async fn add_column(&self, location: &Url, column: &ColumnSpec, actor: &Actor) -> EngineResult<u64> {
+        let (inner, location, column, actor) = (self.inner.clone(), location.clone(), column.clone(), actor.clone());
+        self.exec.run(None, async move { inner.add_column(&location, &column, &actor).await }).await
+    }
+
+    pub async fn change_column(
+        &self,
+        location: &Url,
+        column: &str,
+        change: &ColumnChange,
+        actor: &Actor,
+    ) -> EngineResult<u64> {
+        let (inner, location, column, change, actor) =
+            (self.inner.clone(), location.clone(), column.to_owned(), change.clone(), actor.clone());
+        self.exec.run(None, async move { inner.change_column(&location, &column, &change, &actor).await }).await
+    }
+
+    pub async fn merge_field_metadata(
+        &self,
+        location: &Url,
+        column: &str,
+        entries: &serde_json::Map<String, serde_json::Value>,
+        actor: &Actor,
+    ) -> EngineResult<u64> {
+        let (inner, location, column, entries, actor) =
+            (self.inner.clone(), location.clone(), column.to_owned(), entries.clone(), actor.clone());
+        self.exec.run(None, async move { inner.merge_field_metadata(&location, &column, &entries, &actor).await }).await
+    }
+
+    pub async fn change_table(&self, location: &Url, change: &TableChange, actor: &Actor) -> EngineResult<u64> {
+        let (inner, location, change, actor) = (self.inner.clone(), location.clone(), change.clone(), actor.clone());
+        self.exec.run(None, async move { inner.change_table(&location, &change, &actor).await }).await
     }
 }
 

@@ -77,3 +77,210 @@ pub(crate) async fn set_field_metadata(
     let operation = DeltaOperation::UpdateFieldMetadata { fields: schema.fields().cloned().collect() };
     commit_metadata(engine, location, delta, metadata, operation, actor).await
 }
+
+/// A change to one column that needs no data rewrite.
+#[derive(Debug, Clone, Default)]
+pub struct ColumnChange {
+    /// `Some(false)` makes the column NOT NULL (refused while rows hold nulls).
+    pub nullable: Option<bool>,
+    /// `Some(None)` removes the comment.
+    pub comment: Option<Option<String>>,
+}
+
+/// Changes to the table as a whole.
+#[derive(Debug, Clone, Default)]
+pub struct TableChange {
+    pub description: Option<String>,
+    /// Property -> value; `None` removes the property.
+    pub properties: std::collections::BTreeMap<String, Option<String>>,
+}
+
+/// Delta properties a user may set; everything else under `delta.` is Delta's own (and
+/// `delta.constraints.*` are changed through the constraint endpoints).
+const SETTABLE_DELTA_PROPERTIES: &[&str] = &[
+    "delta.checkpointInterval",
+    "delta.targetFileSize",
+    "delta.logRetentionDuration",
+    "delta.deletedFileRetentionDuration",
+];
+
+/// Metadata keys Lakeward or Delta manage themselves.
+fn reserved_key(key: &str) -> bool {
+    key.starts_with("delta.") || key.starts_with("lakeward.")
+}
+
+impl Engine {
+    /// Adds a nullable column (existing rows read it as null).
+    pub async fn add_column(&self, location: &Url, column: &crate::ColumnSpec, actor: &Actor) -> EngineResult<u64> {
+        use deltalake::kernel::engine::arrow_conversion::TryIntoKernel as _;
+        if !column.nullable {
+            return Err(EngineError::invalid(
+                "nullable",
+                "a new column must be nullable (existing rows have no value); make it NOT NULL afterwards",
+            ));
+        }
+        let _guard = self.lock(location).await;
+        let delta = self.open(location, crate::TimeTravel::Latest).await?;
+        let snapshot = delta.snapshot()?;
+        let schema = snapshot.schema();
+        if schema.fields().any(|f| f.name().eq_ignore_ascii_case(column.name.as_str())) {
+            return Err(EngineError::Conflict(format!("the table already has a column `{}`", column.name)));
+        }
+        let spec = crate::TableSpec { columns: vec![column.clone()], ..Default::default() };
+        let arrow = spec.arrow_schema();
+        let field: StructField = arrow
+            .field(0)
+            .try_into_kernel()
+            .map_err(|e: arrow::error::ArrowError| EngineError::Internal(e.to_string()))?;
+        let new_schema = StructType::try_new(schema.fields().cloned().chain([field.clone()]))
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        let metadata = snapshot.metadata().clone().with_schema(&new_schema)?;
+        commit_metadata(self, location, &delta, metadata, DeltaOperation::AddColumn { fields: vec![field] }, actor)
+            .await
+    }
+
+    pub async fn change_column(
+        &self,
+        location: &Url,
+        column: &str,
+        change: &ColumnChange,
+        actor: &Actor,
+    ) -> EngineResult<u64> {
+        let _guard = self.lock(location).await;
+        let delta = self.open(location, crate::TimeTravel::Latest).await?;
+        let snapshot = delta.snapshot()?;
+        if change.nullable == Some(true) && crate::table::primary_key(&delta)?.iter().any(|k| k == column) {
+            return Err(EngineError::invalid("nullable", "a primary-key column cannot be nullable"));
+        }
+        if change.nullable == Some(false) {
+            let ctx = self.session();
+            crate::read::register(&ctx, &delta).await?;
+            let field = snapshot.schema().field(column).ok_or(EngineError::NotFound)?.name().clone();
+            let nulls =
+                ctx.table(crate::read::SELF).await?.filter(crate::read::column(&field).is_null())?.count().await?;
+            if nulls > 0 {
+                return Err(EngineError::Violated {
+                    message: format!("{nulls} existing row(s) have no value in `{column}`"),
+                    rows: nulls as u64,
+                });
+            }
+        }
+        let schema = edit_field(snapshot.schema().as_ref(), column, |mut f| {
+            if let Some(nullable) = change.nullable {
+                f.nullable = nullable;
+            }
+            match &change.comment {
+                Some(Some(c)) => {
+                    f.metadata.insert(crate::types::COMMENT_KEY.to_owned(), MetadataValue::String(c.clone()));
+                }
+                Some(None) => {
+                    f.metadata.remove(crate::types::COMMENT_KEY);
+                }
+                None => {}
+            }
+            Ok(f)
+        })?;
+        let changed = schema.field(column).cloned().ok_or(EngineError::NotFound)?;
+        let metadata = snapshot.metadata().clone().with_schema(&schema)?;
+        let operation = if change.nullable.is_some() {
+            DeltaOperation::DropColumnNotNull { column: changed }
+        } else {
+            DeltaOperation::UpdateFieldMetadata { fields: vec![changed] }
+        };
+        commit_metadata(self, location, &delta, metadata, operation, actor).await
+    }
+
+    /// Merges `entries` into a column's metadata; a `null` value removes its key.
+    pub async fn merge_field_metadata(
+        &self,
+        location: &Url,
+        column: &str,
+        entries: &serde_json::Map<String, serde_json::Value>,
+        actor: &Actor,
+    ) -> EngineResult<u64> {
+        if entries.is_empty() {
+            return Err(EngineError::invalid("metadata", "give at least one key"));
+        }
+        if let Some(key) = entries.keys().find(|k| reserved_key(k) || k.is_empty()) {
+            return Err(EngineError::invalid(
+                format!("metadata.{key}"),
+                "keys starting with `delta.` or `lakeward.` are managed by Delta and Lakeward (use the domain endpoints for domains)",
+            ));
+        }
+        let _guard = self.lock(location).await;
+        let delta = self.open(location, crate::TimeTravel::Latest).await?;
+        let snapshot = delta.snapshot()?;
+        let schema = edit_field(snapshot.schema().as_ref(), column, |mut f| {
+            for (key, value) in entries {
+                match value {
+                    serde_json::Value::Null => f.metadata.remove(key),
+                    serde_json::Value::String(s) => f.metadata.insert(key.clone(), MetadataValue::String(s.clone())),
+                    other => f.metadata.insert(key.clone(), MetadataValue::Other(other.clone())),
+                };
+            }
+            Ok(f)
+        })
+        .map_err(|e| match e {
+            EngineError::NotFound => EngineError::invalid("fieldName", format!("unknown column `{column}`")),
+            e => e,
+        })?;
+        let changed = schema.field(column).cloned().ok_or(EngineError::NotFound)?;
+        let metadata = snapshot.metadata().clone().with_schema(&schema)?;
+        commit_metadata(
+            self,
+            location,
+            &delta,
+            metadata,
+            DeltaOperation::UpdateFieldMetadata { fields: vec![changed] },
+            actor,
+        )
+        .await
+    }
+
+    /// Sets the description and properties, in one commit.
+    pub async fn change_table(&self, location: &Url, change: &TableChange, actor: &Actor) -> EngineResult<u64> {
+        if change.description.is_none() && change.properties.is_empty() {
+            return Err(EngineError::invalid("body", "nothing to change: give a description or properties"));
+        }
+        if change.description.as_ref().is_some_and(|d| d.chars().count() > 4000) {
+            return Err(EngineError::invalid("description", "must be at most 4000 characters"));
+        }
+        for key in change.properties.keys() {
+            if key.is_empty() || (reserved_key(key) && !SETTABLE_DELTA_PROPERTIES.contains(&key.as_str())) {
+                return Err(EngineError::invalid(
+                    format!("properties.{key}"),
+                    format!(
+                        "this property is managed by Delta or Lakeward; settable Delta properties: {}",
+                        SETTABLE_DELTA_PROPERTIES.join(", ")
+                    ),
+                ));
+            }
+        }
+        let _guard = self.lock(location).await;
+        let delta = self.open(location, crate::TimeTravel::Latest).await?;
+        let mut metadata = delta.snapshot()?.metadata().clone();
+        if let Some(d) = &change.description {
+            metadata = metadata.with_description(d.clone())?;
+        }
+        let mut set = std::collections::HashMap::new();
+        for (key, value) in &change.properties {
+            metadata = match value {
+                Some(v) => {
+                    set.insert(key.clone(), v.clone());
+                    metadata.add_config_key(key.clone(), v.clone())?
+                }
+                None => metadata.remove_config_key(key)?,
+            };
+        }
+        let operation = match &change.description {
+            Some(d) => DeltaOperation::UpdateTableMetadata {
+                metadata_update: deltalake::operations::update_table_metadata::TableMetadataUpdate {
+                    name: None,
+                    description: Some(d.clone()),
+                },
+            },
+            None => DeltaOperation::SetTableProperties { properties: set },
+        };
+        commit_metadata(self, location, &delta, metadata, operation, actor).await
+    }
+}

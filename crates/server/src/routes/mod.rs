@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod catalogs;
+pub mod columns;
 pub mod constraints;
 pub mod domains;
 pub mod health;
@@ -28,6 +29,7 @@ pub fn router(limits: &crate::config::Limits) -> OpenApiRouter<SharedState> {
         .merge(catalogs::router())
         .merge(tables::router())
         .merge(domains::router())
+        .merge(columns::router())
         .merge(constraints::router())
         // Row writes carry whole files: they get the upload limit, not the JSON one.
         .merge(rows::router().layer(axum::extract::DefaultBodyLimit::max(limits.max_upload_bytes)))

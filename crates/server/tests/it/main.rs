@@ -13,6 +13,7 @@ mod openapi;
 mod organisations;
 mod rate_limits;
 mod rows;
+mod schema_changes;
 mod sql;
 mod support;
 mod tables;

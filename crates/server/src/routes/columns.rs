@@ -1,0 +1,172 @@
+//! Schema changes: add a column, change a column's nullability and comment, merge field
+//! metadata, set the table's description and properties. Each is one Delta commit,
+//! visible in history, and needs `tables:modify`.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use lakeward_engine::{ColumnChange, ColumnSpec, ColumnType, TableChange};
+use lakeward_meta::access::{Action, Principal};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::tables::ColumnRequest;
+use crate::audit_log::{self, Actor, Event};
+use crate::auth::{Auth, RequestMeta};
+use crate::error::{ApiError, ApiResult};
+use crate::json::Json;
+use crate::state::{AppState, SharedState};
+use crate::table_access::{self, ResolvedTable, new_ident, resolve};
+
+pub fn router() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(add_column))
+        .routes(routes!(change_column))
+        .routes(routes!(update_field_metadata))
+        .routes(routes!(change_table))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SchemaChangeResponse {
+    /// The table version the change committed.
+    pub version: u64,
+}
+
+/// Absent stays absent; `null` becomes `Some(None)`.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Ok(Some(Option::deserialize(d)?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeColumnRequest {
+    /// `false` makes the column NOT NULL (refused with the count while rows hold nulls).
+    pub nullable: Option<bool>,
+    /// The column comment; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub comment: Option<Option<String>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateFieldMetadataRequest {
+    pub field_name: String,
+    /// Merged into the column's metadata; a `null` value removes its key. Keys under
+    /// `delta.` and `lakeward.` are reserved.
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Map<String, Value>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeTableRequest {
+    pub description: Option<String>,
+    /// Property -> value; `null` removes it. User properties, plus
+    /// `delta.checkpointInterval`, `delta.targetFileSize`, `delta.logRetentionDuration`,
+    /// `delta.deletedFileRetentionDuration`.
+    #[serde(default)]
+    pub properties: BTreeMap<String, Option<String>>,
+}
+
+async fn record(
+    state: &AppState,
+    request: &RequestMeta,
+    principal: &Principal,
+    t: &ResolvedTable,
+    details: Value,
+) -> ApiResult<()> {
+    let event = Event::new(principal.org_id, "table.schema_changed").target("table", &t.entry.table).details(details);
+    audit_log::record(state, request, Actor::Principal(principal), event).await
+}
+
+/// Adds a nullable column.
+#[utoipa::path(post, path = "/v1/tables/{catalog}/{schema}/{table}/columns", tag = "tables",
+    security(("bearer" = [])), request_body = ColumnRequest, responses((status = 200, body = SchemaChangeResponse)))]
+pub async fn add_column(
+    State(state): State<SharedState>,
+    request: RequestMeta,
+    Auth(principal): Auth,
+    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Json(body): Json<ColumnRequest>,
+) -> ApiResult<axum::Json<SchemaChangeResponse>> {
+    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
+    let spec = ColumnSpec {
+        name: new_ident("name", &body.name)?,
+        column_type: ColumnType::parse(&body.column_type).map_err(|m| ApiError::invalid_field("type", m))?,
+        nullable: body.nullable,
+        comment: body.comment.clone(),
+    };
+    let actor = table_access::actor(&state, &principal).await?;
+    let version = state.engine.add_column(&t.location, &spec, &actor).await?;
+    let details = json!({ "change": "add_column", "column": body.name, "type": spec.column_type.to_string(), "version": version });
+    record(&state, &request, &principal, &t, details).await?;
+    Ok(axum::Json(SchemaChangeResponse { version }))
+}
+
+/// Changes a column's nullability or comment.
+#[utoipa::path(patch, path = "/v1/tables/{catalog}/{schema}/{table}/columns/{column}", tag = "tables",
+    security(("bearer" = [])), request_body = ChangeColumnRequest, responses((status = 200, body = SchemaChangeResponse)))]
+pub async fn change_column(
+    State(state): State<SharedState>,
+    request: RequestMeta,
+    Auth(principal): Auth,
+    Path((catalog, schema, table, column)): Path<(String, String, String, String)>,
+    Json(body): Json<ChangeColumnRequest>,
+) -> ApiResult<axum::Json<SchemaChangeResponse>> {
+    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
+    if body.nullable.is_none() && body.comment.is_none() {
+        return Err(ApiError::invalid_field("body", "nothing to change: give nullable or comment"));
+    }
+    let change = ColumnChange { nullable: body.nullable, comment: body.comment.clone() };
+    let actor = table_access::actor(&state, &principal).await?;
+    let version = state.engine.change_column(&t.location, &column, &change, &actor).await?;
+    let details = json!({
+        "change": "change_column", "column": column, "nullable": body.nullable, "comment": body.comment, "version": version,
+    });
+    record(&state, &request, &principal, &t, details).await?;
+    Ok(axum::Json(SchemaChangeResponse { version }))
+}
+
+/// Merges key-value pairs into a column's metadata.
+#[utoipa::path(put, path = "/v1/tables/{catalog}/{schema}/{table}/fields/metadata", tag = "tables",
+    security(("bearer" = [])), request_body = UpdateFieldMetadataRequest,
+    responses((status = 200, body = SchemaChangeResponse)))]
+pub async fn update_field_metadata(
+    State(state): State<SharedState>,
+    request: RequestMeta,
+    Auth(principal): Auth,
+    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Json(body): Json<UpdateFieldMetadataRequest>,
+) -> ApiResult<axum::Json<SchemaChangeResponse>> {
+    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
+    let actor = table_access::actor(&state, &principal).await?;
+    let version = state.engine.merge_field_metadata(&t.location, &body.field_name, &body.metadata, &actor).await?;
+    let details =
+        json!({ "change": "field_metadata", "column": body.field_name, "metadata": body.metadata, "version": version });
+    record(&state, &request, &principal, &t, details).await?;
+    Ok(axum::Json(SchemaChangeResponse { version }))
+}
+
+/// Sets the table's description and properties.
+#[utoipa::path(patch, path = "/v1/tables/{catalog}/{schema}/{table}", tag = "tables",
+    security(("bearer" = [])), request_body = ChangeTableRequest, responses((status = 200, body = SchemaChangeResponse)))]
+pub async fn change_table(
+    State(state): State<SharedState>,
+    request: RequestMeta,
+    Auth(principal): Auth,
+    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Json(body): Json<ChangeTableRequest>,
+) -> ApiResult<axum::Json<SchemaChangeResponse>> {
+    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
+    let actor = table_access::actor(&state, &principal).await?;
+    let change = TableChange { description: body.description.clone(), properties: body.properties.clone() };
+    let version = state.engine.change_table(&t.location, &change, &actor).await?;
+    let event = Event::new(principal.org_id, "table.updated").target("table", &t.entry.table).details(json!({
+        "description": body.description, "properties": body.properties, "version": version,
+    }));
+    audit_log::record(&state, &request, Actor::Principal(&principal), event).await?;
+    Ok(axum::Json(SchemaChangeResponse { version }))
+}
