@@ -1,6 +1,7 @@
-//! Reading the audit trail (admins only).
+//! Reading the audit trail: the organisation's (admins only), and one table's (anyone
+//! who may read the table): every change to its data, schema, domains and constraints.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
 use lakeward_meta::access::{Action, Resource, authorize};
 use lakeward_meta::store::{AuditEvent, AuditFilter};
@@ -12,10 +13,11 @@ use uuid::Uuid;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::query::Query;
-use crate::state::SharedState;
+use crate::state::{AppState, SharedState};
+use crate::table_access::resolve;
 
 pub fn router() -> OpenApiRouter<SharedState> {
-    OpenApiRouter::new().routes(routes!(list_audit))
+    OpenApiRouter::new().routes(routes!(list_audit)).routes(routes!(table_audit))
 }
 
 const DEFAULT_LIMIT: i64 = 50;
@@ -94,6 +96,11 @@ pub async fn list_audit(
     Query(query): Query<AuditQuery>,
 ) -> ApiResult<axum::Json<AuditListResponse>> {
     authorize(&principal, Action::AuditRead, &Resource::Organisation { org_id: principal.org_id })?;
+    list(&state, principal.org_id, query).await
+}
+
+/// One page of the organisation's events matching `query`.
+async fn list(state: &AppState, org_id: Uuid, query: AuditQuery) -> ApiResult<axum::Json<AuditListResponse>> {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::invalid_field("limit", format!("must be between 1 and {MAX_LIMIT}")));
@@ -118,11 +125,48 @@ pub async fn list_audit(
         since: query.since,
         until: query.until,
     };
-    let page = state.meta.list_audit(principal.org_id, &filter, limit, offset).await?;
+    let page = state.meta.list_audit(org_id, &filter, limit, offset).await?;
     Ok(axum::Json(AuditListResponse {
         events: page.events.into_iter().map(AuditEventResponse::from).collect(),
         total: page.total,
         limit,
         offset,
     }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TableAuditQuery {
+    /// Exact action (`rows.updated`), or a family with `.*` (`domain.*`).
+    pub action: Option<String>,
+    pub actor_id: Option<Uuid>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Page size, 1 to 500 (default 50).
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// One table's audit events, newest first (`tables:read`).
+#[utoipa::path(get, path = "/v1/tables/{catalog}/{schema}/{table}/audit", tag = "audit", security(("bearer" = [])),
+    params(TableAuditQuery), responses((status = 200, body = AuditListResponse)))]
+pub async fn table_audit(
+    State(state): State<SharedState>,
+    Auth(principal): Auth,
+    Query(q): Query<TableAuditQuery>,
+    Path((catalog, schema, table)): Path<(String, String, String)>,
+) -> ApiResult<axum::Json<AuditListResponse>> {
+    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesRead).await?;
+    let query = AuditQuery {
+        action: q.action,
+        actor_id: q.actor_id,
+        target_type: Some("table".to_owned()),
+        target_id: Some(t.entry.table.to_string()),
+        since: q.since,
+        until: q.until,
+        limit: q.limit,
+        offset: q.offset,
+    };
+    list(&state, principal.org_id, query).await
 }

@@ -115,3 +115,67 @@ async fn audit_filters_paginate_and_need_an_admin() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(via_key["events"][0]["details"]["name"], "org");
 }
+
+#[tokio::test]
+async fn a_tables_audit_lists_every_change_to_it_with_versions() {
+    use crate::data::{T, customers, insert, sample};
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    let t = &ada.token;
+    customers(&s, &ada).await;
+    assert_eq!(insert(&s, t, sample()).await.0, StatusCode::CREATED);
+    let (status, _) = s
+        .call(
+            Method::PUT,
+            &format!("{T}/columns/country/domain/fixed"),
+            Some(t),
+            Some(json!({ "allowed_values": ["DE", "FR"] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = s
+        .post(&format!("{T}/constraints"), Some(t), json!({ "constraints": [{ "name": "pos", "expr": "id > 0" }] }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) =
+        s.call(Method::PATCH, &format!("{T}/rows?id=eq.1"), Some(t), Some(json!({ "name": "Ada L." }))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = s.post(&format!("{T}/columns"), Some(t), json!({ "name": "tier", "type": "int32" })).await;
+    assert_eq!(status, StatusCode::OK);
+    // Another table's events stay out of this one's audit.
+    let (status, _) =
+        s.post("/v1/tables/main/crm/other", Some(t), json!({ "columns": [{ "name": "x", "type": "string" }] })).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let viewer = s.add_member(&ada, "vi@example.com", "viewer").await;
+    let (status, body) = s.get(&format!("{T}/audit"), &viewer.token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let events = body["events"].as_array().unwrap();
+    let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        [
+            "table.schema_changed",
+            "rows.updated",
+            "constraint.added",
+            "domain.set",
+            "row.batch_inserted",
+            "table.created"
+        ]
+    );
+    assert_eq!(body["total"], 6);
+    assert!(events.iter().all(|e| e["target_id"] == "main.crm.customers" && e["actor_id"] == json!(ada.user_id)));
+    let versions: Vec<&Value> = events.iter().map(|e| &e["details"]["version"]).collect();
+    assert_eq!(versions[..5], [&json!(5), &json!(4), &json!(3), &json!(2), &json!(1)]);
+    assert_eq!(events[3]["details"]["before"], Value::Null);
+    assert_eq!(events[3]["details"]["after"]["type"], "fixed");
+    let (_, body) = s.get(&format!("{T}/audit?action=domain.*"), t).await;
+    assert_eq!(body["total"], 1);
+    let (_, body) = s.get(&format!("{T}/audit?limit=2&offset=1"), t).await;
+    assert_eq!(body["events"][0]["action"], "rows.updated");
+    let (status, body) = s.get(&format!("{T}/audit?target_id=x"), t).await;
+    assert_eq!((status, &body["details"][0]["field"]), (StatusCode::BAD_REQUEST, &json!("target_id")));
+    let eve = s.onboard("Evil", "eve@example.com").await;
+    let (status, _) = s.get(&format!("{T}/audit"), &eve.token).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

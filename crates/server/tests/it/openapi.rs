@@ -50,6 +50,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/tables/{catalog}/{schema}/{table}/columns"),
     ("patch", "/v1/tables/{catalog}/{schema}/{table}/columns/{column}"),
     ("put", "/v1/tables/{catalog}/{schema}/{table}/fields/metadata"),
+    ("get", "/v1/tables/{catalog}/{schema}/{table}/audit"),
     ("post", "/v1/tables/{catalog}/{schema}/{table}/constraints"),
     ("delete", "/v1/tables/{catalog}/{schema}/{table}/constraints/{name}"),
     ("post", "/v1/tables/{catalog}/{schema}/{table}/enums/check"),
