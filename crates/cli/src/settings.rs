@@ -184,6 +184,7 @@ pub fn resolve(args: &ConfigArgs) -> anyhow::Result<ServerConfig> {
         invite_ttl: Duration::from_secs(args.invite_ttl_secs.or(file.invite_ttl_secs).unwrap_or(7 * 24 * 3600)),
         limits,
         trusted_proxies: args.trusted_proxies.clone().or(file.trusted_proxies).unwrap_or_default(),
+        webhooks: Default::default(),
     })
 }
 

@@ -99,6 +99,8 @@ scopes! {
     ApikeysRevoke = "apikeys:revoke" => Builder,
     OrgRead = "org:read" => Viewer,
     OrgUpdate = "org:update" => Admin,
+    WebhooksRead = "webhooks:read" => Builder,
+    WebhooksWrite = "webhooks:write" => Builder,
 }
 
 impl Scope {
@@ -228,10 +230,12 @@ pub enum Action {
     RowsDelete,
     DomainsRead,
     DomainsWrite,
+    WebhooksRead,
+    WebhooksWrite,
 }
 
 impl Action {
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 21] = [
         Action::OrgRead,
         Action::OrgUpdate,
         Action::MembersRead,
@@ -251,6 +255,8 @@ impl Action {
         Action::RowsDelete,
         Action::DomainsRead,
         Action::DomainsWrite,
+        Action::WebhooksRead,
+        Action::WebhooksWrite,
     ];
 
     /// The scope an API key must carry for this action.
@@ -272,6 +278,8 @@ impl Action {
             Action::RowsDelete => Scope::RowsDelete,
             Action::DomainsRead => Scope::DomainsRead,
             Action::DomainsWrite => Scope::DomainsWrite,
+            Action::WebhooksRead => Scope::WebhooksRead,
+            Action::WebhooksWrite => Scope::WebhooksWrite,
         }
     }
 
@@ -369,7 +377,9 @@ mod tests {
 
     fn resource_for(action: Action, org: Uuid) -> Resource {
         match action {
-            Action::OrgRead | Action::OrgUpdate | Action::AuditRead => Resource::Organisation { org_id: org },
+            Action::OrgRead | Action::OrgUpdate | Action::AuditRead | Action::WebhooksRead | Action::WebhooksWrite => {
+                Resource::Organisation { org_id: org }
+            }
             Action::MembersRead | Action::MembersManage => {
                 Resource::Member { org_id: org, user_id: Uuid::from_u128(2) }
             }
@@ -388,7 +398,7 @@ mod tests {
             OrgRead | MembersRead | TablesQuery | TablesRead | DomainsRead => Role::Viewer,
             TablesImport | RowsInsert | RowsUpdate | RowsDelete => Role::Editor,
             TablesCreate | TablesModify | DomainsWrite | ApiKeysRead | ApiKeysCreate | ApiKeysUpdate
-            | ApiKeysRevoke => Role::Builder,
+            | ApiKeysRevoke | WebhooksRead | WebhooksWrite => Role::Builder,
             OrgUpdate | MembersManage | AuditRead => Role::Admin,
         }
     }

@@ -159,3 +159,71 @@ mod tests {
         assert!(ServerSecret::from_hex("abcd").is_none(), "short secrets are refused");
     }
 }
+
+/// Webhook signing secrets start with this.
+pub const WEBHOOK_SECRET_PREFIX: &str = "whsec_";
+
+pub fn generate_webhook_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{WEBHOOK_SECRET_PREFIX}{}", hex::encode(bytes))
+}
+
+/// Encrypts a secret that must be used again later (a webhook's signing secret) under a
+/// 32-byte key: hex of nonce || AES-256-GCM ciphertext.
+pub fn seal(key: &[u8], plaintext: &str) -> String {
+    use aes_gcm::aead::{Aead, KeyInit as _};
+    let cipher = aes_gcm::Aes256Gcm::new_from_slice(&key[..32]).expect("a 32-byte key");
+    let mut nonce = [0u8; 12];
+    rand::rng().fill_bytes(&mut nonce);
+    let sealed = cipher.encrypt(&nonce.into(), plaintext.as_bytes()).expect("encryption does not fail");
+    format!("{}{}", hex::encode(nonce), hex::encode(sealed))
+}
+
+/// The secret `seal` encrypted, or `None` if it was sealed under another key or altered.
+pub fn unseal(key: &[u8], sealed: &str) -> Option<String> {
+    use aes_gcm::aead::{Aead, KeyInit as _};
+    let bytes = hex::decode(sealed).ok()?;
+    if bytes.len() < 12 {
+        return None;
+    }
+    let cipher = aes_gcm::Aes256Gcm::new_from_slice(&key[..32]).ok()?;
+    let nonce: [u8; 12] = bytes[..12].try_into().ok()?;
+    String::from_utf8(cipher.decrypt(&nonce.into(), &bytes[12..]).ok()?).ok()
+}
+
+/// The signature of a webhook delivery: hex HMAC-SHA256 over `"{timestamp}.{body}"`.
+pub fn webhook_signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let mut message = format!("{timestamp}.").into_bytes();
+    message.extend_from_slice(body);
+    hex::encode(hmac_sha256(secret.as_bytes(), &message))
+}
+
+#[cfg(test)]
+mod sealing_tests {
+    use super::*;
+
+    #[test]
+    fn sealed_secrets_open_only_under_their_key() {
+        let key = ServerSecret::generate().derive("webhook-secrets");
+        let other = ServerSecret::generate().derive("webhook-secrets");
+        let secret = generate_webhook_secret();
+        let sealed = seal(&key, &secret);
+        assert!(!sealed.contains(&secret[6..]), "not stored in clear");
+        assert_eq!(unseal(&key, &sealed).as_deref(), Some(secret.as_str()));
+        assert_eq!(unseal(&other, &sealed), None);
+        let mut tampered = sealed.clone().into_bytes();
+        tampered[30] = if tampered[30] == b'0' { b'1' } else { b'0' };
+        assert_eq!(unseal(&key, &String::from_utf8(tampered).unwrap()), None);
+        assert_ne!(seal(&key, &secret), sealed, "a fresh nonce every time");
+    }
+
+    #[test]
+    fn webhook_signatures_cover_timestamp_and_body() {
+        let a = webhook_signature("whsec_x", 1700000000, b"{}");
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, webhook_signature("whsec_x", 1700000001, b"{}"));
+        assert_ne!(a, webhook_signature("whsec_x", 1700000000, b"{ }"));
+        assert_ne!(a, webhook_signature("whsec_y", 1700000000, b"{}"));
+    }
+}

@@ -68,11 +68,16 @@ pub async fn record(state: &AppState, request: &RequestMeta, actor: Actor<'_>, e
             actor_id,
             action: event.action,
             target_type: event.target_type,
-            target_id: event.target_id,
+            target_id: event.target_id.clone(),
             client_ip: Some(request.client_ip.to_string()),
             request_id: request.request_id.clone(),
-            details,
+            details: details.clone(),
         })
         .await?;
+    // The audited change happened: tell the organisation's webhooks (in the background).
+    if let Some(org_id) = event.org_id {
+        let target = event.target_type.zip(event.target_id.as_deref());
+        state.webhooks.emit(org_id, event.action, target, details);
+    }
     Ok(())
 }

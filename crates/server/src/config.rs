@@ -27,6 +27,7 @@ pub struct ServerConfig {
     /// Peers whose `X-Forwarded-For` is believed. Requests from anyone else are
     /// attributed to the connecting address, whatever headers they carry.
     pub trusted_proxies: Vec<IpNet>,
+    pub webhooks: crate::webhooks::WebhookConfig,
 }
 
 #[derive(Debug, Clone)]

@@ -18,6 +18,7 @@ mod rate_limit;
 mod routes;
 mod state;
 mod table_access;
+pub mod webhooks;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -93,8 +94,11 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         memory_limit_bytes: config.limits.memory_limit_bytes,
     })
     .map_err(|e| anyhow::anyhow!("cannot start the query engine: {e}"))?;
+    let webhooks = webhooks::Webhooks::new(meta.clone(), &config.secret, config.webhooks.clone())?;
+    webhooks.spawn_dispatcher();
     let state: SharedState = Arc::new(AppState {
         engine,
+        webhooks,
         tokens: Tokens::new(&config.secret),
         rate_limits: RateLimits::new(&config.limits),
         onboarding: tokio::sync::Mutex::new(()),

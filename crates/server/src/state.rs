@@ -15,6 +15,7 @@ pub struct AppState {
     pub engine: Engine,
     pub tokens: Tokens,
     pub rate_limits: RateLimits,
+    pub webhooks: std::sync::Arc<crate::webhooks::Webhooks>,
     /// Serializes onboarding so that the `allow_signup` check and the insert are atomic.
     pub onboarding: tokio::sync::Mutex<()>,
 }

@@ -135,6 +135,8 @@ impl Engine {
                             }
                         }
                     }
+                    // Parents come in no meaningful order; the union is sorted.
+                    values.sort_by(|a, b| a.1.cmp(&b.1));
                     AllowedValues { parent_value: None, values }
                 }
             },

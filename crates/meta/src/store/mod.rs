@@ -9,6 +9,7 @@ mod audit;
 mod catalog;
 mod organisations;
 mod sessions;
+mod webhooks;
 
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -20,10 +21,14 @@ pub use audit::{AuditEvent, AuditFilter, AuditPage, NewAuditEvent};
 pub use catalog::{CatalogEntry, SchemaEntry, TableEntry};
 pub use organisations::{Invite, Organisation, User, UserStatus};
 pub use sessions::Session;
+pub use webhooks::{Delivery, DeliveryResult, NewWebhook, Webhook, WebhookUpdate};
 
 /// Migrations, applied in order once each; a migration is never edited after release.
-const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../../migrations/0001_identity.sql")), (2, include_str!("../../migrations/0002_catalog.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_identity.sql")),
+    (2, include_str!("../../migrations/0002_catalog.sql")),
+    (3, include_str!("../../migrations/0003_webhooks.sql")),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum MetaError {

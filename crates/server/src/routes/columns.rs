@@ -78,7 +78,7 @@ async fn record(
     t: &ResolvedTable,
     details: Value,
 ) -> ApiResult<()> {
-    let event = Event::new(principal.org_id, "table.schema_changed").target("table", &t.entry.table).details(details);
+    let event = Event::new(principal.org_id, "table.updated").target("table", &t.entry.table).details(details);
     audit_log::record(state, request, Actor::Principal(principal), event).await
 }
 

@@ -15,6 +15,7 @@ pub mod rows;
 pub mod sql;
 pub mod tables;
 pub mod users;
+pub mod webhooks;
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -40,6 +41,7 @@ pub fn router(limits: &crate::config::Limits) -> OpenApiRouter<SharedState> {
         .merge(organisations::router())
         .merge(api_keys::router())
         .merge(audit::router())
+        .merge(webhooks::router())
 }
 
 /// Ids in paths: anything that is not a UUID names nothing, so it is a 404 like any

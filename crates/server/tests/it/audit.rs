@@ -154,14 +154,7 @@ async fn a_tables_audit_lists_every_change_to_it_with_versions() {
     let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(
         actions,
-        [
-            "table.schema_changed",
-            "rows.updated",
-            "constraint.added",
-            "domain.set",
-            "row.batch_inserted",
-            "table.created"
-        ]
+        ["table.updated", "rows.updated", "constraint.added", "domain.set", "row.batch_inserted", "table.created"]
     );
     assert_eq!(body["total"], 6);
     assert!(events.iter().all(|e| e["target_id"] == "main.crm.customers" && e["actor_id"] == json!(ada.user_id)));

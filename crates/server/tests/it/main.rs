@@ -18,3 +18,4 @@ mod sql;
 mod support;
 mod tables;
 mod time_travel;
+mod webhooks;

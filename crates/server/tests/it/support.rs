@@ -37,6 +37,7 @@ pub fn test_config(dir: &std::path::Path) -> ServerConfig {
         // Generous by default; the rate-limit tests set their own.
         limits: Limits { rate_limit_per_minute: 100_000, auth_rate_limit_per_minute: 100_000, ..Limits::default() },
         trusted_proxies: Vec::new(),
+        webhooks: Default::default(),
     }
 }
 

@@ -1,0 +1,206 @@
+//! Webhook deliveries. An event that a webhook subscribes to is queued as a delivery row
+//! in the background (the write that caused it never waits and never fails for it), and a
+//! dispatcher sends due deliveries: signed, with a timeout, retried with exponential
+//! backoff, and recorded with their status and response code.
+//!
+//! Receivers verify a delivery with the `Lakeward-Signature` header,
+//! `t=<unix seconds>,v1=<hex>`, where `<hex>` is HMAC-SHA256 under the webhook's secret of
+//! `"<t>.<raw body>"`; they should also refuse a `t` far from their clock (replays).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use lakeward_meta::MetaStore;
+use lakeward_meta::secrets::{self, ServerSecret};
+use lakeward_meta::store::{Delivery, DeliveryResult, Webhook};
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+/// Every event a webhook can subscribe to (`*` subscribes to all).
+pub const EVENTS: &[&str] = &[
+    "table.created",
+    "table.updated",
+    "table.deleted",
+    "table.rolled_back",
+    "row.batch_inserted",
+    "rows.upserted",
+    "rows.updated",
+    "rows.deleted",
+    "domain.set",
+    "domain.values_changed",
+    "domain.removed",
+    "constraint.added",
+    "constraint.dropped",
+    "apikey.revoked",
+];
+
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Longest a receiver may take to answer one delivery.
+    pub timeout: Duration,
+    /// The wait before the first retry; it doubles with every further failure.
+    pub retry_base: Duration,
+    /// Attempts before a delivery is given up as failed.
+    pub max_attempts: u32,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self { timeout: Duration::from_secs(10), retry_base: Duration::from_secs(5), max_attempts: 8 }
+    }
+}
+
+pub struct Webhooks {
+    meta: MetaStore,
+    sealing_key: Vec<u8>,
+    config: WebhookConfig,
+    client: webhook_client::Client,
+    wake: Notify,
+}
+
+impl Webhooks {
+    pub fn new(meta: MetaStore, secret: &ServerSecret, config: WebhookConfig) -> anyhow::Result<Arc<Self>> {
+        let client = webhook_client::Client::builder()
+            .timeout(config.timeout)
+            .redirect(webhook_client::redirect::Policy::none())
+            .user_agent(concat!("lakeward-webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Arc::new(Self { meta, sealing_key: secret.derive("webhook-secrets"), config, client, wake: Notify::new() }))
+    }
+
+    pub fn seal(&self, secret: &str) -> String {
+        secrets::seal(&self.sealing_key, secret)
+    }
+
+    /// Queues `event` for every subscribed webhook of the organisation, in the background.
+    pub fn emit(self: &Arc<Self>, org_id: Uuid, event: &str, target: Option<(&str, &str)>, data: Value) {
+        if !EVENTS.contains(&event) {
+            return;
+        }
+        let payload = json!({
+            "id": Uuid::now_v7(),
+            "event": event,
+            "created_at": Utc::now(),
+            "organisation_id": org_id,
+            "target": target.map(|(kind, id)| json!({ "type": kind, "id": id })),
+            "data": data,
+        })
+        .to_string();
+        let this = self.clone();
+        let event = event.to_owned();
+        tokio::spawn(async move {
+            match this.meta.queue_deliveries(org_id, &event, &payload).await {
+                Ok(0) => {}
+                Ok(_) => this.wake.notify_one(),
+                Err(err) => tracing::warn!(%err, event, "queueing webhook deliveries failed"),
+            }
+        });
+    }
+
+    /// Sends a ping to one webhook now and records the attempt like any other.
+    pub async fn ping(&self, hook: &Webhook) -> anyhow::Result<Delivery> {
+        let payload = json!({
+            "id": Uuid::now_v7(),
+            "event": "ping",
+            "created_at": Utc::now(),
+            "organisation_id": hook.org_id,
+            "target": { "type": "webhook", "id": hook.id },
+            "data": {},
+        })
+        .to_string();
+        let id = self.meta.queue_delivery(hook, "ping", &payload).await?;
+        let claimed = self.meta.get_delivery(hook.org_id, id).await?.ok_or_else(|| anyhow::anyhow!("lost delivery"))?;
+        // A ping is answered at once and not retried: the caller is waiting for it.
+        let result = match self.attempt(&claimed, hook).await {
+            Ok(code) => DeliveryResult::Delivered { response_code: code },
+            Err((code, error)) => DeliveryResult::Failed { response_code: code, error, retry_at: None },
+        };
+        self.meta.record_attempt(id, result).await?;
+        self.meta.get_delivery(hook.org_id, id).await?.ok_or_else(|| anyhow::anyhow!("lost delivery"))
+    }
+
+    /// One HTTP attempt: the response code on a 2xx; otherwise the code (if any) and why.
+    async fn attempt(&self, delivery: &Delivery, hook: &Webhook) -> Result<i64, (Option<i64>, String)> {
+        let secret = secrets::unseal(&self.sealing_key, &hook.secret_sealed)
+            .ok_or((None, "the webhook's secret cannot be opened with this server's secret".to_owned()))?;
+        let timestamp = Utc::now().timestamp();
+        let signature = secrets::webhook_signature(&secret, timestamp, delivery.payload.as_bytes());
+        let sent = self
+            .client
+            .post(&hook.url)
+            .header("content-type", "application/json")
+            .header("lakeward-event", &delivery.event)
+            .header("lakeward-delivery", delivery.id.to_string())
+            .header("lakeward-signature", format!("t={timestamp},v1={signature}"))
+            .body(delivery.payload.clone())
+            .send()
+            .await;
+        match sent {
+            Ok(res) if res.status().is_success() => Ok(i64::from(res.status().as_u16())),
+            Ok(res) => Err((Some(i64::from(res.status().as_u16())), format!("the receiver answered {}", res.status()))),
+            Err(err) if err.is_timeout() => {
+                Err((None, format!("no answer within {} ms", self.config.timeout.as_millis())))
+            }
+            Err(err) => Err((None, format!("cannot reach the receiver: {}", cause(&err)))),
+        }
+    }
+
+    async fn deliver(&self, delivery: Delivery, hook: Webhook) {
+        let result = match self.attempt(&delivery, &hook).await {
+            Ok(code) => DeliveryResult::Delivered { response_code: code },
+            Err((code, error)) => {
+                let attempts = delivery.attempts as u32 + 1;
+                let retry_at = (attempts < self.config.max_attempts).then(|| {
+                    let wait = self.config.retry_base.saturating_mul(1 << (attempts - 1).min(16));
+                    Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX)
+                });
+                DeliveryResult::Failed { response_code: code, error, retry_at }
+            }
+        };
+        if let Err(err) = self.meta.record_attempt(delivery.id, result).await {
+            tracing::warn!(%err, delivery = %delivery.id, "recording a webhook attempt failed");
+        }
+    }
+
+    /// Sends due deliveries until the process ends.
+    pub fn spawn_dispatcher(self: &Arc<Self>) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let lease_ms = (this.config.timeout.as_millis() as i64) * 2 + 5_000;
+            loop {
+                let claimed = match this.meta.claim_due_deliveries(32, lease_ms).await {
+                    Ok(c) => c,
+                    Err(err) => {
+                        tracing::warn!(%err, "claiming webhook deliveries failed");
+                        Vec::new()
+                    }
+                };
+                if !claimed.is_empty() {
+                    futures::future::join_all(claimed.into_iter().map(|(d, h)| this.deliver(d, h))).await;
+                    continue;
+                }
+                let wait = match this.meta.next_delivery_due().await {
+                    Ok(Some(due)) => (due - Utc::now()).to_std().unwrap_or(Duration::ZERO),
+                    _ => Duration::from_secs(60),
+                };
+                // Also wakes for newly queued events; never sleeps past 60 s in case
+                // another replica queued something.
+                let _ = tokio::time::timeout(wait.min(Duration::from_secs(60)), this.wake.notified()).await;
+            }
+        });
+    }
+}
+
+/// The innermost cause of a failed request (reqwest's own text names the URL, which may
+/// carry credentials in its query).
+fn cause(err: &webhook_client::Error) -> String {
+    let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(err);
+    let mut text = if err.is_connect() { "connection failed".to_owned() } else { "request failed".to_owned() };
+    while let Some(c) = cause {
+        text = c.to_string();
+        cause = c.source();
+    }
+    text
+}

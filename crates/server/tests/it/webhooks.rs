@@ -1,0 +1,290 @@
+//! Webhooks against a real receiver over HTTP: signatures verified independently, retries
+//! with backoff on a failing receiver, a hanging receiver that does not slow writes.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use hmac::{Hmac, KeyInit, Mac};
+use lakeward_server::webhooks::WebhookConfig;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::data::{T, customers, insert, sample};
+use crate::support::{TestServer, forbidden, invalid, not_found};
+
+#[derive(Clone, Debug)]
+struct Received {
+    headers: HeaderMap,
+    body: String,
+}
+
+/// A receiver on port 0: answers 500 to the first `fail_first` requests, and waits
+/// `hang` before answering each.
+#[derive(Clone)]
+struct Receiver {
+    url: String,
+    got: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    async fn start(fail_first: usize, hang: Duration) -> Self {
+        let got: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let seen = got.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: String| {
+                let seen = seen.clone();
+                async move {
+                    let n = {
+                        let mut all = seen.lock().unwrap();
+                        all.push(Received { headers, body });
+                        all.len()
+                    };
+                    tokio::time::sleep(hang).await;
+                    if n <= fail_first { AxumStatus::INTERNAL_SERVER_ERROR } else { AxumStatus::NO_CONTENT }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { url, got }
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+
+    async fn wait_for(&self, n: usize) -> Vec<Received> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let got = self.received();
+            if got.len() >= n {
+                return got;
+            }
+            assert!(Instant::now() < deadline, "only {} of {n} deliveries arrived", got.len());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn fast(c: &mut lakeward_server::config::ServerConfig) {
+    c.webhooks =
+        WebhookConfig { timeout: Duration::from_millis(500), retry_base: Duration::from_millis(100), max_attempts: 3 };
+}
+
+/// Checks the signature as a receiver would, without Lakeward's code.
+fn verify(secret: &str, r: &Received) -> bool {
+    let header = r.headers["lakeward-signature"].to_str().unwrap();
+    let (t, v1) = header.split_once(',').unwrap();
+    let t = t.strip_prefix("t=").unwrap();
+    let v1 = v1.strip_prefix("v1=").unwrap();
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{}", r.body).as_bytes());
+    let age = chrono::Utc::now().timestamp() - t.parse::<i64>().unwrap();
+    hex::encode(mac.finalize().into_bytes()) == v1 && (0..60).contains(&age)
+}
+
+async fn deliveries(s: &TestServer, token: &str, id: &str, wanted: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (status, body) = s.get(&format!("/v1/webhooks/{id}/deliveries"), token).await;
+        assert_eq!(status, StatusCode::OK);
+        let list = body.as_array().unwrap().clone();
+        if wanted(&list) {
+            return list;
+        }
+        assert!(Instant::now() < deadline, "deliveries never reached the expected state: {list:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn subscribed_events_arrive_signed() {
+    let s = TestServer::start_with(fast).await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    let t = &ada.token;
+    let receiver = Receiver::start(0, Duration::ZERO).await;
+    let (status, hook) = s
+        .post(
+            "/v1/webhooks",
+            Some(t),
+            json!({ "url": receiver.url, "events": ["table.created", "row.batch_inserted", "domain.set"], "description": "crm sync" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    let secret = hook["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_") && secret.len() == 70, "{secret}");
+    let id = hook["id"].as_str().unwrap().to_owned();
+    let (_, listed) = s.get("/v1/webhooks", t).await;
+    assert_eq!(listed[0]["events"], json!(["table.created", "row.batch_inserted", "domain.set"]));
+    assert!(listed[0].get("secret").is_none(), "the secret is shown once only");
+
+    customers(&s, &ada).await;
+    assert_eq!(insert(&s, t, sample()).await.0, StatusCode::CREATED);
+    let (status, _) = s.call(Method::PATCH, &format!("{T}/rows?id=eq.1"), Some(t), Some(json!({ "name": "A" }))).await;
+    assert_eq!(status, StatusCode::OK, "rows.updated is not subscribed");
+    let (status, _) = s
+        .call(
+            Method::PUT,
+            &format!("{T}/columns/country/domain/fixed"),
+            Some(t),
+            Some(json!({ "allowed_values": ["DE", "FR"] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let got = receiver.wait_for(3).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.received().len(), 3, "nothing unsubscribed arrives");
+    let mut events: Vec<(String, Value)> = got
+        .iter()
+        .map(|r| {
+            assert!(verify(&secret, r), "signature of {}", r.body);
+            assert!(!verify("whsec_wrong", r));
+            let body: Value = serde_json::from_str(&r.body).unwrap();
+            assert_eq!(r.headers["lakeward-event"], body["event"].as_str().unwrap());
+            assert_eq!(body["organisation_id"], json!(ada.org_id));
+            assert_eq!(body["target"], json!({ "type": "table", "id": "main.crm.customers" }));
+            (body["event"].as_str().unwrap().to_owned(), body["data"].clone())
+        })
+        .collect();
+    events.sort_by_key(|(_, data)| data["version"].as_u64());
+    assert_eq!(
+        events.iter().map(|(e, _)| e.as_str()).collect::<Vec<_>>(),
+        ["table.created", "row.batch_inserted", "domain.set"]
+    );
+    assert_eq!((&events[1].1["rows"], &events[1].1["version"]), (&json!(3), &json!(1)));
+    assert_eq!(events[2].1["after"]["type"], "fixed");
+
+    let list = deliveries(&s, t, &id, |l| l.len() == 3 && l.iter().all(|d| d["status"] == "delivered")).await;
+    assert!(list.iter().all(|d| d["response_code"] == 204 && d["attempts"] == 1), "{list:?}");
+}
+
+#[tokio::test]
+async fn failing_receivers_are_retried_with_backoff_then_given_up() {
+    let s = TestServer::start_with(fast).await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    let t = &ada.token;
+    let flaky = Receiver::start(2, Duration::ZERO).await;
+    let (_, hook) = s
+        .post("/v1/webhooks", Some(t), json!({ "url": flaky.url, "events": ["*"], "secret": "0123456789abcdef" }))
+        .await;
+    let flaky_id = hook["id"].as_str().unwrap().to_owned();
+    // Nothing listens here: every attempt fails to connect.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/hook", l.local_addr().unwrap())
+    };
+    let (_, hook) = s.post("/v1/webhooks", Some(t), json!({ "url": closed, "events": ["table.created"] })).await;
+    let dead_id = hook["id"].as_str().unwrap().to_owned();
+
+    let started = Instant::now();
+    customers(&s, &ada).await;
+    let got = flaky.wait_for(3).await;
+    assert!(got.iter().all(|r| r.body == got[0].body), "a retry sends the same delivery");
+    assert!(verify("0123456789abcdef", &got[2]));
+    // 100 ms, then 200 ms of backoff at least.
+    assert!(started.elapsed() >= Duration::from_millis(300), "{:?}", started.elapsed());
+    let list =
+        deliveries(&s, t, &flaky_id, |l| l.iter().any(|d| d["event"] == "table.created" && d["status"] == "delivered"))
+            .await;
+    let created = list.iter().find(|d| d["event"] == "table.created").unwrap();
+    assert_eq!((&created["attempts"], &created["response_code"]), (&json!(3), &json!(204)));
+
+    let list = deliveries(&s, t, &dead_id, |l| l.len() == 1 && l[0]["status"] == "failed").await;
+    assert_eq!(list[0]["attempts"], 3);
+    assert_eq!(list[0]["response_code"], Value::Null);
+    assert!(
+        list[0]["last_error"].as_str().unwrap().contains("connect")
+            || list[0]["last_error"].as_str().unwrap().contains("refused"),
+        "{list:?}"
+    );
+
+    // A ping is sent at once and answered with its record.
+    let (status, ping) = s.post(&format!("/v1/webhooks/{flaky_id}/test"), Some(t), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{ping}");
+    assert_eq!(
+        (&ping["event"], &ping["status"], &ping["response_code"]),
+        (&json!("ping"), &json!("delivered"), &json!(204))
+    );
+    let (status, ping) = s.post(&format!("/v1/webhooks/{dead_id}/test"), Some(t), json!({})).await;
+    assert_eq!((status, &ping["status"]), (StatusCode::OK, &json!("failed")));
+
+    // Inactive webhooks receive nothing.
+    let (status, _) =
+        s.call(Method::PATCH, &format!("/v1/webhooks/{flaky_id}"), Some(t), Some(json!({ "active": false }))).await;
+    assert_eq!(status, StatusCode::OK);
+    let before = flaky.received().len();
+    assert_eq!(insert(&s, t, sample()).await.0, StatusCode::CREATED);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(flaky.received().len(), before);
+}
+
+#[tokio::test]
+async fn a_hanging_receiver_does_not_slow_writes() {
+    let s = TestServer::start_with(fast).await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    let t = &ada.token;
+    customers(&s, &ada).await;
+    let hanging = Receiver::start(0, Duration::from_secs(30)).await;
+    let (_, hook) =
+        s.post("/v1/webhooks", Some(t), json!({ "url": hanging.url, "events": ["row.batch_inserted"] })).await;
+    let id = hook["id"].as_str().unwrap().to_owned();
+    for i in 0..5 {
+        let started = Instant::now();
+        let (status, _) = insert(&s, t, json!([{ "id": 100 + i }])).await;
+        assert_eq!(status, StatusCode::CREATED);
+        assert!(started.elapsed() < Duration::from_millis(400), "insert {i} took {:?}", started.elapsed());
+    }
+    let list = deliveries(&s, t, &id, |l| l.len() == 5 && l.iter().all(|d| d["attempts"].as_i64() >= Some(1))).await;
+    assert!(list.iter().all(|d| d["last_error"] == "no answer within 500 ms"), "{list:?}");
+}
+
+#[tokio::test]
+async fn webhook_requests_are_checked_and_scoped() {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    let t = &ada.token;
+    for (body, field, message) in [
+        (json!({ "url": "ftp://x/y", "events": ["*"] }), "url", "must be an http:// or https:// URL with a host"),
+        (json!({ "url": "http://x/y", "events": [] }), "events", "give at least one event, or `*` for all"),
+        (json!({ "url": "http://x/y", "events": ["*"], "secret": "short" }), "secret", "must be 16 to 256 characters"),
+    ] {
+        let (status, got) = s.post("/v1/webhooks", Some(t), body).await;
+        assert_eq!((status, got), (StatusCode::BAD_REQUEST, invalid(field, message)));
+    }
+    let (status, got) =
+        s.post("/v1/webhooks", Some(t), json!({ "url": "http://x/y", "events": ["table.exploded"] })).await;
+    assert_eq!((status, &got["details"][0]["field"]), (StatusCode::BAD_REQUEST, &json!("events[0]")));
+    let (_, listed) = s.get("/v1/webhooks", t).await;
+    assert_eq!(listed, json!([]), "nothing was created");
+
+    let (_, hook) = s.post("/v1/webhooks", Some(t), json!({ "url": "http://127.0.0.1:9/x", "events": ["*"] })).await;
+    let id = hook["id"].as_str().unwrap();
+    let editor = s.add_member(&ada, "ed@example.com", "editor").await;
+    let (status, body) = s.get("/v1/webhooks", &editor.token).await;
+    assert_eq!((status, body), (StatusCode::FORBIDDEN, forbidden("webhooks:read")));
+    let eve = s.onboard("Evil", "eve@example.com").await;
+    for (method, path) in [
+        (Method::GET, format!("/v1/webhooks/{id}")),
+        (Method::PATCH, format!("/v1/webhooks/{id}")),
+        (Method::DELETE, format!("/v1/webhooks/{id}")),
+        (Method::POST, format!("/v1/webhooks/{id}/test")),
+        (Method::GET, format!("/v1/webhooks/{id}/deliveries")),
+    ] {
+        let body = (method == Method::PATCH).then(|| json!({ "active": false }));
+        let (status, got) = s.call(method.clone(), &path, Some(&eve.token), body).await;
+        assert_eq!((status, got), (StatusCode::NOT_FOUND, not_found()), "{method} {path}");
+    }
+    let (_, listed) = s.get("/v1/webhooks", &eve.token).await;
+    assert_eq!(listed, json!([]));
+    let (status, _) = s.call(Method::DELETE, &format!("/v1/webhooks/{id}"), Some(t), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = s.get(&format!("/v1/webhooks/{id}"), t).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, audit) = s.get("/v1/audit?action=webhook.*", t).await;
+    assert_eq!(audit["total"], 2, "created and deleted are audited");
+}
