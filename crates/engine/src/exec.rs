@@ -45,6 +45,10 @@ impl Exec {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .thread_name("lakeward-engine")
+            // DataFusion and delta-rs futures nest deeply (a streamed import planned as a
+            // write over a stream that itself runs a query at its end); the default 2 MiB
+            // overflows in unoptimised builds.
+            .thread_stack_size(16 * 1024 * 1024)
             .enable_all()
             .build()
             .map_err(|e| EngineError::Internal(e.to_string()))?;

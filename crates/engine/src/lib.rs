@@ -8,6 +8,7 @@ mod commit;
 mod error;
 mod exec;
 mod history;
+mod import;
 mod output;
 mod read;
 mod redact;
@@ -36,6 +37,8 @@ use url::Url;
 pub use commit::Actor;
 pub use error::{EngineError, EngineResult};
 pub use history::HistoryItem;
+pub use import::infer::{CsvOptions, DOMAIN_MAX_VALUES, Inferred, InferredColumn};
+pub use import::{ImportFormat, ImportProgress};
 pub use output::{ACCEPTED_OUTPUT_TYPES, ByteStream, OutputFormat};
 pub use rules::{AllowedValues, Domain, DomainChange, DomainOutcome, DomainValue, Lookup, Parent, ReferenceSource};
 pub use schema::{ColumnChange, TableChange};
@@ -319,6 +322,37 @@ impl Engine {
     pub async fn change_table(&self, location: &Url, change: &TableChange, actor: &Actor) -> EngineResult<u64> {
         let (inner, location, change, actor) = (self.inner.clone(), location.clone(), change.clone(), actor.clone());
         self.exec.run(None, async move { inner.change_table(&location, &change, &actor).await }).await
+    }
+}
+
+/// File imports and CSV inference (see `import`).
+impl Engine {
+    /// Infers a CSV file's columns, row count and candidate domains, in one pass.
+    pub async fn infer_csv(&self, path: &std::path::Path, options: CsvOptions) -> EngineResult<Inferred> {
+        let path = path.to_owned();
+        tokio::task::spawn_blocking(move || import::infer::infer_csv(&path, &options))
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string()))?
+    }
+
+    pub async fn parquet_columns(&self, path: &std::path::Path) -> EngineResult<Vec<InferredColumn>> {
+        let path = path.to_owned();
+        tokio::task::spawn_blocking(move || import::parquet_columns(&path))
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string()))?
+    }
+
+    /// Imports a whole file as one commit (no timeout: large files take their time).
+    pub async fn import(
+        &self,
+        location: &Url,
+        path: &std::path::Path,
+        format: ImportFormat,
+        request: &WriteRequest,
+        progress: Arc<ImportProgress>,
+    ) -> EngineResult<WriteOutcome> {
+        let (inner, location, path, request) = (self.inner.clone(), location.clone(), path.to_owned(), request.clone());
+        self.exec.run(None, async move { inner.import(&location, path, format, &request, progress).await }).await
     }
 }
 

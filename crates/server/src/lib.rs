@@ -87,6 +87,10 @@ impl RunningServer {
 /// Opens the metadata store, binds the listener and starts serving.
 pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     let meta = MetaStore::connect(&config.database_url).await?;
+    let interrupted = meta.fail_interrupted_jobs().await?;
+    if interrupted > 0 {
+        tracing::warn!(interrupted, "jobs left running by a previous run were marked failed");
+    }
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let engine = lakeward_engine::Engine::new(lakeward_engine::EngineLimits {

@@ -93,19 +93,8 @@ pub(crate) fn parse(
 fn parse_csv(body: &[u8], schema: &SchemaRef) -> EngineResult<Vec<RecordBatch>> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let header = read_header(body)?;
-    let mut errors = RowErrors::default();
-    let mut fields = Vec::with_capacity(header.len());
-    for name in &header {
-        match schema.field_with_name(name) {
-            Ok(f) => fields.push(Field::new(f.name(), f.data_type().clone(), true)),
-            Err(_) => errors.push(0, Some(name), format!("unknown column `{name}` in the CSV header")),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(EngineError::Rows(errors));
-    }
-    let file_schema = Arc::new(Schema::new(fields));
-    let reader = arrow::csv::ReaderBuilder::new(file_schema.clone())
+    let file_schema = csv_schema(&header, schema)?;
+    let reader = arrow::csv::ReaderBuilder::new(file_schema)
         .with_header(true)
         .with_batch_size(64 * 1024)
         .build(Cursor::new(body))
@@ -116,6 +105,23 @@ fn parse_csv(body: &[u8], schema: &SchemaRef) -> EngineResult<Vec<RecordBatch>> 
         batches.push(conform(&batch, schema)?);
     }
     Ok(batches)
+}
+
+/// The schema a CSV with `header` is read with: each named column typed as the table's
+/// (all nullable until NOT NULL is checked); an unknown name is an error.
+pub(crate) fn csv_schema(header: &[String], schema: &SchemaRef) -> EngineResult<SchemaRef> {
+    let mut errors = RowErrors::default();
+    let mut fields = Vec::with_capacity(header.len());
+    for name in header {
+        match schema.field_with_name(name) {
+            Ok(f) => fields.push(Field::new(f.name(), f.data_type().clone(), true)),
+            Err(_) => errors.push(0, Some(name), format!("unknown column `{name}` in the CSV header")),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(EngineError::Rows(errors));
+    }
+    Ok(Arc::new(Schema::new(fields)))
 }
 
 /// The first CSV record's field names.
@@ -131,7 +137,7 @@ fn read_header(body: &[u8]) -> EngineResult<Vec<String>> {
 }
 
 /// arrow-csv says "... for column 2 at line 5 ..."; name the column and the data row.
-fn csv_error(message: &str, header: &[String]) -> EngineError {
+pub(crate) fn csv_error(message: &str, header: &[String]) -> EngineError {
     let number_after = |key: &str| -> Option<usize> {
         let rest = &message[message.find(key)? + key.len()..];
         rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()

@@ -7,6 +7,7 @@
 mod api_keys;
 mod audit;
 mod catalog;
+mod jobs;
 mod organisations;
 mod sessions;
 mod webhooks;
@@ -19,6 +20,7 @@ use uuid::Uuid;
 pub use api_keys::{ApiKey, ApiKeyUpdate, NewApiKey};
 pub use audit::{AuditEvent, AuditFilter, AuditPage, NewAuditEvent};
 pub use catalog::{CatalogEntry, SchemaEntry, TableEntry};
+pub use jobs::{Job, JobEnd};
 pub use organisations::{Invite, Organisation, User, UserStatus};
 pub use sessions::Session;
 pub use webhooks::{Delivery, DeliveryResult, NewWebhook, Webhook, WebhookUpdate};
@@ -28,6 +30,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_identity.sql")),
     (2, include_str!("../../migrations/0002_catalog.sql")),
     (3, include_str!("../../migrations/0003_webhooks.sql")),
+    (4, include_str!("../../migrations/0004_jobs.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -10,6 +10,7 @@ pub mod columns;
 pub mod constraints;
 pub mod domains;
 pub mod health;
+pub mod imports;
 pub mod organisations;
 pub mod rows;
 pub mod sql;
@@ -34,6 +35,7 @@ pub fn router(limits: &crate::config::Limits) -> OpenApiRouter<SharedState> {
         .merge(constraints::router())
         // Row writes carry whole files: they get the upload limit, not the JSON one.
         .merge(rows::router().layer(axum::extract::DefaultBodyLimit::max(limits.max_upload_bytes)))
+        .merge(imports::router().layer(axum::extract::DefaultBodyLimit::max(limits.max_upload_bytes)))
         .merge(sql::router())
         .merge(health::router())
         .merge(auth::router())

@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use lakeward_engine::{ColumnSpec, ColumnType, OutputFormat, TableMetadata, TableSpec, WriteRequest};
-use lakeward_meta::access::{Action, Resource, authorize};
+use lakeward_meta::access::{Action, Principal, Resource, authorize};
+use lakeward_meta::store::TableEntry;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -22,7 +23,7 @@ use crate::auth::{Auth, RequestMeta};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::query::Query;
-use crate::state::SharedState;
+use crate::state::{AppState, SharedState};
 use crate::table_access::{self, ident_in_path, new_ident, resolve, time_travel};
 
 pub fn router() -> OpenApiRouter<SharedState> {
@@ -175,7 +176,7 @@ fn metadata_response(
     }
 }
 
-fn table_spec(body: &CreateTableRequest) -> ApiResult<TableSpec> {
+pub(crate) fn table_spec(body: &CreateTableRequest) -> ApiResult<TableSpec> {
     let columns = body
         .columns
         .iter()
@@ -221,34 +222,48 @@ pub async fn create_table(
         table: new_ident("table", &table)?,
     };
     let spec = table_spec(&body)?;
+    let (entry, metadata) = create(&state, &request, &principal, &reference, &spec).await?;
+    Ok((StatusCode::CREATED, axum::Json(metadata_response(&entry, metadata, None))))
+}
+
+/// Creates and registers a table in an existing schema of the caller's organisation,
+/// and records it (callers have authorized `tables:create`).
+pub async fn create(
+    state: &AppState,
+    request: &RequestMeta,
+    principal: &Principal,
+    reference: &lakeward_model::TableRef,
+    spec: &TableSpec,
+) -> ApiResult<(TableEntry, TableMetadata)> {
     if state.meta.get_schema(principal.org_id, &reference.catalog, &reference.schema).await?.is_none() {
         return Err(ApiError::not_found());
     }
-    if state.meta.get_table(principal.org_id, &reference).await?.is_some() {
+    if state.meta.get_table(principal.org_id, reference).await?.is_some() {
         return Err(ApiError::conflict(format!("table `{reference}` already exists")));
     }
-    let location = state.config.warehouse.table_location(principal.org_id, &reference);
-    let actor = table_access::actor(&state, &principal).await?;
-    let metadata = state.engine.create_table(&location, reference.table.as_str(), &spec, &actor).await?;
-    let entry =
-        match state.meta.register_table(principal.org_id, &reference, location.as_str(), principal.user_id).await {
-            Ok(entry) => entry,
-            Err(e) => {
-                // Someone registered the same name meanwhile: leave no orphaned files.
-                let _ = state.engine.drop_table(&location).await;
-                return Err(e.into());
-            }
-        };
+    let location = state.config.warehouse.table_location(principal.org_id, reference);
+    let actor = table_access::actor(state, principal).await?;
+    let metadata = state.engine.create_table(&location, reference.table.as_str(), spec, &actor).await?;
+    let entry = match state.meta.register_table(principal.org_id, reference, location.as_str(), principal.user_id).await
+    {
+        Ok(entry) => entry,
+        Err(e) => {
+            // Someone registered the same name meanwhile: leave no orphaned files.
+            let _ = state.engine.drop_table(&location).await;
+            return Err(e.into());
+        }
+    };
+    let primary_key: Vec<&str> = spec.primary_key.iter().map(|k| k.as_str()).collect();
     audit_log::record(
-        &state,
-        &request,
-        Actor::Principal(&principal),
-        Event::new(principal.org_id, "table.created").target("table", &reference).details(
-            json!({ "version": metadata.version, "columns": body.columns.len(), "primary_key": body.primary_key }),
-        ),
+        state,
+        request,
+        Actor::Principal(principal),
+        Event::new(principal.org_id, "table.created")
+            .target("table", reference)
+            .details(json!({ "version": metadata.version, "columns": spec.columns.len(), "primary_key": primary_key })),
     )
     .await?;
-    Ok((StatusCode::CREATED, axum::Json(metadata_response(&entry, metadata, None))))
+    Ok((entry, metadata))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

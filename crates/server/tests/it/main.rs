@@ -9,6 +9,7 @@ mod cross_org;
 mod data;
 mod domains;
 mod errors;
+mod imports;
 mod openapi;
 mod organisations;
 mod rate_limits;

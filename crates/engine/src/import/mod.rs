@@ -1,0 +1,320 @@
+//! Imports of whole files (CSV, Parquet) as one Delta commit, streamed: a reader thread
+//! parses the file in batches, casts them to the table's types and checks every rule
+//! (NOT NULL, domains, CHECK constraints), and the batches flow through a bounded channel
+//! into delta-rs' writer, which writes data files as they come and commits once at the
+//! end. Memory stays bounded by a few batches (plus the primary-key column when the table
+//! has one), whatever the file's size.
+//!
+//! Nothing is committed unless every row passes: a refused row stops the flow to the
+//! writer (the rest of the file is still read, to count every fault), and the stream
+//! ends in an error, so the writer never commits. Data files it had already written are
+//! not part of any version; `VACUUM` removes them.
+
+pub mod infer;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::datasource::provider_as_source;
+use datafusion::error::DataFusionError;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::LogicalPlanBuilder;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::PartitionStream;
+use deltalake::DeltaTable;
+use deltalake::protocol::SaveMode;
+use tokio::sync::mpsc;
+use url::Url;
+
+use self::infer::{CsvOptions, InferredColumn, csv_header, csv_read_error, open_csv};
+use crate::Inner as Engine;
+use crate::commit::idempotency_app_id;
+use crate::error::{EngineError, EngineResult};
+use crate::rules::Rules;
+use crate::table::{self, TimeTravel};
+use crate::types::ColumnType;
+use crate::write::input::{conform, csv_error, csv_schema};
+use crate::write::rows::RowErrors;
+use crate::write::{WriteOutcome, WriteRequest, already_written, landed_despite, new_commit_id, writer_properties};
+
+#[derive(Debug, Clone, Copy)]
+pub enum ImportFormat {
+    Csv(CsvOptions),
+    Parquet,
+}
+
+/// Rows read from the file and rows handed to the writer so far.
+#[derive(Debug, Default)]
+pub struct ImportProgress {
+    pub rows_read: AtomicU64,
+    pub rows_written: AtomicU64,
+}
+
+const BATCH_ROWS: usize = 64 * 1024;
+
+/// The columns of a Parquet file, as Lakeward types.
+pub fn parquet_columns(path: &Path) -> EngineResult<Vec<InferredColumn>> {
+    let builder = parquet_reader(path)?;
+    builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            let column_type = ColumnType::of_field(f).ok_or_else(|| {
+                EngineError::invalid(
+                    "file",
+                    format!("column `{}` has a type Lakeward does not store: {}", f.name(), f.data_type()),
+                )
+            })?;
+            Ok(InferredColumn { name: f.name().clone(), column_type, nullable: f.is_nullable() })
+        })
+        .collect()
+}
+
+fn parquet_reader(path: &Path) -> EngineResult<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<File>> {
+    let file = File::open(path).map_err(|e| EngineError::Internal(format!("cannot open the upload: {e}")))?;
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| EngineError::invalid("file", format!("not a readable Parquet file: {e}")))
+}
+
+/// The file's batches, cast to the table's columns.
+fn batches(
+    path: &Path,
+    format: ImportFormat,
+    schema: &SchemaRef,
+) -> EngineResult<Box<dyn Iterator<Item = EngineResult<RecordBatch>> + Send>> {
+    let schema = schema.clone();
+    Ok(match format {
+        ImportFormat::Csv(opts) => {
+            let header = csv_header(path, &opts)?;
+            let reader = arrow::csv::ReaderBuilder::new(csv_schema(&header, &schema)?)
+                .with_header(opts.has_header)
+                .with_delimiter(opts.delimiter)
+                .with_batch_size(BATCH_ROWS)
+                .build(open_csv(path)?)
+                .map_err(csv_read_error)?;
+            Box::new(reader.map(move |b| {
+                let b = b.map_err(|e| csv_error(&e.to_string(), &header))?;
+                conform(&b, &schema)
+            }))
+        }
+        ImportFormat::Parquet => {
+            let builder = parquet_reader(path)?;
+            let mut errors = RowErrors::default();
+            for f in builder.schema().fields() {
+                if schema.field_with_name(f.name()).is_err() {
+                    errors.push(0, Some(f.name()), format!("unknown column `{}`", f.name()));
+                }
+            }
+            if !errors.is_empty() {
+                return Err(EngineError::Rows(errors));
+            }
+            let reader = builder
+                .with_batch_size(BATCH_ROWS)
+                .build()
+                .map_err(|e| EngineError::invalid("file", format!("not a readable Parquet file: {e}")))?;
+            Box::new(reader.map(move |b| {
+                let b = b.map_err(|e| EngineError::invalid("file", format!("cannot read the Parquet file: {e}")))?;
+                conform(&b, &schema)
+            }))
+        }
+    })
+}
+
+/// Reads and checks the whole file, sending acceptable batches on; returns the key
+/// columns of every row (for the primary-key check at the end).
+fn produce(
+    path: &Path,
+    format: ImportFormat,
+    schema: &SchemaRef,
+    rules: &Rules,
+    keys: &[String],
+    tx: &mpsc::Sender<EngineResult<RecordBatch>>,
+    progress: &ImportProgress,
+) -> EngineResult<Vec<RecordBatch>> {
+    let mut errors = RowErrors::default();
+    let mut offset = 0usize;
+    let mut key_batches = Vec::new();
+    for batch in batches(path, format, schema)? {
+        let batch = batch?;
+        let n = batch.num_rows();
+        progress.rows_read.fetch_add(n as u64, Ordering::Relaxed);
+        rules.check(&batch, offset, &mut errors)?;
+        offset += n;
+        if !errors.is_empty() || n == 0 {
+            // Keep reading to count every fault, but send nothing more.
+            continue;
+        }
+        if !keys.is_empty() {
+            let indices: Vec<usize> = keys.iter().map(|k| schema.index_of(k)).collect::<Result<_, _>>()?;
+            key_batches.push(batch.project(&indices)?);
+        }
+        let sealed = RecordBatch::try_new(schema.clone(), batch.columns().to_vec())?;
+        if tx.blocking_send(Ok(sealed)).is_err() {
+            return Err(EngineError::Internal("the import was cancelled".into()));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(EngineError::Rows(errors));
+    }
+    Ok(key_batches)
+}
+
+/// A stream handed to the writer exactly once (delta-rs plans the write over it).
+struct OnceStream {
+    schema: SchemaRef,
+    stream: Mutex<Option<SendableRecordBatchStream>>,
+}
+
+impl std::fmt::Debug for OnceStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnceStream")
+    }
+}
+
+impl PartitionStream for OnceStream {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        self.stream.lock().expect("not poisoned").take().unwrap_or_else(|| {
+            let again = futures::stream::once(async {
+                Err(DataFusionError::Execution("the import stream can be read only once".into()))
+            });
+            Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), again))
+        })
+    }
+}
+
+impl Engine {
+    /// Imports a whole file into the table as one commit, or nothing.
+    pub async fn import(
+        self: &Arc<Self>,
+        location: &Url,
+        path: PathBuf,
+        format: ImportFormat,
+        request: &WriteRequest,
+        progress: Arc<ImportProgress>,
+    ) -> EngineResult<WriteOutcome> {
+        let _guard = self.lock(location).await;
+        let delta = self.open(location, TimeTravel::Latest).await?;
+        if already_written(&delta, request.idempotency_key.as_deref()).await? {
+            return Ok(WriteOutcome { replayed: true, ..Default::default() });
+        }
+        let schema = table::arrow_schema(&delta)?;
+        let rules = Arc::new(Rules::compile(self, location, &delta).await?);
+        let keys = table::primary_key(&delta)?;
+        let (tx, rx) = mpsc::channel::<EngineResult<RecordBatch>>(2);
+        let producer = {
+            let (schema, rules, keys, progress) = (schema.clone(), rules.clone(), keys.clone(), progress.clone());
+            tokio::task::spawn_blocking(move || {
+                let result = produce(&path, format, &schema, &rules, &keys, &tx, &progress);
+                if let Err(e) = &result {
+                    let _ = tx.blocking_send(Err(e.clone()));
+                }
+                result
+            })
+        };
+        // Why the stream failed, in our own terms (the writer wraps errors beyond use).
+        let failure: Arc<Mutex<Option<EngineError>>> = Arc::default();
+        let stream = self.checked_stream(delta.clone(), keys, rx, producer, progress.clone(), failure.clone());
+        let source = OnceStream {
+            schema: schema.clone(),
+            stream: Mutex::new(Some(Box::pin(RecordBatchStreamAdapter::new(schema.clone(), stream)))),
+        };
+        let provider = StreamingTable::try_new(schema, vec![Arc::new(source)])?;
+        let plan = LogicalPlanBuilder::scan("source", provider_as_source(Arc::new(provider)), None)?.build()?;
+        let commit_id = new_commit_id();
+        let app_id = request.idempotency_key.as_deref().map(idempotency_app_id);
+        let read_version = delta.version().unwrap_or(0);
+        let written = delta
+            .clone()
+            .write(Vec::new())
+            .with_input_plan(plan)
+            .with_save_mode(SaveMode::Append)
+            .with_writer_properties(writer_properties())
+            .with_session_state(self.write_session())
+            .with_commit_properties(request.actor.commit_properties(&commit_id, app_id.as_deref()))
+            .await;
+        if let Some(e) = failure.lock().expect("not poisoned").take() {
+            return Err(e);
+        }
+        let version = match written {
+            Ok(t) => {
+                self.remember(location, &t);
+                t.version()
+            }
+            Err(e) => Some(landed_despite(self, location, read_version, &commit_id, e).await?),
+        };
+        let rows = progress.rows_written.load(Ordering::Relaxed);
+        Ok(WriteOutcome { version, rows, returned: None, replayed: false })
+    }
+
+    /// The producer's batches for the writer; at their end, the primary-key check. Any
+    /// failure is kept in `failure` and ends the stream in an error.
+    fn checked_stream(
+        self: &Arc<Self>,
+        delta: DeltaTable,
+        keys: Vec<String>,
+        rx: mpsc::Receiver<EngineResult<RecordBatch>>,
+        producer: tokio::task::JoinHandle<EngineResult<Vec<RecordBatch>>>,
+        progress: Arc<ImportProgress>,
+        failure: Arc<Mutex<Option<EngineError>>>,
+    ) -> impl futures::Stream<Item = datafusion::error::Result<RecordBatch>> + Send + 'static {
+        struct State {
+            engine: Arc<Engine>,
+            delta: DeltaTable,
+            keys: Vec<String>,
+            rx: mpsc::Receiver<EngineResult<RecordBatch>>,
+            producer: Option<tokio::task::JoinHandle<EngineResult<Vec<RecordBatch>>>>,
+            progress: Arc<ImportProgress>,
+            failure: Arc<Mutex<Option<EngineError>>>,
+        }
+        let refused = |state: &State, e: EngineError| {
+            *state.failure.lock().expect("not poisoned") = Some(e);
+            DataFusionError::Execution("the import was refused".into())
+        };
+        let state = State { engine: self.clone(), delta, keys, rx, producer: Some(producer), progress, failure };
+        futures::stream::unfold(Some(state), move |state| async move {
+            let mut state = state?;
+            match state.rx.recv().await {
+                Some(Ok(batch)) => {
+                    state.progress.rows_written.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+                    Some((Ok(batch), Some(state)))
+                }
+                Some(Err(e)) => {
+                    let err = refused(&state, e);
+                    Some((Err(err), None))
+                }
+                None => {
+                    let producer = state.producer.take()?;
+                    let key_batches = match producer.await {
+                        Ok(Ok(k)) => k,
+                        Ok(Err(e)) => return Some((Err(refused(&state, e)), None)),
+                        Err(e) => return Some((Err(refused(&state, EngineError::Internal(e.to_string()))), None)),
+                    };
+                    if !state.keys.is_empty() && !key_batches.is_empty() {
+                        let checked = crate::write::check_keys_unique(
+                            &state.engine,
+                            &state.delta,
+                            &key_batches,
+                            &state.keys,
+                            false,
+                        )
+                        .await;
+                        if let Err(e) = checked {
+                            return Some((Err(refused(&state, e)), None));
+                        }
+                    }
+                    None
+                }
+            }
+        })
+    }
+}

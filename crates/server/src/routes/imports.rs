@@ -1,0 +1,444 @@
+//! File uploads: CSV schema inference (`POST /v1/tables/infer`) and imports
+//! (`POST /v1/tables/{catalog}/{schema}/{table}/import`), both multipart. The upload is
+//! streamed to a temporary file (never held in memory), so a file may be as large as the
+//! upload limit. An import runs as a job (`GET /v1/jobs/{id}`): it creates the table when
+//! it does not exist (from the given or the inferred schema, optionally with the proposed
+//! domains), then commits every row or none; a job that fails after creating its table
+//! removes the table again.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use lakeward_engine::{
+    ColumnSpec, CsvOptions, DomainChange, ImportFormat, ImportProgress, InferredColumn, TableSpec, WriteRequest,
+};
+use lakeward_meta::access::{Action, Principal, Resource, authorize};
+use lakeward_meta::store::{Job, JobEnd};
+use lakeward_model::{Ident, TableRef};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::tables::{CreateTableRequest, create, table_spec};
+use crate::audit_log::{self, Actor, Event};
+use crate::auth::{Auth, RequestMeta};
+use crate::error::{ApiError, ApiResult};
+use crate::query::Query;
+use crate::state::{AppState, SharedState};
+use crate::table_access::{self, table_ref};
+
+pub fn router() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(infer))
+        .routes(routes!(import))
+        .routes(routes!(get_job))
+        .routes(routes!(list_jobs))
+}
+
+/// An upload on disk (deleted when dropped) and the form's other fields.
+struct Upload {
+    file: tempfile::TempPath,
+    file_name: Option<String>,
+    fields: HashMap<String, String>,
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    let status = e.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(status, "The upload is larger than the configured limit");
+    }
+    ApiError::invalid_field("body", format!("malformed multipart body: {}", e.body_text()))
+}
+
+/// Streams the `file` part to a temporary file; keeps the small text parts.
+async fn spool(state: &AppState, mut form: Multipart, allowed: &[&str]) -> ApiResult<Upload> {
+    let dir = state.config.data_dir.join("tmp");
+    tokio::fs::create_dir_all(&dir).await.map_err(ApiError::internal)?;
+    let mut file = None;
+    let mut file_name = None;
+    let mut fields = HashMap::new();
+    while let Some(mut part) = form.next_field().await.map_err(multipart_error)? {
+        let name = part.name().unwrap_or_default().to_owned();
+        if name == "file" {
+            if file.is_some() {
+                return Err(ApiError::invalid_field("file", "give one file"));
+            }
+            file_name = part.file_name().map(str::to_owned);
+            let (std_file, path) =
+                tempfile::Builder::new().prefix("upload-").tempfile_in(&dir).map_err(ApiError::internal)?.into_parts();
+            let mut out = tokio::fs::File::from_std(std_file);
+            while let Some(chunk) = part.chunk().await.map_err(multipart_error)? {
+                out.write_all(&chunk).await.map_err(ApiError::internal)?;
+            }
+            out.flush().await.map_err(ApiError::internal)?;
+            file = Some(path);
+        } else if allowed.contains(&name.as_str()) {
+            let text = part.text().await.map_err(multipart_error)?;
+            if text.len() > 64 * 1024 {
+                return Err(ApiError::invalid_field(name, "must be at most 64 KiB"));
+            }
+            fields.insert(name, text);
+        } else {
+            return Err(ApiError::invalid_field(
+                name.clone(),
+                format!("unknown field `{name}`; expected `file`, {}", allowed.join(", ")),
+            ));
+        }
+    }
+    let file = file.ok_or_else(|| ApiError::invalid_field("file", "the file part is missing"))?;
+    Ok(Upload { file, file_name, fields })
+}
+
+fn flag(fields: &HashMap<String, String>, name: &str, default: bool) -> ApiResult<bool> {
+    match fields.get(name).map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if v == "true" => Ok(true),
+        Some(v) if v == "false" => Ok(false),
+        Some(_) => Err(ApiError::invalid_field(name, "must be true or false")),
+    }
+}
+
+fn csv_options(fields: &HashMap<String, String>) -> ApiResult<CsvOptions> {
+    let delimiter = match fields.get("delimiter").map(String::as_str) {
+        None | Some(",") => b',',
+        Some("\t" | "\\t" | "tab") => b'\t',
+        Some(d) if d.len() == 1 && d.is_ascii() && !matches!(d, "\"" | "\n" | "\r") => d.as_bytes()[0],
+        Some(_) => {
+            return Err(ApiError::invalid_field("delimiter", "must be one ASCII character (or `\\t` for tab)"));
+        }
+    };
+    Ok(CsvOptions { has_header: flag(fields, "hasHeader", true)?, delimiter })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InferredField {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub column_type: String,
+    pub nullable: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InferredSchema {
+    pub fields: Vec<InferredField>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InferSchemaResponse {
+    pub schema: InferredSchema,
+    /// String columns with few distinct values, proposed as fixed domains, with those
+    /// values.
+    pub fields_with_domains: BTreeMap<String, Vec<String>>,
+    /// Data rows (the header not counted).
+    pub length: u64,
+}
+
+/// Infers a CSV file's schema (`tables:import`). Multipart: `file`, `hasHeader`
+/// (default true), `delimiter` (default `,`; `\t` for tab). One pass over the file.
+#[utoipa::path(post, path = "/v1/tables/infer", tag = "imports", security(("bearer" = [])),
+    request_body(content_type = "multipart/form-data", content = Object,
+        description = "`file` (the CSV), `hasHeader`, `delimiter`"),
+    responses((status = 200, body = InferSchemaResponse)))]
+pub async fn infer(
+    State(state): State<SharedState>,
+    Auth(principal): Auth,
+    form: Multipart,
+) -> ApiResult<axum::Json<InferSchemaResponse>> {
+    authorize(&principal, Action::TablesImport, &Resource::Table { org_id: principal.org_id })?;
+    let upload = spool(&state, form, &["hasHeader", "delimiter"]).await?;
+    let options = csv_options(&upload.fields)?;
+    let inferred = state.engine.infer_csv(&upload.file, options).await?;
+    Ok(axum::Json(InferSchemaResponse {
+        schema: InferredSchema {
+            fields: inferred
+                .columns
+                .into_iter()
+                .map(|c| InferredField { name: c.name, column_type: c.column_type.to_string(), nullable: c.nullable })
+                .collect(),
+        },
+        fields_with_domains: inferred.domains,
+        length: inferred.length,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobResponse {
+    pub id: Uuid,
+    /// `import`.
+    pub kind: String,
+    /// `running`, `succeeded` or `failed`.
+    pub status: String,
+    /// The table, `catalog.schema.table`.
+    pub target: Option<String>,
+    pub rows_read: i64,
+    pub rows_written: i64,
+    /// The table version the job committed.
+    pub version: Option<i64>,
+    /// On failure: the error, in the shape a request would have answered it.
+    #[schema(value_type = Option<Object>)]
+    pub error: Option<Value>,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<Job> for JobResponse {
+    fn from(j: Job) -> Self {
+        Self {
+            id: j.id,
+            kind: j.kind,
+            status: j.status,
+            target: j.target,
+            rows_read: j.rows_read,
+            rows_written: j.rows_written,
+            version: j.version,
+            error: j.error,
+            created_by: j.created_by,
+            created_at: j.created_at,
+            finished_at: j.finished_at,
+        }
+    }
+}
+
+fn format_of(upload: &Upload) -> ApiResult<ImportFormat> {
+    let by_name = upload.file_name.as_deref().is_some_and(|n| n.to_ascii_lowercase().ends_with(".parquet"));
+    match upload.fields.get("format").map(|f| f.trim().to_ascii_lowercase()) {
+        Some(f) if f == "parquet" => Ok(ImportFormat::Parquet),
+        Some(f) if f == "csv" => Ok(ImportFormat::Csv(csv_options(&upload.fields)?)),
+        Some(_) => Err(ApiError::invalid_field("format", "must be csv or parquet")),
+        None if by_name => Ok(ImportFormat::Parquet),
+        None => Ok(ImportFormat::Csv(csv_options(&upload.fields)?)),
+    }
+}
+
+/// The table to create: the given schema, or the file's own columns.
+async fn spec_for(
+    state: &AppState,
+    upload: &Upload,
+    format: ImportFormat,
+) -> ApiResult<(TableSpec, BTreeMap<String, Vec<String>>)> {
+    if let Some(raw) = upload.fields.get("schema") {
+        let body: CreateTableRequest = serde_json::from_str(raw)
+            .map_err(|e| ApiError::invalid_field("schema", format!("not a table definition: {e}")))?;
+        return Ok((table_spec(&body)?, BTreeMap::new()));
+    }
+    let (columns, domains): (Vec<InferredColumn>, _) = match format {
+        ImportFormat::Csv(options) => {
+            let inferred = state.engine.infer_csv(&upload.file, options).await?;
+            (inferred.columns, inferred.domains)
+        }
+        ImportFormat::Parquet => (state.engine.parquet_columns(&upload.file).await?, BTreeMap::new()),
+    };
+    let columns = columns
+        .into_iter()
+        .map(|c| {
+            let name = Ident::new(&c.name).map_err(|e| {
+                ApiError::invalid_field(
+                    "file",
+                    format!("column `{}` is not a valid column name ({e}); give a schema", c.name),
+                )
+            })?;
+            Ok(ColumnSpec { name, column_type: c.column_type, nullable: true, comment: None })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let primary_key = match upload.fields.get("primaryKey") {
+        Some(keys) => keys
+            .split(',')
+            .map(|k| Ident::new(k.trim()).map_err(|e| ApiError::invalid_field("primaryKey", e.to_string())))
+            .collect::<ApiResult<Vec<_>>>()?,
+        None => Vec::new(),
+    };
+    let mut spec = TableSpec { columns, primary_key, ..Default::default() };
+    // Primary-key columns are NOT NULL.
+    for c in &mut spec.columns {
+        c.nullable = !spec.primary_key.contains(&c.name);
+    }
+    spec.validate()?;
+    Ok((spec, domains))
+}
+
+/// Imports a CSV or Parquet file into a table, as a job (`tables:import`; creating the
+/// table also needs `tables:create`, applying domains `domains:write`). Multipart: `file`,
+/// `format` (`csv`/`parquet`, else from the file name), `hasHeader`, `delimiter`, and for a
+/// new table `schema` (a table definition as JSON; inferred when absent), `primaryKey`
+/// (comma-separated, with an inferred schema), `applyDomains` (set the proposed domains).
+#[utoipa::path(post, path = "/v1/tables/{catalog}/{schema}/{table}/import", tag = "imports", security(("bearer" = [])),
+    request_body(content_type = "multipart/form-data", content = Object,
+        description = "`file`, `format`, `hasHeader`, `delimiter`, `schema`, `primaryKey`, `applyDomains`"),
+    responses((status = 202, body = JobResponse)))]
+pub async fn import(
+    State(state): State<SharedState>,
+    request: RequestMeta,
+    Auth(principal): Auth,
+    Path((catalog, schema, table)): Path<(String, String, String)>,
+    form: Multipart,
+) -> ApiResult<(StatusCode, axum::Json<JobResponse>)> {
+    let org = Resource::Table { org_id: principal.org_id };
+    authorize(&principal, Action::TablesImport, &org)?;
+    let reference: TableRef =
+        TableRef { table: table_access::new_ident("table", &table)?, ..table_ref(&catalog, &schema, "t")? };
+    let upload =
+        spool(&state, form, &["format", "hasHeader", "delimiter", "schema", "primaryKey", "applyDomains"]).await?;
+    let format = format_of(&upload)?;
+    let existing = state.meta.get_table(principal.org_id, &reference).await?;
+    let (entry, created) = match existing {
+        Some(entry) => {
+            if ["schema", "primaryKey", "applyDomains"].iter().any(|f| upload.fields.contains_key(*f)) {
+                return Err(ApiError::conflict(format!(
+                    "table `{reference}` exists: schema, primaryKey and applyDomains only apply to a new table"
+                )));
+            }
+            (entry, false)
+        }
+        None => {
+            authorize(&principal, Action::TablesCreate, &org)?;
+            let apply_domains = flag(&upload.fields, "applyDomains", false)?;
+            if apply_domains {
+                authorize(&principal, Action::DomainsWrite, &org)?;
+            }
+            let (spec, domains) = spec_for(&state, &upload, format).await?;
+            let (entry, _) = create(&state, &request, &principal, &reference, &spec).await?;
+            if apply_domains {
+                let location = url::Url::parse(&entry.location).map_err(ApiError::internal)?;
+                let actor = table_access::actor(&state, &principal).await?;
+                for (column, values) in domains {
+                    let change = DomainChange::SetFixed { values };
+                    state.engine.change_domain(&location, &column, change, false, &actor).await?;
+                }
+            }
+            (entry, true)
+        }
+    };
+    let job = state.meta.start_job(principal.org_id, "import", &reference.to_string(), principal.user_id).await?;
+    let write = WriteRequest {
+        actor: table_access::actor(&state, &principal).await?,
+        idempotency_key: None,
+        return_rows: false,
+    };
+    let runner = ImportRun { state: state.clone(), request, principal, entry, created, job: job.id, write };
+    tokio::spawn(runner.run(upload, format));
+    Ok((StatusCode::ACCEPTED, axum::Json(job.into())))
+}
+
+struct ImportRun {
+    state: SharedState,
+    request: RequestMeta,
+    principal: Principal,
+    entry: lakeward_meta::store::TableEntry,
+    /// The job created the table, and removes it again if the import fails.
+    created: bool,
+    job: Uuid,
+    write: WriteRequest,
+}
+
+impl ImportRun {
+    async fn run(self, upload: Upload, format: ImportFormat) {
+        let state = &self.state;
+        let progress = Arc::new(ImportProgress::default());
+        let location = match url::Url::parse(&self.entry.location) {
+            Ok(l) => l,
+            Err(e) => return self.fail(&progress, ApiError::internal(e)).await,
+        };
+        let import = state.engine.import(&location, &upload.file, format, &self.write, progress.clone());
+        tokio::pin!(import);
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        let outcome = loop {
+            tokio::select! {
+                outcome = &mut import => break outcome,
+                _ = tick.tick() => {
+                    let (read, written) = counts(&progress);
+                    if let Err(err) = state.meta.job_progress(self.job, read, written).await {
+                        tracing::warn!(%err, job = %self.job, "recording import progress failed");
+                    }
+                }
+            }
+        };
+        match outcome {
+            Ok(outcome) => {
+                let (read, _) = counts(&progress);
+                let version = outcome.version.map(|v| v as i64);
+                let end = JobEnd::Succeeded { version, rows_written: outcome.rows as i64 };
+                if let Err(err) = state.meta.finish_job(self.job, read, end).await {
+                    tracing::warn!(%err, job = %self.job, "recording the import's end failed");
+                }
+                let event = Event::new(self.principal.org_id, "row.batch_inserted")
+                    .target("table", &self.entry.table)
+                    .details(json!({ "version": outcome.version, "rows": outcome.rows, "job_id": self.job }));
+                if let Err(err) =
+                    audit_log::record(state, &self.request, Actor::Principal(&self.principal), event).await
+                {
+                    tracing::warn!(status = %err.status, job = %self.job, "auditing the import failed");
+                }
+            }
+            Err(e) => self.fail(&progress, e.into()).await,
+        }
+    }
+
+    async fn fail(&self, progress: &ImportProgress, error: ApiError) {
+        let state = &self.state;
+        if self.created {
+            // Commit everything or nothing: the table the job created goes too.
+            let _ = state.meta.unregister_table(self.principal.org_id, &self.entry.table).await;
+            if let Ok(location) = url::Url::parse(&self.entry.location) {
+                let _ = state.engine.drop_table(&location).await;
+            }
+        }
+        let body = serde_json::to_value(error.body()).unwrap_or(Value::Null);
+        let (read, _) = counts(progress);
+        if let Err(err) = state.meta.finish_job(self.job, read, JobEnd::Failed { error: body }).await {
+            tracing::warn!(%err, job = %self.job, "recording the import's failure failed");
+        }
+    }
+}
+
+fn counts(progress: &ImportProgress) -> (i64, i64) {
+    (progress.rows_read.load(Ordering::Relaxed) as i64, progress.rows_written.load(Ordering::Relaxed) as i64)
+}
+
+/// A job's status and progress (`tables:read`).
+#[utoipa::path(get, path = "/v1/jobs/{job_id}", tag = "imports", security(("bearer" = [])),
+    responses((status = 200, body = JobResponse)))]
+pub async fn get_job(
+    State(state): State<SharedState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<JobResponse>> {
+    authorize(&principal, Action::TablesRead, &Resource::Table { org_id: principal.org_id })?;
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
+    let job = state.meta.get_job(principal.org_id, id).await?.ok_or_else(ApiError::not_found)?;
+    Ok(axum::Json(job.into()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct JobsQuery {
+    /// 1 to 500 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// The organisation's jobs, newest first (`tables:read`).
+#[utoipa::path(get, path = "/v1/jobs", tag = "imports", security(("bearer" = [])), params(JobsQuery),
+    responses((status = 200, body = Vec<JobResponse>)))]
+pub async fn list_jobs(
+    State(state): State<SharedState>,
+    Auth(principal): Auth,
+    Query(q): Query<JobsQuery>,
+) -> ApiResult<axum::Json<Vec<JobResponse>>> {
+    authorize(&principal, Action::TablesRead, &Resource::Table { org_id: principal.org_id })?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", "must be between 1 and 500"));
+    }
+    let jobs = state.meta.list_jobs(principal.org_id, limit).await?;
+    Ok(axum::Json(jobs.into_iter().map(JobResponse::from).collect()))
+}
