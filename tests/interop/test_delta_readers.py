@@ -132,10 +132,16 @@ def test_python_deltalake_reads_identical_rows_and_history(written):
     assert table.metadata().configuration["lakeward.primaryKey"] == "id"
 
 
-def test_duckdb_reads_identical_rows(written):
+def duckdb_with_delta() -> duckdb.DuckDBPyConnection:
+    """DuckDB with its delta extension loaded from the PyPI wheel: nothing downloads."""
     extension = Path(duckdb_extension_delta.__file__).parent / "extensions" / f"v{duckdb.__version__}" / "delta.duckdb_extension"
     con = duckdb.connect(config={"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"})
     con.execute(f"LOAD '{extension}'")
+    return con
+
+
+def test_duckdb_reads_identical_rows(written):
+    con = duckdb_with_delta()
     rows = con.execute(f"SELECT * FROM delta_scan('{written['path']}') ORDER BY id").to_arrow_table().to_pylist()
     assert by_id(rows) == EXPECTED
 

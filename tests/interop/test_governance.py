@@ -52,3 +52,25 @@ def test_domains_are_in_the_delta_schema(governed, lakeward):
     assert [v["value"] for v in domain["allowed_values"]] == ["open", "closed"]
     api = lakeward.call("GET", governed["table"] + "/columns/status/domain", governed["token"]).json()
     assert api["domain"] == domain
+
+
+def test_a_renamed_column_reads_under_its_new_name_everywhere(governed, lakeward):
+    import polars as pl
+    from test_delta_readers import duckdb_with_delta
+
+    table, token = governed["table"], governed["token"]
+    res = lakeward.call("POST", table + "/columns", token, json={"name": "note", "type": "string"})
+    assert res.status_code == 200, res.text
+    res = lakeward.call("POST", table + "/rows", token, json=[{"id": 10, "status": "open", "balance": 1, "note": "hi"}])
+    assert res.status_code == 201, res.text
+    res = lakeward.call("PATCH", table + "/columns/note", token, json={"name": "remark"})
+    assert res.status_code == 200, res.text
+
+    path = governed["path"]
+    names = [f.name for f in DeltaTable(path).schema().fields]
+    assert "remark" in names and "note" not in names
+    rows = DeltaTable(path).to_pyarrow_table().to_pylist()
+    assert next(r for r in rows if r["id"] == 10)["remark"] == "hi"
+    assert pl.read_delta(path).filter(pl.col("id") == 10)["remark"].to_list() == ["hi"]
+    con = duckdb_with_delta()
+    assert con.execute(f"SELECT remark FROM delta_scan('{path}') WHERE id = 10").fetchall() == [("hi",)]

@@ -41,7 +41,7 @@ pub use import::infer::{CsvOptions, DOMAIN_MAX_VALUES, Inferred, InferredColumn}
 pub use import::{ImportFormat, ImportProgress};
 pub use output::{ACCEPTED_OUTPUT_TYPES, ByteStream, OutputFormat};
 pub use rules::{AllowedValues, Domain, DomainChange, DomainOutcome, DomainValue, Lookup, Parent, ReferenceSource};
-pub use schema::{ColumnChange, TableChange};
+pub use schema::{ColumnChange, ColumnRewrite, TableChange};
 pub use sql::{ALLOWED_TABLE_FUNCTIONS, SqlTable};
 pub use table::{ColumnInfo, ColumnSpec, ColumnStatistics, TableMetadata, TableSpec, TimeTravel};
 pub use types::{ColumnType, TYPE_NAMES};
@@ -317,6 +317,19 @@ impl Engine {
         let (inner, location, column, entries, actor) =
             (self.inner.clone(), location.clone(), column.to_owned(), entries.clone(), actor.clone());
         self.exec.run(None, async move { inner.merge_field_metadata(&location, &column, &entries, &actor).await }).await
+    }
+
+    /// Renames, drops or widens a column by rewriting the data, as one commit.
+    pub async fn rewrite_column(
+        &self,
+        location: &Url,
+        column: &str,
+        rewrite: &ColumnRewrite,
+        actor: &Actor,
+    ) -> EngineResult<u64> {
+        let (inner, location, column, rewrite, actor) =
+            (self.inner.clone(), location.clone(), column.to_owned(), rewrite.clone(), actor.clone());
+        self.exec.run(None, async move { inner.rewrite_column(&location, &column, &rewrite, &actor).await }).await
     }
 
     pub async fn change_table(&self, location: &Url, change: &TableChange, actor: &Actor) -> EngineResult<u64> {

@@ -2,6 +2,8 @@
 //! nullability, description, properties): each is one Delta commit of a new `metaData`
 //! action, named by its actor like every other commit.
 
+use std::sync::Arc;
+
 use deltalake::DeltaTable;
 use deltalake::kernel::schema::{MetadataValue, StructField, StructType};
 use deltalake::kernel::transaction::CommitBuilder;
@@ -282,5 +284,156 @@ impl Engine {
             None => DeltaOperation::SetTableProperties { properties: set },
         };
         commit_metadata(self, location, &delta, metadata, operation, actor).await
+    }
+}
+
+/// A change to one column that rewrites the table's data (Delta keeps columns by name in
+/// the data files, so renaming, dropping or widening a column means new files). The
+/// rewrite is one commit; earlier versions keep their files for time travel.
+#[derive(Debug, Clone)]
+pub enum ColumnRewrite {
+    Rename(lakeward_model::Ident),
+    Drop,
+    Widen(crate::ColumnType),
+}
+
+/// Widenings that lose nothing: every old value has exactly one new value.
+fn widens(from: crate::ColumnType, to: crate::ColumnType) -> bool {
+    use crate::ColumnType as T;
+    match (from, to) {
+        (T::Int32, T::Int64 | T::Float64) | (T::Float32, T::Float64) | (T::Date, T::Timestamp) => true,
+        (T::Int32, T::Decimal { precision, scale }) => precision - scale as u8 >= 10,
+        (T::Int64, T::Decimal { precision, scale }) => precision - scale as u8 >= 19,
+        (T::Decimal { precision: p, scale: s }, T::Decimal { precision: p2, scale: s2 }) => {
+            s2 >= s && (p2 as i16 - s2 as i16) >= (p as i16 - s as i16) && (p2, s2) != (p, s)
+        }
+        _ => false,
+    }
+}
+
+impl Engine {
+    pub async fn rewrite_column(
+        &self,
+        location: &Url,
+        column: &str,
+        rewrite: &ColumnRewrite,
+        actor: &Actor,
+    ) -> EngineResult<u64> {
+        use arrow::datatypes::{Field, Schema};
+        use datafusion::logical_expr::{Expr, cast};
+
+        let _guard = self.lock(location).await;
+        let delta = self.open(location, crate::TimeTravel::Latest).await?;
+        let schema = crate::table::arrow_schema(&delta)?;
+        schema.field_with_name(column).map_err(|_| EngineError::NotFound)?;
+        let metadata = delta.snapshot()?.metadata().clone();
+        let keys = crate::table::primary_key(&delta)?;
+        let partitions = metadata.partition_columns().to_vec();
+        let in_use = |what: &str| EngineError::invalid("column", format!("column `{column}` is {what}"));
+        if partitions.iter().any(|p| p == column) {
+            return Err(in_use("a partition column"));
+        }
+        if !matches!(rewrite, ColumnRewrite::Widen(_)) {
+            if keys.iter().any(|k| k == column) {
+                return Err(in_use("part of the primary key"));
+            }
+            let rules = crate::rules::Rules::compile(self, location, &delta).await?;
+            if let Some((name, _)) = rules.constraint_columns().find(|(_, cols)| cols.iter().any(|c| c == column)) {
+                return Err(in_use(&format!("used by CHECK constraint `{name}`; drop it first")));
+            }
+            for f in schema.fields() {
+                if let Some(crate::rules::Domain::Hierarchical { parent_column, .. }) =
+                    crate::rules::domain::of_field(f)?
+                    && parent_column == column
+                {
+                    return Err(in_use(&format!(
+                        "the parent in the domain of `{}`; change that domain first",
+                        f.name()
+                    )));
+                }
+            }
+        }
+        if schema.fields().len() == 1 && matches!(rewrite, ColumnRewrite::Drop) {
+            return Err(in_use("the table's only column"));
+        }
+        let mut fields: Vec<Field> = Vec::with_capacity(schema.fields().len());
+        let mut exprs: Vec<Expr> = Vec::with_capacity(schema.fields().len());
+        for f in schema.fields() {
+            if f.name() != column {
+                fields.push(f.as_ref().clone());
+                exprs.push(crate::read::column(f.name()));
+                continue;
+            }
+            match rewrite {
+                ColumnRewrite::Drop => {}
+                ColumnRewrite::Rename(new) => {
+                    if schema.fields().iter().any(|o| o.name().eq_ignore_ascii_case(new.as_str())) {
+                        return Err(EngineError::Conflict(format!("the table already has a column `{new}`")));
+                    }
+                    fields.push(f.as_ref().clone().with_name(new.as_str()));
+                    exprs.push(crate::read::column(f.name()).alias(new.as_str()));
+                }
+                ColumnRewrite::Widen(to) => {
+                    let from =
+                        crate::ColumnType::of_field(f).ok_or_else(|| EngineError::Internal("untyped column".into()))?;
+                    if !widens(from, *to) {
+                        return Err(EngineError::invalid(
+                            "type",
+                            format!("`{column}` cannot widen from {from} to {to}"),
+                        ));
+                    }
+                    if crate::rules::domain::of_field(f)?.is_some() {
+                        return Err(in_use(
+                            "governed by a domain whose values are written for its type; remove it first",
+                        ));
+                    }
+                    let mut meta = f.metadata().clone();
+                    meta.extend(to.metadata());
+                    fields.push(Field::new(f.name(), to.arrow(), f.is_nullable()).with_metadata(meta));
+                    exprs.push(cast(crate::read::column(f.name()), to.arrow()).alias(f.name()));
+                }
+            }
+        }
+        let new_schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+        let ctx = self.session();
+        crate::read::register(&ctx, &delta).await?;
+        let plan = ctx.table(crate::read::SELF).await?.select(exprs)?.create_physical_plan().await?;
+        let rows = datafusion::physical_plan::execute_stream(plan, ctx.task_ctx())?;
+        let out_schema = new_schema.clone();
+        let stream = futures::StreamExt::map(rows, move |b| {
+            let b = b?;
+            // Scans may answer strings as views; the table stores plain strings.
+            let columns = b
+                .columns()
+                .iter()
+                .zip(out_schema.fields())
+                .map(|(c, f)| {
+                    if c.data_type() == f.data_type() { Ok(c.clone()) } else { arrow::compute::cast(c, f.data_type()) }
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(arrow::record_batch::RecordBatch::try_new(out_schema.clone(), columns)?)
+        });
+        let stream = datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(new_schema.clone(), stream);
+        let input = crate::import::OnceStream::plan(new_schema, Box::pin(stream))?;
+        let commit_id = crate::write::new_commit_id();
+        let read_version = delta.version().unwrap_or(0);
+        let written = delta
+            .clone()
+            .write(Vec::new())
+            .with_input_plan(input)
+            .with_save_mode(deltalake::protocol::SaveMode::Overwrite)
+            .with_schema_mode(deltalake::operations::write::SchemaMode::Overwrite)
+            .with_partition_columns(partitions)
+            .with_writer_properties(crate::write::writer_properties())
+            .with_session_state(self.write_session())
+            .with_commit_properties(actor.commit_properties(&commit_id, None))
+            .await;
+        match written {
+            Ok(t) => {
+                self.remember(location, &t);
+                Ok(t.version().unwrap_or(0))
+            }
+            Err(e) => landed_despite(self, location, read_version, &commit_id, e).await,
+        }
     }
 }

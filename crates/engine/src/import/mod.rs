@@ -166,9 +166,21 @@ fn produce(
 }
 
 /// A stream handed to the writer exactly once (delta-rs plans the write over it).
-struct OnceStream {
+pub(crate) struct OnceStream {
     schema: SchemaRef,
     stream: Mutex<Option<SendableRecordBatchStream>>,
+}
+
+impl OnceStream {
+    /// A plan that scans `stream` (of batches of exactly `schema`) once.
+    pub(crate) fn plan(
+        schema: SchemaRef,
+        stream: SendableRecordBatchStream,
+    ) -> EngineResult<datafusion::logical_expr::LogicalPlan> {
+        let source = OnceStream { schema: schema.clone(), stream: Mutex::new(Some(stream)) };
+        let provider = StreamingTable::try_new(schema, vec![Arc::new(source)])?;
+        Ok(LogicalPlanBuilder::scan("source", provider_as_source(Arc::new(provider)), None)?.build()?)
+    }
 }
 
 impl std::fmt::Debug for OnceStream {
@@ -224,12 +236,7 @@ impl Engine {
         // Why the stream failed, in our own terms (the writer wraps errors beyond use).
         let failure: Arc<Mutex<Option<EngineError>>> = Arc::default();
         let stream = self.checked_stream(delta.clone(), keys, rx, producer, progress.clone(), failure.clone());
-        let source = OnceStream {
-            schema: schema.clone(),
-            stream: Mutex::new(Some(Box::pin(RecordBatchStreamAdapter::new(schema.clone(), stream)))),
-        };
-        let provider = StreamingTable::try_new(schema, vec![Arc::new(source)])?;
-        let plan = LogicalPlanBuilder::scan("source", provider_as_source(Arc::new(provider)), None)?.build()?;
+        let plan = OnceStream::plan(schema.clone(), Box::pin(RecordBatchStreamAdapter::new(schema, stream)))?;
         let commit_id = new_commit_id();
         let app_id = request.idempotency_key.as_deref().map(idempotency_app_id);
         let read_version = delta.version().unwrap_or(0);

@@ -135,6 +135,11 @@ impl Rules {
         Ok(Rules { schema, types, domains: checks, constraints: compiled })
     }
 
+    /// Each CHECK constraint's name and the columns it reads.
+    pub fn constraint_columns(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.constraints.iter().map(|c| (c.name.as_str(), c.columns.as_slice()))
+    }
+
     /// Whether anything beyond the column types is checked.
     pub fn has_value_rules(&self) -> bool {
         !self.domains.is_empty() || !self.constraints.is_empty()

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
-use lakeward_engine::{ColumnChange, ColumnSpec, ColumnType, TableChange};
+use lakeward_engine::{ColumnChange, ColumnRewrite, ColumnSpec, ColumnType, TableChange};
 use lakeward_meta::access::{Action, Principal};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
@@ -23,7 +23,7 @@ use crate::table_access::{self, ResolvedTable, new_ident, resolve};
 pub fn router() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
         .routes(routes!(add_column))
-        .routes(routes!(change_column))
+        .routes(routes!(change_column, drop_column))
         .routes(routes!(update_field_metadata))
         .routes(routes!(change_table))
 }
@@ -39,9 +39,17 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D:
     Ok(Some(Option::deserialize(d)?))
 }
 
+/// One kind of change per request (each is one commit): `name` (rename), `type`
+/// (widen), or `nullable`/`comment`. Renaming and widening rewrite the table's data.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeColumnRequest {
+    /// A new name.
+    pub name: Option<String>,
+    /// A wider type: int32 to int64/float64/decimal, float32 to float64, date to
+    /// timestamp, or a decimal with more digits.
+    #[serde(rename = "type")]
+    pub column_type: Option<String>,
     /// `false` makes the column NOT NULL (refused with the count while rows hold nulls).
     pub nullable: Option<bool>,
     /// The column comment; `null` removes it.
@@ -117,14 +125,30 @@ pub async fn change_column(
     Json(body): Json<ChangeColumnRequest>,
 ) -> ApiResult<axum::Json<SchemaChangeResponse>> {
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
-    if body.nullable.is_none() && body.comment.is_none() {
-        return Err(ApiError::invalid_field("body", "nothing to change: give nullable or comment"));
+    let kinds = [body.name.is_some(), body.column_type.is_some(), body.nullable.is_some() || body.comment.is_some()];
+    match kinds.iter().filter(|k| **k).count() {
+        0 => return Err(ApiError::invalid_field("body", "nothing to change: give name, type, nullable or comment")),
+        1 => {}
+        _ => return Err(ApiError::invalid_field("body", "rename, widen and other changes are separate requests")),
     }
-    let change = ColumnChange { nullable: body.nullable, comment: body.comment.clone() };
     let actor = table_access::actor(&state, &principal).await?;
-    let version = state.engine.change_column(&t.location, &column, &change, &actor).await?;
+    let rewrite = match (&body.name, &body.column_type) {
+        (Some(name), _) => Some(ColumnRewrite::Rename(new_ident("name", name)?)),
+        (_, Some(t)) => {
+            Some(ColumnRewrite::Widen(ColumnType::parse(t).map_err(|m| ApiError::invalid_field("type", m))?))
+        }
+        _ => None,
+    };
+    let version = match &rewrite {
+        Some(r) => state.engine.rewrite_column(&t.location, &column, r, &actor).await?,
+        None => {
+            let change = ColumnChange { nullable: body.nullable, comment: body.comment.clone() };
+            state.engine.change_column(&t.location, &column, &change, &actor).await?
+        }
+    };
     let details = json!({
-        "change": "change_column", "column": column, "nullable": body.nullable, "comment": body.comment, "version": version,
+        "change": "change_column", "column": column, "name": body.name, "type": body.column_type,
+        "nullable": body.nullable, "comment": body.comment, "version": version,
     });
     record(&state, &request, &principal, &t, details).await?;
     Ok(axum::Json(SchemaChangeResponse { version }))
@@ -168,5 +192,38 @@ pub async fn change_table(
         "description": body.description, "properties": body.properties, "version": version,
     }));
     audit_log::record(&state, &request, Actor::Principal(&principal), event).await?;
+    Ok(axum::Json(SchemaChangeResponse { version }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DropColumnQuery {
+    /// Must repeat the column's name to confirm.
+    pub confirm: Option<String>,
+}
+
+/// Drops a column (its data is rewritten without it; earlier versions keep it). Needs
+/// `?confirm=<column>`.
+#[utoipa::path(delete, path = "/v1/tables/{catalog}/{schema}/{table}/columns/{column}", tag = "tables",
+    security(("bearer" = [])), params(DropColumnQuery), responses((status = 200, body = SchemaChangeResponse)))]
+pub async fn drop_column(
+    State(state): State<SharedState>,
+    request: RequestMeta,
+    Auth(principal): Auth,
+    Path((catalog, schema, table, column)): Path<(String, String, String, String)>,
+    crate::query::Query(q): crate::query::Query<DropColumnQuery>,
+) -> ApiResult<axum::Json<SchemaChangeResponse>> {
+    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
+    if q.confirm.as_deref() != Some(column.as_str()) {
+        return Err(ApiError::invalid_field(
+            "confirm",
+            format!("dropping deletes the column's data: ?confirm={column}"),
+        ));
+    }
+    let actor = table_access::actor(&state, &principal).await?;
+    let version = state.engine.rewrite_column(&t.location, &column, &ColumnRewrite::Drop, &actor).await?;
+    record(&state, &request, &principal, &t, json!({ "change": "drop_column", "column": column, "version": version }))
+        .await?;
     Ok(axum::Json(SchemaChangeResponse { version }))
 }

@@ -60,6 +60,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("patch", "/v1/tables/{catalog}/{schema}/{table}"),
     ("post", "/v1/tables/{catalog}/{schema}/{table}/columns"),
     ("patch", "/v1/tables/{catalog}/{schema}/{table}/columns/{column}"),
+    ("delete", "/v1/tables/{catalog}/{schema}/{table}/columns/{column}"),
     ("put", "/v1/tables/{catalog}/{schema}/{table}/fields/metadata"),
     ("get", "/v1/tables/{catalog}/{schema}/{table}/audit"),
     ("post", "/v1/tables/{catalog}/{schema}/{table}/constraints"),

@@ -109,7 +109,7 @@ async fn columns_metadata_description_and_properties_change_one_commit_at_a_time
     let (status, body) = s.call(Method::PATCH, &format!("{T}/columns/name"), Some(t), Some(json!({}))).await;
     assert_eq!(
         (status, body),
-        (StatusCode::BAD_REQUEST, invalid("body", "nothing to change: give nullable or comment"))
+        (StatusCode::BAD_REQUEST, invalid("body", "nothing to change: give name, type, nullable or comment"))
     );
 
     // Field metadata is merged; null removes a key; reserved keys are refused.
@@ -182,4 +182,93 @@ async fn columns_metadata_description_and_properties_change_one_commit_at_a_time
     let (status, _) =
         s.post(&format!("{T}/columns"), Some(&editor.token), json!({ "name": "y", "type": "string" })).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn rename_widen_and_drop_rewrite_the_data_in_one_commit_keeping_the_rules() {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    let t = &ada.token;
+    customers(&s, &ada).await;
+    assert_eq!(insert(&s, t, sample()).await.0, StatusCode::CREATED);
+    let (status, _) = s
+        .call(
+            Method::PUT,
+            &format!("{T}/columns/country/domain/fixed"),
+            Some(t),
+            Some(json!({ "allowed_values": ["DE", "FR"] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = s
+        .post(
+            &format!("{T}/constraints"),
+            Some(t),
+            json!({ "constraints": [{ "name": "pos", "expr": "balance IS NULL OR balance >= 0" }] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let v0 = described(&s, t).await["version"].as_u64().unwrap();
+    let col = |c: &str| format!("{T}/columns/{c}");
+
+    let (status, body) = s.call(Method::PATCH, &col("name"), Some(t), Some(json!({ "name": "full_name" }))).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({ "version": v0 + 1 })));
+    let d = described(&s, t).await;
+    assert_eq!(field(&d, "full_name")["comment"], "display name", "metadata follows the column");
+    assert_eq!(field(&d, "country")["domain"]["type"], "fixed", "other columns keep their domains");
+    assert_eq!((&d["primary_key"], d["constraints"].as_array().unwrap().len()), (&json!(["id"]), 1));
+    assert_eq!(d["num_rows"], 3);
+    assert_eq!(
+        rows(&s, t, "?select=id,full_name&order=id").await.1,
+        json!([
+            { "id": 1, "full_name": "Ada" }, { "id": 2, "full_name": "Bob" }, { "id": 3, "full_name": "Cy" }
+        ])
+    );
+    let (_, old) = s.get(&format!("{T}/rows?version={v0}&select=name&id=eq.1"), t).await;
+    assert_eq!(old, json!([{ "name": "Ada" }]), "earlier versions keep the old name");
+    assert_eq!(
+        insert(&s, t, json!([{ "id": 4, "country": "XX" }])).await.0,
+        StatusCode::BAD_REQUEST,
+        "rules still hold"
+    );
+
+    let (status, _) = s.call(Method::PATCH, &col("balance"), Some(t), Some(json!({ "type": "decimal(14,3)" }))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = s.call(Method::PATCH, &col("joined"), Some(t), Some(json!({ "type": "timestamp" }))).await;
+    assert_eq!(status, StatusCode::OK);
+    let d = described(&s, t).await;
+    assert_eq!(
+        (&field(&d, "balance")["type"], &field(&d, "joined")["type"]),
+        (&json!("decimal(14,3)"), &json!("timestamp"))
+    );
+    let ada_row = &rows(&s, t, "?id=eq.1").await.1[0];
+    assert_eq!(ada_row["balance"], json!(10.5));
+    assert!(ada_row["joined"].as_str().unwrap().starts_with("2020-01-01T00:00:00"), "{ada_row}");
+
+    let (status, _) = s.call(Method::DELETE, &col("joined"), Some(t), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "needs confirmation");
+    let (status, _) = s.call(Method::DELETE, &format!("{}?confirm=joined", col("joined")), Some(t), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let d = described(&s, t).await;
+    assert!(d["schema"]["fields"].as_array().unwrap().iter().all(|f| f["name"] != "joined"));
+    assert_eq!(d["version"], json!(v0 + 4), "one commit per change");
+
+    // Refusals change nothing.
+    for (method, path, body, status) in [
+        (Method::PATCH, col("full_name"), Some(json!({ "name": "ID" })), StatusCode::CONFLICT),
+        (Method::PATCH, col("id"), Some(json!({ "name": "key" })), StatusCode::BAD_REQUEST),
+        (Method::PATCH, col("balance"), Some(json!({ "name": "amount" })), StatusCode::BAD_REQUEST),
+        (Method::PATCH, col("full_name"), Some(json!({ "type": "int64" })), StatusCode::BAD_REQUEST),
+        (Method::PATCH, col("balance"), Some(json!({ "type": "decimal(4,1)" })), StatusCode::BAD_REQUEST),
+        (Method::PATCH, col("country"), Some(json!({ "name": "land", "comment": "x" })), StatusCode::BAD_REQUEST),
+        (Method::PATCH, col("full_name"), Some(json!({ "name": "bad name" })), StatusCode::BAD_REQUEST),
+        (Method::DELETE, format!("{}?confirm=id", col("id")), None, StatusCode::BAD_REQUEST),
+        (Method::DELETE, format!("{}?confirm=nope", col("nope")), None, StatusCode::NOT_FOUND),
+    ] {
+        let (got, body) = s.call(method.clone(), &path, Some(t), body).await;
+        assert_eq!(got, status, "{method} {path}: {body}");
+    }
+    assert_eq!(described(&s, t).await["version"], json!(v0 + 4));
+    let (_, body) = s.call(Method::PATCH, &col("balance"), Some(t), Some(json!({ "name": "amount" }))).await;
+    assert_eq!(body, invalid("column", "column `balance` is used by CHECK constraint `pos`; drop it first"));
 }
