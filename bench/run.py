@@ -132,7 +132,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--work", default=None, help="working directory (default: a temporary one)")
+    parser.add_argument("--only", default="dataplane,governance",
+                        help="comma-separated workload groups: dataplane (issue 3), governance (issue 4)")
     args = parser.parse_args()
+    groups = set(args.only.split(","))
     work = Path(args.work or tempfile.mkdtemp(prefix="lakeward-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     csv_path = work / f"customers-{args.rows}.csv"
@@ -146,7 +149,84 @@ def main():
     server = Server(os.environ["LAKEWARD_BIN"], data_dir)
     print(f"lakeward {server.http.get(server.base + '/v1/health').json()['version']}, {args.rows} rows, {os.cpu_count()} cores")
     ext = Path(duckdb_extension_delta.__file__).parent / "extensions" / f"v{duckdb.__version__}" / "delta.duckdb_extension"
+    if "governance" in groups:
+        governance(server, csv_path, args.rows)
+    if "dataplane" in groups:
+        dataplane(server, csv_path, work, data_dir, ext, args.rows)
+    server.stop()
 
+
+def wait_job(server: "Server", job: dict) -> dict:
+    while True:
+        job = server.http.get(f"{server.base}/v1/jobs/{job['id']}").json()
+        if job["status"] != "running":
+            return job
+        time.sleep(0.05)
+
+
+def import_job(server: "Server", table: str, csv_path: Path) -> float:
+    start = time.perf_counter()
+    with open(csv_path, "rb") as f:
+        res = server.http.post(f"{server.base}/v1/tables/bench/crm/{table}/import", files={"file": (csv_path.name, f, "text/csv")}, timeout=3600)
+    res.raise_for_status()
+    job = wait_job(server, res.json())
+    assert job["status"] == "succeeded", job
+    return time.perf_counter() - start
+
+
+def governance(server: "Server", csv_path: Path, rows: int):
+    """Issue 4: writes into a table with three domains and two CHECK constraints versus
+    the same writes into an unconstrained table; CSV inference versus DuckDB's sniffer."""
+    def governed(name: str) -> str:
+        url = server.create(name)
+        domains = {"country": COUNTRIES, "segment": ["retail", "sme", "corporate", "public"],
+                   "age": [str(a) for a in range(18, 95)]}
+        for column, values in domains.items():
+            server.http.put(f"{url}/columns/{column}/domain/fixed", json={"allowed_values": values}).raise_for_status()
+        server.http.post(f"{url}/constraints", json={"constraints": [
+            {"name": "balance_floor", "expr": "balance >= -1000"},
+            {"name": "adult", "expr": "age BETWEEN 18 AND 120"}]}).raise_for_status()
+        return url
+
+    # Inserts: the same 100,000-row CSV chunks, one request each.
+    chunk_rows = min(100_000, rows)
+    with open(csv_path) as f:
+        header = f.readline()
+        lines = [f.readline() for _ in range(chunk_rows * 5)]
+    chunks = [(header + "".join(lines[i * chunk_rows:(i + 1) * chunk_rows])).encode() for i in range(5)]
+    times = {}
+    for name, url in [("plain", server.create("plain_inserts")), ("governed", governed("governed_inserts"))]:
+        it = iter(chunks)
+        times[name] = median_ms(lambda: server.http.post(url + "/rows", data=next(it), headers={"content-type": "text/csv"}).raise_for_status(), 5)
+    report(f"insert {chunk_rows // 1000}k rows, 3 domains + 2 checks (ms)", times["governed"], {"unconstrained": times["plain"]}, "<= 1.25x unconstrained")
+
+    # Imports of the whole file as jobs.
+    server.create("plain_import")
+    governed("governed_import")
+    plain_s = import_job(server, "plain_import", csv_path)
+    governed_s = import_job(server, "governed_import", csv_path)
+    report("import job, 3 domains + 2 checks (s)", governed_s, {"unconstrained": plain_s}, "<= 1.25x unconstrained", unit="s",
+           extra=f"| {rows / governed_s / 1e6:.2f} M rows/s governed")
+
+    # Inference over HTTP (upload included) versus DuckDB on the local file.
+    runs = []
+    for _ in range(3):
+        start = time.perf_counter()
+        with open(csv_path, "rb") as f:
+            res = server.http.post(server.base + "/v1/tables/infer", files={"file": (csv_path.name, f, "text/csv")}, timeout=3600)
+        res.raise_for_status()
+        runs.append(time.perf_counter() - start)
+    inferred = res.json()
+    assert inferred["length"] == rows, inferred["length"]
+    con = duckdb.connect()
+    sniff = median_ms(lambda: con.execute(f"SELECT * FROM sniff_csv('{csv_path}')").fetchall(), 3) / 1000
+    full = median_ms(lambda: con.execute(f"SELECT count(*) FROM read_csv('{csv_path}')").fetchall(), 3) / 1000
+    report("CSV inference, full pass (s)", statistics.median(runs), {"duckdb sniff_csv (sample)": sniff, "duckdb read_csv count (full)": full},
+           "<= 1.5x DuckDB sniffing", unit="s", extra=f"| domains proposed: {sorted(inferred['fieldsWithDomains'])}")
+
+
+def dataplane(server: "Server", csv_path: Path, work: Path, data_dir: Path, ext: Path, rows: int):
+    """Issue 3: import, lookups, SQL, concurrent inserts, updates, export."""
     # 1. CSV import over HTTP, one request, one commit.
     table_url = server.create("customers")
     base_rss = current_rss_mb(server.proc.pid)
@@ -166,13 +246,13 @@ def main():
     pl.read_csv(csv_path, schema_overrides={"age": pl.Int32, "joined": pl.Date}).write_delta(str(work / "peer-polars"), mode="overwrite")
     peers["polars"] = time.perf_counter() - t
     report("CSV import over HTTP (s)", ours_import, peers, "<= 1.2x fastest peer, peak < 500 MB", unit="s",
-           extra=f"| {args.rows / ours_import / 1e6:.2f} M rows/s, server peak {import_peak:.0f} MB (idle {base_rss:.0f} MB)")
+           extra=f"| {rows / ours_import / 1e6:.2f} M rows/s, server peak {import_peak:.0f} MB (idle {base_rss:.0f} MB)")
 
     table_path = data_dir / "warehouse" / server.org_id / "bench" / "crm" / "customers"
     rng = random.Random(7)
 
     # 2. Primary-key point lookup over REST.
-    ids = [rng.randrange(1, args.rows + 1) for _ in range(50)]
+    ids = [rng.randrange(1, rows + 1) for _ in range(50)]
     it = iter(ids * 10)
     ours = median_ms(lambda: server.http.get(f"{table_url}/rows?id=eq.{next(it)}").raise_for_status(), 50)
     lazy = pl.scan_delta(str(table_path))
@@ -215,12 +295,12 @@ def main():
           f"{counter['failed']} failed | goal: >= 200/s, no lost rows", flush=True)
 
     # 5. Update and delete one row by primary key.
-    upd_ids = iter([rng.randrange(1, args.rows + 1) for _ in range(20)])
+    upd_ids = iter([rng.randrange(1, rows + 1) for _ in range(20)])
     ours_upd = median_ms(lambda: server.http.patch(f"{table_url}/rows?id=eq.{next(upd_ids)}", json={"city": "moved"}).raise_for_status(), 5)
-    del_ids = iter([rng.randrange(1, args.rows + 1) for _ in range(20)])
+    del_ids = iter([rng.randrange(1, rows + 1) for _ in range(20)])
     ours_del = median_ms(lambda: server.http.delete(f"{table_url}/rows?id=eq.{next(del_ids)}").raise_for_status(), 5)
     peer_dt = DeltaTable(str(work / "peer-deltalake"))
-    peer_ids = iter([rng.randrange(1, args.rows + 1) for _ in range(20)])
+    peer_ids = iter([rng.randrange(1, rows + 1) for _ in range(20)])
     peer_del = median_ms(lambda: peer_dt.delete(f"id = {next(peer_ids)}"), 3)
     report("update one row by PK (ms)", ours_upd, {"deltalake-py delete": peer_del}, "median <= 100 ms")
     report("delete one row by PK (ms)", ours_del, {"deltalake-py delete": peer_del}, "median <= 100 ms")
@@ -247,7 +327,6 @@ def main():
     watcher.join()
     print(f"{'export whole table as CSV':<38} lakeward {export_s:>9.1f} s | {size / 2**20:.0f} MiB, server RSS {before:.0f} -> peak {peak['mb']:.0f} MB "
           f"| goal: peak < 300 MB", flush=True)
-    server.stop()
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ mod rate_limit;
 mod routes;
 mod state;
 mod table_access;
+mod upload;
 pub mod webhooks;
 
 use std::future::Future;

@@ -38,7 +38,7 @@ use crate::error::{EngineError, EngineResult};
 use crate::rules::Rules;
 use crate::table::{self, TimeTravel};
 use crate::types::ColumnType;
-use crate::write::input::{conform, csv_error, csv_schema};
+use crate::write::input::{conform, csv_error, csv_schema, typed_csv_batch};
 use crate::write::rows::RowErrors;
 use crate::write::{WriteOutcome, WriteRequest, already_written, landed_despite, new_commit_id, writer_properties};
 
@@ -82,7 +82,8 @@ fn parquet_reader(path: &Path) -> EngineResult<parquet::arrow::arrow_reader::Par
         .map_err(|e| EngineError::invalid("file", format!("not a readable Parquet file: {e}")))
 }
 
-/// The file's batches, cast to the table's columns.
+/// The file's batches: CSV as text (typed by the caller, which counts the faults),
+/// Parquet cast to the table's columns.
 fn batches(
     path: &Path,
     format: ImportFormat,
@@ -98,10 +99,8 @@ fn batches(
                 .with_batch_size(BATCH_ROWS)
                 .build(open_csv(path)?)
                 .map_err(csv_read_error)?;
-            Box::new(reader.map(move |b| {
-                let b = b.map_err(|e| csv_error(&e.to_string(), &header))?;
-                conform(&b, &schema)
-            }))
+            // Text batches: `produce` types them, reporting every value that does not fit.
+            Box::new(reader.map(move |b| b.map_err(|e| csv_error(&e.to_string(), &header))))
         }
         ImportFormat::Parquet => {
             let builder = parquet_reader(path)?;
@@ -141,10 +140,17 @@ fn produce(
     let mut offset = 0usize;
     let mut key_batches = Vec::new();
     for batch in batches(path, format, schema)? {
-        let batch = batch?;
+        let before = errors.total;
+        let batch = match format {
+            ImportFormat::Csv(_) => typed_csv_batch(&batch?, schema, offset, &mut errors)?,
+            ImportFormat::Parquet => batch?,
+        };
         let n = batch.num_rows();
         progress.rows_read.fetch_add(n as u64, Ordering::Relaxed);
-        rules.check(&batch, offset, &mut errors)?;
+        // Values that did not even convert are reported once, as such.
+        if errors.total == before {
+            rules.check(&batch, offset, &mut errors)?;
+        }
         offset += n;
         if !errors.is_empty() || n == 0 {
             // Keep reading to count every fault, but send nothing more.

@@ -93,28 +93,33 @@ pub(crate) fn parse(
 fn parse_csv(body: &[u8], schema: &SchemaRef) -> EngineResult<Vec<RecordBatch>> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let header = read_header(body)?;
-    let file_schema = csv_schema(&header, schema)?;
-    let reader = arrow::csv::ReaderBuilder::new(file_schema)
+    let reader = arrow::csv::ReaderBuilder::new(csv_schema(&header, schema)?)
         .with_header(true)
         .with_batch_size(64 * 1024)
         .build(Cursor::new(body))
         .map_err(|e| EngineError::invalid("body", e.to_string()))?;
     let mut batches = Vec::new();
+    let mut errors = RowErrors::default();
+    let mut offset = 0;
     for batch in reader {
         let batch = batch.map_err(|e| csv_error(&e.to_string(), &header))?;
-        batches.push(conform(&batch, schema)?);
+        batches.push(typed_csv_batch(&batch, schema, offset, &mut errors)?);
+        offset += batch.num_rows();
+    }
+    if !errors.is_empty() {
+        return Err(EngineError::Rows(errors));
     }
     Ok(batches)
 }
 
-/// The schema a CSV with `header` is read with: each named column typed as the table's
-/// (all nullable until NOT NULL is checked); an unknown name is an error.
+/// The schema a CSV with `header` is read with: every named column as text (typed by
+/// [`typed_csv_batch`]); an unknown name is an error.
 pub(crate) fn csv_schema(header: &[String], schema: &SchemaRef) -> EngineResult<SchemaRef> {
     let mut errors = RowErrors::default();
     let mut fields = Vec::with_capacity(header.len());
     for name in header {
         match schema.field_with_name(name) {
-            Ok(f) => fields.push(Field::new(f.name(), f.data_type().clone(), true)),
+            Ok(f) => fields.push(Field::new(f.name(), arrow::datatypes::DataType::Utf8, true)),
             Err(_) => errors.push(0, Some(name), format!("unknown column `{name}` in the CSV header")),
         }
     }
@@ -122,6 +127,42 @@ pub(crate) fn csv_schema(header: &[String], schema: &SchemaRef) -> EngineResult<
         return Err(EngineError::Rows(errors));
     }
     Ok(Arc::new(Schema::new(fields)))
+}
+
+/// A batch of CSV text cast to the table's columns (vectorized). Every value that does not
+/// convert is reported with its row, column and text, as the JSON path words it; the batch
+/// returned has nulls there (it is never written when there are errors).
+pub(crate) fn typed_csv_batch(
+    text: &RecordBatch,
+    schema: &SchemaRef,
+    offset: usize,
+    errors: &mut RowErrors,
+) -> EngineResult<RecordBatch> {
+    use arrow::array::{Array, AsArray};
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(text.num_columns());
+    for (field, column) in text.schema().fields().iter().zip(text.columns()) {
+        let target = schema.field_with_name(field.name())?;
+        let typed = arrow::compute::cast(column, target.data_type())?;
+        if typed.null_count() > column.null_count() {
+            let strings = column.as_string::<i32>();
+            for row in (0..typed.len()).filter(|r| typed.is_null(*r) && column.is_valid(*r)) {
+                let value = strings.value(row);
+                let message = super::rows::scalar_from_text(target, value)
+                    .err()
+                    .unwrap_or_else(|| format!("`{value}` is not a {}", target.data_type()));
+                errors.push(offset + row, Some(field.name()), message);
+            }
+        }
+        columns.push(typed);
+    }
+    let fields: Vec<Field> = text
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| Field::new(f.name(), schema.field_with_name(f.name()).expect("checked").data_type().clone(), true))
+        .collect();
+    let typed = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+    conform(&typed, schema)
 }
 
 /// The first CSV record's field names.

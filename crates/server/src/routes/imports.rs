@@ -22,7 +22,6 @@ use lakeward_meta::store::{Job, JobEnd};
 use lakeward_model::{Ident, TableRef};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -53,33 +52,24 @@ struct Upload {
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     let status = e.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(status, "The upload is larger than the configured limit");
+        return crate::upload::too_large();
     }
     ApiError::invalid_field("body", format!("malformed multipart body: {}", e.body_text()))
 }
 
 /// Streams the `file` part to a temporary file; keeps the small text parts.
 async fn spool(state: &AppState, mut form: Multipart, allowed: &[&str]) -> ApiResult<Upload> {
-    let dir = state.config.data_dir.join("tmp");
-    tokio::fs::create_dir_all(&dir).await.map_err(ApiError::internal)?;
     let mut file = None;
     let mut file_name = None;
     let mut fields = HashMap::new();
-    while let Some(mut part) = form.next_field().await.map_err(multipart_error)? {
+    while let Some(part) = form.next_field().await.map_err(multipart_error)? {
         let name = part.name().unwrap_or_default().to_owned();
         if name == "file" {
             if file.is_some() {
                 return Err(ApiError::invalid_field("file", "give one file"));
             }
             file_name = part.file_name().map(str::to_owned);
-            let (std_file, path) =
-                tempfile::Builder::new().prefix("upload-").tempfile_in(&dir).map_err(ApiError::internal)?.into_parts();
-            let mut out = tokio::fs::File::from_std(std_file);
-            while let Some(chunk) = part.chunk().await.map_err(multipart_error)? {
-                out.write_all(&chunk).await.map_err(ApiError::internal)?;
-            }
-            out.flush().await.map_err(ApiError::internal)?;
-            file = Some(path);
+            file = Some(crate::upload::spool(state, part, multipart_error).await?);
         } else if allowed.contains(&name.as_str()) {
             let text = part.text().await.map_err(multipart_error)?;
             if text.len() > 64 * 1024 {

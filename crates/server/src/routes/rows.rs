@@ -2,12 +2,13 @@
 //! (`Range`) and counts; insert (JSON, NDJSON, CSV, Arrow IPC), upsert on the primary
 //! key, update and delete by filter. Each write is one Delta commit.
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use lakeward_engine::{
-    ACCEPTED_CONTENT_TYPES, ACCEPTED_OUTPUT_TYPES, InputFormat, OutputFormat, WriteOutcome, WriteRequest,
+    ACCEPTED_CONTENT_TYPES, ACCEPTED_OUTPUT_TYPES, CsvOptions, ImportFormat, InputFormat, OutputFormat, WriteOutcome,
+    WriteRequest,
 };
 use lakeward_meta::access::{Action, Principal, Resource, authorize};
 use lakeward_model::query::RowQuery;
@@ -219,7 +220,7 @@ pub async fn insert_rows(
     Auth(principal): Auth,
     headers: HeaderMap,
     Path((catalog, schema, table)): Path<(String, String, String)>,
-    body: Bytes,
+    body: Body,
 ) -> ApiResult<Response> {
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::RowsInsert).await?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -231,14 +232,43 @@ pub async fn insert_rows(
     })?;
     let prefs = prefer(&headers);
     let write = write_request(&state, &principal, &headers, prefs.representation).await?;
+    let length: Option<u64> =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+    let large = length.is_none_or(|n| n > STREAM_ABOVE_BYTES);
     let (outcome, action) = if prefs.merge_duplicates {
         authorize(&principal, Action::RowsUpdate, &Resource::Table { org_id: principal.org_id })?;
-        (state.engine.upsert(&t.location, format, body, &write).await?, "rows.upserted")
+        (state.engine.upsert(&t.location, format, buffered(&state, body).await?, &write).await?, "rows.upserted")
+    } else if format == InputFormat::Csv && large && !prefs.representation {
+        // A large CSV streams from disk into the write: memory stays flat, whatever its size.
+        let file =
+            crate::upload::spool(&state, body.into_data_stream(), |e| ApiError::bad_request(e.to_string())).await?;
+        let options = ImportFormat::Csv(CsvOptions::default());
+        let import = state.engine.import(&t.location, &file, options, &write, Default::default());
+        (import.await.map_err(body_not_file)?, "row.batch_inserted")
     } else {
-        (state.engine.insert(&t.location, format, body, &write).await?, "row.batch_inserted")
+        (state.engine.insert(&t.location, format, buffered(&state, body).await?, &write).await?, "row.batch_inserted")
     };
     audit_write(&state, &request, &principal, &t, action, &outcome).await?;
     Ok(write_response(StatusCode::CREATED, outcome))
+}
+
+/// CSV bodies larger than this (or of unknown length) are streamed through a file instead
+/// of being held in memory; smaller ones join the table's group commit.
+const STREAM_ABOVE_BYTES: u64 = 1 << 20;
+
+/// The whole body in memory, within the upload limit.
+async fn buffered(state: &AppState, body: Body) -> ApiResult<Bytes> {
+    axum::body::to_bytes(body, state.config.limits.max_upload_bytes).await.map_err(|_| crate::upload::too_large())
+}
+
+/// The streamed path reads the body as a file; its faults are the body's.
+fn body_not_file(e: lakeward_engine::EngineError) -> ApiError {
+    match e {
+        lakeward_engine::EngineError::Invalid { field, message } if field == "file" => {
+            ApiError::invalid_field("body", message)
+        }
+        other => other.into(),
+    }
 }
 
 /// Filters of a write request; a write with none must say `all=true`.

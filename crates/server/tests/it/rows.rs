@@ -439,3 +439,55 @@ async fn concurrent_writers_lose_nothing() {
     // Concurrent small inserts may share commits, never more than one per request.
     assert!(latest <= 1 + (clients * per_client) as u64, "{latest}");
 }
+
+#[tokio::test]
+async fn large_and_chunked_csv_bodies_stream_into_one_commit() {
+    let (s, token) = setup().await;
+    let csv = |from: i64, to: i64| -> String {
+        let mut text = String::from("id,name,country,balance\n");
+        for i in from..to {
+            text.push_str(&format!("{i},customer number {i} with a longish name,DE,{}.25\n", i % 1000));
+        }
+        text
+    };
+    let post = |body: reqwest::Body| {
+        s.client
+            .post(s.url(&format!("{T}/rows")))
+            .bearer_auth(&token)
+            .header("content-type", "text/csv")
+            .body(body)
+            .send()
+    };
+    let big = csv(10, 40_010);
+    assert!(big.len() > 2 << 20, "over the streaming threshold");
+    let res = post(big.into()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({ "version": 2, "rows": 40_000, "replayed": false }));
+
+    // No Content-Length: streamed too.
+    let chunks: Vec<Result<String, std::io::Error>> = vec![Ok("id,name\n".into()), Ok("50000,a\n50001,b\n".into())];
+    let res = post(reqwest::Body::wrap_stream(futures::stream::iter(chunks))).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(res.json::<Value>().await.unwrap()["rows"], 2);
+
+    // A bad value deep in a large body: named by row, nothing committed.
+    let mut bad = csv(60_000, 90_000);
+    bad.push_str("90000,x,DE,not money\n");
+    let res = post(bad.into()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["details"][0]["field"], "rows[30000].balance", "{body}");
+    // A key already in the table: 409, nothing committed.
+    let res = post(csv(40_000, 40_100).into()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(version(&s, &token).await, 3);
+    let res = s
+        .client
+        .get(s.url(&format!("{T}/rows?limit=1")))
+        .bearer_auth(&token)
+        .header("prefer", "count=exact")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-range"], "0-0/40005");
+}
