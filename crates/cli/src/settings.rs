@@ -12,6 +12,7 @@ use clap::Args;
 use ipnet::IpNet;
 use lakeward_engine::Warehouse;
 use lakeward_meta::secrets::ServerSecret;
+use lakeward_server::webhooks::WebhookConfig;
 use lakeward_server::{Limits, ServerConfig};
 use serde::Deserialize;
 
@@ -71,6 +72,15 @@ pub struct ConfigArgs {
     /// Memory one query may use, in MiB [default: 1024]
     #[arg(long, env = "LAKEWARD_MEMORY_LIMIT_MB", global = true)]
     pub memory_limit_mb: Option<u64>,
+    /// Longest a webhook receiver may take to answer, in seconds [default: 10]
+    #[arg(long, env = "LAKEWARD_WEBHOOK_TIMEOUT_SECS", global = true)]
+    pub webhook_timeout_secs: Option<u64>,
+    /// Wait before a failed webhook delivery's first retry, in seconds; doubles each time [default: 5]
+    #[arg(long, env = "LAKEWARD_WEBHOOK_RETRY_SECS", global = true)]
+    pub webhook_retry_secs: Option<u64>,
+    /// Attempts before a webhook delivery is given up [default: 8]
+    #[arg(long, env = "LAKEWARD_WEBHOOK_MAX_ATTEMPTS", global = true)]
+    pub webhook_max_attempts: Option<u32>,
 }
 
 /// `lakeward.toml`. Unknown keys are an error, so that a typo is not silently ignored.
@@ -88,6 +98,16 @@ struct FileConfig {
     trusted_proxies: Option<Vec<IpNet>>,
     #[serde(default)]
     limits: FileLimits,
+    #[serde(default)]
+    webhooks: FileWebhooks,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileWebhooks {
+    timeout_secs: Option<u64>,
+    retry_secs: Option<u64>,
+    max_attempts: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -173,6 +193,23 @@ pub fn resolve(args: &ConfigArgs) -> anyhow::Result<ServerConfig> {
     if limits.rate_limit_per_minute == 0 || limits.auth_rate_limit_per_minute == 0 {
         bail!("rate limits must be at least 1 request per minute");
     }
+    let default_hooks = WebhookConfig::default();
+    let webhooks = WebhookConfig {
+        timeout: args
+            .webhook_timeout_secs
+            .or(file.webhooks.timeout_secs)
+            .map(Duration::from_secs)
+            .unwrap_or(default_hooks.timeout),
+        retry_base: args
+            .webhook_retry_secs
+            .or(file.webhooks.retry_secs)
+            .map(Duration::from_secs)
+            .unwrap_or(default_hooks.retry_base),
+        max_attempts: args.webhook_max_attempts.or(file.webhooks.max_attempts).unwrap_or(default_hooks.max_attempts),
+    };
+    if webhooks.max_attempts == 0 || webhooks.timeout.is_zero() {
+        bail!("webhook timeout and max attempts must be at least 1");
+    }
     Ok(ServerConfig {
         listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
         data_dir,
@@ -184,7 +221,7 @@ pub fn resolve(args: &ConfigArgs) -> anyhow::Result<ServerConfig> {
         invite_ttl: Duration::from_secs(args.invite_ttl_secs.or(file.invite_ttl_secs).unwrap_or(7 * 24 * 3600)),
         limits,
         trusted_proxies: args.trusted_proxies.clone().or(file.trusted_proxies).unwrap_or_default(),
-        webhooks: Default::default(),
+        webhooks,
     })
 }
 
@@ -232,6 +269,11 @@ pub fn describe(config: &ServerConfig) -> serde_json::Value {
             "auth_rate_limit_per_minute": config.limits.auth_rate_limit_per_minute,
             "query_timeout_secs": config.limits.query_timeout.as_secs(),
             "memory_limit_mb": config.limits.memory_limit_bytes / (1024 * 1024),
+        },
+        "webhooks": {
+            "timeout_secs": config.webhooks.timeout.as_secs(),
+            "retry_secs": config.webhooks.retry_base.as_secs(),
+            "max_attempts": config.webhooks.max_attempts,
         },
     })
 }

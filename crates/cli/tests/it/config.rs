@@ -18,6 +18,7 @@ fn defaults_give_an_embedded_server_on_a_local_data_directory() {
     assert_eq!(c["allow_signup"], false);
     assert_eq!(c["limits"]["rate_limit_per_minute"], 60);
     assert_eq!(c["limits"]["auth_rate_limit_per_minute"], 10);
+    assert_eq!(c["webhooks"], serde_json::json!({ "timeout_secs": 10, "retry_secs": 5, "max_attempts": 8 }));
     // The secret was generated once, kept private, and is never printed.
     let secret = data.join("secret.key");
     let text = std::fs::read_to_string(&secret).unwrap();
@@ -37,7 +38,7 @@ fn file_then_environment_then_flags() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("lakeward.toml"),
-        "listen = \"127.0.0.1:7001\"\nallow_signup = true\n[limits]\nrate_limit_per_minute = 11\nauth_rate_limit_per_minute = 5\nmax_body_bytes = 2048\n",
+        "listen = \"127.0.0.1:7001\"\nallow_signup = true\n[limits]\nrate_limit_per_minute = 11\nauth_rate_limit_per_minute = 5\nmax_body_bytes = 2048\n[webhooks]\nmax_attempts = 3\n",
     )
     .unwrap();
     let from_file = config(&mut lakeward(dir.path()));
@@ -45,6 +46,7 @@ fn file_then_environment_then_flags() {
     assert_eq!(from_file["allow_signup"], true);
     assert_eq!(from_file["limits"]["rate_limit_per_minute"], 11);
     assert_eq!(from_file["limits"]["max_body_bytes"], 2048);
+    assert_eq!(from_file["webhooks"]["max_attempts"], 3);
 
     let from_env = config(
         lakeward(dir.path()).env("LAKEWARD_LISTEN", "127.0.0.1:7002").env("LAKEWARD_RATE_LIMIT_PER_MINUTE", "22"),
@@ -60,7 +62,10 @@ fn file_then_environment_then_flags() {
         "33",
         "--trusted-proxies",
         "10.0.0.0/8,192.0.2.1/32",
+        "--webhook-timeout-secs",
+        "2",
     ]));
+    assert_eq!(from_flags["webhooks"]["timeout_secs"], 2);
     assert_eq!(from_flags["listen"], "127.0.0.1:7003");
     assert_eq!(from_flags["limits"]["rate_limit_per_minute"], 33);
     assert_eq!(from_flags["trusted_proxies"], serde_json::json!(["10.0.0.0/8", "192.0.2.1/32"]));

@@ -53,6 +53,10 @@ pub struct Inferred {
 const CANDIDATES: [ColumnType; 5] =
     [ColumnType::Int64, ColumnType::Float64, ColumnType::Boolean, ColumnType::Date, ColumnType::Timestamp];
 
+/// `IMPLIED_BY[i] == Some(j)`: every value of candidate `j` is also one of candidate `i`
+/// (an int64 text is a float64 text; a date is a timestamp at midnight).
+const IMPLIED_BY: [Option<usize>; CANDIDATES.len()] = [None, Some(0), None, None, Some(3)];
+
 struct ColumnState {
     alive: [bool; CANDIDATES.len()],
     nullable: bool,
@@ -142,7 +146,9 @@ pub fn infer_csv(path: &Path, opts: &CsvOptions) -> EngineResult<Inferred> {
             }
             state.any_value = true;
             for (i, candidate) in CANDIDATES.iter().enumerate() {
-                if !state.alive[i] {
+                // A value that fits a stricter type fits this one too: no need to look
+                // while the stricter one still holds (it was tested first).
+                if !state.alive[i] || IMPLIED_BY[i].is_some_and(|j| state.alive[j]) {
                     continue;
                 }
                 let fits = match candidate {

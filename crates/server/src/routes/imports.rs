@@ -142,22 +142,32 @@ pub async fn infer(
     State(state): State<SharedState>,
     Auth(principal): Auth,
     form: Multipart,
-) -> ApiResult<axum::Json<InferSchemaResponse>> {
+) -> ApiResult<([(&'static str, String); 1], axum::Json<InferSchemaResponse>)> {
     authorize(&principal, Action::TablesImport, &Resource::Table { org_id: principal.org_id })?;
     let upload = spool(&state, form, &["hasHeader", "delimiter"]).await?;
     let options = csv_options(&upload.fields)?;
+    let started = std::time::Instant::now();
     let inferred = state.engine.infer_csv(&upload.file, options).await?;
-    Ok(axum::Json(InferSchemaResponse {
-        schema: InferredSchema {
-            fields: inferred
-                .columns
-                .into_iter()
-                .map(|c| InferredField { name: c.name, column_type: c.column_type.to_string(), nullable: c.nullable })
-                .collect(),
-        },
-        fields_with_domains: inferred.domains,
-        length: inferred.length,
-    }))
+    // The pass itself, without the upload (Server-Timing, in milliseconds).
+    let timing = [("server-timing", format!("infer;dur={:.1}", started.elapsed().as_secs_f64() * 1000.0))];
+    Ok((
+        timing,
+        axum::Json(InferSchemaResponse {
+            schema: InferredSchema {
+                fields: inferred
+                    .columns
+                    .into_iter()
+                    .map(|c| InferredField {
+                        name: c.name,
+                        column_type: c.column_type.to_string(),
+                        nullable: c.nullable,
+                    })
+                    .collect(),
+            },
+            fields_with_domains: inferred.domains,
+            length: inferred.length,
+        }),
+    ))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
