@@ -128,3 +128,26 @@ async fn constraints_are_delta_constraints_enforced_on_every_write() {
     let ops: Vec<&Value> = history.as_array().unwrap().iter().map(|h| &h["operation"]).collect();
     assert_eq!(ops, ["WRITE", "DROP CONSTRAINT"]);
 }
+
+#[tokio::test]
+async fn constraints_time_travel_and_roll_back_with_the_table() {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    let t = &ada.token;
+    customers(&s, &ada).await;
+    assert_eq!(insert(&s, t, sample()).await.0, StatusCode::CREATED);
+    let before = version(&s, t).await;
+    let (status, _) = s
+        .post(&format!("{T}/constraints"), Some(t), json!({ "constraints": [{ "name": "pos", "expr": "id > 0" }] }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, old) = s.get(&format!("{T}?version={before}"), t).await;
+    assert_eq!(old["constraints"], json!([]), "the earlier version has no constraint");
+    let (_, now) = s.get(T, t).await;
+    assert_eq!(now["constraints"][0]["name"], "pos");
+    assert_eq!(insert(&s, t, json!([{ "id": -1 }])).await.0, StatusCode::BAD_REQUEST);
+    let (status, _) = s.call(Method::PUT, &format!("{T}/rollback/{before}"), Some(t), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(s.get(T, t).await.1["constraints"], json!([]), "rolled back with the table");
+    assert_eq!(insert(&s, t, json!([{ "id": -1 }])).await.0, StatusCode::CREATED);
+}

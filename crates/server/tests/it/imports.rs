@@ -223,3 +223,33 @@ async fn a_failed_import_removes_the_table_it_created_and_parquet_round_trips() 
         upload(&s, t, "/v1/tables/main/crm/broken/import", form("not parquet", "x.parquet", &[])).await;
     assert_eq!((status, &body["details"][0]["field"]), (StatusCode::BAD_REQUEST, &json!("file")));
 }
+
+#[tokio::test]
+async fn unreadable_imports_fail_with_the_reason_and_change_nothing() {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    let t = &ada.token;
+    customers(&s, &ada).await;
+    let before = s.get(T, t).await.1["version"].clone();
+    // Into an existing table: the job fails with the reason.
+    for (file, needle) in [
+        ("id,name\n1,a\n2\n", "expected 2"),
+        ("", "the file is empty"),
+        ("id,colour\n1,red\n", "unknown column `colour` in the CSV header"),
+    ] {
+        let (status, job) = upload(&s, t, &format!("{T}/import"), form(file, "x.csv", &[])).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+        let job = finished(&s, t, &job).await;
+        assert_eq!(job["status"], "failed", "{file:?}: {job}");
+        assert_eq!(job["error"]["statusCode"], 400, "{file:?}: {job}");
+        assert!(job["error"].to_string().contains(needle), "{file:?}: {job}");
+    }
+    assert_eq!(s.get(T, t).await.1["version"], before);
+    // For a new table the schema is inferred first, so an unreadable file is refused at once.
+    let (status, body) = upload(&s, t, "/v1/tables/main/crm/fresh/import", form("", "e.csv", &[])).await;
+    assert_eq!((status, body), (StatusCode::BAD_REQUEST, invalid("file", "the file is empty")));
+    let (status, body) = upload(&s, t, "/v1/tables/main/crm/fresh/import", form("a b,c\n1,2\n", "e.csv", &[])).await;
+    assert_eq!((status, &body["details"][0]["field"]), (StatusCode::BAD_REQUEST, &json!("file")), "{body}");
+    let (status, _) = s.get("/v1/tables/main/crm/fresh", t).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
