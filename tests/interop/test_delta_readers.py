@@ -114,6 +114,8 @@ def test_the_api_itself_returns_the_expected_rows(written):
     assert [r["id"] for r in api] == [1, 2, 3, 5, 6]
     assert api[0]["seen"] == "2024-01-31T11:00:00Z"
     assert api[0]["amount"] == 10.5
+    assert api[0]["blob"] == base64.b64encode(b"hi").decode(), "binary reads back as base64, as it was written"
+    assert [r["blob"] for r in api[1:]] == [None, "", base64.b64encode(b"\x00\xff").decode(), None]
 
 
 def test_python_deltalake_reads_identical_rows_and_history(written):

@@ -105,12 +105,50 @@ enum Encoder {
     Parquet(Option<parquet::arrow::ArrowWriter<Shared>>),
 }
 
+/// Binary columns as base64 text, the form JSON and CSV bodies are written in (and the
+/// form inserts accept).
+fn binary_as_base64(batch: &RecordBatch) -> EngineResult<RecordBatch> {
+    use arrow::array::{Array, AsArray, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use base64::Engine as _;
+    let binary = |t: &DataType| matches!(t, DataType::Binary | DataType::LargeBinary | DataType::BinaryView);
+    if !batch.schema().fields().iter().any(|f| binary(f.data_type())) {
+        return Ok(batch.clone());
+    }
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns = Vec::with_capacity(batch.num_columns());
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        let bytes: Option<Vec<Option<&[u8]>>> = match field.data_type() {
+            DataType::Binary => Some(column.as_binary::<i32>().iter().collect()),
+            DataType::LargeBinary => Some(column.as_binary::<i64>().iter().collect()),
+            DataType::BinaryView => Some(column.as_binary_view().iter().collect()),
+            _ => None,
+        };
+        match bytes {
+            Some(values) => {
+                let text: StringArray = values
+                    .into_iter()
+                    .map(|v| v.map(|b| base64::engine::general_purpose::STANDARD.encode(b)))
+                    .collect();
+                fields.push(Field::new(field.name(), DataType::Utf8, field.is_nullable()));
+                columns.push(Arc::new(text) as Arc<dyn Array>);
+            }
+            None => {
+                fields.push(field.as_ref().clone());
+                columns.push(column.clone());
+            }
+        }
+    }
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+}
+
 fn json_lines(batch: &RecordBatch) -> EngineResult<Vec<u8>> {
+    let batch = binary_as_base64(batch)?;
     let mut out = Vec::new();
     let mut writer = arrow::json::WriterBuilder::new()
         .with_explicit_nulls(true)
         .build::<_, arrow::json::writer::LineDelimited>(&mut out);
-    writer.write(batch)?;
+    writer.write(&batch)?;
     writer.finish()?;
     Ok(out)
 }
@@ -158,7 +196,7 @@ impl Encoder {
                 return Ok(Bytes::from(out));
             }
             Encoder::Ndjson => return Ok(Bytes::from(json_lines(batch)?)),
-            Encoder::Csv(w) => w.write(batch)?,
+            Encoder::Csv(w) => w.write(&binary_as_base64(batch)?)?,
             Encoder::Arrow(w) => w.as_mut().expect("open until finish").write(batch)?,
             Encoder::Parquet(w) => {
                 let w = w.as_mut().expect("open until finish");
@@ -220,4 +258,30 @@ pub fn to_json_rows(batches: &[RecordBatch]) -> EngineResult<Vec<serde_json::Val
         }
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod binary_tests {
+    use super::*;
+    use arrow::array::{BinaryArray, BinaryViewArray};
+
+    #[test]
+    fn binary_values_are_written_as_base64_in_every_layout() {
+        let plain = BinaryArray::from(vec![Some(b"hi".as_ref()), None, Some(b"".as_ref())]);
+        let view = BinaryViewArray::from(vec![Some(b"\x00\xff".as_ref()), None, Some(b"hi".as_ref())]);
+        let batch = RecordBatch::try_from_iter(vec![
+            ("a", Arc::new(plain) as arrow::array::ArrayRef),
+            ("b", Arc::new(view) as arrow::array::ArrayRef),
+        ])
+        .unwrap();
+        let rows = to_json_rows(&[batch]).unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                serde_json::json!({ "a": "aGk=", "b": "AP8=" }),
+                serde_json::json!({ "a": null, "b": null }),
+                serde_json::json!({ "a": "", "b": "aGk=" }),
+            ]
+        );
+    }
 }
