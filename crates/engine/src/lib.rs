@@ -68,6 +68,8 @@ pub(crate) struct Inner {
     latest: Mutex<HashMap<String, deltalake::DeltaTable>>,
     /// Inserts waiting for a group commit, per table.
     insert_queues: Mutex<HashMap<String, Vec<write::group::PendingInsert>>>,
+    /// Primary keys of small tables, for checking concurrent inserts without a query.
+    key_indexes: write::key_index::KeyIndexes,
 }
 
 /// The engine. Its work runs on a runtime of its own, so that CPU-heavy queries never
@@ -408,6 +410,7 @@ impl Inner {
             write_locks: Mutex::new(HashMap::new()),
             latest: Mutex::new(HashMap::new()),
             insert_queues: Mutex::new(HashMap::new()),
+            key_indexes: Default::default(),
         })
     }
 

@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use url::Url;
 
 use super::input::{self, InputFormat};
+use super::key_index::{key_display, key_texts};
 use super::rows::RowErrors;
 use super::{WriteOutcome, WriteRequest, already_written, landed_despite, new_commit_id, writer_properties};
 use crate::commit::idempotency_app_id;
@@ -35,27 +36,8 @@ struct Accepted {
     request: WriteRequest,
     batches: Vec<RecordBatch>,
     rows: u64,
-}
-
-/// Key values of every row, as text (for comparing across requests).
-fn key_texts(batches: &[RecordBatch], keys: &[String]) -> EngineResult<Vec<String>> {
-    let mut out = Vec::new();
-    for batch in batches {
-        let columns: Vec<_> = keys.iter().map(|k| batch.column_by_name(k).expect("key column")).collect();
-        for row in 0..batch.num_rows() {
-            let parts = columns
-                .iter()
-                .map(|c| arrow::util::display::array_value_to_string(c, row))
-                .collect::<Result<Vec<_>, _>>()?;
-            out.push(parts.join("\u{1f}"));
-        }
-    }
-    Ok(out)
-}
-
-fn key_display(text: &str, keys: &[String]) -> String {
-    let parts: Vec<String> = keys.iter().zip(text.split('\u{1f}')).map(|(k, v)| format!("{k}={v}")).collect();
-    format!("({})", parts.join(", "))
+    /// Primary-key texts of the rows (when they are checked against the key index).
+    texts: Vec<String>,
 }
 
 /// Processes every queued insert of one table. Called with the table's write lock held.
@@ -88,9 +70,10 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
         }
     };
     let keys = table::primary_key(&delta).unwrap_or_default();
-    // Alone in its group (an import, or no concurrency): checked by the engine's set-based
-    // check, without comparing keys as text.
-    let alone = pending.len() == 1;
+    // Keys are checked against the table's in-process key index when it has one; a request
+    // alone in its group on a table too large to index uses the set-based query instead.
+    let indexed = !keys.is_empty() && engine.key_indexes.ensure(engine, location, &delta, &keys).await.unwrap_or(false);
+    let alone = pending.len() == 1 && !indexed;
     let mut accepted: Vec<Accepted> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
     let mut app_ids: HashSet<String> = HashSet::new();
@@ -143,7 +126,7 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
             }
             Ok(Some((batches, texts, rows))) => {
                 seen.extend(texts.iter().cloned());
-                accepted.push(Accepted { reply: p.reply, request: p.request, batches, rows });
+                accepted.push(Accepted { reply: p.reply, request: p.request, batches, rows, texts });
             }
             Err(e) => {
                 let _ = p.reply.send(Err(e));
@@ -151,8 +134,20 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
         }
     }
 
-    // Keys already in the table, for all accepted requests at once.
-    if !alone && !keys.is_empty() && !accepted.is_empty() {
+    // Keys already in the table.
+    if indexed {
+        let mut still = Vec::new();
+        for a in accepted {
+            match engine.key_indexes.clash(location, &a.texts) {
+                Some(clash) => {
+                    let message = format!("duplicate primary key: {} already exist(s)", key_display(clash, &keys));
+                    let _ = a.reply.send(Err(EngineError::Conflict(message)));
+                }
+                None => still.push(a),
+            }
+        }
+        accepted = still;
+    } else if !alone && !keys.is_empty() && !accepted.is_empty() {
         let all: Vec<RecordBatch> = accepted.iter().flat_map(|a| a.batches.iter().cloned()).collect();
         if let Err(EngineError::Conflict(_)) | Err(EngineError::Rows(_)) =
             super::check_keys_unique(engine, &delta, &all, &keys, false).await
@@ -202,10 +197,15 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
                 Ok(t) => {
                     engine.remember(location, &t);
                     let v = t.version();
+                    if let Some(v) = v {
+                        let texts = group.iter().flat_map(|a| a.texts.iter());
+                        engine.key_indexes.committed(location, read_version, v, texts);
+                    }
                     delta = t;
                     Ok(v)
                 }
                 Err(e) => {
+                    engine.key_indexes.forget(location);
                     let landed = landed_despite(engine, location, read_version, &commit_id, e).await.map(Some);
                     // The next user's commit starts from whatever the log now says.
                     if let Ok(t) = engine.open(location, TimeTravel::Latest).await {

@@ -5,6 +5,7 @@
 
 pub(crate) mod group;
 pub mod input;
+pub(crate) mod key_index;
 pub mod rows;
 
 use std::sync::Arc;

@@ -491,3 +491,28 @@ async fn large_and_chunked_csv_bodies_stream_into_one_commit() {
         .unwrap();
     assert_eq!(res.headers()["content-range"], "0-0/40005");
 }
+
+#[tokio::test]
+async fn the_key_check_follows_every_kind_of_commit() {
+    let (s, token) = setup().await;
+    // Each write below moves the table past what the previous insert saw.
+    let (status, _) = s.call(Method::DELETE, &format!("{T}/rows?id=eq.3"), Some(&token), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(insert(&s, &token, json!([{ "id": 3, "name": "back" }])).await.0, StatusCode::CREATED, "3 was deleted");
+    let res = s
+        .client
+        .post(s.url(&format!("{T}/rows")))
+        .bearer_auth(&token)
+        .header("prefer", "resolution=merge-duplicates")
+        .json(&json!([{ "id": 7, "name": "upserted" }]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(insert(&s, &token, json!([{ "id": 7 }])).await.0, StatusCode::CONFLICT, "7 came by upsert");
+    let (status, _) = s.call(Method::PUT, &format!("{T}/rollback/1"), Some(&token), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(insert(&s, &token, json!([{ "id": 7 }])).await.0, StatusCode::CREATED, "the rollback removed 7");
+    assert_eq!(insert(&s, &token, json!([{ "id": 8 }, { "id": 9 }])).await.0, StatusCode::CREATED);
+    assert_eq!(insert(&s, &token, json!([{ "id": 9 }])).await.0, StatusCode::CONFLICT, "9 came by the previous insert");
+}
