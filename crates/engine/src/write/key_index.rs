@@ -64,7 +64,7 @@ impl KeyIndexes {
         delta: &DeltaTable,
         keys: &[String],
     ) -> EngineResult<bool> {
-        let version = delta.version().unwrap_or(0) as u64;
+        let version = delta.version().unwrap_or(0);
         if self.tables.lock().expect("not poisoned").get(location.as_str()).is_some_and(|i| i.version == version) {
             return Ok(true);
         }
