@@ -284,7 +284,7 @@ impl Engine {
         self.exec.run(None, async move { inner.add_constraints(&location, &constraints, &actor).await }).await
     }
 
-    pub async fn drop_constraint(&self, location: &Url, name: &str, actor: &Actor) -> EngineResult<u64> {
+    pub async fn drop_constraint(&self, location: &Url, name: &str, actor: &Actor) -> EngineResult<(u64, String)> {
         let (inner, location, name, actor) = (self.inner.clone(), location.clone(), name.to_owned(), actor.clone());
         self.exec.run(None, async move { inner.drop_constraint(&location, &name, &actor).await }).await
     }

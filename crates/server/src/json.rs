@@ -33,6 +33,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
+/// For optional fields that can also be cleared: absent stays `None`, `null` becomes
+/// `Some(None)`. Use with `#[serde(default, deserialize_with = "crate::json::present")]`.
+pub fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Ok(Some(serde::Deserialize::deserialize(d)?))
+}
+
 fn is_json_content_type(value: Option<&axum::http::HeaderValue>) -> bool {
     let Some(Ok(value)) = value.map(|v| v.to_str()) else { return false };
     let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();

@@ -89,7 +89,7 @@ impl Rules {
                 domains.push((field.name().clone(), d));
             }
         }
-        Self::build(engine, location, delta, true, domains, constraints_of(delta)?).await
+        Self::build(engine, location, delta, schema, true, domains, constraints_of(delta)?).await
     }
 
     /// Only the rules given (for counting what a new domain or constraint would refuse).
@@ -100,18 +100,18 @@ impl Rules {
         domains: Vec<(String, Domain)>,
         constraints: Vec<(String, String)>,
     ) -> EngineResult<Rules> {
-        Self::build(engine, location, delta, false, domains, constraints).await
+        Self::build(engine, location, delta, table::arrow_schema(delta)?, false, domains, constraints).await
     }
 
     async fn build(
         engine: &Engine,
         location: &Url,
         delta: &DeltaTable,
+        schema: SchemaRef,
         types: bool,
         domains: Vec<(String, Domain)>,
         constraints: Vec<(String, String)>,
     ) -> EngineResult<Rules> {
-        let schema = table::arrow_schema(delta)?;
         let mut checks = Vec::with_capacity(domains.len());
         for (column, d) in domains {
             let kind = allowed(engine, location, delta, &column, &d).await?;
@@ -322,16 +322,12 @@ pub(crate) async fn allowed_values(
     d: &Domain,
 ) -> EngineResult<ResolvedValues> {
     Ok(match d {
-        Domain::Fixed { allowed_values } => {
-            ResolvedValues::Flat(allowed_values.iter().map(|v| (Some(v.id), v.value.clone())).collect())
-        }
+        Domain::Fixed { allowed_values } => ResolvedValues::Flat(with_ids(allowed_values)),
         Domain::Reference { reference_source: source } => {
             let other = referenced_table(engine, location, &source.table_reference).await?;
             let f = source_field(&other, &source.table_reference, &source.column)?;
             match domain::of_field(&f)? {
-                Some(Domain::Fixed { allowed_values }) => {
-                    ResolvedValues::Flat(allowed_values.iter().map(|v| (Some(v.id), v.value.clone())).collect())
-                }
+                Some(Domain::Fixed { allowed_values }) => ResolvedValues::Flat(with_ids(&allowed_values)),
                 _ => {
                     let mut values: Vec<(Option<uuid::Uuid>, String)> =
                         distinct_texts(engine, &other, &[&source.column])
@@ -345,13 +341,9 @@ pub(crate) async fn allowed_values(
             }
         }
         Domain::Hierarchical { parent_column, lookup } => match lookup {
-            Lookup::Inline { parents } => ResolvedValues::Tree(
-                parents
-                    .iter()
-                    .map(|p| (p.value.clone(), p.children.iter().map(|c| (Some(c.id), c.value.clone())).collect()))
-                    .collect(),
-                false,
-            ),
+            Lookup::Inline { parents } => {
+                ResolvedValues::Tree(parents.iter().map(|p| (p.value.clone(), with_ids(&p.children))).collect(), false)
+            }
             Lookup::Derived => {
                 let rows = distinct_texts(engine, delta, &[parent_column, column]).await?;
                 ResolvedValues::Tree(tree(pairs(rows)), true)
@@ -365,6 +357,10 @@ pub(crate) async fn allowed_values(
             }
         },
     })
+}
+
+fn with_ids(values: &[super::domain::DomainValue]) -> ValueList {
+    values.iter().map(|v| (Some(v.id), v.value.clone())).collect()
 }
 
 fn tree(pairs: HashMap<String, HashSet<String>>) -> Vec<(String, ValueList)> {

@@ -206,9 +206,40 @@ fn keep_ids(old: &[DomainValue], values: Vec<String>) -> Vec<DomainValue> {
         .collect()
 }
 
-/// Finds an entry by id or by value.
-fn position<T>(items: &[T], wanted: &str, id: impl Fn(&T) -> Uuid, value: impl Fn(&T) -> &str) -> Option<usize> {
-    items.iter().position(|i| id(i).to_string() == wanted).or_else(|| items.iter().position(|i| value(i) == wanted))
+/// Entries that have an id and a value.
+trait Entry {
+    fn id(&self) -> Uuid;
+    fn value(&self) -> &str;
+}
+
+impl Entry for DomainValue {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn value(&self) -> &str {
+        &self.value
+    }
+}
+
+impl Entry for Parent {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn value(&self) -> &str {
+        &self.value
+    }
+}
+
+/// The entry `wanted` names: by id, by value as given, or by its canonical text as a
+/// value of `field`'s type (`07` finds `7`). Not found: 404.
+fn locate<T: Entry>(items: &[T], wanted: &str, field: &Field) -> EngineResult<usize> {
+    let canonical_text = canonical(field, wanted).ok();
+    items
+        .iter()
+        .position(|i| i.id().to_string() == wanted)
+        .or_else(|| items.iter().position(|i| i.value() == wanted))
+        .or_else(|| canonical_text.and_then(|c| items.iter().position(|i| i.value() == c)))
+        .ok_or(EngineError::NotFound)
 }
 
 /// What `change` makes of `current` for `column` of `schema`. Pure: references to other
@@ -229,11 +260,10 @@ pub fn apply(
         Ok(f)
     };
     let not_kind = |kind: &str| EngineError::invalid("domain", format!("column `{column}` has no {kind} domain"));
-    let missing = || EngineError::NotFound;
     match change {
         DomainChange::Remove => {
             if current.is_none() {
-                return Err(missing());
+                return Err(EngineError::NotFound);
             }
             Ok(None)
         }
@@ -315,10 +345,7 @@ pub fn apply(
         }
         DomainChange::RemoveValue { value } => {
             let Some(Domain::Fixed { allowed_values }) = current else { return Err(not_kind("fixed")) };
-            let canonical_value = canonical(target, &value).unwrap_or(value.clone());
-            let i = position(allowed_values, &value, |v| v.id, |v| &v.value)
-                .or_else(|| position(allowed_values, &canonical_value, |v| v.id, |v| &v.value))
-                .ok_or_else(missing)?;
+            let i = locate(allowed_values, &value, target)?;
             if allowed_values.len() == 1 {
                 return Err(EngineError::invalid(
                     "value",
@@ -339,12 +366,6 @@ pub fn apply(
             };
             let pf = field(schema, parent_column, "parent_column")?;
             let mut parents = parents.clone();
-            let find_parent = |parents: &[Parent], wanted: &str| {
-                let canonical_value = canonical(pf, wanted).unwrap_or(wanted.to_owned());
-                position(parents, wanted, |p| p.id, |p| &p.value)
-                    .or_else(|| position(parents, &canonical_value, |p| p.id, |p| &p.value))
-                    .ok_or_else(missing)
-            };
             match change {
                 DomainChange::AddParent { value } => {
                     let value = canonical(pf, &value).map_err(|m| EngineError::invalid("value", m))?;
@@ -354,7 +375,7 @@ pub fn apply(
                     parents.push(Parent { id: Uuid::new_v4(), value, children: Vec::new() });
                 }
                 DomainChange::RemoveParent { parent } => {
-                    let i = find_parent(&parents, &parent)?;
+                    let i = locate(&parents, &parent, pf)?;
                     if parents.len() == 1 {
                         return Err(EngineError::invalid(
                             "parent",
@@ -364,7 +385,7 @@ pub fn apply(
                     parents.remove(i);
                 }
                 DomainChange::AddChild { parent, child } => {
-                    let i = find_parent(&parents, &parent)?;
+                    let i = locate(&parents, &parent, pf)?;
                     let child = canonical(target, &child).map_err(|m| EngineError::invalid("child", m))?;
                     if parents[i].children.iter().any(|c| c.value == child) {
                         return Err(EngineError::Conflict(format!(
@@ -375,18 +396,14 @@ pub fn apply(
                     parents[i].children.push(DomainValue::new(child));
                 }
                 DomainChange::ReplaceChildren { parent, children } => {
-                    let i = find_parent(&parents, &parent)?;
+                    let i = locate(&parents, &parent, pf)?;
                     let children = canonical_list(target, &children, "children")?;
                     parents[i].children = keep_ids(&parents[i].children, children);
                 }
                 DomainChange::RemoveChild { parent, child } => {
-                    let i = find_parent(&parents, &parent)?;
-                    let canonical_child = canonical(target, &child).unwrap_or(child.clone());
-                    let children = &mut parents[i].children;
-                    let j = position(children, &child, |c| c.id, |c| &c.value)
-                        .or_else(|| position(children, &canonical_child, |c| c.id, |c| &c.value))
-                        .ok_or_else(missing)?;
-                    children.remove(j);
+                    let i = locate(&parents, &parent, pf)?;
+                    let j = locate(&parents[i].children, &child, target)?;
+                    parents[i].children.remove(j);
                 }
                 _ => unreachable!("only hierarchical changes reach here"),
             }
@@ -428,6 +445,10 @@ mod tests {
         assert_eq!(second[0], first[1], "the id of a value that stays is kept");
         let d3 = apply(&s, "level", d2.as_ref(), DomainChange::RemoveValue { value: second[1].0.to_string() }).unwrap();
         assert_eq!(values(&d3), vec![second[0].clone()], "removal by id");
+        let by_text = apply(&s, "level", d2.as_ref(), DomainChange::RemoveValue { value: "03".into() }).unwrap();
+        assert_eq!(values(&by_text), vec![second[0].clone()], "removal by a value written another way");
+        let e = apply(&s, "level", d2.as_ref(), DomainChange::RemoveValue { value: "4".into() }).unwrap_err();
+        assert!(matches!(e, EngineError::NotFound));
         let e = apply(&s, "level", d3.as_ref(), DomainChange::AddValue { value: "x".into() }).unwrap_err();
         assert!(matches!(e, EngineError::Invalid { ref field, .. } if field == "value"), "{e:?}");
         let e = apply(&s, "level", None, DomainChange::SetFixed { values: vec!["1".into(), "01".into()] }).unwrap_err();

@@ -23,6 +23,8 @@ use crate::{Inner as Engine, read, schema};
 /// What a domain change did.
 #[derive(Debug, Clone)]
 pub struct DomainOutcome {
+    /// The domain before the change.
+    pub previous: Option<Domain>,
     pub domain: Option<Domain>,
     pub version: u64,
     /// Existing rows that violate the new domain (committed anyway only when forced).
@@ -96,7 +98,7 @@ impl Engine {
             .transpose()
             .map_err(|e| EngineError::Internal(e.to_string()))?;
         let version = schema::set_field_metadata(self, location, &delta, column, DOMAIN_KEY, value, actor).await?;
-        Ok(DomainOutcome { domain: new, version, violating_rows })
+        Ok(DomainOutcome { previous: current, domain: new, version, violating_rows })
     }
 
     pub async fn allowed_values(
@@ -227,23 +229,16 @@ impl Engine {
         }
     }
 
-    pub async fn drop_constraint(&self, location: &Url, name: &str, actor: &Actor) -> EngineResult<u64> {
+    /// Drops a CHECK constraint; returns the new version and the dropped expression.
+    pub async fn drop_constraint(&self, location: &Url, name: &str, actor: &Actor) -> EngineResult<(u64, String)> {
         let _guard = self.lock(location).await;
         let delta = self.open(location, TimeTravel::Latest).await?;
         let key = format!("{CONSTRAINT_PREFIX}{name}");
         let snapshot = delta.snapshot()?;
-        if !snapshot.metadata().configuration().contains_key(&key) {
-            return Err(EngineError::NotFound);
-        }
+        let expr = snapshot.metadata().configuration().get(&key).cloned().ok_or(EngineError::NotFound)?;
         let metadata = deltalake::kernel::MetadataExt::remove_config_key(snapshot.metadata().clone(), &key)?;
-        schema::commit_metadata(
-            self,
-            location,
-            &delta,
-            metadata,
-            DeltaOperation::DropConstraint { name: name.to_owned() },
-            actor,
-        )
-        .await
+        let operation = DeltaOperation::DropConstraint { name: name.to_owned() };
+        let version = schema::commit_metadata(self, location, &delta, metadata, operation, actor).await?;
+        Ok((version, expr))
     }
 }

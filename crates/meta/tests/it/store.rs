@@ -161,3 +161,32 @@ async fn audit_events_filter_and_paginate_per_organisation() {
     };
     assert_eq!(store.list_audit(org.id, &window, 50, 0).await.unwrap().total, 3);
 }
+
+#[tokio::test]
+async fn jobs_record_progress_and_a_restart_fails_the_running_ones() {
+    use lakeward_meta::store::JobEnd;
+    let (_dir, store) = store().await;
+    let (org, user) = store.create_organisation("Acme", "a@acme.test", "h").await.unwrap();
+    let done = store.start_job(org.id, "import", "main.crm.a", user.id).await.unwrap();
+    let running = store.start_job(org.id, "import", "main.crm.b", user.id).await.unwrap();
+    assert_eq!((done.status.as_str(), done.rows_read, done.rows_written), ("running", 0, 0));
+    store.job_progress(done.id, 10, 8).await.unwrap();
+    let end = JobEnd::Succeeded { version: Some(3), rows_written: 10 };
+    store.finish_job(done.id, 10, end).await.unwrap();
+    // Progress after the end changes nothing.
+    store.job_progress(done.id, 99, 99).await.unwrap();
+    let job = store.get_job(org.id, done.id).await.unwrap().unwrap();
+    assert_eq!((job.status.as_str(), job.rows_read, job.rows_written, job.version), ("succeeded", 10, 10, Some(3)));
+    assert!(job.finished_at.is_some());
+
+    assert_eq!(store.fail_interrupted_jobs().await.unwrap(), 1, "only the running one");
+    let job = store.get_job(org.id, running.id).await.unwrap().unwrap();
+    assert_eq!(job.status, "failed");
+    assert_eq!(job.error.unwrap()["statusCode"], 500);
+    assert_eq!(store.get_job(org.id, done.id).await.unwrap().unwrap().status, "succeeded");
+
+    let (other, _) = store.create_organisation("Other", "o@other.test", "h").await.unwrap();
+    assert!(store.get_job(other.id, done.id).await.unwrap().is_none(), "jobs stay in their organisation");
+    let listed: Vec<_> = store.list_jobs(org.id, 10).await.unwrap().into_iter().map(|j| j.id).collect();
+    assert_eq!(listed, [running.id, done.id], "newest first");
+}

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, State};
 use lakeward_engine::{ColumnChange, ColumnRewrite, ColumnSpec, ColumnType, TableChange};
 use lakeward_meta::access::{Action, Principal};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -34,11 +34,6 @@ pub struct SchemaChangeResponse {
     pub version: u64,
 }
 
-/// Absent stays absent; `null` becomes `Some(None)`.
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Ok(Some(Option::deserialize(d)?))
-}
-
 /// One kind of change per request (each is one commit): `name` (rename), `type`
 /// (widen), or `nullable`/`comment`. Renaming and widening rewrite the table's data.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -53,7 +48,7 @@ pub struct ChangeColumnRequest {
     /// `false` makes the column NOT NULL (refused with the count while rows hold nulls).
     pub nullable: Option<bool>,
     /// The column comment; `null` removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::json::present")]
     #[schema(value_type = Option<String>)]
     pub comment: Option<Option<String>>,
 }

@@ -79,9 +79,7 @@ pub async fn drop_constraint(
 ) -> ApiResult<axum::Json<ConstraintsResponse>> {
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
     let actor = table_access::actor(&state, &principal).await?;
-    let before = state.engine.metadata(&t.location, lakeward_engine::TimeTravel::Latest).await?;
-    let expr = before.constraints.iter().find(|(n, _)| *n == name).map(|(_, e)| e.clone());
-    let version = state.engine.drop_constraint(&t.location, &name, &actor).await?;
+    let (version, expr) = state.engine.drop_constraint(&t.location, &name, &actor).await?;
     audit_log::record(
         &state,
         &request,

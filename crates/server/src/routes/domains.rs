@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
-use lakeward_engine::{Domain, DomainChange, TimeTravel};
+use lakeward_engine::{Domain, DomainChange};
 use lakeward_meta::access::{Action, Principal};
 use lakeward_model::TableRef;
 use serde::{Deserialize, Serialize};
@@ -191,7 +191,6 @@ async fn change(
     let t: ResolvedTable = resolve(state, principal, (&catalog, &schema, &table), Action::DomainsWrite).await?;
     let actor = table_access::actor(state, principal).await?;
     let action = change.action();
-    let before = state.engine.domain(&t.location, &column, TimeTravel::Latest).await?;
     let outcome = state.engine.change_domain(&t.location, &column, change, force, &actor).await?;
     audit_log::record(
         state,
@@ -200,7 +199,7 @@ async fn change(
         Event::new(principal.org_id, action).target("table", &t.entry.table).details(json!({
             "column": column,
             "version": outcome.version,
-            "before": before,
+            "before": outcome.previous,
             "after": outcome.domain,
             "violating_rows": outcome.violating_rows,
         })),

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use lakeward_meta::access::{Action, Principal, Resource, authorize};
 use lakeward_meta::secrets::{WEBHOOK_SECRET_PREFIX, generate_webhook_secret};
 use lakeward_meta::store::{Delivery, NewWebhook, Webhook, WebhookUpdate};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -44,18 +44,13 @@ pub struct CreateWebhookRequest {
     pub description: Option<String>,
 }
 
-/// Absent stays absent; `null` becomes `Some(None)`.
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Ok(Some(Option::deserialize(d)?))
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhookRequest {
     pub url: Option<String>,
     pub events: Option<Vec<String>>,
     /// `null` removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::json::present")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     /// An inactive webhook receives nothing.

@@ -121,6 +121,8 @@ async fn constraints_are_delta_constraints_enforced_on_every_write() {
     assert_eq!((status, body), (StatusCode::FORBIDDEN, forbidden("tables:modify")));
     let (status, body) = s.call(Method::DELETE, &format!("{c}/id_positive"), Some(t), None).await;
     assert_eq!((status, body), (StatusCode::OK, json!({ "version": v + 1 })));
+    let (_, audit) = s.get(&format!("{T}/audit?action=constraint.dropped"), t).await;
+    assert_eq!(audit["events"][0]["details"]["before"], constraints[1]["expr"], "the dropped expression is recorded");
     let (status, body) = s.call(Method::DELETE, &format!("{c}/id_positive"), Some(t), None).await;
     assert_eq!((status, body), (StatusCode::NOT_FOUND, not_found()));
     assert_eq!(insert(&s, t, json!([{ "id": -1 }])).await.0, StatusCode::CREATED);

@@ -67,6 +67,17 @@ async fn inference_reads_awkward_csvs_and_refuses_unreadable_ones() {
             "length": 4
         })
     );
+    // The pass itself is timed apart from the upload.
+    let res = s
+        .client
+        .post(s.url("/v1/tables/infer"))
+        .bearer_auth(t)
+        .multipart(form("a\n1\n", "x.csv", &[]))
+        .send()
+        .await
+        .unwrap();
+    let timing = res.headers()["server-timing"].to_str().unwrap().to_owned();
+    assert!(timing.starts_with("infer;dur=") && timing[10..].parse::<f64>().is_ok(), "{timing}");
     let (status, body) = upload(&s, t, "/v1/tables/infer", form("", "e.csv", &[])).await;
     assert_eq!((status, body), (StatusCode::BAD_REQUEST, invalid("file", "the file is empty")));
     let (status, body) = upload(&s, t, "/v1/tables/infer", form("a,b\n1,2\n3\n", "r.csv", &[])).await;
