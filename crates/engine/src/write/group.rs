@@ -228,4 +228,5 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
             let _ = a.reply.send(outcome);
         }
     }
+    super::compact::if_needed(engine, location, delta).await;
 }

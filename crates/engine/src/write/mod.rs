@@ -3,6 +3,7 @@
 //! retried request is recognised from the log itself. A commit whose outcome was not
 //! reported is looked up in the log by its commit id before anything is reported.
 
+pub(crate) mod compact;
 pub(crate) mod group;
 pub mod input;
 pub(crate) mod key_index;

@@ -516,3 +516,36 @@ async fn the_key_check_follows_every_kind_of_commit() {
     assert_eq!(insert(&s, &token, json!([{ "id": 8 }, { "id": 9 }])).await.0, StatusCode::CREATED);
     assert_eq!(insert(&s, &token, json!([{ "id": 9 }])).await.0, StatusCode::CONFLICT, "9 came by the previous insert");
 }
+
+#[tokio::test]
+async fn small_files_are_compacted_without_changing_what_anyone_reads() {
+    let (s, token) = setup().await;
+    // One request at a time: one commit, one small file each. The 32nd small file
+    // triggers a compaction.
+    for k in 0..35 {
+        let (status, body) = insert(&s, &token, json!([{ "id": 100 + k, "name": format!("n{k}") }])).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (_, history) = s.get(&format!("{T}/history?limit=1000"), &token).await;
+    let history = history.as_array().unwrap();
+    let optimize: Vec<&Value> = history.iter().filter(|h| h["operation"] == "OPTIMIZE").collect();
+    assert_eq!(optimize.len(), 1, "one compaction: {history:?}");
+    assert_eq!(optimize[0]["userName"], "lakeward (compaction)");
+    let compacted_at = optimize[0]["version"].as_u64().unwrap();
+    let versions: Vec<u64> = history.iter().map(|h| h["version"].as_u64().unwrap()).collect();
+    assert_eq!(versions, (0..=versions[0]).rev().collect::<Vec<_>>(), "a history without gaps");
+
+    let (_, table) = s.get(T, &token).await;
+    assert_eq!(table["num_rows"], 38);
+    assert!(table["num_files"].as_u64().unwrap() <= 5, "{}", table["num_files"]);
+    let (_, before) = s.get(&format!("{T}?version={}", compacted_at - 1), &token).await;
+    let (_, after) = s.get(&format!("{T}?version={compacted_at}"), &token).await;
+    assert_eq!(before["num_rows"], after["num_rows"], "compaction adds and removes no rows");
+    assert_eq!(before["num_files"], 32);
+    assert_eq!(after["num_files"], 1);
+    let (_, got, _) = rows(&s, &token, "?order=id").await;
+    assert_eq!(ids(&got), [1, 2, 3].into_iter().chain(100..135).collect::<Vec<i64>>());
+    // The key check still knows every key, and inserts go on.
+    assert_eq!(insert(&s, &token, json!([{ "id": 120 }])).await.0, StatusCode::CONFLICT);
+    assert_eq!(insert(&s, &token, json!([{ "id": 200 }])).await.0, StatusCode::CREATED);
+}
