@@ -70,6 +70,8 @@ pub(crate) struct Inner {
     insert_queues: Mutex<HashMap<String, Vec<write::group::PendingInsert>>>,
     /// Primary keys of small tables, for checking concurrent inserts without a query.
     key_indexes: write::key_index::KeyIndexes,
+    /// Which columns of each table are written without a dictionary.
+    encodings: write::encoding::Encodings,
 }
 
 /// The engine. Its work runs on a runtime of its own, so that CPU-heavy queries never
@@ -411,6 +413,7 @@ impl Inner {
             latest: Mutex::new(HashMap::new()),
             insert_queues: Mutex::new(HashMap::new()),
             key_indexes: Default::default(),
+            encodings: Default::default(),
         })
     }
 

@@ -4,6 +4,7 @@
 //! reported is looked up in the log by its commit id before anything is reported.
 
 pub(crate) mod compact;
+pub(crate) mod encoding;
 pub(crate) mod group;
 pub mod input;
 pub(crate) mod key_index;
@@ -15,7 +16,7 @@ use arrow::record_batch::RecordBatch;
 use datafusion::logical_expr::{Expr, lit};
 use datafusion::prelude::SessionContext;
 use deltalake::DeltaTable;
-use deltalake::parquet::file::properties::WriterProperties;
+use deltalake::parquet::file::properties::{WriterProperties, WriterPropertiesBuilder};
 use lakeward_model::query::Filter;
 use serde_json::Value;
 use url::Url;
@@ -72,11 +73,14 @@ pub struct WriteOutcome {
 }
 
 /// Row groups small enough that a point lookup decodes little once statistics prune.
-pub(crate) fn writer_properties() -> WriterProperties {
+pub(crate) fn writer_properties_builder() -> WriterPropertiesBuilder {
     WriterProperties::builder()
         .set_max_row_group_row_count(Some(16 * 1024))
         .set_compression(deltalake::parquet::basic::Compression::SNAPPY)
-        .build()
+}
+
+pub(crate) fn writer_properties() -> WriterProperties {
+    writer_properties_builder().build()
 }
 
 /// Whether this idempotency key was already committed to the table.
@@ -288,7 +292,7 @@ pub(crate) async fn upsert(
         .merge(source, predicate)
         .with_source_alias("source")
         .with_target_alias("target")
-        .with_writer_properties(writer_properties())
+        .with_writer_properties(engine.encodings.writer_properties(engine, location, &delta).await)
         .with_commit_properties(request.actor.commit_properties(&commit_id, app_id.as_deref()));
     if !non_keys.is_empty() {
         merge = merge.when_matched_update(|mut u| {
@@ -415,7 +419,7 @@ pub(crate) async fn update(
         .clone()
         .update()
         .with_session_state(engine.write_session())
-        .with_writer_properties(writer_properties())
+        .with_writer_properties(engine.encodings.writer_properties(engine, location, &delta).await)
         .with_commit_properties(request.actor.commit_properties(&commit_id, app_id.as_deref()));
     if let Some(p) = predicate.clone() {
         builder = builder.with_predicate(p);
@@ -463,7 +467,7 @@ pub(crate) async fn delete(
         .clone()
         .delete()
         .with_session_state(engine.write_session())
-        .with_writer_properties(writer_properties())
+        .with_writer_properties(engine.encodings.writer_properties(engine, location, &delta).await)
         .with_commit_properties(request.actor.commit_properties(&commit_id, app_id.as_deref()));
     if let Some(p) = predicate {
         builder = builder.with_predicate(p);
