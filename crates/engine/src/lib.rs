@@ -13,6 +13,7 @@ mod output;
 mod read;
 mod redact;
 mod rules;
+mod scan;
 mod schema;
 mod sql;
 mod table;

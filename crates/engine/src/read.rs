@@ -91,8 +91,7 @@ fn conjunction(parts: &[Filter], schema: &SchemaRef, join: fn(Expr, Expr) -> Exp
 
 /// Registers `table` as the only table of `ctx` under [`SELF`].
 pub(crate) async fn register(ctx: &SessionContext, table: &DeltaTable) -> EngineResult<()> {
-    let provider = table.table_provider().await?;
-    ctx.register_table(SELF, provider)?;
+    ctx.register_table(SELF, crate::scan::provider(table).await?)?;
     Ok(())
 }
 

@@ -58,10 +58,13 @@ fn find_location(text: &str) -> Option<usize> {
             text[i + 1..].chars().next().is_some_and(|n| n.is_ascii_alphanumeric() || n == '_' || n == '.');
         (starts && next_is_name).then_some(i)
     });
-    match (by_scheme, by_path) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
+    // A data file named on its own, relative to a table's root.
+    let by_file = text.find(".parquet").map(|end| {
+        text[..end]
+            .rfind(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '(' | '[' | ',' | '='))
+            .map_or(0, |i| i + 1)
+    });
+    [by_scheme, by_path, by_file].into_iter().flatten().min()
 }
 
 #[cfg(test)]
@@ -87,6 +90,10 @@ mod tests {
             "DataSourceExec: file_groups={1 group: [[<storage>]]}"
         );
         assert_eq!(paths("a/b is fine, 1/2 too"), "a/b is fine, 1/2 too");
+        assert_eq!(
+            paths("file_groups={1 group: [[part-00000-d05a.c000.snappy.parquet, part-1.parquet]]}"),
+            "file_groups={1 group: [[<storage>, <storage>]]}"
+        );
         // Multi-byte characters (DataFusion prints durations in µs) are stepped over.
         assert_eq!(paths("elapsed=14.18µs, file=/tmp/x.parquet µ/"), "elapsed=14.18µs, file=<storage> µ/");
     }

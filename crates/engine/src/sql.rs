@@ -69,7 +69,7 @@ pub(crate) async fn register_tables(
             }
         };
         let delta = engine.open(&t.location, t.at).await?;
-        schema.register_table(t.name.clone(), delta.table_provider().await?)?;
+        schema.register_table(t.name.clone(), crate::scan::provider(&delta).await?)?;
     }
     Ok(())
 }

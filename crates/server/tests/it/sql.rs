@@ -171,3 +171,31 @@ async fn runaway_queries_are_stopped() {
     let (status, _) = sql(&s, &ada.token, "SELECT 1").await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// Reads use each file's statistics to skip files; answers never come from statistics
+/// that are not exact (Delta truncates long strings in them).
+#[tokio::test]
+async fn file_statistics_skip_files_but_never_answer_alone() {
+    let (s, token) = setup().await;
+    let long = "z".repeat(40);
+    assert_eq!(insert(&s, &token, json!([{ "id": 10, "name": long }])).await.0, StatusCode::CREATED);
+    assert_eq!(insert(&s, &token, json!([{ "id": 20, "name": "Zoe" }])).await.0, StatusCode::CREATED);
+    let q = |query: &'static str| {
+        let (s, token) = (&s, &token);
+        async move {
+            let (status, body) = sql(s, token, query).await;
+            assert_eq!(status, StatusCode::OK, "{query}: {body}");
+            body["rows"].clone()
+        }
+    };
+    assert_eq!(q("SELECT count(*) AS n FROM main.crm.customers").await, json!([{ "n": 5 }]));
+    assert_eq!(q("SELECT count(*) AS n FROM main.crm.customers WHERE id > 2").await, json!([{ "n": 3 }]));
+    assert_eq!(q("SELECT max(name) AS m FROM main.crm.customers").await, json!([{ "m": long }]));
+    assert_eq!(q("SELECT min(id) AS lo, max(id) AS hi FROM main.crm.customers").await, json!([{ "lo": 1, "hi": 20 }]));
+    assert_eq!(q("SELECT name FROM main.crm.customers WHERE id = 20").await, json!([{ "name": "Zoe" }]));
+    assert_eq!(
+        q("SELECT id FROM main.crm.customers WHERE name = 'Zoe' OR id = 2 ORDER BY id").await,
+        json!([{ "id": 2 }, { "id": 20 }])
+    );
+    assert_eq!(q("SELECT count(*) AS n FROM main.crm.customers WHERE id = 15").await, json!([{ "n": 0 }]));
+}
