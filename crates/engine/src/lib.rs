@@ -498,7 +498,10 @@ impl Inner {
                 redact::paths(location.as_str())
             )));
         }
+        // A table created again at this location must not inherit what was known of this one.
         self.latest.lock().expect("not poisoned").remove(location.as_str());
+        self.key_indexes.forget(location);
+        self.encodings.forget(location);
         let delta = table::builder(location).await?.build()?;
         let store = delta.log_store().root_object_store(None);
         let mut listing = store.list(Some(&prefix));

@@ -29,6 +29,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
 use deltalake::DeltaTable;
 use deltalake::logstore::LogStore;
+use deltalake::table::state::DeltaTableState;
 use object_store::ObjectStore;
 
 use crate::error::EngineResult;
@@ -47,7 +48,8 @@ struct FileScan {
     /// The table's columns as queries see them: strings and binaries as views, which
     /// DataFusion groups, compares and decodes faster.
     schema: SchemaRef,
-    files: Vec<PartitionedFile>,
+    state: DeltaTableState,
+    /// The whole table's: its exact row count, no column bounds.
     statistics: Statistics,
     store_url: ObjectStoreUrl,
     store: Arc<dyn ObjectStore>,
@@ -93,6 +95,9 @@ fn null_count(values: Option<&ArrayRef>, file: usize) -> Precision<usize> {
 }
 
 impl FileScan {
+    /// Checks that the table can be read this way and sums up its rows. Cheap: per-file
+    /// statistics are only built when the table is scanned (a SQL session registers every
+    /// table the caller may read, and most go unread).
     fn try_new(table: &DeltaTable) -> EngineResult<Option<Self>> {
         let state = table.snapshot()?;
         let configuration = state.metadata().configuration();
@@ -100,47 +105,20 @@ impl FileScan {
         if !state.metadata().partition_columns().is_empty() || column_mapping {
             return Ok(None);
         }
+        let (mut rows, mut bytes, mut rows_known) = (0usize, 0usize, true);
+        for file in state.log_data().iter() {
+            if file.deletion_vector_descriptor().is_some() {
+                return Ok(None);
+            }
+            rows += file.num_records().unwrap_or(0);
+            rows_known &= file.num_records().is_some();
+            bytes += file.size().max(0) as usize;
+        }
         let base = table::arrow_schema(table)?;
         let schema: SchemaRef = Arc::new(Schema::new_with_metadata(
             base.fields().iter().map(|f| Field::clone(f).with_data_type(view_type(f.data_type()))).collect::<Vec<_>>(),
             base.metadata().clone(),
         ));
-        let snapshot = state.snapshot();
-        let columns: Vec<Column> = schema.fields().iter().map(|f| Column::new_unqualified(f.name())).collect();
-        let mins: Vec<Option<ArrayRef>> = columns.iter().map(|c| snapshot.min_values(c)).collect();
-        let maxs: Vec<Option<ArrayRef>> = columns.iter().map(|c| snapshot.max_values(c)).collect();
-        let nulls: Vec<Option<ArrayRef>> = columns.iter().map(|c| snapshot.null_counts(c)).collect();
-        let mut files = Vec::new();
-        let (mut rows, mut bytes, mut rows_known) = (0usize, 0usize, true);
-        for (i, file) in state.log_data().iter().enumerate() {
-            if file.deletion_vector_descriptor().is_some() {
-                return Ok(None);
-            }
-            let size = file.size().max(0) as u64;
-            let mut partitioned = PartitionedFile::new(String::new(), size);
-            partitioned.object_meta.location = file.object_store_path();
-            let num_rows = file.num_records();
-            rows += num_rows.unwrap_or(0);
-            rows_known &= num_rows.is_some();
-            bytes += size as usize;
-            let column_statistics = schema
-                .fields()
-                .iter()
-                .enumerate()
-                .map(|(c, field)| ColumnStatistics {
-                    null_count: null_count(nulls[c].as_ref(), i),
-                    min_value: bound(mins[c].as_ref(), i, field.data_type()),
-                    max_value: bound(maxs[c].as_ref(), i, field.data_type()),
-                    ..ColumnStatistics::new_unknown()
-                })
-                .collect();
-            let statistics = Statistics {
-                num_rows: num_rows.map_or(Precision::Absent, Precision::Exact),
-                total_byte_size: Precision::Inexact(size as usize),
-                column_statistics,
-            };
-            files.push(partitioned.with_statistics(Arc::new(statistics)));
-        }
         let statistics = Statistics {
             num_rows: if rows_known { Precision::Exact(rows) } else { Precision::Absent },
             total_byte_size: Precision::Inexact(bytes),
@@ -149,11 +127,48 @@ impl FileScan {
         let log_store = table.log_store();
         Ok(Some(Self {
             schema,
-            files,
+            state: state.clone(),
             statistics,
             store_url: log_store.object_store_url(),
             store: log_store.object_store(None),
         }))
+    }
+
+    /// The table's files, each with its row count, null counts and bounds.
+    fn files(&self) -> Vec<PartitionedFile> {
+        let snapshot = self.state.snapshot();
+        let columns: Vec<Column> = self.schema.fields().iter().map(|f| Column::new_unqualified(f.name())).collect();
+        let mins: Vec<Option<ArrayRef>> = columns.iter().map(|c| snapshot.min_values(c)).collect();
+        let maxs: Vec<Option<ArrayRef>> = columns.iter().map(|c| snapshot.max_values(c)).collect();
+        let nulls: Vec<Option<ArrayRef>> = columns.iter().map(|c| snapshot.null_counts(c)).collect();
+        self.state
+            .log_data()
+            .iter()
+            .enumerate()
+            .map(|(i, file)| {
+                let size = file.size().max(0) as u64;
+                let mut partitioned = PartitionedFile::new(String::new(), size);
+                partitioned.object_meta.location = file.object_store_path();
+                let column_statistics = self
+                    .schema
+                    .fields()
+                    .iter()
+                    .enumerate()
+                    .map(|(c, field)| ColumnStatistics {
+                        null_count: null_count(nulls[c].as_ref(), i),
+                        min_value: bound(mins[c].as_ref(), i, field.data_type()),
+                        max_value: bound(maxs[c].as_ref(), i, field.data_type()),
+                        ..ColumnStatistics::new_unknown()
+                    })
+                    .collect();
+                let statistics = Statistics {
+                    num_rows: file.num_records().map_or(Precision::Absent, Precision::Exact),
+                    total_byte_size: Precision::Inexact(size as usize),
+                    column_statistics,
+                };
+                partitioned.with_statistics(Arc::new(statistics))
+            })
+            .collect()
     }
 }
 
@@ -188,7 +203,8 @@ impl TableProvider for FileScan {
         _filters: &[Expr],
         limit: Option<usize>,
     ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
-        if self.files.is_empty() {
+        let files = self.files();
+        if files.is_empty() {
             let schema = match projection {
                 Some(p) => Arc::new(self.schema.project(p)?),
                 None => self.schema.clone(),
@@ -198,7 +214,7 @@ impl TableProvider for FileScan {
         state.runtime_env().register_object_store(self.store_url.as_ref(), self.store.clone());
         let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
         let source = format.file_source(TableSchema::from(self.schema.clone()));
-        let groups = FileGroup::new(self.files.clone()).split_files(state.config().target_partitions());
+        let groups = FileGroup::new(files).split_files(state.config().target_partitions());
         let config = FileScanConfigBuilder::new(self.store_url.clone(), source)
             .with_file_groups(groups)
             .with_statistics(self.statistics.clone())

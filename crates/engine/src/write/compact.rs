@@ -35,13 +35,13 @@ fn small_files(delta: &DeltaTable) -> EngineResult<usize> {
     Ok(state.log_data().iter().filter(|f| (f.size().max(0) as u64) < SMALL_FILE_BYTES).count())
 }
 
-/// Compacts the table's small files when there are enough of them; the table as it is
-/// afterwards. Called with the table's write lock held. A failed compaction changes
-/// nothing and is only logged: the writes that triggered it have already committed.
-pub(crate) async fn if_needed(engine: &Engine, location: &Url, delta: DeltaTable) -> DeltaTable {
+/// Compacts the table's small files when there are enough of them. Called with the
+/// table's write lock held. A failed compaction changes nothing and is only logged: the
+/// writes that triggered it have already committed.
+pub(crate) async fn if_needed(engine: &Engine, location: &Url, delta: DeltaTable) {
     match small_files(&delta) {
         Ok(n) if n >= COMPACT_AT_SMALL_FILES => {}
-        _ => return delta,
+        _ => return,
     }
     let read_version = delta.version().unwrap_or(0);
     let result = delta
@@ -61,11 +61,7 @@ pub(crate) async fn if_needed(engine: &Engine, location: &Url, delta: DeltaTable
                 // Same rows, same keys: the key index moves along.
                 engine.key_indexes.committed(location, read_version, version, std::iter::empty());
             }
-            compacted
         }
-        Err(e) => {
-            tracing::warn!(table = %location, error = %e, "compaction failed");
-            delta
-        }
+        Err(e) => tracing::warn!(table = %location, error = %e, "compaction failed"),
     }
 }

@@ -71,6 +71,10 @@ impl Encodings {
         }
     }
 
+    pub fn forget(&self, location: &Url) {
+        self.tables.lock().expect("not poisoned").remove(location.as_str());
+    }
+
     async fn plain_columns(&self, engine: &Engine, location: &Url, delta: &DeltaTable) -> EngineResult<Vec<String>> {
         let schema = table::arrow_schema(delta)?;
         // Booleans are never dictionary-encoded.

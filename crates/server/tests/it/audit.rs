@@ -118,21 +118,13 @@ async fn audit_filters_paginate_and_need_an_admin() {
 
 #[tokio::test]
 async fn a_tables_audit_lists_every_change_to_it_with_versions() {
-    use crate::data::{T, customers, insert, sample};
+    use crate::data::{T, customers, fixed_domain, insert, sample};
     let s = TestServer::start().await;
     let ada = s.onboard("Acme", "ada@example.com").await;
     let t = &ada.token;
     customers(&s, &ada).await;
     assert_eq!(insert(&s, t, sample()).await.0, StatusCode::CREATED);
-    let (status, _) = s
-        .call(
-            Method::PUT,
-            &format!("{T}/columns/country/domain/fixed"),
-            Some(t),
-            Some(json!({ "allowed_values": ["DE", "FR"] })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    fixed_domain(&s, t, "country", &["DE", "FR"]).await;
     let (status, _) = s
         .post(&format!("{T}/constraints"), Some(t), json!({ "constraints": [{ "name": "pos", "expr": "id > 0" }] }))
         .await;

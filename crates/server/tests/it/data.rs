@@ -64,3 +64,10 @@ pub fn ids(rows: &Value) -> Vec<i64> {
 pub async fn sql(s: &TestServer, token: &str, query: &str) -> (StatusCode, Value) {
     s.post("/v1/sql", Some(token), json!({ "query": query })).await
 }
+
+/// Restricts a column of [`T`] to a fixed list of values; the change must be accepted.
+pub async fn fixed_domain(s: &TestServer, token: &str, column: &str, values: &[&str]) {
+    let path = format!("{T}/columns/{column}/domain/fixed");
+    let (status, body) = s.call(Method::PUT, &path, Some(token), Some(json!({ "allowed_values": values }))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

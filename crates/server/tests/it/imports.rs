@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::data::{T, customers, insert, namespace, rows, sample};
+use crate::data::{T, customers, fixed_domain, insert, namespace, rows, sample};
 use crate::support::{TestServer, forbidden, invalid};
 
 fn form(file: impl Into<Vec<u8>>, name: &str, fields: &[(&str, &str)]) -> Form {
@@ -147,15 +147,7 @@ async fn an_import_into_a_governed_table_commits_everything_or_nothing() {
     let t = &ada.token;
     customers(&s, &ada).await;
     assert_eq!(insert(&s, t, sample()).await.0, StatusCode::CREATED);
-    let (status, _) = s
-        .call(
-            reqwest::Method::PUT,
-            &format!("{T}/columns/country/domain/fixed"),
-            Some(t),
-            Some(json!({ "allowed_values": ["DE", "FR", "BE"] })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    fixed_domain(&s, t, "country", &["DE", "FR", "BE"]).await;
     let (status, _) = s
         .post(&format!("{T}/constraints"), Some(t), json!({ "constraints": [{ "name": "pos", "expr": "id > 0" }] }))
         .await;

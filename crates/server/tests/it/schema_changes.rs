@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::data::{T, customers, insert, rows, sample};
+use crate::data::{T, customers, fixed_domain, insert, rows, sample};
 use crate::support::{TestServer, invalid, not_found};
 
 async fn described(s: &TestServer, token: &str) -> Value {
@@ -191,15 +191,7 @@ async fn rename_widen_and_drop_rewrite_the_data_in_one_commit_keeping_the_rules(
     let t = &ada.token;
     customers(&s, &ada).await;
     assert_eq!(insert(&s, t, sample()).await.0, StatusCode::CREATED);
-    let (status, _) = s
-        .call(
-            Method::PUT,
-            &format!("{T}/columns/country/domain/fixed"),
-            Some(t),
-            Some(json!({ "allowed_values": ["DE", "FR"] })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    fixed_domain(&s, t, "country", &["DE", "FR"]).await;
     let (status, _) = s
         .post(
             &format!("{T}/constraints"),

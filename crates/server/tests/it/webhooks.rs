@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::data::{T, customers, insert, sample};
+use crate::data::{T, customers, fixed_domain, insert, sample};
 use crate::support::{TestServer, forbidden, invalid, not_found};
 
 #[derive(Clone, Debug)]
@@ -126,15 +126,7 @@ async fn subscribed_events_arrive_signed() {
     assert_eq!(insert(&s, t, sample()).await.0, StatusCode::CREATED);
     let (status, _) = s.call(Method::PATCH, &format!("{T}/rows?id=eq.1"), Some(t), Some(json!({ "name": "A" }))).await;
     assert_eq!(status, StatusCode::OK, "rows.updated is not subscribed");
-    let (status, _) = s
-        .call(
-            Method::PUT,
-            &format!("{T}/columns/country/domain/fixed"),
-            Some(t),
-            Some(json!({ "allowed_values": ["DE", "FR"] })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    fixed_domain(&s, t, "country", &["DE", "FR"]).await;
 
     let got = receiver.wait_for(3).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
