@@ -7,6 +7,7 @@
 mod commit;
 mod error;
 mod exec;
+mod group_by;
 mod history;
 mod import;
 mod output;
@@ -424,6 +425,7 @@ impl Inner {
             .with_config(self.config.clone())
             .with_runtime_env(self.runtime.clone())
             .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(group_by::ViewGroupBy))
             .build();
         SessionContext::new_with_state(state)
     }
