@@ -52,6 +52,49 @@ async fn queries_answer_rows_columns_and_tables() {
     assert_eq!(res.text().await.unwrap(), "{\"id\":1}\n{\"id\":2}\n{\"id\":3}\n");
 }
 
+/// Group-bys on a string column run through Lakeward's own partial aggregation (see
+/// `engine/src/group_by.rs`): the same string from different files, nulls, the empty
+/// string and strings longer than a view holds all make one group each.
+#[tokio::test]
+async fn group_by_a_string_column_meets_every_value_once() {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    customers(&s, &ada).await;
+    let long = "Republic of Longlandia";
+    let first = json!([
+        { "id": 1, "name": "n1", "country": "DE" },
+        { "id": 2, "name": "n2", "country": null },
+        { "id": 3, "name": "n3", "country": "" },
+        { "id": 4, "name": "n4", "country": long, "balance": "1.00" },
+        { "id": 5, "name": "n5", "country": "DE" },
+        { "id": 6, "name": "n6", "country": long }
+    ]);
+    let second = json!([
+        { "id": 7, "name": "n7", "country": long, "balance": "2.00" },
+        { "id": 8, "name": "n8", "country": null },
+        { "id": 9, "name": "n9", "country": "DE", "balance": "3.00" }
+    ]);
+    for rows in [first, second] {
+        let (status, body) = insert(&s, &ada.token, rows).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let query = "SELECT country, count(*) AS n, count(balance) AS with_balance, sum(id) AS ids, max(name) AS last \
+                 FROM main.crm.customers WHERE id > 1 GROUP BY country ORDER BY country NULLS FIRST";
+    let (status, body) = sql(&s, &ada.token, query).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["rows"],
+        json!([
+            { "country": null, "n": 2, "with_balance": 0, "ids": 10, "last": "n8" },
+            { "country": "", "n": 1, "with_balance": 0, "ids": 3, "last": "n3" },
+            { "country": "DE", "n": 2, "with_balance": 1, "ids": 14, "last": "n9" },
+            { "country": long, "n": 3, "with_balance": 2, "ids": 17, "last": "n7" }
+        ])
+    );
+    let (_, plan) = sql(&s, &ada.token, &format!("EXPLAIN {query}")).await;
+    assert!(plan.to_string().contains("ViewGroupPartialExec"), "{plan}");
+}
+
 #[tokio::test]
 async fn everything_but_queries_is_refused() {
     let (s, token) = setup().await;
