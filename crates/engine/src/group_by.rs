@@ -16,9 +16,9 @@
 //! column), the stream gives it up and interns rows directly, as DataFusion does.
 //! [`ViewGroupBy`] puts the operator in place of a `Partial` aggregation grouped by one
 //! string or binary expression, with aggregates that all have a groups accumulator and no
-//! ordering or DISTINCT. Everything else about the aggregation (its schema, properties,
-//! expressions, memory accounting and early emission under memory pressure) is
-//! DataFusion's.
+//! ordering or DISTINCT. Its schema, properties and expressions are those of the
+//! aggregation it replaces; like it, the operator accounts its memory and, short of
+//! memory, answers the groups it has early (the final aggregation merges them).
 
 use std::collections::VecDeque;
 use std::fmt;
