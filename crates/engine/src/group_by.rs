@@ -263,7 +263,7 @@ impl Grouping {
                 let distinct = arrow::compute::take(key.as_ref(), &UInt32Array::from(firsts.to_vec()), None)?;
                 self.groups.intern(&[distinct], &mut self.view_groups)?;
                 self.row_groups.clear();
-                self.row_groups.extend(numbering.row_numbers().iter().map(|&n| self.view_groups[n as usize - 1]));
+                self.row_groups.extend(numbering.numbers.iter().map(|&n| self.view_groups[n as usize - 1]));
                 return Ok(());
             }
             self.numbering = None;
@@ -361,10 +361,6 @@ impl ViewNumbers {
             };
         }
         Some(&self.firsts)
-    }
-
-    fn row_numbers(&self) -> &[u32] {
-        &self.numbers
     }
 
     fn size(&self) -> usize {
@@ -503,9 +499,14 @@ mod tests {
         })
         .unwrap();
         let partial = partial.expect("the rule applied");
-        let pool = Arc::new(GreedyMemoryPool::new(64 * 1024));
-        let runtime = RuntimeEnvBuilder::new().with_memory_pool(pool).build_arc().unwrap();
-        let output = collect(partial, Arc::new(TaskContext::default().with_runtime(runtime))).await.unwrap();
+        let in_pool = |bytes: usize| {
+            let runtime = RuntimeEnvBuilder::new().with_memory_pool(Arc::new(GreedyMemoryPool::new(bytes)));
+            Arc::new(TaskContext::default().with_runtime(runtime.build_arc().unwrap()))
+        };
+        // Not even one batch's bookkeeping fits: the query ends with a clear error.
+        let refused = collect(partial.clone(), in_pool(1024)).await.unwrap_err();
+        assert!(refused.to_string().contains("Resources exhausted"), "{refused}");
+        let output = collect(partial, in_pool(64 * 1024)).await.unwrap();
         let mut counts: std::collections::HashMap<Option<String>, i64> = Default::default();
         let mut emitted_rows = 0;
         for batch in &output {
