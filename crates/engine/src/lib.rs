@@ -10,6 +10,7 @@ mod exec;
 mod group_by;
 mod history;
 mod import;
+mod local_reads;
 mod output;
 mod read;
 mod redact;

@@ -33,6 +33,7 @@ use deltalake::table::state::DeltaTableState;
 use object_store::ObjectStore;
 
 use crate::error::EngineResult;
+use crate::local_reads::InlineReads;
 use crate::table;
 
 /// A provider for reading `table` as it is in this snapshot.
@@ -52,6 +53,7 @@ struct FileScan {
     /// The whole table's: its exact row count, no column bounds.
     statistics: Statistics,
     store_url: ObjectStoreUrl,
+    /// The table's store; a local folder is read through [`InlineReads`].
     store: Arc<dyn ObjectStore>,
 }
 
@@ -125,13 +127,12 @@ impl FileScan {
             column_statistics: Statistics::unknown_column(&schema),
         };
         let log_store = table.log_store();
-        Ok(Some(Self {
-            schema,
-            state: state.clone(),
-            statistics,
-            store_url: log_store.object_store_url(),
-            store: log_store.object_store(None),
-        }))
+        let store = log_store.object_store(None);
+        let store: Arc<dyn ObjectStore> = match InlineReads::new(table.table_url(), store.clone()) {
+            Some(local) => Arc::new(local),
+            None => store,
+        };
+        Ok(Some(Self { schema, state: state.clone(), statistics, store_url: log_store.object_store_url(), store }))
     }
 
     /// The table's files, each with its row count, null counts and bounds.
