@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::data::{T, customers, insert, sample};
+use crate::data::{T, customers, insert, sample, upsert};
 use crate::support::{TestServer, error, forbidden, invalid, not_found};
 
 async fn version(s: &TestServer, token: &str) -> u64 {
@@ -62,16 +62,8 @@ async fn constraints_are_delta_constraints_enforced_on_every_write() {
     let (status, _) =
         s.call(Method::PATCH, &format!("{T}/rows?id=eq.1"), Some(t), Some(json!({ "balance": -5 }))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let res = s
-        .client
-        .post(s.url(&format!("{T}/rows")))
-        .bearer_auth(t)
-        .header("prefer", "resolution=merge-duplicates")
-        .json(&json!([{ "id": 2, "balance": -3 }]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let (status, _) = upsert(&s, t, json!([{ "id": 2, "balance": -3 }])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(version(&s, t).await, v, "nothing committed");
     let (status, _) = insert(&s, t, json!([{ "id": 10, "balance": "0.00" }, { "id": 12 }])).await;
     assert_eq!(status, StatusCode::CREATED, "zero and no balance pass");

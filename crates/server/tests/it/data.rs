@@ -49,6 +49,21 @@ pub async fn insert(s: &TestServer, token: &str, rows: Value) -> (StatusCode, Va
     s.call(Method::POST, &format!("{T}/rows"), Some(token), Some(rows)).await
 }
 
+/// An upsert on the primary key (`Prefer: resolution=merge-duplicates`).
+pub async fn upsert(s: &TestServer, token: &str, rows: Value) -> (StatusCode, Value) {
+    let res = s
+        .client
+        .post(s.url(&format!("{T}/rows")))
+        .bearer_auth(token)
+        .header("prefer", "resolution=merge-duplicates")
+        .json(&rows)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap())
+}
+
 /// GET rows with a query string; returns (status, body, content-range).
 pub async fn rows(s: &TestServer, token: &str, query: &str) -> (StatusCode, Value, Option<String>) {
     let res = s.client.get(s.url(&format!("{T}/rows{query}"))).bearer_auth(token).send().await.unwrap();

@@ -1,7 +1,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::data::{T, customers, ids, insert, rows, sample};
+use crate::data::{T, customers, ids, insert, rows, sample, upsert};
 use crate::support::{TestServer, error, invalid};
 
 async fn setup() -> (TestServer, String) {
@@ -499,16 +499,8 @@ async fn the_key_check_follows_every_kind_of_commit() {
     let (status, _) = s.call(Method::DELETE, &format!("{T}/rows?id=eq.3"), Some(&token), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(insert(&s, &token, json!([{ "id": 3, "name": "back" }])).await.0, StatusCode::CREATED, "3 was deleted");
-    let res = s
-        .client
-        .post(s.url(&format!("{T}/rows")))
-        .bearer_auth(&token)
-        .header("prefer", "resolution=merge-duplicates")
-        .json(&json!([{ "id": 7, "name": "upserted" }]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
+    let (status, _) = upsert(&s, &token, json!([{ "id": 7, "name": "upserted" }])).await;
+    assert_eq!(status, StatusCode::CREATED);
     assert_eq!(insert(&s, &token, json!([{ "id": 7 }])).await.0, StatusCode::CONFLICT, "7 came by upsert");
     let (status, _) = s.call(Method::PUT, &format!("{T}/rollback/1"), Some(&token), None).await;
     assert_eq!(status, StatusCode::OK);

@@ -1,7 +1,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::data::{T, customers, insert, namespace, sample};
+use crate::data::{T, customers, insert, namespace, sample, upsert};
 use crate::support::{TestServer, error, forbidden, invalid, not_found};
 
 #[tokio::test]
@@ -216,17 +216,9 @@ async fn table_permissions_follow_roles_and_scopes() {
     );
     // Upserting also needs rows:update.
     let (inserter, _) = s.create_key(&ada.token, json!({ "name": "i", "scopes": ["rows:insert"] })).await;
-    let res = s
-        .client
-        .post(s.url(&format!("{T}/rows")))
-        .bearer_auth(&inserter)
-        .header("prefer", "resolution=merge-duplicates")
-        .json(&json!([{ "id": 1, "name": "x" }]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert_eq!(res.json::<serde_json::Value>().await.unwrap(), forbidden("rows:update"));
+    let (status, body) = upsert(&s, &inserter, json!([{ "id": 1, "name": "x" }])).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body, forbidden("rows:update"));
 }
 
 #[tokio::test]
