@@ -1,3 +1,5 @@
+use std::io::IsTerminal;
+
 use clap::Parser;
 use lakeward::{Cli, Command, admin, settings};
 use tracing_subscriber::EnvFilter;
@@ -8,6 +10,8 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_env("LAKEWARD_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
+        // Colour codes only on a terminal: logs piped to journald, docker or a file stay plain.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let config = settings::resolve(&cli.config)?;
     match cli.command {

@@ -1,38 +1,43 @@
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::support::lakeward;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// `lakeward serve` on its embedded default answers, and exits cleanly on SIGTERM.
 #[tokio::test]
 async fn serve_runs_on_the_embedded_default_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    // Port 0 and the address from the server's own log: a port picked here and bound later
+    // could be taken in between by a server of a test running in parallel.
     let mut child = lakeward(dir.path())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["serve", "--listen", "127.0.0.1:0"])
         .env("LAKEWARD_LOG", "info")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
-    let lines = std::thread::spawn(move || BufReader::new(stderr).lines().map_while(Result::ok).collect::<Vec<_>>());
-
-    let client = reqwest::Client::new();
-    let url = format!("http://127.0.0.1:{port}/v1/health");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let health = loop {
-        match client.get(&url).send().await {
-            Ok(res) => break res.json::<serde_json::Value>().await.unwrap(),
-            Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
-            Err(e) => panic!("server did not come up: {e}"),
+    let (lines_tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let mut log = Vec::new();
+    let addr = loop {
+        let line =
+            lines.recv_timeout(Duration::from_secs(20)).unwrap_or_else(|_| panic!("no listening line in {log:?}"));
+        let addr = line.contains("lakeward listening").then(|| line.split("addr=").nth(1)).flatten();
+        log.push(line.clone());
+        if let Some(addr) = addr {
+            break addr.split_whitespace().next().unwrap().to_string();
         }
     };
-    assert_eq!(health["status"], "ok");
+
+    let health = reqwest::get(format!("http://{addr}/v1/health")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.json::<serde_json::Value>().await.unwrap()["status"], "ok");
     assert!(dir.path().join("lakeward-data/lakeward.db").exists());
     assert!(dir.path().join("lakeward-data/warehouse").is_dir());
 
@@ -47,7 +52,8 @@ async fn serve_runs_on_the_embedded_default_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(exit.success(), "{exit:?}");
-    let log = lines.join().unwrap().join("\n");
+    // The port is not asked again: once the process has exited it is free for anyone.
+    log.extend(lines.iter()); // ends at the pipe's end of file
+    let log = log.join("\n");
     assert!(log.contains("shutting down: draining in-flight requests"), "{log}");
-    assert!(client.get(&url).send().await.is_err(), "nothing listens any more");
 }
