@@ -38,6 +38,7 @@ use crate::error::{EngineError, EngineResult};
 use crate::rules::Rules;
 use crate::table::{self, TimeTravel};
 use crate::types::ColumnType;
+use crate::write::encoding;
 use crate::write::input::{conform, csv_error, csv_schema, typed_csv_batch};
 use crate::write::rows::RowErrors;
 use crate::write::{WriteOutcome, WriteRequest, already_written, landed_despite, new_commit_id, writer_properties};
@@ -239,9 +240,17 @@ impl Engine {
                 result
             })
         };
+        // The writer's properties are fixed before it starts: the first batch is judged for
+        // its encodings, then goes to the writer ahead of the rest.
+        let mut rx = rx;
+        let first = rx.recv().await;
+        let properties = match &first {
+            Some(Ok(batch)) => encoding::judged_by(batch),
+            _ => writer_properties(),
+        };
         // Why the stream failed, in our own terms (the writer wraps errors beyond use).
         let failure: Arc<Mutex<Option<EngineError>>> = Arc::default();
-        let stream = self.checked_stream(delta.clone(), keys, rx, producer, progress.clone(), failure.clone());
+        let stream = self.checked_stream(delta.clone(), keys, first, rx, producer, progress.clone(), failure.clone());
         let plan = OnceStream::plan(schema.clone(), Box::pin(RecordBatchStreamAdapter::new(schema, stream)))?;
         let commit_id = new_commit_id();
         let app_id = request.idempotency_key.as_deref().map(idempotency_app_id);
@@ -251,7 +260,7 @@ impl Engine {
             .write(Vec::new())
             .with_input_plan(plan)
             .with_save_mode(SaveMode::Append)
-            .with_writer_properties(writer_properties())
+            .with_writer_properties(properties)
             .with_session_state(self.write_session())
             .with_commit_properties(request.actor.commit_properties(&commit_id, app_id.as_deref()))
             .await;
@@ -269,12 +278,15 @@ impl Engine {
         Ok(WriteOutcome { version, rows, returned: None, replayed: false })
     }
 
-    /// The producer's batches for the writer; at their end, the primary-key check. Any
-    /// failure is kept in `failure` and ends the stream in an error.
+    /// The producer's batches for the writer (`first`, already received, then the rest);
+    /// at their end, the primary-key check. Any failure is kept in `failure` and ends the
+    /// stream in an error.
+    #[allow(clippy::too_many_arguments)]
     fn checked_stream(
         self: &Arc<Self>,
         delta: DeltaTable,
         keys: Vec<String>,
+        first: Option<EngineResult<RecordBatch>>,
         rx: mpsc::Receiver<EngineResult<RecordBatch>>,
         producer: tokio::task::JoinHandle<EngineResult<Vec<RecordBatch>>>,
         progress: Arc<ImportProgress>,
@@ -284,6 +296,7 @@ impl Engine {
             engine: Arc<Engine>,
             delta: DeltaTable,
             keys: Vec<String>,
+            first: Option<EngineResult<RecordBatch>>,
             rx: mpsc::Receiver<EngineResult<RecordBatch>>,
             producer: Option<tokio::task::JoinHandle<EngineResult<Vec<RecordBatch>>>>,
             progress: Arc<ImportProgress>,
@@ -293,10 +306,14 @@ impl Engine {
             *state.failure.lock().expect("not poisoned") = Some(e);
             DataFusionError::Execution("the import was refused".into())
         };
-        let state = State { engine: self.clone(), delta, keys, rx, producer: Some(producer), progress, failure };
+        let state = State { engine: self.clone(), delta, keys, first, rx, producer: Some(producer), progress, failure };
         futures::stream::unfold(Some(state), move |state| async move {
             let mut state = state?;
-            match state.rx.recv().await {
+            let next = match state.first.take() {
+                Some(first) => Some(first),
+                None => state.rx.recv().await,
+            };
+            match next {
                 Some(Ok(batch)) => {
                     state.progress.rows_written.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
                     Some((Ok(batch), Some(state)))
