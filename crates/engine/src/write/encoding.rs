@@ -6,8 +6,8 @@
 //! Rewriting one 110k-row file to delete a row spent about 45 % of its time there, and
 //! a 5M-row import about a quarter. So each table's columns are judged once, from a
 //! sample of its rows, and the ones with mostly distinct values are written plain by the
-//! writes that rewrite files (update, delete, upsert); an import judges by its own first
-//! batch.
+//! writes that rewrite files (update, delete, upsert); an import or a large insert judges
+//! by its own first batch.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -253,12 +253,14 @@ mod tests {
         assert_eq!(dictionaries(&location).await, judged(), "the delete rewrote the one file");
     }
 
-    /// An import judges by its first batch; one too small to judge by keeps the defaults.
+    /// Imports and inserts judge by their own (largest) batch; data too small to judge by
+    /// keeps the defaults.
     #[tokio::test]
-    async fn imports_write_unique_columns_without_a_dictionary() {
+    async fn imports_and_inserts_write_unique_columns_without_a_dictionary() {
         use crate::import::ImportFormat;
         use crate::import::infer::CsvOptions;
         use crate::write::WriteRequest;
+        use crate::write::input::InputFormat;
 
         let engine = engine();
         let request = WriteRequest { actor: actor(), idempotency_key: None, return_rows: false };
@@ -273,7 +275,13 @@ mod tests {
             let format = ImportFormat::Csv(CsvOptions::default());
             let imported = engine.import(&location, &file, format, &request, Default::default()).await.unwrap();
             assert_eq!((imported.version, imported.rows), (Some(1), rows as u64));
-            assert_eq!(dictionaries(&location).await, expected, "{rows} rows");
+            assert_eq!(dictionaries(&location).await, expected, "{rows} rows imported");
+
+            let dir = tempfile::tempdir().unwrap();
+            let location = create_table(&engine, dir.path()).await;
+            let inserted = engine.insert(&location, InputFormat::Csv, csv(rows).into(), &request).await.unwrap();
+            assert_eq!((inserted.version, inserted.rows), (Some(1), rows as u64));
+            assert_eq!(dictionaries(&location).await, expected, "{rows} rows inserted");
         }
     }
 }

@@ -16,7 +16,7 @@ use url::Url;
 use super::input::{self, InputFormat};
 use super::key_index::{key_display, key_texts};
 use super::rows::RowErrors;
-use super::{WriteOutcome, WriteRequest, already_written, landed_despite, new_commit_id, writer_properties};
+use super::{WriteOutcome, WriteRequest, already_written, encoding, landed_despite, new_commit_id};
 use crate::commit::idempotency_app_id;
 use crate::error::{EngineError, EngineResult};
 use crate::rules::Rules;
@@ -186,11 +186,14 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
         let version = if batches.is_empty() {
             Ok(None)
         } else {
+            // A large insert is judged like an import; single rows keep the defaults.
+            let largest = batches.iter().max_by_key(|b| b.num_rows()).expect("not empty");
+            let properties = encoding::judged_by(largest);
             let write = delta
                 .clone()
                 .write(batches)
                 .with_save_mode(SaveMode::Append)
-                .with_writer_properties(writer_properties())
+                .with_writer_properties(properties)
                 .with_session_state(engine.write_session())
                 .with_commit_properties(props);
             match write.await {
