@@ -400,6 +400,7 @@ impl Inner {
         config.options_mut().execution.parquet.pushdown_filters = true;
         config.options_mut().execution.parquet.reorder_filters = true;
         config.options_mut().sql_parser.enable_ident_normalization = false;
+        let config = config.with_extension(Arc::new(scan::FileLists::default()));
         // No spilling: a query over the memory limit ends with a clear error instead of
         // filling the disk.
         let runtime = RuntimeEnvBuilder::new()

@@ -8,7 +8,8 @@
 //! so DataFusion skips files a predicate rules out before opening them, then row groups
 //! and pages by their own statistics. Other tables are read through delta-rs' provider.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
 use arrow::array::{Array, ArrayRef};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -44,6 +45,39 @@ pub(crate) async fn provider(table: &DeltaTable) -> EngineResult<Arc<dyn TablePr
     }
 }
 
+/// The files of recently scanned snapshots, with their statistics. Building them means
+/// evaluating every column's bounds from the log through delta-kernel, which was about a
+/// tenth of a point lookup's CPU, for a list that never changes for a given version. The
+/// engine's sessions carry this as a config extension, so every scan finds it.
+#[derive(Default)]
+pub(crate) struct FileLists {
+    /// Oldest first; at most [`FileLists::KEPT`].
+    recent: Mutex<VecDeque<(FileListKey, Arc<Vec<PartitionedFile>>)>>,
+}
+
+/// A snapshot: the table's location, its Delta id (a table dropped and created again at
+/// the same location starts again at version 0) and the version.
+type FileListKey = (String, String, u64);
+
+impl FileLists {
+    const KEPT: usize = 64;
+
+    fn get_or_build(&self, key: FileListKey, build: impl FnOnce() -> Vec<PartitionedFile>) -> Vec<PartitionedFile> {
+        if let Some((_, files)) = self.recent.lock().expect("not poisoned").iter().find(|(k, _)| *k == key) {
+            return files.as_ref().clone();
+        }
+        let files = Arc::new(build());
+        let mut recent = self.recent.lock().expect("not poisoned");
+        if !recent.iter().any(|(k, _)| *k == key) {
+            if recent.len() == Self::KEPT {
+                recent.pop_front();
+            }
+            recent.push_back((key, files.clone()));
+        }
+        Arc::unwrap_or_clone(files)
+    }
+}
+
 #[derive(Debug)]
 struct FileScan {
     /// The table's columns as queries see them: strings and binaries as views, which
@@ -55,6 +89,8 @@ struct FileScan {
     store_url: ObjectStoreUrl,
     /// The table's store; a local folder is read through [`InlineReads`].
     store: Arc<dyn ObjectStore>,
+    /// Which snapshot this is, for [`FileLists`].
+    key: FileListKey,
 }
 
 fn view_type(t: &DataType) -> DataType {
@@ -132,7 +168,8 @@ impl FileScan {
             Some(local) => Arc::new(local),
             None => store,
         };
-        Ok(Some(Self { schema, state: state.clone(), statistics, store_url: log_store.object_store_url(), store }))
+        let key = (table.table_url().to_string(), state.metadata().id().to_owned(), state.version() as u64);
+        Ok(Some(Self { schema, state: state.clone(), statistics, store_url: log_store.object_store_url(), store, key }))
     }
 
     /// The table's files, each with its row count, null counts and bounds.
@@ -204,7 +241,10 @@ impl TableProvider for FileScan {
         _filters: &[Expr],
         limit: Option<usize>,
     ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
-        let files = self.files();
+        let files = match state.config().get_extension::<FileLists>() {
+            Some(lists) => lists.get_or_build(self.key.clone(), || self.files()),
+            None => self.files(),
+        };
         if files.is_empty() {
             let schema = match projection {
                 Some(p) => Arc::new(self.schema.project(p)?),

@@ -39,6 +39,8 @@ async fn create_describe_list_and_drop() {
 
     let (_, with_distinct) = s.get(&format!("{T}?distinct=true"), &ada.token).await;
     assert_eq!(with_distinct["column_statistics"][2]["distinct_count"], 2);
+    let (status, rows) = s.get(&format!("{T}/rows?select=id&order=id"), &ada.token).await;
+    assert_eq!((status, rows), (StatusCode::OK, json!([{ "id": 1 }, { "id": 2 }, { "id": 3 }])));
 
     let (status, list) = s.get("/v1/tables?catalog=main", &ada.token).await;
     assert_eq!(status, StatusCode::OK);
@@ -55,8 +57,12 @@ async fn create_describe_list_and_drop() {
     assert_eq!(s.get(T, &ada.token).await, (StatusCode::NOT_FOUND, not_found()));
     let leftover: Vec<_> = walk(&s.data_dir().join("warehouse"));
     assert!(leftover.is_empty(), "the table's files are deleted: {leftover:?}");
-    // The name is free again.
+    // The name is free again, and the new table at the same place (at version 1 again, as
+    // the old one was when read) shows its own rows only.
     customers_again(&s, &ada.token).await;
+    assert_eq!(insert(&s, &ada.token, json!([{ "id": 7 }])).await.0, StatusCode::CREATED);
+    let (status, rows) = s.get(&format!("{T}/rows"), &ada.token).await;
+    assert_eq!((status, rows), (StatusCode::OK, json!([{ "id": 7 }])));
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
