@@ -168,7 +168,7 @@ impl FileScan {
             Some(local) => Arc::new(local),
             None => store,
         };
-        let key = (table.table_url().to_string(), state.metadata().id().to_owned(), state.version() as u64);
+        let key = (table.table_url().to_string(), state.metadata().id().to_owned(), state.version());
         Ok(Some(Self { schema, state: state.clone(), statistics, store_url: log_store.object_store_url(), store, key }))
     }
 
