@@ -229,7 +229,7 @@ impl Engine {
         let schema = table::arrow_schema(&delta)?;
         let rules = Arc::new(Rules::compile(self, location, &delta).await?);
         let keys = table::primary_key(&delta)?;
-        let (tx, rx) = mpsc::channel::<EngineResult<RecordBatch>>(2);
+        let (tx, mut rx) = mpsc::channel::<EngineResult<RecordBatch>>(2);
         let producer = {
             let (schema, rules, keys, progress) = (schema.clone(), rules.clone(), keys.clone(), progress.clone());
             tokio::task::spawn_blocking(move || {
@@ -242,7 +242,6 @@ impl Engine {
         };
         // The writer's properties are fixed before it starts: the first batch is judged for
         // its encodings, then goes to the writer ahead of the rest.
-        let mut rx = rx;
         let first = rx.recv().await;
         let properties = match &first {
             Some(Ok(batch)) => encoding::judged_by(batch),
