@@ -265,3 +265,46 @@ impl TableProvider for FileScan {
         format.create_physical_plan(state, config).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    fn key(version: u64) -> FileListKey {
+        ("file:///t/".to_owned(), "table-id".to_owned(), version)
+    }
+
+    fn file(name: &str) -> PartitionedFile {
+        PartitionedFile::new(name.to_owned(), 1)
+    }
+
+    /// A snapshot's list is built once; other snapshots get their own; past
+    /// [`FileLists::KEPT`] the oldest is built again when asked for.
+    #[test]
+    fn file_lists_are_built_once_per_snapshot_and_the_oldest_go() {
+        let lists = FileLists::default();
+        let builds = Cell::new(0);
+        let get = |version: u64| {
+            let files = lists.get_or_build(key(version), || {
+                builds.set(builds.get() + 1);
+                vec![file(&format!("v{version}.parquet"))]
+            });
+            files.iter().map(|f| f.object_meta.location.to_string()).collect::<Vec<_>>()
+        };
+        assert_eq!(get(1), ["v1.parquet"]);
+        assert_eq!(get(1), ["v1.parquet"]);
+        assert_eq!(builds.get(), 1);
+        assert_eq!(get(2), ["v2.parquet"]);
+        assert_eq!(builds.get(), 2);
+        for version in 3..=FileLists::KEPT as u64 + 1 {
+            get(version);
+        }
+        assert_eq!(builds.get(), FileLists::KEPT + 1);
+        get(2);
+        assert_eq!(builds.get(), FileLists::KEPT + 1, "still kept");
+        get(1);
+        assert_eq!(builds.get(), FileLists::KEPT + 2, "the oldest went");
+    }
+}

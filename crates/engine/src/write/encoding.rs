@@ -113,13 +113,7 @@ impl Encodings {
     }
 
     async fn plain_columns(&self, engine: &Engine, location: &Url, delta: &DeltaTable) -> EngineResult<Vec<String>> {
-        let schema = table::arrow_schema(delta)?;
-        // Booleans are never dictionary-encoded.
-        let columns: Vec<String> =
-            schema.fields().iter().filter(|f| f.data_type() != &DataType::Boolean).map(|f| f.name().clone()).collect();
-        if columns.is_empty() {
-            return Ok(Vec::new());
-        }
+        let columns: Vec<String> = table::arrow_schema(delta)?.fields().iter().map(|f| f.name().clone()).collect();
         if let Some(known) = self.tables.lock().expect("not poisoned").get(location.as_str())
             && known.columns == columns
         {
@@ -131,9 +125,7 @@ impl Encodings {
         }
         let ctx = engine.session();
         read::register(&ctx, delta).await?;
-        let names: Vec<&str> = columns.iter().map(String::as_str).collect();
-        let sample =
-            ctx.table(read::SELF).await?.select_columns(&names)?.limit(0, Some(SAMPLE_ROWS))?.collect().await?;
+        let sample = ctx.table(read::SELF).await?.limit(0, Some(SAMPLE_ROWS))?.collect().await?;
         let plain = match sample.first() {
             Some(first) => mostly_distinct(&arrow::compute::concat_batches(&first.schema(), &sample)?)?,
             None => Vec::new(),
