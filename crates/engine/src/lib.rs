@@ -649,6 +649,7 @@ impl Inner {
 
     pub async fn sql(&self, tables: &[SqlTable], query: &str, format: OutputFormat) -> EngineResult<SqlOutput> {
         let started = Instant::now();
+        sql::check_size(query)?;
         let ctx = self.session();
         sql::register_tables(self, &ctx, tables).await?;
         let plan = sql::plan(&ctx, query).await?;

@@ -10,6 +10,7 @@ mod data;
 mod domains;
 mod errors;
 mod imports;
+mod limits;
 mod openapi;
 mod organisations;
 mod rate_limits;
