@@ -22,6 +22,7 @@ mod table;
 mod types;
 mod warehouse;
 mod write;
+mod yielding;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -456,6 +457,7 @@ impl Inner {
             .with_runtime_env(self.runtime.clone())
             .with_default_features()
             .with_physical_optimizer_rule(Arc::new(group_by::ViewGroupBy))
+            .with_physical_optimizer_rule(Arc::new(yielding::YieldEverywhere))
             .build();
         SessionContext::new_with_state(state)
     }
