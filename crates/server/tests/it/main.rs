@@ -12,6 +12,7 @@ mod errors;
 mod imports;
 mod openapi;
 mod organisations;
+mod paging;
 mod rate_limits;
 mod rows;
 mod schema_changes;
