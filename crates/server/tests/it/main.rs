@@ -16,6 +16,7 @@ mod paging;
 mod rate_limits;
 mod rows;
 mod schema_changes;
+mod search;
 mod sql;
 mod support;
 mod tables;
