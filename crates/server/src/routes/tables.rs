@@ -511,6 +511,8 @@ pub async fn rollback(
 pub struct ExportQuery {
     /// csv, parquet, ndjson, arrow or json (default csv).
     pub format: Option<String>,
+    /// Arrow and Parquet: keep `Utf8View`/`BinaryView` columns (default: `Utf8`/`Binary`).
+    pub view_types: Option<bool>,
     pub version: Option<u64>,
     pub as_of: Option<String>,
 }
@@ -535,7 +537,8 @@ pub async fn export_table(
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesRead).await?;
     let name = query.format.as_deref().unwrap_or("csv");
     let format = OutputFormat::from_name(name)
-        .ok_or_else(|| ApiError::invalid_field("format", "must be one of csv, parquet, ndjson, arrow, json"))?;
+        .ok_or_else(|| ApiError::invalid_field("format", "must be one of csv, parquet, ndjson, arrow, json"))?
+        .with_view_types(query.view_types.unwrap_or(false));
     let at = time_travel(query.version, query.as_of.as_deref())?;
     let body = state.engine.export(&t.location, at, format).await?;
     let mut headers = HeaderMap::new();

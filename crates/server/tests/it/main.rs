@@ -12,6 +12,7 @@ mod errors;
 mod imports;
 mod openapi;
 mod organisations;
+mod output;
 mod paging;
 mod rate_limits;
 mod rows;
