@@ -40,11 +40,13 @@ async fn read(
     (status, body, content_range)
 }
 
+/// (query, Range, `Prefer: count=exact`, ids returned, Content-Range).
+type Case = (&'static str, Option<&'static str>, bool, Value, Option<&'static str>);
+
 #[tokio::test]
 async fn range_and_limit_offset_meet_and_content_range_names_the_rows_returned() {
     let (s, token) = setup().await;
-    let cases: &[(&str, Option<&str>, bool, Value, Option<&str>)] = &[
-        // (query, Range, count=exact, ids, Content-Range)
+    let cases: &[Case] = &[
         ("&limit=5", Some("0-9"), false, json!([1, 2, 3, 4, 5]), Some("0-4/*")),
         ("&offset=5", Some("0-9"), false, json!([6, 7, 8, 9, 10]), Some("5-9/*")),
         ("&limit=5", Some("2-9"), false, json!([3, 4, 5]), Some("2-4/*")),
