@@ -17,6 +17,7 @@ mod redact;
 mod rules;
 mod scan;
 mod schema;
+mod search;
 mod sql;
 mod table;
 mod types;
@@ -46,6 +47,7 @@ pub use import::{ImportFormat, ImportProgress};
 pub use output::{ACCEPTED_OUTPUT_TYPES, ByteStream, OutputFormat};
 pub use rules::{AllowedValues, Domain, DomainChange, DomainOutcome, DomainValue, Lookup, Parent, ReferenceSource};
 pub use schema::{ColumnChange, ColumnRewrite, TableChange};
+pub use search::SearchOutput;
 pub use sql::{ALLOWED_TABLE_FUNCTIONS, SqlTable};
 pub use table::{ColumnInfo, ColumnSpec, ColumnStatistics, TableMetadata, TableSpec, TimeTravel};
 pub use types::{ColumnType, TYPE_NAMES};
@@ -94,17 +96,6 @@ impl Engine {
             exec: exec::Exec::new()?,
             query_timeout: limits.query_timeout,
         })
-    }
-
-    /// Runs a query: the answer (up to its first batch) within the timeout; the rest of
-    /// its stream within what remains of it.
-    async fn query<F>(&self, fut: F) -> EngineResult<ByteStream>
-    where
-        F: std::future::Future<Output = EngineResult<ByteStream>> + Send + 'static,
-    {
-        let deadline = tokio::time::Instant::now() + self.query_timeout;
-        let body = self.exec.run(Some((deadline, self.query_timeout)), fut).await?;
-        Ok(self.exec.forward(body, Some((deadline, self.query_timeout))))
     }
 
     pub async fn create_table(
@@ -170,9 +161,16 @@ impl Engine {
         term: &str,
         limit: u64,
         format: OutputFormat,
-    ) -> EngineResult<ByteStream> {
+    ) -> EngineResult<SearchOutput> {
         let (inner, location, term) = (self.inner.clone(), location.clone(), term.to_owned());
-        self.query(async move { inner.search(&location, at, &term, limit, format).await }).await
+        let deadline = tokio::time::Instant::now() + self.query_timeout;
+        let found = self
+            .exec
+            .run(Some((deadline, self.query_timeout)), async move {
+                search::search(&inner, &location, at, &term, limit, format).await
+            })
+            .await?;
+        Ok(SearchOutput { body: self.exec.forward(found.body, Some((deadline, self.query_timeout))), ..found })
     }
 
     pub async fn sql(&self, tables: &[SqlTable], query: &str, format: OutputFormat) -> EngineResult<SqlOutput> {
@@ -626,27 +624,6 @@ impl Inner {
         read::register(&ctx, &delta).await?;
         let stream = ctx.table(read::SELF).await?.execute_stream().await?;
         output::encode(stream, format)
-    }
-
-    /// Rows with `term` in any string column, case-insensitively.
-    pub async fn search(
-        &self,
-        location: &Url,
-        at: TimeTravel,
-        term: &str,
-        limit: u64,
-        format: OutputFormat,
-    ) -> EngineResult<ByteStream> {
-        let delta = self.open(location, at).await?;
-        let schema = table::arrow_schema(&delta)?;
-        let ctx = self.session();
-        read::register(&ctx, &delta).await?;
-        let Some(predicate) = read::search_expr(&schema, term) else {
-            return Err(EngineError::invalid("term", "the table has no string columns to search"));
-        };
-        let df = ctx.table(read::SELF).await?.filter(predicate)?.limit(0, Some(limit as usize))?;
-        let stream = df.execute_stream().await?;
-        output::encode(exec::peeked(stream).await?, format)
     }
 
     pub async fn sql(&self, tables: &[SqlTable], query: &str, format: OutputFormat) -> EngineResult<SqlOutput> {

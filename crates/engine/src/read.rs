@@ -142,15 +142,3 @@ pub(crate) async fn query(
     }
     Ok((df, matching))
 }
-
-/// Case-insensitive search for `term` across every string column.
-pub(crate) fn search_expr(schema: &SchemaRef, term: &str) -> Option<Expr> {
-    let escaped = term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    let pattern = format!("%{escaped}%");
-    schema
-        .fields()
-        .iter()
-        .filter(|f| matches!(f.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View))
-        .map(|f| column(f.name()).ilike(lit(pattern.clone())))
-        .reduce(Expr::or)
-}

@@ -242,7 +242,7 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
         }
         for a in group {
             let outcome = version.clone().and_then(|version| {
-                let returned = if a.request.return_rows { Some(output::to_json_rows(&a.batches)?) } else { None };
+                let returned = if a.request.return_rows { Some(output::json_rows(&a.batches)?) } else { None };
                 Ok(WriteOutcome {
                     version: if a.rows > 0 { version } else { None },
                     rows: a.rows,

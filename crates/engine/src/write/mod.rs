@@ -67,7 +67,8 @@ pub struct WriteOutcome {
     /// The version the commit produced; `None` when nothing was committed.
     pub version: Option<u64>,
     pub rows: u64,
-    pub returned: Option<Vec<Value>>,
+    /// The rows as a read of them would write them in JSON.
+    pub returned: Option<Vec<Box<serde_json::value::RawValue>>>,
     /// The idempotency key had already been written: nothing was written again.
     pub replayed: bool,
 }
@@ -312,7 +313,7 @@ pub(crate) async fn upsert(
         });
     }
     check_keys_unique(engine, &delta, &batches, &keys, true).await?;
-    let returned = if request.return_rows { Some(output::to_json_rows(&batches)?) } else { None };
+    let returned = if request.return_rows { Some(output::json_rows(&batches)?) } else { None };
     let source = SessionContext::new().read_batches(batches)?;
     let predicate = keys.iter().map(|k| format!("target.\"{k}\" = source.\"{k}\"")).collect::<Vec<_>>().join(" AND ");
     let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
@@ -469,7 +470,7 @@ pub(crate) async fn update(
         Err(e) => (Some(landed_despite(engine, location, read_version, &commit_id, e).await?), 0),
     };
     let returned = match before.filter(|_| request.return_rows) {
-        Some(batches) if version.is_some() => Some(output::to_json_rows(&with_assignments(&batches, &assignments)?)?),
+        Some(batches) if version.is_some() => Some(output::json_rows(&with_assignments(&batches, &assignments)?)?),
         Some(_) => Some(Vec::new()),
         None => None,
     };
@@ -489,7 +490,7 @@ pub(crate) async fn delete(
     let schema = table::arrow_schema(&delta)?;
     let predicate = filter.map(|f| read::filter_expr(f, &schema)).transpose()?;
     let returned = if request.return_rows {
-        Some(output::to_json_rows(&matching_batches(engine, &delta, predicate.clone()).await?)?)
+        Some(output::json_rows(&matching_batches(engine, &delta, predicate.clone()).await?)?)
     } else {
         None
     };
