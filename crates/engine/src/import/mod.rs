@@ -33,7 +33,7 @@ use url::Url;
 
 use self::infer::{CsvOptions, InferredColumn, csv_header, csv_read_error, open_csv};
 use crate::Inner as Engine;
-use crate::commit::idempotency_app_id;
+use crate::commit::idempotency_transaction;
 use crate::error::{EngineError, EngineResult};
 use crate::rules::Rules;
 use crate::table::{self, TimeTravel};
@@ -41,7 +41,7 @@ use crate::types::ColumnType;
 use crate::write::encoding;
 use crate::write::input::{conform, csv_error, csv_schema, typed_csv_batch};
 use crate::write::rows::RowErrors;
-use crate::write::{WriteOutcome, WriteRequest, already_written, landed_despite, new_commit_id, writer_properties};
+use crate::write::{WriteOutcome, WriteRequest, landed_despite, new_commit_id, replayed, writer_properties};
 
 #[derive(Debug, Clone, Copy)]
 pub enum ImportFormat {
@@ -226,8 +226,8 @@ impl Engine {
         progress.rows_read.store(0, Ordering::Relaxed);
         progress.rows_written.store(0, Ordering::Relaxed);
         let delta = self.open(location, TimeTravel::Latest).await?;
-        if already_written(&delta, request.idempotency_key.as_deref()).await? {
-            return Ok(WriteOutcome { replayed: true, ..Default::default() });
+        if let Some(outcome) = replayed(&delta, request.idempotency_key.as_deref()).await? {
+            return Ok(outcome);
         }
         let schema = table::arrow_schema(&delta)?;
         let rules = Arc::new(Rules::compile(self, location, &delta).await?);
@@ -255,7 +255,8 @@ impl Engine {
         let stream = self.checked_stream(delta.clone(), keys, first, rx, producer, progress.clone(), failure.clone());
         let plan = OnceStream::plan(schema.clone(), Box::pin(RecordBatchStreamAdapter::new(schema, stream)))?;
         let commit_id = new_commit_id();
-        let app_id = request.idempotency_key.as_deref().map(idempotency_app_id);
+        let idempotency =
+            request.idempotency_key.as_deref().map(|k| idempotency_transaction(k, delta.version().unwrap_or(0)));
         let read_version = delta.version().unwrap_or(0);
         let written = delta
             .clone()
@@ -264,7 +265,7 @@ impl Engine {
             .with_save_mode(SaveMode::Append)
             .with_writer_properties(properties)
             .with_session_state(self.write_session())
-            .with_commit_properties(request.actor.commit_properties(&commit_id, app_id.as_deref()))
+            .with_commit_properties(request.actor.commit_properties(&commit_id, idempotency))
             .await;
         if let Some(e) = failure.lock().expect("not poisoned").take() {
             return Err(e);

@@ -8,7 +8,6 @@ use std::collections::HashSet;
 
 use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
-use deltalake::kernel::Transaction;
 use deltalake::protocol::SaveMode;
 use tokio::sync::oneshot;
 use url::Url;
@@ -16,8 +15,7 @@ use url::Url;
 use super::input::{self, InputFormat};
 use super::key_index::{key_display, key_texts};
 use super::rows::RowErrors;
-use super::{MAX_REDOS, WriteOutcome, WriteRequest, already_written, encoding, landed_despite, new_commit_id};
-use crate::commit::idempotency_app_id;
+use super::{MAX_REDOS, WriteOutcome, WriteRequest, encoding, landed_despite, new_commit_id, replayed};
 use crate::error::{EngineError, EngineResult};
 use crate::rules::Rules;
 use crate::table::{self, TimeTravel};
@@ -58,6 +56,16 @@ impl Accepted {
     }
 }
 
+/// What the checks made of one request.
+enum Checked {
+    /// Its idempotency key was already committed: the original outcome.
+    Replayed(WriteOutcome),
+    /// Its idempotency key is an earlier request's in this group.
+    Twin,
+    /// To be committed: its batches, key texts and rows.
+    Fresh(Vec<RecordBatch>, Vec<String>, u64),
+}
+
 /// Processes every queued insert of one table. Called with the table's write lock held.
 /// Answers every request, except those whose commit lost the race against another
 /// writer's: those are returned, to be redone on the table's new state.
@@ -84,17 +92,19 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
     let alone = pending.len() == 1 && !indexed;
     let mut accepted: Vec<Accepted> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
-    let mut app_ids: HashSet<String> = HashSet::new();
+    let mut keys_seen: HashSet<String> = HashSet::new();
+    let mut twins = Vec::new();
     for p in pending {
         let checked = async {
-            if already_written(&delta, p.request.idempotency_key.as_deref()).await? {
-                return Ok(None);
+            if let Some(outcome) = replayed(&delta, p.request.idempotency_key.as_deref()).await? {
+                return Ok(Checked::Replayed(outcome));
             }
-            // The same key twice in one group: the second is a retry of the first.
+            // The same key twice in one group: the second is a retry of the first, and
+            // gets the first's outcome from the log once that has committed.
             if let Some(key) = &p.request.idempotency_key
-                && !app_ids.insert(idempotency_app_id(key))
+                && !keys_seen.insert(key.clone())
             {
-                return Ok(None);
+                return Ok(Checked::Twin);
             }
             let batches = input::parse(p.format, &p.body, &schema, &rules)?;
             let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
@@ -102,7 +112,7 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
                 if !keys.is_empty() && rows > 0 {
                     super::check_keys_unique(engine, &delta, &batches, &keys, false).await?;
                 }
-                return Ok(Some((batches, Vec::new(), rows)));
+                return Ok(Checked::Fresh(batches, Vec::new(), rows));
             }
             let texts = if keys.is_empty() { Vec::new() } else { key_texts(&batches, &keys)? };
             let mut mine = HashSet::new();
@@ -125,14 +135,15 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
                     key_display(clash, &keys)
                 )));
             }
-            Ok(Some((batches, texts, rows)))
+            Ok(Checked::Fresh(batches, texts, rows))
         }
         .await;
         match checked {
-            Ok(None) => {
-                let _ = p.reply.send(Ok(WriteOutcome { replayed: true, ..Default::default() }));
+            Ok(Checked::Replayed(outcome)) => {
+                let _ = p.reply.send(Ok(outcome));
             }
-            Ok(Some((batches, texts, rows))) => {
+            Ok(Checked::Twin) => twins.push(p),
+            Ok(Checked::Fresh(batches, texts, rows)) => {
                 seen.extend(texts.iter().cloned());
                 let PendingInsert { format, body, request, reply, redone } = p;
                 accepted.push(Accepted { reply, request, format, body, redone, batches, rows, texts });
@@ -183,16 +194,12 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
         let (group, rest): (Vec<_>, Vec<_>) = accepted.into_iter().partition(|a| a.request.actor.user_id == user);
         accepted = rest;
         let commit_id = new_commit_id();
-        let transactions: Vec<Transaction> = group
-            .iter()
-            .filter_map(|a| a.request.idempotency_key.as_deref())
-            .map(|k| Transaction::new(idempotency_app_id(k), 1))
-            .collect();
-        let props =
-            group[0].request.actor.commit_properties(&commit_id, None).with_application_transactions(transactions);
+        let read_version = delta.version().unwrap_or(0);
+        let keyed: Vec<(&str, u64)> =
+            group.iter().filter_map(|a| Some((a.request.idempotency_key.as_deref()?, a.rows))).collect();
+        let props = group[0].request.actor.group_commit_properties(&commit_id, read_version, &keyed);
         let batches: Vec<RecordBatch> =
             group.iter().flat_map(|a| a.batches.iter().cloned()).filter(|b| b.num_rows() > 0).collect();
-        let read_version = delta.version().unwrap_or(0);
         let version = if batches.is_empty() {
             Ok(None)
         } else {
@@ -238,6 +245,7 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
                     let _ = a.reply.send(Err(EngineError::Concurrent));
                 }
             }
+            redo.extend(twins);
             return redo;
         }
         for a in group {
@@ -254,5 +262,6 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
         }
     }
     super::compact::if_needed(engine, location, delta).await;
+    redo.extend(twins.into_iter().map(|p| PendingInsert { redone: p.redone + 1, ..p }));
     redo
 }

@@ -23,7 +23,7 @@ use url::Url;
 
 use self::input::InputFormat;
 use self::rows::RowErrors;
-use crate::commit::{Actor, idempotency_app_id};
+use crate::commit::{Actor, idempotency_app_id, idempotency_transaction};
 use crate::error::{EngineError, EngineResult};
 use crate::read::{self, column};
 use crate::rules::Rules;
@@ -84,11 +84,35 @@ pub(crate) fn writer_properties() -> WriterProperties {
     writer_properties_builder().build()
 }
 
-/// Whether this idempotency key was already committed to the table.
-pub(crate) async fn already_written(table: &DeltaTable, key: Option<&str>) -> EngineResult<bool> {
-    let Some(key) = key else { return Ok(false) };
-    let version = table.snapshot()?.transaction_version(table.log_store().as_ref(), idempotency_app_id(key)).await?;
-    Ok(version.is_some())
+/// The outcome of the commit that already wrote this idempotency key, if one did: its
+/// version, and the rows it wrote (recorded by the commit, or from delta-rs's operation
+/// metrics for a commit of one request).
+pub(crate) async fn replayed(table: &DeltaTable, key: Option<&str>) -> EngineResult<Option<WriteOutcome>> {
+    let Some(key) = key else { return Ok(None) };
+    let app_id = idempotency_app_id(key);
+    let store = table.log_store();
+    let Some(recorded) = table.snapshot()?.transaction_version(store.as_ref(), app_id.clone()).await? else {
+        return Ok(None);
+    };
+    let replay = |version: Option<u64>, rows: u64| WriteOutcome { version, rows, returned: None, replayed: true };
+    let version = recorded.max(0) as u64;
+    let Some(bytes) = store.read_commit_entry(version).await? else { return Ok(Some(replay(None, 0))) };
+    let actions = deltalake::logstore::get_actions(version, &bytes)?;
+    // Keys recorded before transactions carried their table version say version 1.
+    let recorded_here = actions.iter().any(|a| matches!(a, deltalake::kernel::Action::Txn(t) if t.app_id == app_id));
+    if !recorded_here {
+        return Ok(Some(replay(None, 0)));
+    }
+    let info = actions.iter().find_map(|a| match a {
+        deltalake::kernel::Action::CommitInfo(info) => Some(&info.info),
+        _ => None,
+    });
+    let by_key = info.and_then(|i| i.get(crate::commit::ROWS_BY_KEY)).and_then(|m| m.get(key)).and_then(Value::as_u64);
+    let metrics = info.and_then(|i| i.get("operationMetrics"));
+    let from_metrics = ["num_updated_rows", "num_deleted_rows", "num_source_rows", "num_added_rows"]
+        .iter()
+        .find_map(|m| metrics.and_then(|x| x.get(*m)).and_then(Value::as_u64));
+    Ok(Some(replay(Some(version), by_key.or(from_metrics).unwrap_or(0))))
 }
 
 /// After a failed commit: errors that say it did not land are answered as they are
@@ -293,8 +317,8 @@ pub(crate) async fn upsert(
     request: &WriteRequest,
 ) -> EngineResult<WriteOutcome> {
     let delta = engine.open(location, TimeTravel::Latest).await?;
-    if already_written(&delta, request.idempotency_key.as_deref()).await? {
-        return Ok(WriteOutcome { replayed: true, ..Default::default() });
+    if let Some(outcome) = replayed(&delta, request.idempotency_key.as_deref()).await? {
+        return Ok(outcome);
     }
     let keys = table::primary_key(&delta)?;
     if keys.is_empty() {
@@ -319,14 +343,15 @@ pub(crate) async fn upsert(
     let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let non_keys: Vec<&String> = columns.iter().filter(|c| !keys.contains(c)).collect();
     let commit_id = new_commit_id();
-    let app_id = request.idempotency_key.as_deref().map(idempotency_app_id);
+    let idempotency =
+        request.idempotency_key.as_deref().map(|k| idempotency_transaction(k, delta.version().unwrap_or(0)));
     let mut merge = delta
         .clone()
         .merge(source, predicate)
         .with_source_alias("source")
         .with_target_alias("target")
         .with_writer_properties(engine.encodings.writer_properties(engine, location, &delta).await)
-        .with_commit_properties(request.actor.commit_properties(&commit_id, app_id.as_deref()));
+        .with_commit_properties(request.actor.commit_properties(&commit_id, idempotency));
     if !non_keys.is_empty() {
         merge = merge.when_matched_update(|mut u| {
             for c in &non_keys {
@@ -398,8 +423,8 @@ pub(crate) async fn update(
     request: &WriteRequest,
 ) -> EngineResult<WriteOutcome> {
     let delta = engine.open(location, TimeTravel::Latest).await?;
-    if already_written(&delta, request.idempotency_key.as_deref()).await? {
-        return Ok(WriteOutcome { replayed: true, ..Default::default() });
+    if let Some(outcome) = replayed(&delta, request.idempotency_key.as_deref()).await? {
+        return Ok(outcome);
     }
     let schema = table::arrow_schema(&delta)?;
     let keys = table::primary_key(&delta)?;
@@ -447,13 +472,14 @@ pub(crate) async fn update(
         }
     }
     let commit_id = new_commit_id();
-    let app_id = request.idempotency_key.as_deref().map(idempotency_app_id);
+    let idempotency =
+        request.idempotency_key.as_deref().map(|k| idempotency_transaction(k, delta.version().unwrap_or(0)));
     let mut builder = delta
         .clone()
         .update()
         .with_session_state(engine.write_session())
         .with_writer_properties(engine.encodings.writer_properties(engine, location, &delta).await)
-        .with_commit_properties(request.actor.commit_properties(&commit_id, app_id.as_deref()));
+        .with_commit_properties(request.actor.commit_properties(&commit_id, idempotency));
     if let Some(p) = predicate.clone() {
         builder = builder.with_predicate(p);
     }
@@ -484,8 +510,8 @@ pub(crate) async fn delete(
     request: &WriteRequest,
 ) -> EngineResult<WriteOutcome> {
     let delta = engine.open(location, TimeTravel::Latest).await?;
-    if already_written(&delta, request.idempotency_key.as_deref()).await? {
-        return Ok(WriteOutcome { replayed: true, ..Default::default() });
+    if let Some(outcome) = replayed(&delta, request.idempotency_key.as_deref()).await? {
+        return Ok(outcome);
     }
     let schema = table::arrow_schema(&delta)?;
     let predicate = filter.map(|f| read::filter_expr(f, &schema)).transpose()?;
@@ -495,13 +521,14 @@ pub(crate) async fn delete(
         None
     };
     let commit_id = new_commit_id();
-    let app_id = request.idempotency_key.as_deref().map(idempotency_app_id);
+    let idempotency =
+        request.idempotency_key.as_deref().map(|k| idempotency_transaction(k, delta.version().unwrap_or(0)));
     let mut builder = delta
         .clone()
         .delete()
         .with_session_state(engine.write_session())
         .with_writer_properties(engine.encodings.writer_properties(engine, location, &delta).await)
-        .with_commit_properties(request.actor.commit_properties(&commit_id, app_id.as_deref()));
+        .with_commit_properties(request.actor.commit_properties(&commit_id, idempotency));
     if let Some(p) = predicate {
         builder = builder.with_predicate(p);
     }

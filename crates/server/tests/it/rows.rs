@@ -376,9 +376,42 @@ async fn return_representation_and_idempotency() {
     );
     let retry = send("order-20").await.unwrap();
     assert_eq!(retry.status(), StatusCode::OK);
-    assert_eq!(retry.json::<Value>().await.unwrap(), json!({ "version": null, "rows": 0, "replayed": true }));
+    // The retry is answered with the original outcome: the version and rows it committed.
+    assert_eq!(retry.json::<Value>().await.unwrap(), json!({ "version": 2, "rows": 1, "replayed": true }));
     assert_eq!(ids(&rows(&s, &token, "?id=eq.20").await.1), [20]);
     assert_eq!(version(&s, &token).await, 2);
+
+    // Updates, deletes and upserts replay their original outcome too.
+    let send_with =
+        |method: Method, query: &str, key: &'static str, body: Option<Value>, prefer: Option<&'static str>| {
+            let mut req = s
+                .client
+                .request(method, s.url(&format!("{T}/rows{query}")))
+                .bearer_auth(&token)
+                .header("idempotency-key", key);
+            if let Some(prefer) = prefer {
+                req = req.header("prefer", prefer);
+            }
+            if let Some(body) = body {
+                req = req.json(&body);
+            }
+            req.send()
+        };
+    for round in 0..2 {
+        let res = send_with(Method::PATCH, "?country=eq.DE", "rename-de", Some(json!({ "name": "German" })), None)
+            .await
+            .unwrap();
+        let expected = json!({ "version": 3, "rows": 2, "replayed": round == 1 });
+        assert_eq!(res.json::<Value>().await.unwrap(), expected, "PATCH round {round}");
+        let upsert = Some(json!([{ "id": 20, "name": "Twice" }, { "id": 21, "name": "New" }]));
+        let res = send_with(Method::POST, "", "merge-20", upsert, Some("resolution=merge-duplicates")).await.unwrap();
+        let expected = json!({ "version": 4, "rows": 2, "replayed": round == 1 });
+        assert_eq!(res.json::<Value>().await.unwrap(), expected, "upsert round {round}");
+        let res = send_with(Method::DELETE, "?id=in.(20,21)", "drop-20", None, None).await.unwrap();
+        let expected = json!({ "version": 5, "rows": 2, "replayed": round == 1 });
+        assert_eq!(res.json::<Value>().await.unwrap(), expected, "DELETE round {round}");
+    }
+    assert_eq!(version(&s, &token).await, 5, "the replays committed nothing");
     let bad = s
         .client
         .post(s.url(&format!("{T}/rows")))
