@@ -6,6 +6,7 @@ pub mod config;
 
 mod audit_log;
 mod auth;
+mod body_limit;
 mod client_ip;
 mod error;
 mod error_shape;
