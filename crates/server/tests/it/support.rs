@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 pub struct TestServer {
     pub base: String,
     pub client: reqwest::Client,
+    config: ServerConfig,
     // Held so that the server runs, and its data directory exists, as long as the test.
     _server: RunningServer,
     _dir: tempfile::TempDir,
@@ -50,8 +51,20 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap();
         let mut config = test_config(dir.path());
         adjust(&mut config);
-        let server = lakeward_server::start(config).await.unwrap();
-        Self { base: format!("http://{}", server.addr), client: reqwest::Client::new(), _server: server, _dir: dir }
+        let server = lakeward_server::start(config.clone()).await.unwrap();
+        let base = format!("http://{}", server.addr);
+        Self { base, client: reqwest::Client::new(), config, _server: server, _dir: dir }
+    }
+
+    /// Stops the server and starts it again on the same data directory and secret (so
+    /// tokens stay valid), with its configuration changed by `adjust`, on a new port.
+    pub async fn restart_with(self, adjust: impl FnOnce(&mut ServerConfig)) -> Self {
+        let Self { mut config, _server: server, _dir: dir, .. } = self;
+        server.shutdown().await.unwrap();
+        adjust(&mut config);
+        let server = lakeward_server::start(config.clone()).await.unwrap();
+        let base = format!("http://{}", server.addr);
+        Self { base, client: reqwest::Client::new(), config, _server: server, _dir: dir }
     }
 
     pub fn data_dir(&self) -> &std::path::Path {
