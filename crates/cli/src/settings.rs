@@ -81,6 +81,9 @@ pub struct ConfigArgs {
     /// Attempts before a webhook delivery is given up [default: 8]
     #[arg(long, env = "LAKEWARD_WEBHOOK_MAX_ATTEMPTS", global = true)]
     pub webhook_max_attempts: Option<u32>,
+    /// Let webhooks target loopback, private and link-local addresses, i.e. the server's own network [default: false]
+    #[arg(long, env = "LAKEWARD_WEBHOOK_ALLOW_PRIVATE_TARGETS", global = true)]
+    pub webhook_allow_private_targets: Option<bool>,
 }
 
 /// `lakeward.toml`. Unknown keys are an error, so that a typo is not silently ignored.
@@ -108,6 +111,7 @@ struct FileWebhooks {
     timeout_secs: Option<u64>,
     retry_secs: Option<u64>,
     max_attempts: Option<u32>,
+    allow_private_targets: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -206,6 +210,10 @@ pub fn resolve(args: &ConfigArgs) -> anyhow::Result<ServerConfig> {
             .map(Duration::from_secs)
             .unwrap_or(default_hooks.retry_base),
         max_attempts: args.webhook_max_attempts.or(file.webhooks.max_attempts).unwrap_or(default_hooks.max_attempts),
+        allow_private_targets: args
+            .webhook_allow_private_targets
+            .or(file.webhooks.allow_private_targets)
+            .unwrap_or(default_hooks.allow_private_targets),
     };
     if webhooks.max_attempts == 0 || webhooks.timeout.is_zero() {
         bail!("webhook timeout and max attempts must be at least 1");
@@ -274,6 +282,7 @@ pub fn describe(config: &ServerConfig) -> serde_json::Value {
             "timeout_secs": config.webhooks.timeout.as_secs(),
             "retry_secs": config.webhooks.retry_base.as_secs(),
             "max_attempts": config.webhooks.max_attempts,
+            "allow_private_targets": config.webhooks.allow_private_targets,
         },
     })
 }

@@ -5,7 +5,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lakeward_meta::MetaError;
-use lakeward_meta::access::Denied;
+use lakeward_meta::access::{Denied, Role, Scope};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -79,11 +79,17 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, message)
     }
 
-    pub fn forbidden(required_scope: &str) -> Self {
-        Self {
-            required_scope: Some(required_scope.to_owned()),
-            ..Self::new(StatusCode::FORBIDDEN, "Insufficient permissions")
-        }
+    /// A 403 naming the scope the caller lacks, and which roles hold it: for a user that
+    /// is the role they lack; for an API key whose creator holds it, the key's scopes.
+    pub fn forbidden(required_scope: Scope) -> Self {
+        let held_by = match required_scope.min_role() {
+            Role::Viewer => "every role",
+            Role::Editor => "editors, builders and admins",
+            Role::Builder => "builders and admins",
+            Role::Admin => "admins",
+        };
+        let message = format!("Insufficient permissions: requires `{required_scope}`, held by {held_by}");
+        Self { required_scope: Some(required_scope.to_string()), ..Self::new(StatusCode::FORBIDDEN, message) }
     }
 
     pub fn not_found() -> Self {
@@ -147,7 +153,7 @@ impl From<Denied> for ApiError {
     fn from(denied: Denied) -> Self {
         match denied {
             Denied::NotFound => ApiError::not_found(),
-            Denied::Forbidden { required_scope } => ApiError::forbidden(required_scope.as_str()),
+            Denied::Forbidden { required_scope } => ApiError::forbidden(required_scope),
         }
     }
 }

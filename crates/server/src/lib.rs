@@ -6,6 +6,7 @@ pub mod config;
 
 mod audit_log;
 mod auth;
+mod body_limit;
 mod client_ip;
 mod error;
 mod error_shape;
@@ -73,15 +74,19 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    dispatcher: JoinHandle<()>,
 }
 
 impl RunningServer {
-    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    /// Stops accepting connections, lets in-flight requests finish, stops sending
+    /// webhooks (a delivery cut short is sent again once its lease expires), and waits.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        self.task.await??;
+        let served = self.task.await;
+        self.dispatcher.abort();
+        served??;
         Ok(())
     }
 }
@@ -101,7 +106,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     })
     .map_err(|e| anyhow::anyhow!("cannot start the query engine: {e}"))?;
     let webhooks = webhooks::Webhooks::new(meta.clone(), &config.secret, config.webhooks.clone())?;
-    webhooks.spawn_dispatcher();
+    let dispatcher = webhooks.spawn_dispatcher();
     let state: SharedState = Arc::new(AppState {
         engine,
         webhooks,
@@ -129,7 +134,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
             .await
     });
     tracing::info!(%addr, "lakeward listening");
-    Ok(RunningServer { addr, shutdown: Some(tx), task })
+    Ok(RunningServer { addr, shutdown: Some(tx), task, dispatcher })
 }
 
 /// Serves until `signal` resolves, then drains in-flight requests and returns.

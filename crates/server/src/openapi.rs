@@ -1,6 +1,7 @@
 //! The OpenAPI document: paths come from the handlers' `#[utoipa::path]` attributes;
 //! this module adds what every operation shares (the bearer scheme and error responses).
 
+use axum::http::StatusCode;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
@@ -46,6 +47,7 @@ pub fn finish(api: &mut OpenApi) {
             [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
         {
             add_errors(op);
+            describe_responses(op);
         }
     }
 }
@@ -78,5 +80,18 @@ fn add_errors(op: &mut Operation) {
                     .build(),
             )
         });
+    }
+}
+
+/// OpenAPI requires a description on every response; one documented with a body only
+/// gets its status's reason phrase ("OK", "Created").
+fn describe_responses(op: &mut Operation) {
+    for (status, response) in op.responses.responses.iter_mut() {
+        if let RefOr::T(response) = response
+            && response.description.is_empty()
+        {
+            let reason = status.parse().ok().and_then(|code| StatusCode::from_u16(code).ok()?.canonical_reason());
+            response.description = reason.unwrap_or("Success").to_owned();
+        }
     }
 }

@@ -18,7 +18,10 @@ fn defaults_give_an_embedded_server_on_a_local_data_directory() {
     assert_eq!(c["allow_signup"], false);
     assert_eq!(c["limits"]["rate_limit_per_minute"], 60);
     assert_eq!(c["limits"]["auth_rate_limit_per_minute"], 10);
-    assert_eq!(c["webhooks"], serde_json::json!({ "timeout_secs": 10, "retry_secs": 5, "max_attempts": 8 }));
+    assert_eq!(
+        c["webhooks"],
+        serde_json::json!({ "timeout_secs": 10, "retry_secs": 5, "max_attempts": 8, "allow_private_targets": false })
+    );
     // The secret was generated once, kept private, and is never printed.
     let secret = data.join("secret.key");
     let text = std::fs::read_to_string(&secret).unwrap();
@@ -38,7 +41,7 @@ fn file_then_environment_then_flags() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("lakeward.toml"),
-        "listen = \"127.0.0.1:7001\"\nallow_signup = true\n[limits]\nrate_limit_per_minute = 11\nauth_rate_limit_per_minute = 5\nmax_body_bytes = 2048\n[webhooks]\nmax_attempts = 3\n",
+        "listen = \"127.0.0.1:7001\"\nallow_signup = true\n[limits]\nrate_limit_per_minute = 11\nauth_rate_limit_per_minute = 5\nmax_body_bytes = 2048\n[webhooks]\nmax_attempts = 3\nallow_private_targets = true\n",
     )
     .unwrap();
     let from_file = config(&mut lakeward(dir.path()));
@@ -47,6 +50,7 @@ fn file_then_environment_then_flags() {
     assert_eq!(from_file["limits"]["rate_limit_per_minute"], 11);
     assert_eq!(from_file["limits"]["max_body_bytes"], 2048);
     assert_eq!(from_file["webhooks"]["max_attempts"], 3);
+    assert_eq!(from_file["webhooks"]["allow_private_targets"], true);
 
     let from_env = config(
         lakeward(dir.path()).env("LAKEWARD_LISTEN", "127.0.0.1:7002").env("LAKEWARD_RATE_LIMIT_PER_MINUTE", "22"),
@@ -54,6 +58,14 @@ fn file_then_environment_then_flags() {
     assert_eq!(from_env["listen"], "127.0.0.1:7002");
     assert_eq!(from_env["limits"]["rate_limit_per_minute"], 22);
     assert_eq!(from_env["limits"]["auth_rate_limit_per_minute"], 5, "the file still applies where env is silent");
+    let private = config(lakeward(dir.path()).env("LAKEWARD_WEBHOOK_ALLOW_PRIVATE_TARGETS", "false"));
+    assert_eq!(private["webhooks"]["allow_private_targets"], false);
+    let private = config(
+        lakeward(dir.path())
+            .env("LAKEWARD_WEBHOOK_ALLOW_PRIVATE_TARGETS", "false")
+            .args(["--webhook-allow-private-targets", "true"]),
+    );
+    assert_eq!(private["webhooks"]["allow_private_targets"], true);
 
     let from_flags = config(lakeward(dir.path()).env("LAKEWARD_LISTEN", "127.0.0.1:7002").args([
         "--listen",

@@ -100,7 +100,7 @@ fn grantable_scopes(names: &[String], grantor: &Principal, owner_scopes: ScopeSe
     }
     let allowed = grantor.effective_scopes();
     if let Some(missing) = requested.iter().find(|s| !allowed.contains(*s) || !owner_scopes.contains(*s)) {
-        return Err(ApiError::forbidden(missing.as_str()));
+        return Err(ApiError::forbidden(missing));
     }
     Ok(requested)
 }

@@ -87,7 +87,7 @@ pub struct AuditListResponse {
     pub offset: i64,
 }
 
-/// The organisation's audit events, newest first (admin, `org:read`).
+/// The organisation's audit events, newest first (`audit:read`: admins).
 #[utoipa::path(get, path = "/v1/audit", tag = "audit", security(("bearer" = [])), params(AuditQuery),
     responses((status = 200, body = AuditListResponse)))]
 pub async fn list_audit(

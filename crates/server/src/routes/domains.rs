@@ -24,6 +24,8 @@ use crate::query::Query;
 use crate::state::{AppState, SharedState};
 use crate::table_access::{self, ResolvedTable, resolve, time_travel};
 
+// Handlers spell out their `Path<(...)>` types: utoipa reads the path parameters from
+// them, and cannot see through a type alias.
 pub fn router() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
         .routes(routes!(get_domain, remove_domain))
@@ -41,8 +43,6 @@ pub fn router() -> OpenApiRouter<SharedState> {
         .routes(routes!(allowed_values))
         .routes(routes!(check_enum))
 }
-
-type ColumnPath = Path<(String, String, String, String)>;
 
 /// A column's domain: `null` when it has none. `domain.type` is `fixed`,
 /// `hierarchical` (with `lookup.kind` `inline`, `derived` or `table`) or `reference`.
@@ -220,7 +220,7 @@ pub async fn get_domain(
     State(state): State<SharedState>,
     Auth(principal): Auth,
     Query(q): Query<ReadQuery>,
-    Path((catalog, schema, table, column)): ColumnPath,
+    Path((catalog, schema, table, column)): Path<(String, String, String, String)>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::DomainsRead).await?;
     let at = time_travel(q.version, q.as_of.as_deref())?;
@@ -235,7 +235,7 @@ pub async fn remove_domain(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
-    path: ColumnPath,
+    path: Path<(String, String, String, String)>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     change(&state, &request, &principal, path.0, DomainChange::Remove, false).await
 }
@@ -249,7 +249,7 @@ pub async fn set_fixed(
     request: RequestMeta,
     Auth(principal): Auth,
     Query(q): Query<ChangeQuery>,
-    path: ColumnPath,
+    path: Path<(String, String, String, String)>,
     Json(body): Json<FixedDomainRequest>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     let c = DomainChange::SetFixed { values: body.allowed_values };
@@ -265,7 +265,7 @@ pub async fn set_inline(
     request: RequestMeta,
     Auth(principal): Auth,
     Query(q): Query<ChangeQuery>,
-    path: ColumnPath,
+    path: Path<(String, String, String, String)>,
     Json(body): Json<HierarchicalInlineRequest>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     let c = DomainChange::SetInline { parent_column: body.parent_column, mappings: body.mappings };
@@ -282,7 +282,7 @@ pub async fn set_derived(
     request: RequestMeta,
     Auth(principal): Auth,
     Query(q): Query<ChangeQuery>,
-    path: ColumnPath,
+    path: Path<(String, String, String, String)>,
     Json(body): Json<HierarchicalDerivedRequest>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     let c = DomainChange::SetDerived { parent_column: body.parent_column };
@@ -298,7 +298,7 @@ pub async fn set_table_lookup(
     request: RequestMeta,
     Auth(principal): Auth,
     Query(q): Query<ChangeQuery>,
-    path: ColumnPath,
+    path: Path<(String, String, String, String)>,
     Json(body): Json<HierarchicalTableRequest>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     let table = parse_table("table_name", &body.table_name)?;
@@ -322,7 +322,7 @@ pub async fn set_reference(
     request: RequestMeta,
     Auth(principal): Auth,
     Query(q): Query<ChangeQuery>,
-    path: ColumnPath,
+    path: Path<(String, String, String, String)>,
     Json(body): Json<ReferenceDomainRequest>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     same_table(body.table_path.as_deref(), &body.table_reference)?;
@@ -338,7 +338,7 @@ pub async fn add_value(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
-    path: ColumnPath,
+    path: Path<(String, String, String, String)>,
     Json(body): Json<AddValueRequest>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     change(&state, &request, &principal, path.0, DomainChange::AddValue { value: body.value }, false).await
@@ -353,7 +353,7 @@ pub async fn replace_values(
     request: RequestMeta,
     Auth(principal): Auth,
     Query(q): Query<ChangeQuery>,
-    path: ColumnPath,
+    path: Path<(String, String, String, String)>,
     Json(body): Json<SetValuesRequest>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     change(&state, &request, &principal, path.0, DomainChange::ReplaceValues { values: body.values }, q.force).await
@@ -381,7 +381,7 @@ pub async fn add_parent(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
-    path: ColumnPath,
+    path: Path<(String, String, String, String)>,
     Json(body): Json<AddValueRequest>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     change(&state, &request, &principal, path.0, DomainChange::AddParent { value: body.value }, false).await
@@ -402,8 +402,6 @@ pub async fn remove_parent(
     change(&state, &request, &principal, path, DomainChange::RemoveParent { parent }, q.force).await
 }
 
-type ParentPath = Path<(String, String, String, String, String)>;
-
 /// Adds a child value under a parent of a hierarchical inline domain.
 #[utoipa::path(post, path = "/v1/tables/{catalog}/{schema}/{table}/columns/{column}/domain/parents/{parent}/children",
     tag = "domains", security(("bearer" = [])), request_body = AddChildRequest,
@@ -412,7 +410,7 @@ pub async fn add_child(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
-    Path((catalog, schema, table, column, parent)): ParentPath,
+    Path((catalog, schema, table, column, parent)): Path<(String, String, String, String, String)>,
     Json(body): Json<AddChildRequest>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     let path = (catalog, schema, table, column);
@@ -428,7 +426,7 @@ pub async fn replace_children(
     request: RequestMeta,
     Auth(principal): Auth,
     Query(q): Query<ChangeQuery>,
-    Path((catalog, schema, table, column, parent)): ParentPath,
+    Path((catalog, schema, table, column, parent)): Path<(String, String, String, String, String)>,
     Json(body): Json<SetChildrenRequest>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     let path = (catalog, schema, table, column);
@@ -482,7 +480,7 @@ pub async fn allowed_values(
     State(state): State<SharedState>,
     Auth(principal): Auth,
     Query(q): Query<AllowedValuesQuery>,
-    Path((catalog, schema, table, column)): ColumnPath,
+    Path((catalog, schema, table, column)): Path<(String, String, String, String)>,
 ) -> ApiResult<axum::Json<AllowedValuesResponse>> {
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::DomainsRead).await?;
     let resolved = state.engine.allowed_values(&t.location, &column, q.parent_value.as_deref()).await?;

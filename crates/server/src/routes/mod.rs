@@ -23,19 +23,18 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
+use crate::body_limit;
 use crate::error::{ApiError, ApiResult};
 use crate::state::SharedState;
 
 pub fn router(limits: &crate::config::Limits) -> OpenApiRouter<SharedState> {
-    OpenApiRouter::new()
+    // JSON bodies are parsed in memory: they get the JSON limit.
+    let json = OpenApiRouter::new()
         .merge(catalogs::router())
         .merge(tables::router())
         .merge(domains::router())
         .merge(columns::router())
         .merge(constraints::router())
-        // Row writes carry whole files: they get the upload limit, not the JSON one.
-        .merge(rows::router().layer(axum::extract::DefaultBodyLimit::max(limits.max_upload_bytes)))
-        .merge(imports::router().layer(axum::extract::DefaultBodyLimit::max(limits.max_upload_bytes)))
         .merge(sql::router())
         .merge(health::router())
         .merge(auth::router())
@@ -43,7 +42,11 @@ pub fn router(limits: &crate::config::Limits) -> OpenApiRouter<SharedState> {
         .merge(organisations::router())
         .merge(api_keys::router())
         .merge(audit::router())
-        .merge(webhooks::router())
+        .merge(webhooks::router());
+    // Row writes and imports carry whole files (large ones are spooled to disk): they get
+    // the upload limit.
+    let uploads = OpenApiRouter::new().merge(rows::router()).merge(imports::router());
+    body_limit::limit(json, limits.max_body_bytes).merge(body_limit::limit(uploads, limits.max_upload_bytes))
 }
 
 /// Ids in paths: anything that is not a UUID names nothing, so it is a 404 like any

@@ -2,6 +2,8 @@
 //! (`Range`) and counts; insert (JSON, NDJSON, CSV, Arrow IPC), upsert on the primary
 //! key, update and delete by filter. Each write is one Delta commit.
 
+use std::collections::HashMap;
+
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -14,7 +16,7 @@ use lakeward_meta::access::{Action, Principal, Resource, authorize};
 use lakeward_model::query::RowQuery;
 use serde::Serialize;
 use serde_json::json;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::tables::stream_response;
@@ -94,6 +96,66 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     Ok(Some(key.to_owned()))
 }
 
+// The query parameters below are for the document only: column filters are named after
+// the table's columns, so handlers parse the query string with `postgrest::parse`, which
+// no derived deserializer could do; these types are never built.
+
+/// The query of a row read.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ReadQuery {
+    /// Columns to return, comma-separated (`select=id,name`); every column when absent.
+    select: Option<String>,
+    /// One parameter per filtered column: `country=eq.DE`, `age=gte.18`, `name=like.A*`,
+    /// `id=in.(1,2,3)`, `note=is.null`. Operators: `eq neq gt gte lt lte like ilike in is`,
+    /// each negatable with `not.` (`country=not.eq.DE`).
+    #[param(style = Form, explode)]
+    filters: Option<HashMap<String, String>>,
+    /// Any of these conditions: `or=(age.lt.18,country.eq.DE)`, nesting `and(...)`;
+    /// `not.or` negates it.
+    or: Option<String>,
+    /// All of these conditions: `and=(age.gte.18,or(country.eq.DE,country.eq.FR))`;
+    /// `not.and` negates it.
+    and: Option<String>,
+    /// Sort order: `order=name.desc.nullslast,id`.
+    order: Option<String>,
+    /// The most rows to return.
+    limit: Option<u64>,
+    /// Rows to skip first.
+    offset: Option<u64>,
+    /// Read the table as it was at this version.
+    version: Option<u64>,
+    /// Read the table as it was at this time (RFC 3339).
+    as_of: Option<String>,
+}
+
+/// The rows an update or delete applies to.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct WriteQuery {
+    /// One parameter per filtered column, as for reads: `country=eq.DE`, `id=in.(1,2)`.
+    #[param(style = Form, explode)]
+    filters: Option<HashMap<String, String>>,
+    /// Any of these conditions, as for reads.
+    or: Option<String>,
+    /// All of these conditions, as for reads.
+    and: Option<String>,
+    /// `true` applies the write to every row; required when no filter is given.
+    all: Option<bool>,
+}
+
+/// `Prefer: return=representation` on updates and deletes.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct PreferReturn {
+    /// `return=representation` answers the changed rows instead of a summary.
+    #[param(rename = "Prefer")]
+    prefer: Option<String>,
+}
+
 async fn write_request(
     state: &AppState,
     principal: &Principal,
@@ -111,8 +173,18 @@ async fn write_request(
 /// ilike in is`, `not.`), `or=(...)`, `and=(...)`, `order`, `limit`, `offset`, `version`,
 /// `as_of`. Headers: `Range`/`Range-Unit: items`, `Prefer: count=exact`, `Accept`.
 #[utoipa::path(get, path = "/v1/tables/{catalog}/{schema}/{table}/rows", tag = "rows", security(("bearer" = [])),
-    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path)),
-    responses((status = 200, description = "Rows, as a JSON array or the format asked for in Accept; Content-Range gives the range")))]
+    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path), ReadQuery,
+        ("Range" = Option<String>, Header,
+            description = "Rows by position, `first-last` from 0 (`0-24`); ignored when `limit` or `offset` is given"),
+        ("Range-Unit" = Option<String>, Header, description = "`items`, the only unit"),
+        ("Prefer" = Option<String>, Header,
+            description = "`count=exact` counts the matching rows into the total of `Content-Range`")),
+    responses(
+        (status = 200, description = "The rows, in the format the `Accept` header asks for (JSON by default)",
+            content((Vec<Object> = "application/json"), (String = "application/x-ndjson"), (String = "text/csv"),
+                ("application/vnd.apache.arrow.stream"), ("application/vnd.apache.parquet")),
+            headers(("Content-Range" = String, description = "`first-last/total` of the rows returned; the total is `*` unless counted"))),
+        (status = 406, description = "`Accept` names no format offered", body = crate::error::ErrorBody)))]
 pub async fn read_rows(
     State(state): State<SharedState>,
     Auth(principal): Auth,
@@ -199,8 +271,15 @@ async fn audit_write(
 /// upserts on the primary key (also needs `rows:update`); `Prefer: return=representation`
 /// returns the rows; an `Idempotency-Key` header makes a retry write nothing twice.
 #[utoipa::path(post, path = "/v1/tables/{catalog}/{schema}/{table}/rows", tag = "rows", security(("bearer" = [])),
-    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path)),
-    request_body(content = Vec<Object>, description = "Rows as a JSON array (or NDJSON, CSV, Arrow IPC by Content-Type)"),
+    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path),
+        ("Prefer" = Option<String>, Header, description = "`resolution=merge-duplicates` upserts on the primary key; \
+            `return=representation` answers the written rows instead of a summary"),
+        ("Idempotency-Key" = Option<String>, Header,
+            description = "1 to 255 printable characters; a retry with the same key writes nothing again")),
+    request_body(description = "The rows, in the format `Content-Type` names: a JSON array of objects, \
+        NDJSON (one object a line), CSV with a header line, or an Arrow IPC stream",
+        content((Vec<Object> = "application/json"), (String = "application/x-ndjson"), (String = "text/csv"),
+            ("application/vnd.apache.arrow.stream"))),
     responses((status = 201, body = WriteSummary), (status = 409, description = "Duplicate primary key or concurrent change")))]
 pub async fn insert_rows(
     State(state): State<SharedState>,
@@ -278,7 +357,7 @@ fn write_filter(pairs: &[(String, String)]) -> ApiResult<Option<lakeward_model::
 
 /// Updates the rows matching the filters (`rows:update`) with the body's column values.
 #[utoipa::path(patch, path = "/v1/tables/{catalog}/{schema}/{table}/rows", tag = "rows", security(("bearer" = [])),
-    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path)),
+    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path), WriteQuery, PreferReturn),
     request_body(content = Object, description = "Column values to set"), responses((status = 200, body = WriteSummary)))]
 pub async fn update_rows(
     State(state): State<SharedState>,
@@ -299,7 +378,7 @@ pub async fn update_rows(
 
 /// Deletes the rows matching the filters (`rows:delete`); with no filter only if `all=true`.
 #[utoipa::path(delete, path = "/v1/tables/{catalog}/{schema}/{table}/rows", tag = "rows", security(("bearer" = [])),
-    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path)),
+    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path), WriteQuery, PreferReturn),
     responses((status = 200, body = WriteSummary)))]
 pub async fn delete_rows(
     State(state): State<SharedState>,

@@ -21,7 +21,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::query::Query;
 use crate::state::SharedState;
-use crate::webhooks::EVENTS;
+use crate::webhooks::{EVENTS, targets};
 
 pub fn router() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
@@ -34,7 +34,8 @@ pub fn router() -> OpenApiRouter<SharedState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhookRequest {
-    /// `http://` or `https://` URL that receives `POST`s.
+    /// `http://` or `https://` URL that receives `POST`s. Unless the server allows
+    /// private targets, it must be (and resolve to) a public address.
     pub url: String,
     /// Events to receive (see the `webhooks` tag), or `["*"]` for all.
     pub events: Vec<String>,
@@ -116,13 +117,18 @@ impl From<Delivery> for DeliveryResponse {
     }
 }
 
-fn check_url(raw: &str) -> ApiResult<String> {
+async fn check_url(state: &SharedState, raw: &str) -> ApiResult<String> {
     let url = url::Url::parse(raw).map_err(|e| ApiError::invalid_field("url", format!("not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(ApiError::invalid_field("url", "must be an http:// or https:// URL with a host"));
     }
     if raw.len() > 2048 {
         return Err(ApiError::invalid_field("url", "must be at most 2048 characters"));
+    }
+    if !state.webhooks.allows_private_targets()
+        && let Some(refusal) = targets::registration_refusal(&url).await
+    {
+        return Err(ApiError::invalid_field("url", refusal));
     }
     Ok(url.to_string())
 }
@@ -169,7 +175,7 @@ pub async fn create_webhook(
     Json(body): Json<CreateWebhookRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<WebhookResponse>)> {
     authorize(&principal, Action::WebhooksWrite, &org(&principal))?;
-    let url = check_url(&body.url)?;
+    let url = check_url(&state, &body.url).await?;
     let events = check_events(&body.events)?;
     let secret = match body.secret {
         Some(s) if !(16..=256).contains(&s.chars().count()) => {
@@ -239,8 +245,12 @@ pub async fn update_webhook(
 ) -> ApiResult<axum::Json<WebhookResponse>> {
     authorize(&principal, Action::WebhooksWrite, &org(&principal))?;
     let before = find(&state, &principal, &id).await?;
+    let url = match body.url.as_deref() {
+        Some(raw) => Some(check_url(&state, raw).await?),
+        None => None,
+    };
     let update = WebhookUpdate {
-        url: body.url.as_deref().map(check_url).transpose()?,
+        url,
         events: body.events.as_deref().map(check_events).transpose()?,
         description: body.description,
         active: body.active,

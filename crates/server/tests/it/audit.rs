@@ -105,15 +105,38 @@ async fn audit_filters_paginate_and_need_an_admin() {
     let (_, past) = s.get("/v1/audit?until=2000-01-01T00:00:00Z", &ada.token).await;
     assert_eq!(past["total"], 0);
 
-    // Builders hold org:read but the trail is for admins; and an admin's key needs org:read.
-    assert_eq!(s.get("/v1/audit", &bob.token).await, (StatusCode::FORBIDDEN, forbidden("org:read")));
-    assert_eq!(s.get("/v1/audit", &bob_key_plain).await, (StatusCode::FORBIDDEN, forbidden("org:read")));
-    let (ada_key, _) = s.create_key(&ada.token, json!({ "name": "tables", "scopes": ["tables:read"] })).await;
-    assert_eq!(s.get("/v1/audit", &ada_key).await, (StatusCode::FORBIDDEN, forbidden("org:read")));
-    let (ada_org_key, _) = s.create_key(&ada.token, json!({ "name": "org", "scopes": ["org:read"] })).await;
-    let (status, via_key) = s.get("/v1/audit?action=apikey.created&limit=1", &ada_org_key).await;
+    // The trail needs audit:read, which only admins hold; an admin's key needs it too.
+    assert_eq!(s.get("/v1/audit", &bob.token).await, (StatusCode::FORBIDDEN, forbidden("audit:read")));
+    assert_eq!(s.get("/v1/audit", &bob_key_plain).await, (StatusCode::FORBIDDEN, forbidden("audit:read")));
+    let (ada_key, _) = s.create_key(&ada.token, json!({ "name": "org", "scopes": ["org:read"] })).await;
+    assert_eq!(s.get("/v1/audit", &ada_key).await, (StatusCode::FORBIDDEN, forbidden("audit:read")));
+    let (ada_audit_key, _) = s.create_key(&ada.token, json!({ "name": "audit", "scopes": ["audit:read"] })).await;
+    let (status, via_key) = s.get("/v1/audit?action=apikey.created&limit=1", &ada_audit_key).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(via_key["events"][0]["details"]["name"], "org");
+    assert_eq!(via_key["events"][0]["details"]["name"], "audit");
+}
+
+#[tokio::test]
+async fn a_builder_refused_the_trail_is_told_what_it_lacks_and_an_admin_reads_it() {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    let bob = s.add_member(&ada, "bob@example.com", "builder").await;
+    let (status, body) = s.get("/v1/audit", &bob.token).await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::FORBIDDEN,
+            json!({
+                "statusCode": 403,
+                "error": "Forbidden",
+                "message": "Insufficient permissions: requires `audit:read`, held by admins",
+                "requiredScope": "audit:read"
+            })
+        )
+    );
+    let (status, body) = s.get("/v1/audit?action=member.*", &ada.token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(actions(&body), ["member.invite_accepted", "member.invited"]);
 }
 
 #[tokio::test]

@@ -24,7 +24,7 @@ async fn upload(s: &TestServer, token: &str, path: &str, form: Form) -> (StatusC
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-async fn finished(s: &TestServer, token: &str, job: &Value) -> Value {
+pub async fn finished(s: &TestServer, token: &str, job: &Value) -> Value {
     let id = job["id"].as_str().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

@@ -4,6 +4,7 @@
 mod api_keys;
 mod audit;
 mod auth;
+mod body_limits;
 mod cancel;
 mod constraints;
 mod cross_org;

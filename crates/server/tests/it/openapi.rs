@@ -1,7 +1,7 @@
 use std::collections::BTreeSet;
 
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::TestServer;
 
@@ -96,6 +96,10 @@ async fn the_document_covers_every_route_with_schemas_and_errors() {
             documented.insert((method.clone(), path.clone()));
             let responses = op["responses"].as_object().unwrap();
             assert!(responses.keys().any(|k| k.starts_with('2')), "{method} {path} documents no success");
+            for (code, response) in responses {
+                let described = response["description"].as_str().is_some_and(|d| !d.is_empty());
+                assert!(described, "{method} {path} {code} has no description, which OpenAPI requires");
+            }
             for code in ["429", "500"] {
                 assert_eq!(
                     responses[code]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/ErrorBody",
@@ -150,4 +154,87 @@ async fn the_interactive_viewer_is_served_from_the_binary() {
     }
     // No asset points at a CDN: the machine may be offline.
     assert!(!html.contains("https://"), "{html}");
+}
+
+async fn document(s: &TestServer) -> Value {
+    s.client.get(s.url("/openapi.json")).send().await.unwrap().json().await.unwrap()
+}
+
+/// The names of an operation's parameters that are `in: location`.
+fn parameters<'a>(op: &'a Value, location: &str) -> Vec<&'a str> {
+    let all = op.get("parameters").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    all.iter().filter(|p| p["in"] == location).map(|p| p["name"].as_str().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn every_path_parameter_is_declared_by_every_operation_of_its_path() {
+    let s = TestServer::start().await;
+    let doc = document(&s).await;
+    let mut faults = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let in_template: BTreeSet<&str> = path.split('{').skip(1).map(|rest| rest.split_once('}').unwrap().0).collect();
+        for (method, op) in item.as_object().unwrap() {
+            let declared = parameters(op, "path");
+            let unique: BTreeSet<&str> = declared.iter().copied().collect();
+            if unique != in_template || unique.len() != declared.len() {
+                faults.push(format!("{method} {path}: declares {declared:?}"));
+            }
+            let optional = op["parameters"].as_array().into_iter().flatten().filter(|p| p["in"] == "path");
+            for p in optional.filter(|p| p["required"] != true) {
+                faults.push(format!("{method} {path}: path parameter {} is not required", p["name"]));
+            }
+            let all = op.get("parameters").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+            let keys: BTreeSet<(&str, &str)> =
+                all.iter().map(|p| (p["name"].as_str().unwrap(), p["in"].as_str().unwrap())).collect();
+            if keys.len() != all.len() {
+                faults.push(format!("{method} {path}: a parameter is declared twice"));
+            }
+        }
+    }
+    assert!(faults.is_empty(), "{}", faults.join("\n"));
+}
+
+#[tokio::test]
+async fn row_operations_document_the_query_grammar_headers_and_formats() {
+    let s = TestServer::start().await;
+    let doc = document(&s).await;
+    let rows = &doc["paths"]["/v1/tables/{catalog}/{schema}/{table}/rows"];
+
+    let read = &rows["get"];
+    assert_eq!(
+        parameters(read, "query"),
+        ["select", "filters", "or", "and", "order", "limit", "offset", "version", "as_of"]
+    );
+    assert_eq!(parameters(read, "header"), ["Range", "Range-Unit", "Prefer"]);
+    let filters = read["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "filters").unwrap();
+    assert_eq!((&filters["style"], &filters["explode"]), (&json!("form"), &json!(true)), "{filters}");
+    assert_eq!(filters["schema"]["additionalProperties"]["type"], "string", "{filters}");
+    // What `Accept` chooses is documented as the response's media types.
+    let answer = &read["responses"]["200"];
+    let formats: BTreeSet<&str> = answer["content"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        formats,
+        BTreeSet::from([
+            "application/json",
+            "application/vnd.apache.arrow.stream",
+            "application/vnd.apache.parquet",
+            "application/x-ndjson",
+            "text/csv"
+        ])
+    );
+    assert!(answer["headers"].get("Content-Range").is_some(), "{answer}");
+    assert!(read["responses"].get("406").is_some());
+
+    let insert = &rows["post"];
+    let bodies: BTreeSet<&str> =
+        insert["requestBody"]["content"].as_object().unwrap().keys().map(String::as_str).collect();
+    let formats = ["application/json", "application/vnd.apache.arrow.stream", "application/x-ndjson", "text/csv"];
+    assert_eq!(bodies, BTreeSet::from(formats));
+    assert_eq!(parameters(insert, "header"), ["Prefer", "Idempotency-Key"]);
+
+    for method in ["patch", "delete"] {
+        let write = &rows[method];
+        assert_eq!(parameters(write, "query"), ["filters", "or", "and", "all"], "{method}");
+        assert_eq!(parameters(write, "header"), ["Prefer"], "{method}");
+    }
 }

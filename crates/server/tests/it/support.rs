@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 pub struct TestServer {
     pub base: String,
     pub client: reqwest::Client,
+    config: ServerConfig,
     // Held so that the server runs, and its data directory exists, as long as the test.
     _server: RunningServer,
     _dir: tempfile::TempDir,
@@ -50,8 +51,20 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap();
         let mut config = test_config(dir.path());
         adjust(&mut config);
-        let server = lakeward_server::start(config).await.unwrap();
-        Self { base: format!("http://{}", server.addr), client: reqwest::Client::new(), _server: server, _dir: dir }
+        let server = lakeward_server::start(config.clone()).await.unwrap();
+        let base = format!("http://{}", server.addr);
+        Self { base, client: reqwest::Client::new(), config, _server: server, _dir: dir }
+    }
+
+    /// Stops the server and starts it again on the same data directory and secret (so
+    /// tokens stay valid), with its configuration changed by `adjust`, on a new port.
+    pub async fn restart_with(self, adjust: impl FnOnce(&mut ServerConfig)) -> Self {
+        let Self { mut config, _server: server, _dir: dir, .. } = self;
+        server.shutdown().await.unwrap();
+        adjust(&mut config);
+        let server = lakeward_server::start(config.clone()).await.unwrap();
+        let base = format!("http://{}", server.addr);
+        Self { base, client: reqwest::Client::new(), config, _server: server, _dir: dir }
     }
 
     pub fn data_dir(&self) -> &std::path::Path {
@@ -152,8 +165,19 @@ pub fn not_found() -> Value {
     error(404, "Not Found", "Resource not found")
 }
 
+/// The 403 naming `scope`; which roles hold it is written out here by hand, so that
+/// tests do not re-derive the access model they check.
 pub fn forbidden(scope: &str) -> Value {
-    json!({ "statusCode": 403, "error": "Forbidden", "message": "Insufficient permissions", "requiredScope": scope })
+    let held_by = match scope {
+        "tables:query" | "tables:read" | "domains:read" | "org:read" => "every role",
+        "tables:import" | "rows:insert" | "rows:update" | "rows:delete" => "editors, builders and admins",
+        "tables:create" | "tables:modify" | "domains:write" | "apikeys:read" | "apikeys:create" | "apikeys:update"
+        | "apikeys:revoke" | "webhooks:read" | "webhooks:write" => "builders and admins",
+        "org:update" | "audit:read" => "admins",
+        other => panic!("no role table entry for scope {other}"),
+    };
+    let message = format!("Insufficient permissions: requires `{scope}`, held by {held_by}");
+    json!({ "statusCode": 403, "error": "Forbidden", "message": message, "requiredScope": scope })
 }
 
 pub fn invalid(field: &str, message: &str) -> Value {

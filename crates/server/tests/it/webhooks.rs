@@ -70,9 +70,14 @@ impl Receiver {
     }
 }
 
+/// Quick retries, and receivers on this machine allowed (they are refused by default).
 fn fast(c: &mut lakeward_server::config::ServerConfig) {
-    c.webhooks =
-        WebhookConfig { timeout: Duration::from_millis(500), retry_base: Duration::from_millis(100), max_attempts: 3 };
+    c.webhooks = WebhookConfig {
+        timeout: Duration::from_millis(500),
+        retry_base: Duration::from_millis(100),
+        max_attempts: 3,
+        allow_private_targets: true,
+    };
 }
 
 /// Checks the signature as a receiver would, without Lakeward's code.
@@ -254,7 +259,7 @@ async fn webhook_requests_are_checked_and_scoped() {
     let (_, listed) = s.get("/v1/webhooks", t).await;
     assert_eq!(listed, json!([]), "nothing was created");
 
-    let (_, hook) = s.post("/v1/webhooks", Some(t), json!({ "url": "http://127.0.0.1:9/x", "events": ["*"] })).await;
+    let (_, hook) = s.post("/v1/webhooks", Some(t), json!({ "url": "http://203.0.113.9/x", "events": ["*"] })).await;
     let id = hook["id"].as_str().unwrap();
     let editor = s.add_member(&ada, "ed@example.com", "editor").await;
     let (status, body) = s.get("/v1/webhooks", &editor.token).await;
@@ -279,4 +284,90 @@ async fn webhook_requests_are_checked_and_scoped() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, audit) = s.get("/v1/audit?action=webhook.*", t).await;
     assert_eq!(audit["total"], 2, "created and deleted are audited");
+}
+
+const PUBLIC_ONLY: &str = "this server sends webhooks only to public addresses";
+
+#[tokio::test]
+async fn webhooks_to_internal_addresses_are_refused_by_default() {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    let t = &ada.token;
+    for (url, address) in [
+        ("http://127.0.0.1:8080/hook", "127.0.0.1 is an internal address (loopback)"),
+        ("http://10.1.2.3/hook", "10.1.2.3 is an internal address (private)"),
+        ("http://172.16.0.1/hook", "172.16.0.1 is an internal address (private)"),
+        ("https://192.168.0.10/hook", "192.168.0.10 is an internal address (private)"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is an internal address (link-local)"),
+        ("http://0.0.0.0:8080/hook", "0.0.0.0 is an internal address (unspecified)"),
+        ("http://[::1]/hook", "::1 is an internal address (loopback)"),
+        ("http://[::]/hook", ":: is an internal address (unspecified)"),
+        ("http://[fd00::1]/hook", "fd00::1 is an internal address (private)"),
+        ("http://[fe80::1]/hook", "fe80::1 is an internal address (link-local)"),
+        ("http://[::ffff:127.0.0.1]/hook", "::ffff:127.0.0.1 is an internal address (loopback)"),
+        ("http://[::ffff:a9fe:a9fe]/hook", "::ffff:169.254.169.254 is an internal address (link-local)"),
+        ("http://[::ffff:192.168.1.1]/hook", "::ffff:192.168.1.1 is an internal address (private)"),
+    ] {
+        let (status, body) = s.post("/v1/webhooks", Some(t), json!({ "url": url, "events": ["*"] })).await;
+        assert_eq!((status, body), (StatusCode::BAD_REQUEST, invalid("url", &format!("{address}; {PUBLIC_ONLY}"))));
+    }
+    // A name is checked by what it resolves to.
+    let (status, body) =
+        s.post("/v1/webhooks", Some(t), json!({ "url": "http://localhost:9/x", "events": ["*"] })).await;
+    assert_eq!((status, &body["details"][0]["field"]), (StatusCode::BAD_REQUEST, &json!("url")));
+    let message = body["details"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("`localhost` resolves to ") && message.ends_with(PUBLIC_ONLY), "{message}");
+
+    // Changing a webhook's URL to an internal address is refused too, and changes nothing.
+    let (status, hook) =
+        s.post("/v1/webhooks", Some(t), json!({ "url": "https://203.0.113.9/hook", "events": ["*"] })).await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    let path = format!("/v1/webhooks/{}", hook["id"].as_str().unwrap());
+    let change = json!({ "url": "http://[::ffff:10.0.0.1]:9000/x", "active": false });
+    let (status, body) = s.call(Method::PATCH, &path, Some(t), Some(change)).await;
+    let refused = format!("::ffff:10.0.0.1 is an internal address (private); {PUBLIC_ONLY}");
+    assert_eq!((status, body), (StatusCode::BAD_REQUEST, invalid("url", &refused)));
+    let (_, after) = s.get(&path, t).await;
+    assert_eq!((&after["url"], &after["active"]), (&json!("https://203.0.113.9/hook"), &json!(true)));
+    let (_, listed) = s.get("/v1/webhooks", t).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let (_, audit) = s.get("/v1/audit?action=webhook.*", t).await;
+    assert_eq!(audit["total"], 1, "only the accepted creation is audited");
+}
+
+#[tokio::test]
+async fn deliveries_check_the_address_again_when_they_are_sent() {
+    // Registered while the server allowed private targets; then the server refuses them.
+    let s = TestServer::start_with(fast).await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    let t = ada.token.clone();
+    let receiver = Receiver::start(0, Duration::ZERO).await;
+    let by_name = receiver.url.replace("127.0.0.1", "localhost");
+    let mut ids = Vec::new();
+    for url in [&receiver.url, &by_name] {
+        let (status, hook) = s.post("/v1/webhooks", Some(&t), json!({ "url": url, "events": ["*"] })).await;
+        assert_eq!(status, StatusCode::CREATED, "{hook}");
+        ids.push(hook["id"].as_str().unwrap().to_owned());
+    }
+    let s = s.restart_with(|c| c.webhooks.allow_private_targets = false).await;
+
+    let (status, ping) = s.post(&format!("/v1/webhooks/{}/test", ids[0]), Some(&t), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let refused = format!("127.0.0.1 is an internal address (loopback); {PUBLIC_ONLY}");
+    assert_eq!((&ping["status"], &ping["last_error"]), (&json!("failed"), &json!(refused)), "{ping}");
+    // By name, the check is on what the name resolves to as the delivery connects.
+    let (_, ping) = s.post(&format!("/v1/webhooks/{}/test", ids[1]), Some(&t), json!({})).await;
+    let error = ping["last_error"].as_str().unwrap();
+    assert_eq!(ping["status"], "failed");
+    assert!(error.starts_with("cannot reach the receiver: `localhost` resolves to "), "{ping}");
+    assert!(error.ends_with(PUBLIC_ONLY), "{ping}");
+
+    customers(&s, &ada).await;
+    for id in &ids {
+        let list =
+            deliveries(&s, &t, id, |l| l.iter().any(|d| d["event"] == "table.created" && d["attempts"] == 1)).await;
+        let created = list.iter().find(|d| d["event"] == "table.created").unwrap();
+        assert!(created["last_error"].as_str().unwrap().ends_with(PUBLIC_ONLY), "{created}");
+    }
+    assert_eq!(receiver.received().len(), 0, "nothing reached the receiver");
 }

@@ -6,6 +6,11 @@
 //! Receivers verify a delivery with the `Lakeward-Signature` header,
 //! `t=<unix seconds>,v1=<hex>`, where `<hex>` is HMAC-SHA256 under the webhook's secret of
 //! `"<t>.<raw body>"`; they should also refuse a `t` far from their clock (replays).
+//!
+//! Deliveries go only to public addresses unless the server allows private ones
+//! ([`targets`]).
+
+pub mod targets;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,11 +49,19 @@ pub struct WebhookConfig {
     pub retry_base: Duration,
     /// Attempts before a delivery is given up as failed.
     pub max_attempts: u32,
+    /// Whether webhooks may target loopback, private and link-local addresses. Off by
+    /// default: on a shared server they would let users reach the server's own network.
+    pub allow_private_targets: bool,
 }
 
 impl Default for WebhookConfig {
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(10), retry_base: Duration::from_secs(5), max_attempts: 8 }
+        Self {
+            timeout: Duration::from_secs(10),
+            retry_base: Duration::from_secs(5),
+            max_attempts: 8,
+            allow_private_targets: false,
+        }
     }
 }
 
@@ -62,12 +75,21 @@ pub struct Webhooks {
 
 impl Webhooks {
     pub fn new(meta: MetaStore, secret: &ServerSecret, config: WebhookConfig) -> anyhow::Result<Arc<Self>> {
-        let client = webhook_client::Client::builder()
+        let mut client = webhook_client::Client::builder()
             .timeout(config.timeout)
             .redirect(webhook_client::redirect::Policy::none())
-            .user_agent(concat!("lakeward-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+            .user_agent(concat!("lakeward-webhooks/", env!("CARGO_PKG_VERSION")));
+        if !config.allow_private_targets {
+            // The resolver checks the addresses the client connects to; through a proxy it
+            // would only see the proxy's, so deliveries connect directly.
+            client = client.dns_resolver(Arc::new(targets::PublicOnly)).no_proxy();
+        }
+        let client = client.build()?;
         Ok(Arc::new(Self { meta, sealing_key: secret.derive("webhook-secrets"), config, client, wake: Notify::new() }))
+    }
+
+    pub fn allows_private_targets(&self) -> bool {
+        self.config.allow_private_targets
     }
 
     pub fn seal(&self, secret: &str) -> String {
@@ -123,6 +145,13 @@ impl Webhooks {
 
     /// One HTTP attempt: the response code on a 2xx; otherwise the code (if any) and why.
     async fn attempt(&self, delivery: &Delivery, hook: &Webhook) -> Result<i64, (Option<i64>, String)> {
+        if !self.config.allow_private_targets {
+            // An IP address is connected to without resolving, so the resolver never sees it.
+            let url = url::Url::parse(&hook.url).map_err(|e| (None, format!("invalid URL: {e}")))?;
+            if let Some(refusal) = targets::delivery_refusal(&url) {
+                return Err((None, refusal));
+            }
+        }
         let secret = secrets::unseal(&self.sealing_key, &hook.secret_sealed)
             .ok_or((None, "the webhook's secret cannot be opened with this server's secret".to_owned()))?;
         let timestamp = Utc::now().timestamp();
@@ -164,8 +193,8 @@ impl Webhooks {
         }
     }
 
-    /// Sends due deliveries until the process ends.
-    pub fn spawn_dispatcher(self: &Arc<Self>) {
+    /// Sends due deliveries until the returned task is aborted.
+    pub fn spawn_dispatcher(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
         tokio::spawn(async move {
             let lease_ms = (this.config.timeout.as_millis() as i64) * 2 + 5_000;
@@ -189,7 +218,7 @@ impl Webhooks {
                 // another replica queued something.
                 let _ = tokio::time::timeout(wait.min(Duration::from_secs(60)), this.wake.notified()).await;
             }
-        });
+        })
     }
 }
 
