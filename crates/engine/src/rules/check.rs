@@ -263,8 +263,9 @@ pub(crate) async fn referenced_table(
     location: &Url,
     table: &lakeward_model::TableRef,
 ) -> EngineResult<DeltaTable> {
-    match engine.open(&Warehouse::sibling(location, table), TimeTravel::Latest).await {
-        Err(EngineError::NotFound) => {
+    let sibling = Warehouse::sibling(location, table);
+    match engine.open(&sibling, TimeTravel::Latest).await {
+        Err(EngineError::Storage(_)) if table::surely_absent(&sibling).await => {
             Err(EngineError::Conflict(format!("the table `{table}` a domain refers to does not exist")))
         }
         other => other,

@@ -50,7 +50,7 @@ impl Engine {
     pub async fn domain(&self, location: &Url, column: &str, at: TimeTravel) -> EngineResult<Option<Domain>> {
         let delta = self.open(location, at).await?;
         let schema = table::arrow_schema(&delta)?;
-        let field = schema.field_with_name(column).map_err(|_| EngineError::NotFound)?;
+        let field = schema.field_with_name(column).map_err(|_| EngineError::no_column(column))?;
         domain::of_field(field)
     }
 
@@ -65,7 +65,7 @@ impl Engine {
         let _guard = self.lock(location).await;
         let delta = self.open(location, TimeTravel::Latest).await?;
         let arrow_schema = table::arrow_schema(&delta)?;
-        let field = arrow_schema.field_with_name(column).map_err(|_| EngineError::NotFound)?;
+        let field = arrow_schema.field_with_name(column).map_err(|_| EngineError::no_column(column))?;
         let current = domain::of_field(field)?;
         let setting_source = matches!(change, DomainChange::SetTable { .. } | DomainChange::SetReference { .. });
         let new = domain::apply(&arrow_schema, column, current.as_ref(), change)?;
@@ -109,7 +109,7 @@ impl Engine {
     ) -> EngineResult<AllowedValues> {
         let delta = self.open(location, TimeTravel::Latest).await?;
         let arrow_schema = table::arrow_schema(&delta)?;
-        let field = arrow_schema.field_with_name(column).map_err(|_| EngineError::NotFound)?;
+        let field = arrow_schema.field_with_name(column).map_err(|_| EngineError::no_column(column))?;
         let Some(d) = domain::of_field(field)? else {
             return Err(EngineError::invalid("column_name", format!("column `{column}` has no domain")));
         };
@@ -123,7 +123,7 @@ impl Engine {
             }
             (ResolvedValues::Tree(parents, _), Domain::Hierarchical { parent_column, .. }) => match parent_value {
                 Some(p) => {
-                    let pf = arrow_schema.field_with_name(parent_column).map_err(|_| EngineError::NotFound)?;
+                    let pf = arrow_schema.field_with_name(parent_column).map_err(|_| EngineError::no_column(parent_column))?;
                     let p = domain::canonical(pf, p).map_err(|m| EngineError::invalid("parent_value", m))?;
                     let values = parents.into_iter().find(|(v, _)| *v == p).map(|(_, c)| c).unwrap_or_default();
                     AllowedValues { parent_value: Some(p), values }
@@ -235,7 +235,9 @@ impl Engine {
         let delta = self.open(location, TimeTravel::Latest).await?;
         let key = format!("{CONSTRAINT_PREFIX}{name}");
         let snapshot = delta.snapshot()?;
-        let expr = snapshot.metadata().configuration().get(&key).cloned().ok_or(EngineError::NotFound)?;
+        let expr = snapshot.metadata().configuration().get(&key)
+            .cloned()
+            .ok_or_else(|| EngineError::NotFound(format!("constraint `{name}` not found")))?;
         let metadata = deltalake::kernel::MetadataExt::remove_config_key(snapshot.metadata().clone(), &key)?;
         let operation = DeltaOperation::DropConstraint { name: name.to_owned() };
         let version = schema::commit_metadata(self, location, &delta, metadata, operation, actor).await?;

@@ -32,7 +32,7 @@ use crate::auth::{Auth, RequestMeta};
 use crate::error::{ApiError, ApiResult};
 use crate::query::Query;
 use crate::state::{AppState, SharedState};
-use crate::table_access::{self, table_ref};
+use crate::table_access;
 
 pub fn router() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
@@ -284,8 +284,8 @@ pub async fn import(
 ) -> ApiResult<(StatusCode, axum::Json<JobResponse>)> {
     let org = Resource::Table { org_id: principal.org_id };
     authorize(&principal, Action::TablesImport, &org)?;
-    let reference: TableRef =
-        TableRef { table: table_access::new_ident("table", &table)?, ..table_ref(&catalog, &schema, "t")? };
+    let (catalog, schema) = table_access::schema_ref(&catalog, &schema)?;
+    let reference = TableRef { catalog, schema, table: table_access::new_ident("table", &table)? };
     let upload =
         spool(&state, form, &["format", "hasHeader", "delimiter", "schema", "primaryKey", "applyDomains"]).await?;
     let format = format_of(&upload)?;

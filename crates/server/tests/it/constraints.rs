@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::data::{T, customers, insert, sample, upsert};
-use crate::support::{TestServer, error, forbidden, invalid, not_found};
+use crate::support::{TestServer, error, forbidden, invalid, missing};
 
 async fn version(s: &TestServer, token: &str) -> u64 {
     s.get(T, token).await.1["version"].as_u64().unwrap()
@@ -116,7 +116,7 @@ async fn constraints_are_delta_constraints_enforced_on_every_write() {
     let (_, audit) = s.get(&format!("{T}/audit?action=constraint.dropped"), t).await;
     assert_eq!(audit["events"][0]["details"]["before"], constraints[1]["expr"], "the dropped expression is recorded");
     let (status, body) = s.call(Method::DELETE, &format!("{c}/id_positive"), Some(t), None).await;
-    assert_eq!((status, body), (StatusCode::NOT_FOUND, not_found()));
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, missing("constraint `id_positive`")));
     assert_eq!(insert(&s, t, json!([{ "id": -1 }])).await.0, StatusCode::CREATED);
     let (_, history) = s.get(&format!("{T}/history?limit=2"), t).await;
     let ops: Vec<&Value> = history.as_array().unwrap().iter().map(|h| &h["operation"]).collect();
