@@ -25,10 +25,23 @@ pub(crate) async fn commit_metadata(
     operation: DeltaOperation,
     actor: &Actor,
 ) -> EngineResult<u64> {
+    commit_actions(engine, location, delta, vec![Action::Metadata(metadata)], operation, actor).await
+}
+
+/// Commits `actions` that change no data (metadata, protocol) on top of `delta`; returns
+/// the new version.
+pub(crate) async fn commit_actions(
+    engine: &Engine,
+    location: &Url,
+    delta: &DeltaTable,
+    actions: Vec<Action>,
+    operation: DeltaOperation,
+    actor: &Actor,
+) -> EngineResult<u64> {
     let commit_id = new_commit_id();
     let read_version = delta.version().unwrap_or(0);
     let committed = CommitBuilder::from(actor.commit_properties(&commit_id, None))
-        .with_actions(vec![Action::Metadata(metadata)])
+        .with_actions(actions)
         .build(Some(delta.snapshot()?), delta.log_store(), operation)
         .await;
     match committed {

@@ -8,7 +8,9 @@ pub(crate) mod check;
 pub mod domain;
 
 use deltalake::kernel::schema::MetadataValue;
+use deltalake::kernel::{Action, MetadataExt, Protocol};
 use deltalake::protocol::DeltaOperation;
+use deltalake::table::Constraint;
 use lakeward_model::query::{CmpOp, Filter};
 use url::Url;
 
@@ -37,6 +39,22 @@ pub struct AllowedValues {
     pub parent_value: Option<String>,
     /// `(id, value)`; no id for values that come from data rather than a definition.
     pub values: ValueList,
+}
+
+/// `protocol` raised to what CHECK constraints need, as Delta (and delta-rs) have it:
+/// writer version 3, or the `checkConstraints` feature on a table with writer features.
+fn with_check_constraints(protocol: &Protocol) -> EngineResult<Protocol> {
+    let internal = |e: serde_json::Error| EngineError::Internal(format!("protocol: {e}"));
+    let mut json = serde_json::to_value(protocol).map_err(internal)?;
+    let writer = json["minWriterVersion"].as_i64().unwrap_or(2);
+    json["minWriterVersion"] = writer.max(3).into();
+    if writer >= 7
+        && let Some(features) = json["writerFeatures"].as_array_mut()
+        && !features.iter().any(|f| f == "checkConstraints")
+    {
+        features.push("checkConstraints".into());
+    }
+    serde_json::from_value(json).map_err(internal)
 }
 
 fn constraint_name_ok(name: &str) -> bool {
@@ -123,7 +141,9 @@ impl Engine {
             }
             (ResolvedValues::Tree(parents, _), Domain::Hierarchical { parent_column, .. }) => match parent_value {
                 Some(p) => {
-                    let pf = arrow_schema.field_with_name(parent_column).map_err(|_| EngineError::no_column(parent_column))?;
+                    let pf = arrow_schema
+                        .field_with_name(parent_column)
+                        .map_err(|_| EngineError::no_column(parent_column))?;
                     let p = domain::canonical(pf, p).map_err(|m| EngineError::invalid("parent_value", m))?;
                     let values = parents.into_iter().find(|(v, _)| *v == p).map(|(_, c)| c).unwrap_or_default();
                     AllowedValues { parent_value: Some(p), values }
@@ -210,23 +230,19 @@ impl Engine {
                 rows: violations.total as u64,
             });
         }
-        let commit_id = crate::write::new_commit_id();
-        let read_version = delta.version().unwrap_or(0);
-        let mut builder = delta
-            .clone()
-            .add_constraint()
-            .with_session_state(self.write_session())
-            .with_commit_properties(actor.commit_properties(&commit_id, None));
+        // Stored as the user wrote them (trimmed), not as DataFusion re-prints them
+        // (`balance >= '0.00'::decimal(10, 2)`), so that every Delta engine can parse them.
+        let snapshot = delta.snapshot()?;
+        let mut metadata = snapshot.metadata().clone();
         for (name, expr) in constraints {
-            builder = builder.with_constraint(name.clone(), expr.clone());
+            metadata = MetadataExt::add_config_key(metadata, format!("{CONSTRAINT_PREFIX}{name}"), expr.trim().into())?;
         }
-        match builder.await {
-            Ok(t) => {
-                self.remember(location, &t);
-                Ok(t.version().unwrap_or(0))
-            }
-            Err(e) => crate::write::landed_despite(self, location, read_version, &commit_id, e).await,
-        }
+        let protocol = with_check_constraints(snapshot.protocol())?;
+        let operation = DeltaOperation::AddConstraint {
+            constraints: constraints.iter().map(|(name, expr)| Constraint::new(name, expr.trim())).collect(),
+        };
+        let actions = vec![Action::Metadata(metadata), Action::Protocol(protocol)];
+        schema::commit_actions(self, location, &delta, actions, operation, actor).await
     }
 
     /// Drops a CHECK constraint; returns the new version and the dropped expression.
@@ -235,10 +251,13 @@ impl Engine {
         let delta = self.open(location, TimeTravel::Latest).await?;
         let key = format!("{CONSTRAINT_PREFIX}{name}");
         let snapshot = delta.snapshot()?;
-        let expr = snapshot.metadata().configuration().get(&key)
+        let expr = snapshot
+            .metadata()
+            .configuration()
+            .get(&key)
             .cloned()
             .ok_or_else(|| EngineError::NotFound(format!("constraint `{name}` not found")))?;
-        let metadata = deltalake::kernel::MetadataExt::remove_config_key(snapshot.metadata().clone(), &key)?;
+        let metadata = MetadataExt::remove_config_key(snapshot.metadata().clone(), &key)?;
         let operation = DeltaOperation::DropConstraint { name: name.to_owned() };
         let version = schema::commit_metadata(self, location, &delta, metadata, operation, actor).await?;
         Ok((version, expr))
