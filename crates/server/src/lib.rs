@@ -7,6 +7,7 @@ pub mod config;
 mod audit_log;
 mod auth;
 mod client_ip;
+mod domain_changes;
 mod error;
 mod error_shape;
 mod gate;

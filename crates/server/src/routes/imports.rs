@@ -29,6 +29,7 @@ use uuid::Uuid;
 use super::tables::{CreateTableRequest, create, table_spec};
 use crate::audit_log::{self, Actor, Event};
 use crate::auth::{Auth, RequestMeta};
+use crate::domain_changes::{self, DomainTarget};
 use crate::error::{ApiError, ApiResult};
 use crate::query::Query;
 use crate::state::{AppState, SharedState};
@@ -309,10 +310,10 @@ pub async fn import(
             let (entry, _) = create(&state, &request, &principal, &reference, &spec).await?;
             if apply_domains {
                 let location = url::Url::parse(&entry.location).map_err(ApiError::internal)?;
-                let actor = table_access::actor(&state, &principal).await?;
                 for (column, values) in domains {
+                    let target = DomainTarget { table: &reference, location: &location };
                     let change = DomainChange::SetFixed { values };
-                    state.engine.change_domain(&location, &column, change, false, &actor).await?;
+                    domain_changes::apply(&state, &request, &principal, target, &column, change, false).await?;
                 }
             }
             (entry, true)

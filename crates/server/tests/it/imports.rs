@@ -289,3 +289,33 @@ async fn csv_structure_errors_name_their_data_row() {
     }
     assert_eq!(s.get(T, t).await.1["version"], before, "nothing committed");
 }
+
+/// The domains an import applies (`applyDomains`) are audit events like any other change
+/// of a table's rules, with the version each committed.
+#[tokio::test]
+async fn domains_an_import_applies_are_audited() {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    let t = &ada.token;
+    namespace(&s, &ada).await;
+    let fields = [("delimiter", ";"), ("applyDomains", "true")];
+    let (status, job) = upload(&s, t, "/v1/tables/main/crm/people/import", form(AWKWARD, "p.csv", &fields)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(finished(&s, t, &job).await["status"], "succeeded");
+    let (status, audit) = s.get("/v1/audit?action=domain.*", t).await;
+    assert_eq!(status, StatusCode::OK, "{audit}");
+    let events = audit["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{audit}");
+    let event = &events[0];
+    assert_eq!(
+        (&event["action"], &event["target_type"], &event["target_id"], &event["actor_id"]),
+        (&json!("domain.set"), &json!("table"), &json!("main.crm.people"), &json!(ada.user_id))
+    );
+    let (_, table) = s.get("/v1/tables/main/crm/people?version=1", t).await;
+    let city = table["schema"]["fields"].as_array().unwrap().iter().find(|f| f["name"] == "city").unwrap();
+    assert_eq!(
+        event["details"],
+        json!({ "column": "city", "version": 1, "before": null, "after": city["domain"], "violating_rows": 0 })
+    );
+    assert_eq!(s.get("/v1/tables/main/crm/people/audit?action=domain.set", t).await.1["total"], 1);
+}
