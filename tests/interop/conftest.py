@@ -39,13 +39,12 @@ class Lakeward:
         return self.data_dir / "warehouse" / org_id / catalog / schema / table
 
 
-@pytest.fixture(scope="session")
-def lakeward(tmp_path_factory) -> Lakeward:
+def start(data_dir: Path, log_name: str = "lakeward.log") -> tuple[subprocess.Popen, Lakeward]:
+    """`lakeward serve` on `data_dir` (several processes may share one), once it answers."""
     binary = os.environ.get("LAKEWARD_BIN")
     assert binary and Path(binary).exists(), "set LAKEWARD_BIN to the built lakeward binary"
-    data_dir = tmp_path_factory.mktemp("lakeward-data")
     port = _free_port()
-    log = open(data_dir.parent / "lakeward.log", "w")
+    log = open(data_dir.parent / log_name, "w")
     proc = subprocess.Popen(
         [
             binary, "serve", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}",
@@ -62,9 +61,19 @@ def lakeward(tmp_path_factory) -> Lakeward:
                 break
         except requests.ConnectionError:
             pass
-        assert proc.poll() is None, "lakeward exited; see lakeward.log"
+        assert proc.poll() is None, f"lakeward exited; see {log_name}"
         assert time.time() < deadline, "lakeward did not start"
         time.sleep(0.1)
-    yield Lakeward(base, data_dir)
+    return proc, Lakeward(base, data_dir)
+
+
+def stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     assert proc.wait(timeout=30) == 0, "lakeward did not stop cleanly on SIGTERM"
+
+
+@pytest.fixture(scope="session")
+def lakeward(tmp_path_factory) -> Lakeward:
+    proc, server = start(tmp_path_factory.mktemp("lakeward-data"))
+    yield server
+    stop(proc)

@@ -17,6 +17,10 @@ pub enum EngineError {
     /// A conflict the caller can resolve (duplicate key, concurrent change, existing table).
     #[error("{0}")]
     Conflict(String),
+    /// Another writer committed to the table after this operation read it, so its commit
+    /// did not land; the operation can be redone on the new state.
+    #[error("the table changed concurrently; try again")]
+    Concurrent,
     /// A rule change that existing rows would violate; `rows` counts them.
     #[error("{message}")]
     Violated { message: String, rows: u64 },
@@ -51,14 +55,16 @@ impl EngineError {
 impl From<deltalake::DeltaTableError> for EngineError {
     fn from(err: deltalake::DeltaTableError) -> Self {
         use deltalake::DeltaTableError as E;
+        use deltalake::kernel::transaction::TransactionError;
         match err {
             // The server only hands over locations of registered tables, so a location that
             // holds no table, or that no object store serves, is a storage failure.
             E::NotATable(m) => EngineError::Storage(format!("no Delta table at the location: {m}")),
             E::InvalidTableLocation(m) => EngineError::Storage(format!("no object store serves the location: {m}")),
             E::ObjectStore { source } => EngineError::Storage(source.to_string()),
+            E::Transaction { source: TransactionError::MaxCommitAttempts(_) | TransactionError::CommitConflict(_) }
+            | E::VersionAlreadyExists(_) => EngineError::Concurrent,
             E::Transaction { source } => EngineError::Conflict(format!("the table changed concurrently: {source}")),
-            E::VersionAlreadyExists(v) => EngineError::Conflict(format!("version {v} was committed concurrently")),
             other => {
                 let text = other.to_string();
                 if text.contains("Resources exhausted") {

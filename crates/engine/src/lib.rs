@@ -17,11 +17,13 @@ mod redact;
 mod rules;
 mod scan;
 mod schema;
+mod search;
 mod sql;
 mod table;
 mod types;
 mod warehouse;
 mod write;
+mod yielding;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -45,6 +47,7 @@ pub use import::{ImportFormat, ImportProgress};
 pub use output::{ACCEPTED_OUTPUT_TYPES, ByteStream, OutputFormat};
 pub use rules::{AllowedValues, Domain, DomainChange, DomainOutcome, DomainValue, Lookup, Parent, ReferenceSource};
 pub use schema::{ColumnChange, ColumnRewrite, TableChange};
+pub use search::SearchOutput;
 pub use sql::{ALLOWED_TABLE_FUNCTIONS, SqlTable};
 pub use table::{ColumnInfo, ColumnSpec, ColumnStatistics, TableMetadata, TableSpec, TimeTravel};
 pub use types::{ColumnType, TYPE_NAMES};
@@ -93,17 +96,6 @@ impl Engine {
             exec: exec::Exec::new()?,
             query_timeout: limits.query_timeout,
         })
-    }
-
-    /// Runs a query: the answer (up to its first batch) within the timeout; the rest of
-    /// its stream within what remains of it.
-    async fn query<F>(&self, fut: F) -> EngineResult<ByteStream>
-    where
-        F: std::future::Future<Output = EngineResult<ByteStream>> + Send + 'static,
-    {
-        let deadline = tokio::time::Instant::now() + self.query_timeout;
-        let body = self.exec.run(Some((deadline, self.query_timeout)), fut).await?;
-        Ok(self.exec.forward(body, Some((deadline, self.query_timeout))))
     }
 
     pub async fn create_table(
@@ -169,9 +161,16 @@ impl Engine {
         term: &str,
         limit: u64,
         format: OutputFormat,
-    ) -> EngineResult<ByteStream> {
+    ) -> EngineResult<SearchOutput> {
         let (inner, location, term) = (self.inner.clone(), location.clone(), term.to_owned());
-        self.query(async move { inner.search(&location, at, &term, limit, format).await }).await
+        let deadline = tokio::time::Instant::now() + self.query_timeout;
+        let found = self
+            .exec
+            .run(Some((deadline, self.query_timeout)), async move {
+                search::search(&inner, &location, at, &term, limit, format).await
+            })
+            .await?;
+        Ok(SearchOutput { body: self.exec.forward(found.body, Some((deadline, self.query_timeout))), ..found })
     }
 
     pub async fn sql(&self, tables: &[SqlTable], query: &str, format: OutputFormat) -> EngineResult<SqlOutput> {
@@ -208,7 +207,9 @@ impl Engine {
         request: &WriteRequest,
     ) -> EngineResult<WriteOutcome> {
         let (inner, location, request) = (self.inner.clone(), location.clone(), request.clone());
-        self.exec.run(None, async move { inner.upsert(&location, format, body, &request).await }).await
+        self.exec
+            .run(None, async move { write::redo(|| inner.upsert(&location, format, body.clone(), &request)).await })
+            .await
     }
 
     pub async fn update_rows(
@@ -220,7 +221,12 @@ impl Engine {
     ) -> EngineResult<WriteOutcome> {
         let (inner, location, filter, set, request) =
             (self.inner.clone(), location.clone(), filter.cloned(), set.clone(), request.clone());
-        self.exec.run(None, async move { inner.update_rows(&location, filter.as_ref(), &set, &request).await }).await
+        self.exec
+            .run(
+                None,
+                async move { write::redo(|| inner.update_rows(&location, filter.as_ref(), &set, &request)).await },
+            )
+            .await
     }
 
     pub async fn delete_rows(
@@ -231,12 +237,14 @@ impl Engine {
     ) -> EngineResult<WriteOutcome> {
         let (inner, location, filter, request) =
             (self.inner.clone(), location.clone(), filter.cloned(), request.clone());
-        self.exec.run(None, async move { inner.delete_rows(&location, filter.as_ref(), &request).await }).await
+        self.exec
+            .run(None, async move { write::redo(|| inner.delete_rows(&location, filter.as_ref(), &request)).await })
+            .await
     }
 
     pub async fn restore(&self, location: &Url, version: u64, request: &WriteRequest) -> EngineResult<WriteOutcome> {
         let (inner, location, request) = (self.inner.clone(), location.clone(), request.clone());
-        self.exec.run(None, async move { inner.restore(&location, version, &request).await }).await
+        self.exec.run(None, async move { write::redo(|| inner.restore(&location, version, &request)).await }).await
     }
 }
 
@@ -258,7 +266,11 @@ impl Engine {
         actor: &Actor,
     ) -> EngineResult<DomainOutcome> {
         let (inner, location, column, actor) = (self.inner.clone(), location.clone(), column.to_owned(), actor.clone());
-        self.exec.run(None, async move { inner.change_domain(&location, &column, change, force, &actor).await }).await
+        self.exec
+            .run(None, async move {
+                write::redo(|| inner.change_domain(&location, &column, change.clone(), force, &actor)).await
+            })
+            .await
     }
 
     pub async fn allowed_values(
@@ -286,12 +298,14 @@ impl Engine {
     ) -> EngineResult<u64> {
         let (inner, location, constraints, actor) =
             (self.inner.clone(), location.clone(), constraints.to_vec(), actor.clone());
-        self.exec.run(None, async move { inner.add_constraints(&location, &constraints, &actor).await }).await
+        self.exec
+            .run(None, async move { write::redo(|| inner.add_constraints(&location, &constraints, &actor)).await })
+            .await
     }
 
     pub async fn drop_constraint(&self, location: &Url, name: &str, actor: &Actor) -> EngineResult<(u64, String)> {
         let (inner, location, name, actor) = (self.inner.clone(), location.clone(), name.to_owned(), actor.clone());
-        self.exec.run(None, async move { inner.drop_constraint(&location, &name, &actor).await }).await
+        self.exec.run(None, async move { write::redo(|| inner.drop_constraint(&location, &name, &actor)).await }).await
     }
 }
 
@@ -299,7 +313,7 @@ impl Engine {
 impl Engine {
     pub async fn add_column(&self, location: &Url, column: &ColumnSpec, actor: &Actor) -> EngineResult<u64> {
         let (inner, location, column, actor) = (self.inner.clone(), location.clone(), column.clone(), actor.clone());
-        self.exec.run(None, async move { inner.add_column(&location, &column, &actor).await }).await
+        self.exec.run(None, async move { write::redo(|| inner.add_column(&location, &column, &actor)).await }).await
     }
 
     pub async fn change_column(
@@ -311,7 +325,9 @@ impl Engine {
     ) -> EngineResult<u64> {
         let (inner, location, column, change, actor) =
             (self.inner.clone(), location.clone(), column.to_owned(), change.clone(), actor.clone());
-        self.exec.run(None, async move { inner.change_column(&location, &column, &change, &actor).await }).await
+        self.exec
+            .run(None, async move { write::redo(|| inner.change_column(&location, &column, &change, &actor)).await })
+            .await
     }
 
     pub async fn merge_field_metadata(
@@ -323,7 +339,12 @@ impl Engine {
     ) -> EngineResult<u64> {
         let (inner, location, column, entries, actor) =
             (self.inner.clone(), location.clone(), column.to_owned(), entries.clone(), actor.clone());
-        self.exec.run(None, async move { inner.merge_field_metadata(&location, &column, &entries, &actor).await }).await
+        self.exec
+            .run(
+                None,
+                async move { write::redo(|| inner.merge_field_metadata(&location, &column, &entries, &actor)).await },
+            )
+            .await
     }
 
     /// Renames, drops or widens a column by rewriting the data, as one commit.
@@ -336,12 +357,14 @@ impl Engine {
     ) -> EngineResult<u64> {
         let (inner, location, column, rewrite, actor) =
             (self.inner.clone(), location.clone(), column.to_owned(), rewrite.clone(), actor.clone());
-        self.exec.run(None, async move { inner.rewrite_column(&location, &column, &rewrite, &actor).await }).await
+        self.exec
+            .run(None, async move { write::redo(|| inner.rewrite_column(&location, &column, &rewrite, &actor)).await })
+            .await
     }
 
     pub async fn change_table(&self, location: &Url, change: &TableChange, actor: &Actor) -> EngineResult<u64> {
         let (inner, location, change, actor) = (self.inner.clone(), location.clone(), change.clone(), actor.clone());
-        self.exec.run(None, async move { inner.change_table(&location, &change, &actor).await }).await
+        self.exec.run(None, async move { write::redo(|| inner.change_table(&location, &change, &actor)).await }).await
     }
 }
 
@@ -372,7 +395,11 @@ impl Engine {
         progress: Arc<ImportProgress>,
     ) -> EngineResult<WriteOutcome> {
         let (inner, location, path, request) = (self.inner.clone(), location.clone(), path.to_owned(), request.clone());
-        self.exec.run(None, async move { inner.import(&location, path, format, &request, progress).await }).await
+        self.exec
+            .run(None, async move {
+                write::redo(|| inner.import(&location, path.clone(), format, &request, progress.clone())).await
+            })
+            .await
     }
 }
 
@@ -428,6 +455,7 @@ impl Inner {
             .with_runtime_env(self.runtime.clone())
             .with_default_features()
             .with_physical_optimizer_rule(Arc::new(group_by::ViewGroupBy))
+            .with_physical_optimizer_rule(Arc::new(yielding::YieldEverywhere))
             .build();
         SessionContext::new_with_state(state)
     }
@@ -598,29 +626,9 @@ impl Inner {
         output::encode(stream, format)
     }
 
-    /// Rows with `term` in any string column, case-insensitively.
-    pub async fn search(
-        &self,
-        location: &Url,
-        at: TimeTravel,
-        term: &str,
-        limit: u64,
-        format: OutputFormat,
-    ) -> EngineResult<ByteStream> {
-        let delta = self.open(location, at).await?;
-        let schema = table::arrow_schema(&delta)?;
-        let ctx = self.session();
-        read::register(&ctx, &delta).await?;
-        let Some(predicate) = read::search_expr(&schema, term) else {
-            return Err(EngineError::invalid("term", "the table has no string columns to search"));
-        };
-        let df = ctx.table(read::SELF).await?.filter(predicate)?.limit(0, Some(limit as usize))?;
-        let stream = df.execute_stream().await?;
-        output::encode(exec::peeked(stream).await?, format)
-    }
-
     pub async fn sql(&self, tables: &[SqlTable], query: &str, format: OutputFormat) -> EngineResult<SqlOutput> {
         let started = Instant::now();
+        sql::check_size(query)?;
         let ctx = self.session();
         sql::register_tables(self, &ctx, tables).await?;
         let plan = sql::plan(&ctx, query).await?;
@@ -671,7 +679,7 @@ impl Inner {
         request: &WriteRequest,
     ) -> EngineResult<WriteOutcome> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let pending = write::group::PendingInsert { format, body, request: request.clone(), reply };
+        let pending = write::group::PendingInsert { format, body, request: request.clone(), reply, redone: 0 };
         self.insert_queues.lock().expect("not poisoned").entry(location.to_string()).or_default().push(pending);
         // Detached, so that a caller going away cannot abort a commit that carries
         // other callers' rows.
@@ -679,10 +687,19 @@ impl Inner {
         let location = location.clone();
         tokio::spawn(async move {
             let _guard = inner.lock(&location).await;
-            let queued =
-                inner.insert_queues.lock().expect("not poisoned").remove(location.as_str()).unwrap_or_default();
-            if !queued.is_empty() {
-                write::group::run(&inner, &location, queued).await;
+            let mut redo: Vec<write::group::PendingInsert> = Vec::new();
+            loop {
+                let queued =
+                    inner.insert_queues.lock().expect("not poisoned").remove(location.as_str()).unwrap_or_default();
+                let batch: Vec<_> = redo.drain(..).chain(queued).collect();
+                if batch.is_empty() {
+                    break;
+                }
+                redo = write::group::run(&inner, &location, batch).await;
+                match redo.iter().map(|p| p.redone).max() {
+                    Some(n) => tokio::time::sleep(write::redo_pause(n)).await,
+                    None => break,
+                }
             }
         });
         answer.await.map_err(|_| EngineError::Internal("the insert was dropped before it was answered".into()))?

@@ -24,7 +24,14 @@ pub(crate) fn column(name: &str) -> Expr {
 }
 
 /// The filter as an expression over `schema`; values are parsed as their column's type.
+/// Filters past the limits every surface shares are refused here too, whichever surface
+/// built them.
 pub fn filter_expr(filter: &Filter, schema: &SchemaRef) -> EngineResult<Expr> {
+    filter.check_limits().map_err(|m| EngineError::invalid("filter", m))?;
+    expr_of(filter, schema)
+}
+
+fn expr_of(filter: &Filter, schema: &SchemaRef) -> EngineResult<Expr> {
     Ok(match filter {
         Filter::Cmp { column: name, op, value } => {
             let f = field(schema, name)?;
@@ -79,14 +86,21 @@ pub fn filter_expr(filter: &Filter, schema: &SchemaRef) -> EngineResult<Expr> {
         }
         Filter::And(parts) => conjunction(parts, schema, Expr::and)?,
         Filter::Or(parts) => conjunction(parts, schema, Expr::or)?,
-        Filter::Not(inner) => !filter_expr(inner, schema)?,
+        Filter::Not(inner) => !expr_of(inner, schema)?,
     })
 }
 
+/// `parts` joined as a balanced tree, so that a list of n conditions nests log2(n) deep
+/// rather than n (DataFusion walks expressions recursively).
 fn conjunction(parts: &[Filter], schema: &SchemaRef, join: fn(Expr, Expr) -> Expr) -> EngineResult<Expr> {
-    let mut exprs = parts.iter().map(|p| filter_expr(p, schema));
-    let first = exprs.next().ok_or_else(|| EngineError::invalid("filter", "empty and/or list"))??;
-    exprs.try_fold(first, |acc, next| Ok(join(acc, next?)))
+    match parts {
+        [] => Err(EngineError::invalid("filter", "empty and/or list")),
+        [one] => expr_of(one, schema),
+        _ => {
+            let (left, right) = parts.split_at(parts.len() / 2);
+            Ok(join(conjunction(left, schema, join)?, conjunction(right, schema, join)?))
+        }
+    }
 }
 
 /// Registers `table` as the only table of `ctx` under [`SELF`].
@@ -127,16 +141,4 @@ pub(crate) async fn query(
         df = df.select(exprs)?;
     }
     Ok((df, matching))
-}
-
-/// Case-insensitive search for `term` across every string column.
-pub(crate) fn search_expr(schema: &SchemaRef, term: &str) -> Option<Expr> {
-    let escaped = term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    let pattern = format!("%{escaped}%");
-    schema
-        .fields()
-        .iter()
-        .filter(|f| matches!(f.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View))
-        .map(|f| column(f.name()).ilike(lit(pattern.clone())))
-        .reduce(Expr::or)
 }

@@ -76,6 +76,79 @@ pub(crate) async fn register_tables(
     Ok(())
 }
 
+/// The longest SQL text accepted.
+pub const MAX_SQL_BYTES: usize = 256 * 1024;
+/// How deeply parentheses may nest in SQL.
+pub const MAX_SQL_NESTING: usize = 32;
+/// How many operators (`+`, `=`, `AND`, `OR`, ...) one SQL statement may hold. A chain
+/// of n operators is an expression n levels deep, which planning walks recursively.
+pub const MAX_SQL_OPERATORS: usize = 1000;
+
+/// Refuses SQL past the size limits before it is parsed into a tree: a chain of 40,000
+/// terms or a `WHERE` of 20,000 `OR`s parses into an expression tens of thousands of
+/// levels deep, and planning or even dropping it would overflow the thread's stack.
+/// Counting needs only the tokens, which the tokenizer makes without recursion.
+pub(crate) fn check_size(sql: &str) -> EngineResult<()> {
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::keywords::Keyword;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    if sql.len() > MAX_SQL_BYTES {
+        return Err(EngineError::invalid("query", format!("a query is at most {MAX_SQL_BYTES} bytes long")));
+    }
+    let tokens = Tokenizer::new(&GenericDialect {}, sql)
+        .tokenize()
+        .map_err(|e| EngineError::invalid("query", format!("not valid SQL: {e}")))?;
+    let (mut depth, mut operators) = (0usize, 0usize);
+    for token in &tokens {
+        match token {
+            Token::LParen | Token::LBracket | Token::LBrace => {
+                depth += 1;
+                if depth > MAX_SQL_NESTING {
+                    return Err(EngineError::invalid(
+                        "query",
+                        format!("parentheses nest at most {MAX_SQL_NESTING} levels deep in a query"),
+                    ));
+                }
+            }
+            Token::RParen | Token::RBracket | Token::RBrace => depth = depth.saturating_sub(1),
+            Token::Plus
+            | Token::Minus
+            | Token::Mul
+            | Token::Div
+            | Token::DuckIntDiv
+            | Token::Mod
+            | Token::StringConcat
+            | Token::Eq
+            | Token::DoubleEq
+            | Token::Neq
+            | Token::Lt
+            | Token::Gt
+            | Token::LtEq
+            | Token::GtEq
+            | Token::Spaceship
+            | Token::Ampersand
+            | Token::Pipe
+            | Token::Caret => operators += 1,
+            Token::Word(w)
+                if matches!(
+                    w.keyword,
+                    Keyword::AND | Keyword::OR | Keyword::NOT | Keyword::BETWEEN | Keyword::WHEN
+                ) =>
+            {
+                operators += 1
+            }
+            _ => {}
+        }
+        if operators > MAX_SQL_OPERATORS {
+            return Err(EngineError::invalid(
+                "query",
+                format!("a query holds at most {MAX_SQL_OPERATORS} operators (use IN (...) for long lists of values)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Plans one statement and checks it is a query. The error never names storage, and
 /// speaks of the query as written, not of DataFusion's session.
 pub(crate) async fn plan(ctx: &SessionContext, sql: &str) -> EngineResult<LogicalPlan> {

@@ -51,7 +51,44 @@ pub enum Filter {
     Not(Box<Filter>),
 }
 
+/// How deeply row filters may nest (`and(...)`, `or(...)`, `not`), on every surface.
+/// Deeper inputs are refused before they are parsed further, planned or evaluated: an
+/// input nested thousands of levels deep would overflow a thread's stack.
+pub const MAX_FILTER_DEPTH: usize = 32;
+/// How many conditions one row filter may hold, on every surface.
+pub const MAX_FILTER_CONDITIONS: usize = 1000;
+
 impl Filter {
+    /// Whether the filter is within [`MAX_FILTER_DEPTH`] and [`MAX_FILTER_CONDITIONS`];
+    /// the error says which limit it passed. Walks the filter without recursion.
+    pub fn check_limits(&self) -> Result<(), String> {
+        let mut pending = vec![(self, 1)];
+        let mut conditions = 0;
+        // `depth` counts the groups (and, or, not) around a filter, itself included.
+        while let Some((filter, depth)) = pending.pop() {
+            if depth > MAX_FILTER_DEPTH && !filter.is_condition() {
+                return Err(depth_error());
+            }
+            match filter {
+                Filter::Cmp { .. } | Filter::In { .. } | Filter::Is { .. } => {
+                    conditions += 1;
+                    if conditions > MAX_FILTER_CONDITIONS {
+                        return Err(format!(
+                            "a filter holds at most {MAX_FILTER_CONDITIONS} conditions (use in.(...) for long lists of values)"
+                        ));
+                    }
+                }
+                Filter::And(parts) | Filter::Or(parts) => pending.extend(parts.iter().map(|p| (p, depth + 1))),
+                Filter::Not(inner) => pending.push((inner, depth + 1)),
+            }
+        }
+        Ok(())
+    }
+
+    fn is_condition(&self) -> bool {
+        matches!(self, Filter::Cmp { .. } | Filter::In { .. } | Filter::Is { .. })
+    }
+
     /// Every column the filter mentions, for checking them against the table.
     pub fn columns(&self) -> Vec<&str> {
         match self {
@@ -78,4 +115,32 @@ pub struct RowQuery {
     pub order: Vec<OrderBy>,
     pub limit: Option<u64>,
     pub offset: u64,
+}
+
+/// The message for a filter nested deeper than [`MAX_FILTER_DEPTH`].
+pub fn depth_error() -> String {
+    format!("filters nest at most {MAX_FILTER_DEPTH} levels deep")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmp(i: usize) -> Filter {
+        Filter::Cmp { column: "id".into(), op: CmpOp::Eq, value: i.to_string() }
+    }
+
+    /// A condition inside `depth` groups.
+    fn nested(depth: usize) -> Filter {
+        (0..depth).fold(cmp(0), |inner, _| Filter::And(vec![inner]))
+    }
+
+    #[test]
+    fn filters_are_limited_in_depth_and_conditions() {
+        assert_eq!(nested(MAX_FILTER_DEPTH).check_limits(), Ok(()));
+        assert_eq!(nested(MAX_FILTER_DEPTH + 1).check_limits(), Err(depth_error()));
+        assert_eq!(Filter::Or((0..MAX_FILTER_CONDITIONS).map(cmp).collect()).check_limits(), Ok(()));
+        let wide = Filter::Or((0..=MAX_FILTER_CONDITIONS).map(cmp).collect()).check_limits();
+        assert!(wide.unwrap_err().starts_with("a filter holds at most 1000 conditions"));
+    }
 }

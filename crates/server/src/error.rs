@@ -188,6 +188,7 @@ impl From<lakeward_engine::EngineError> for ApiError {
             }
             E::NotFound(message) => ApiError::new(StatusCode::NOT_FOUND, message),
             E::Conflict(message) => ApiError::conflict(message),
+            e @ E::Concurrent => ApiError::conflict(e.to_string()),
             E::Violated { message, rows } => Self { violating_rows: Some(rows), ..ApiError::conflict(message) },
             E::Forbidden(message) => ApiError::bad_request(message),
             e @ E::Timeout(_) => ApiError::new(StatusCode::REQUEST_TIMEOUT, e.to_string()),

@@ -13,6 +13,7 @@ mod error_shape;
 mod gate;
 mod json;
 mod openapi;
+mod paging;
 mod postgrest;
 mod query;
 mod rate_limit;

@@ -2,7 +2,7 @@
 //! `?select=a,b&age=gte.18&name=not.like.A*&or=(a.eq.1,and(b.gt.2,c.is.null))&order=name.desc.nullslast&limit=10&offset=20`.
 //! Parsing only; columns and values are checked against the table by the engine.
 
-use lakeward_model::query::{CmpOp, Filter, IsValue, OrderBy, RowQuery};
+use lakeward_model::query::{CmpOp, Filter, IsValue, MAX_FILTER_DEPTH, OrderBy, RowQuery, depth_error};
 
 /// Query parameters that are not column filters.
 pub const RESERVED: &[&str] = &[
@@ -47,10 +47,11 @@ pub fn parse(pairs: &[(String, String)]) -> Result<RowQuery, GrammarError> {
                     .strip_prefix('(')
                     .and_then(|v| v.strip_suffix(')'))
                     .ok_or_else(|| err(name, "expected a parenthesised list, e.g. (a.eq.1,b.gt.2)"))?;
-                let parts = split_top_level(inner)
-                    .into_iter()
-                    .map(|p| parse_logic_item(name, p))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let parts = split_top_level(inner).into_iter().map(|p| parse_logic_item(name, p, 2)).collect::<Result<
+                    Vec<_>,
+                    _,
+                >>(
+                )?;
                 let combined = if is_or { Filter::Or(parts) } else { Filter::And(parts) };
                 filters.push(if negated { Filter::Not(Box::new(combined)) } else { combined });
             }
@@ -63,6 +64,9 @@ pub fn parse(pairs: &[(String, String)]) -> Result<RowQuery, GrammarError> {
         1 => filters.pop(),
         _ => Some(Filter::And(filters)),
     };
+    if let Some(filter) = &query.filter {
+        filter.check_limits().map_err(|m| err("filter", m))?;
+    }
     Ok(query)
 }
 
@@ -100,15 +104,20 @@ fn parse_condition(column: &str, raw: &str) -> Result<Filter, GrammarError> {
     Ok(if negated { Filter::Not(Box::new(filter)) } else { filter })
 }
 
-/// An item inside `or=(...)`: `col.op.value`, `col.not.op.value`, or nested `and(...)`/`or(...)`/`not.and(...)`.
-fn parse_logic_item(param: &str, item: &str) -> Result<Filter, GrammarError> {
+/// An item inside `or=(...)`: `col.op.value`, `col.not.op.value`, or nested `and(...)`/`or(...)`/`not.and(...)`,
+/// `depth` levels deep (the parameter's own list is level 1). Refused past
+/// [`MAX_FILTER_DEPTH`] before going deeper: the parser recurses once per level.
+fn parse_logic_item(param: &str, item: &str, depth: usize) -> Result<Filter, GrammarError> {
     for (prefix, is_or, negated) in
         [("or(", true, false), ("and(", false, false), ("not.or(", true, true), ("not.and(", false, true)]
     {
         if let Some(inner) = item.strip_prefix(prefix).and_then(|i| i.strip_suffix(')')) {
+            if depth > MAX_FILTER_DEPTH {
+                return Err(err(param, depth_error()));
+            }
             let parts = split_top_level(inner)
                 .into_iter()
-                .map(|p| parse_logic_item(param, p))
+                .map(|p| parse_logic_item(param, p, depth + 1))
                 .collect::<Result<Vec<_>, _>>()?;
             let combined = if is_or { Filter::Or(parts) } else { Filter::And(parts) };
             return Ok(if negated { Filter::Not(Box::new(combined)) } else { combined });

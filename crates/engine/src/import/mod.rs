@@ -222,6 +222,9 @@ impl Engine {
         progress: Arc<ImportProgress>,
     ) -> EngineResult<WriteOutcome> {
         let _guard = self.lock(location).await;
+        // A redone import (another writer committed first) reads the file again.
+        progress.rows_read.store(0, Ordering::Relaxed);
+        progress.rows_written.store(0, Ordering::Relaxed);
         let delta = self.open(location, TimeTravel::Latest).await?;
         if already_written(&delta, request.idempotency_key.as_deref()).await? {
             return Ok(WriteOutcome { replayed: true, ..Default::default() });

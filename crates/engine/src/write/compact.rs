@@ -2,66 +2,187 @@
 //! of thousands of tiny files is slow to read and, above all, slow to commit to: after
 //! every commit delta-rs materializes the table's file list again, parsing the statistics
 //! of every file. Once a table has gathered [`COMPACT_AT_SMALL_FILES`] small files, one
-//! OPTIMIZE commit rewrites them into few. It changes no data (`dataChange: false`), so
-//! readers, history and time travel see the same rows, and concurrent appends do not
-//! conflict with it.
+//! commit rewrites them into few. It changes no data (`dataChange: false`), so readers,
+//! history and time travel see the same rows.
+//!
+//! Not delta-rs's OPTIMIZE: it retries its commit on top of any concurrent commit, and its
+//! conflict check ignores removes without data change, so two compactions of the same
+//! files (two processes, or Lakeward and another engine) both committed, and every
+//! compacted row was then in the table twice. This commit lands on the version it read,
+//! or not at all (a later insert tries again).
 
-use std::num::NonZeroU64;
+use std::sync::Arc;
 
+use arrow::array::{ArrayRef, new_null_array};
+use arrow::record_batch::RecordBatch;
 use deltalake::DeltaTable;
-use deltalake::operations::optimize::OptimizeType;
+use deltalake::kernel::Action;
+use deltalake::kernel::transaction::CommitBuilder;
+use deltalake::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use deltalake::protocol::DeltaOperation;
+use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
+use object_store::ObjectStoreExt as _;
 use url::Url;
 
 use super::{new_commit_id, writer_properties};
 use crate::Inner as Engine;
 use crate::commit::Actor;
-use crate::error::EngineResult;
+use crate::error::{EngineError, EngineResult};
 
-/// Files smaller than this are compacted; compaction writes files up to this size.
-/// Well under the table's target file size, so that files written by imports and
-/// rewrites are left alone.
+/// Files smaller than this are compacted. Well under the table's target file size, so
+/// that files written by imports and rewrites are left alone.
 pub(crate) const SMALL_FILE_BYTES: u64 = 1 << 20;
 /// How many small files a table may gather before they are compacted.
 pub(crate) const COMPACT_AT_SMALL_FILES: usize = 32;
+/// At most this many files are rewritten by one compaction (the rest by the next), so
+/// that it holds the table's write lock briefly.
+const MAX_FILES_PER_COMPACTION: usize = 512;
 
-/// The actor that OPTIMIZE commits name: the server itself, not the user whose insert
+/// The actor that compaction commits name: the server itself, not the user whose insert
 /// happened to cross the threshold.
 fn maintenance_actor() -> Actor {
     Actor { user_id: "lakeward".into(), user_name: "lakeward (compaction)".into() }
-}
-
-fn small_files(delta: &DeltaTable) -> EngineResult<usize> {
-    let state = delta.snapshot()?;
-    Ok(state.log_data().iter().filter(|f| (f.size().max(0) as u64) < SMALL_FILE_BYTES).count())
 }
 
 /// Compacts the table's small files when there are enough of them. Called with the
 /// table's write lock held. A failed compaction changes nothing and is only logged: the
 /// writes that triggered it have already committed.
 pub(crate) async fn if_needed(engine: &Engine, location: &Url, delta: DeltaTable) {
-    match small_files(&delta) {
-        Ok(n) if n >= COMPACT_AT_SMALL_FILES => {}
-        _ => return,
+    match compact(engine, location, &delta).await {
+        Ok(None) => {}
+        Ok(Some(version)) => {
+            tracing::debug!(table = %location, version, "compacted small files");
+            // Same rows, same keys: the key index moves along.
+            engine.key_indexes.committed(location, version - 1, version, std::iter::empty());
+        }
+        // Another writer committed first: a later insert tries again on the new state.
+        Err(EngineError::Concurrent) => tracing::debug!(table = %location, "compaction lost a race"),
+        Err(e) => tracing::warn!(table = %location, error = %e, "compaction failed"),
+    }
+}
+
+/// Rewrites the small files of `delta`'s version into files of the table's target size,
+/// as one commit on top of exactly that version; `None` when there is nothing to do.
+async fn compact(engine: &Engine, location: &Url, delta: &DeltaTable) -> EngineResult<Option<u64>> {
+    let snapshot = delta.snapshot()?;
+    let metadata = snapshot.metadata();
+    let configuration = metadata.configuration();
+    // Files of partitioned, column-mapped or deletion-vector tables are not plain copies
+    // of their rows: leave those tables to engines that know them.
+    let plain = metadata.partition_columns().is_empty()
+        && configuration.get("delta.columnMapping.mode").is_none_or(|m| m == "none")
+        && configuration.get("delta.enableDeletionVectors").is_none_or(|v| v != "true");
+    let small: Vec<_> = snapshot.log_data().iter().filter(|f| (f.size().max(0) as u64) < SMALL_FILE_BYTES).collect();
+    if !plain || small.len() < COMPACT_AT_SMALL_FILES {
+        return Ok(None);
     }
     let read_version = delta.version().unwrap_or(0);
-    let result = delta
-        .clone()
-        .optimize()
-        .with_type(OptimizeType::Compact)
-        .with_target_size(NonZeroU64::new(SMALL_FILE_BYTES).expect("non-zero"))
-        .with_writer_properties(writer_properties())
-        .with_session_state(engine.write_session())
-        .with_commit_properties(maintenance_actor().commit_properties(&new_commit_id(), None))
-        .await;
-    match result {
-        Ok((compacted, metrics)) => {
-            tracing::debug!(table = %location, removed = metrics.num_files_removed, added = metrics.num_files_added, "compacted small files");
-            engine.remember(location, &compacted);
-            if let Some(version) = compacted.version() {
-                // Same rows, same keys: the key index moves along.
-                engine.key_indexes.committed(location, read_version, version, std::iter::empty());
-            }
+    let store = delta.object_store();
+    let mut writer = RecordBatchWriter::for_table(delta)?.with_writer_properties(writer_properties());
+    let schema = writer.arrow_schema();
+    let mut actions = Vec::new();
+    for file in small.iter().take(MAX_FILES_PER_COMPACTION) {
+        let path = object_store::path::Path::from_url_path(file.path().as_ref())
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        let bytes = store
+            .get(&path)
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string()))?
+            .bytes()
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| EngineError::Internal(e.to_string()))?;
+        for batch in reader.build().map_err(|e| EngineError::Internal(e.to_string()))? {
+            writer.write(conformed(&batch?, &schema)?).await?;
         }
-        Err(e) => tracing::warn!(table = %location, error = %e, "compaction failed"),
+        actions.push(Action::Remove(file.remove_action(false)));
+    }
+    for mut add in writer.flush().await? {
+        add.data_change = false;
+        actions.push(Action::Add(add));
+    }
+    let commit_id = new_commit_id();
+    let operation = DeltaOperation::Optimize { predicate: None, target_size: SMALL_FILE_BYTES as i64 };
+    CommitBuilder::from(maintenance_actor().commit_properties(&commit_id, None))
+        .with_actions(actions)
+        .build(Some(snapshot), delta.log_store(), operation)
+        .await?;
+    // Brings the cached latest state up to the new version.
+    engine.open(location, crate::TimeTravel::Latest).await?;
+    Ok(Some(read_version + 1))
+}
+
+/// A file's rows in the table's current schema: columns by name (a column added since the
+/// file was written reads as nulls), each cast to the table's type.
+fn conformed(batch: &RecordBatch, schema: &arrow::datatypes::SchemaRef) -> EngineResult<RecordBatch> {
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|field| match batch.column_by_name(field.name()) {
+            Some(column) => Ok(arrow::compute::cast(column, field.data_type())?),
+            None => Ok(new_null_array(field.data_type(), batch.num_rows())),
+        })
+        .collect::<EngineResult<Vec<ArrayRef>>>()?;
+    Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::Int64Array;
+    use arrow::record_batch::RecordBatch;
+    use lakeward_model::Ident;
+
+    use super::*;
+    use crate::table::{self, ColumnSpec, TableSpec, TimeTravel};
+    use crate::types::ColumnType;
+
+    fn rows_in(delta: &DeltaTable) -> i64 {
+        delta.snapshot().unwrap().log_data().iter().map(|f| f.num_records().unwrap_or(0) as i64).sum()
+    }
+
+    /// Two compactions prepared from the same state (two processes whose inserts both
+    /// crossed the threshold): only the first commits. delta-rs's conflict check ignores
+    /// removes without data change, so the second used to commit a second copy of every
+    /// compacted row.
+    #[tokio::test]
+    async fn racing_compactions_keep_each_row_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = url::Url::from_directory_path(dir.path().join("t")).unwrap();
+        let actor = Actor { user_id: "u1".into(), user_name: "ada@example.com".into() };
+        let spec = TableSpec {
+            columns: vec![ColumnSpec {
+                name: Ident::new("id").unwrap(),
+                column_type: ColumnType::Int64,
+                nullable: false,
+                comment: None,
+            }],
+            ..Default::default()
+        };
+        let mut delta = table::create(&location, "t", &spec, &actor).await.unwrap();
+        let schema = table::arrow_schema(&delta).unwrap();
+        for id in 0..COMPACT_AT_SMALL_FILES as i64 {
+            let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![id]))]).unwrap();
+            delta = delta
+                .write(vec![batch])
+                .with_commit_properties(actor.commit_properties(&new_commit_id(), None))
+                .await
+                .unwrap();
+        }
+        let limits =
+            crate::EngineLimits { query_timeout: std::time::Duration::from_secs(30), memory_limit_bytes: 1 << 30 };
+        let engine = Engine::new(&limits).unwrap();
+        let prepared = table::open(&location, TimeTravel::Latest).await.unwrap();
+        let before = prepared.version();
+
+        if_needed(&engine, &location, prepared.clone()).await;
+        if_needed(&engine, &location, prepared).await;
+
+        let after = table::open(&location, TimeTravel::Latest).await.unwrap();
+        assert_eq!(after.version(), before.map(|v| v + 1), "one compaction commit");
+        assert_eq!(rows_in(&after), COMPACT_AT_SMALL_FILES as i64);
+        assert_eq!(after.snapshot().unwrap().log_data().iter().count(), 1, "the small files became one");
     }
 }

@@ -16,7 +16,7 @@ use url::Url;
 use super::input::{self, InputFormat};
 use super::key_index::{key_display, key_texts};
 use super::rows::RowErrors;
-use super::{WriteOutcome, WriteRequest, already_written, encoding, landed_despite, new_commit_id};
+use super::{MAX_REDOS, WriteOutcome, WriteRequest, already_written, encoding, landed_despite, new_commit_id};
 use crate::commit::idempotency_app_id;
 use crate::error::{EngineError, EngineResult};
 use crate::rules::Rules;
@@ -28,45 +28,53 @@ pub(crate) struct PendingInsert {
     pub body: Bytes,
     pub request: WriteRequest,
     pub reply: oneshot::Sender<EngineResult<WriteOutcome>>,
+    /// How often it has been redone because another writer committed first.
+    pub redone: u32,
 }
 
 /// A request that passed its own checks, waiting for the table check and the commit.
 struct Accepted {
     reply: oneshot::Sender<EngineResult<WriteOutcome>>,
     request: WriteRequest,
+    format: InputFormat,
+    body: Bytes,
+    redone: u32,
     batches: Vec<RecordBatch>,
     rows: u64,
     /// Primary-key texts of the rows (when they are checked against the key index).
     texts: Vec<String>,
 }
 
+impl Accepted {
+    /// Back to the queue, to be checked again against the table's new state.
+    fn redo(self) -> PendingInsert {
+        PendingInsert {
+            format: self.format,
+            body: self.body,
+            request: self.request,
+            reply: self.reply,
+            redone: self.redone + 1,
+        }
+    }
+}
+
 /// Processes every queued insert of one table. Called with the table's write lock held.
-pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingInsert>) {
-    let delta = match engine.open(location, TimeTravel::Latest).await {
-        Ok(d) => d,
-        Err(e) => {
-            for p in pending {
-                let _ = p.reply.send(Err(e.clone()));
-            }
-            return;
-        }
+/// Answers every request, except those whose commit lost the race against another
+/// writer's: those are returned, to be redone on the table's new state.
+pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingInsert>) -> Vec<PendingInsert> {
+    let prepared = async {
+        let delta = engine.open(location, TimeTravel::Latest).await?;
+        let schema = table::arrow_schema(&delta)?;
+        let rules = Rules::compile(engine, location, &delta).await?;
+        Ok::<_, EngineError>((delta, schema, rules))
     };
-    let schema = match table::arrow_schema(&delta) {
-        Ok(s) => s,
+    let (delta, schema, rules) = match prepared.await {
+        Ok(prepared) => prepared,
         Err(e) => {
             for p in pending {
                 let _ = p.reply.send(Err(e.clone()));
             }
-            return;
-        }
-    };
-    let rules = match Rules::compile(engine, location, &delta).await {
-        Ok(r) => r,
-        Err(e) => {
-            for p in pending {
-                let _ = p.reply.send(Err(e.clone()));
-            }
-            return;
+            return Vec::new();
         }
     };
     let keys = table::primary_key(&delta).unwrap_or_default();
@@ -126,7 +134,8 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
             }
             Ok(Some((batches, texts, rows))) => {
                 seen.extend(texts.iter().cloned());
-                accepted.push(Accepted { reply: p.reply, request: p.request, batches, rows, texts });
+                let PendingInsert { format, body, request, reply, redone } = p;
+                accepted.push(Accepted { reply, request, format, body, redone, batches, rows, texts });
             }
             Err(e) => {
                 let _ = p.reply.send(Err(e));
@@ -168,6 +177,7 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
 
     // One commit per acting user, so that each commit names who made it.
     let mut delta = delta;
+    let mut redo = Vec::new();
     while !accepted.is_empty() {
         let user = accepted[0].request.actor.user_id.clone();
         let (group, rest): (Vec<_>, Vec<_>) = accepted.into_iter().partition(|a| a.request.actor.user_id == user);
@@ -218,9 +228,21 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
                 }
             }
         };
+        if matches!(version, Err(EngineError::Concurrent)) {
+            // Another writer committed first: every request still waiting was checked
+            // against a state that is no longer the latest.
+            for a in group.into_iter().chain(std::mem::take(&mut accepted)) {
+                if a.redone < MAX_REDOS {
+                    redo.push(a.redo());
+                } else {
+                    let _ = a.reply.send(Err(EngineError::Concurrent));
+                }
+            }
+            return redo;
+        }
         for a in group {
             let outcome = version.clone().and_then(|version| {
-                let returned = if a.request.return_rows { Some(output::to_json_rows(&a.batches)?) } else { None };
+                let returned = if a.request.return_rows { Some(output::json_rows(&a.batches)?) } else { None };
                 Ok(WriteOutcome {
                     version: if a.rows > 0 { version } else { None },
                     rows: a.rows,
@@ -232,4 +254,5 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
         }
     }
     super::compact::if_needed(engine, location, delta).await;
+    redo
 }

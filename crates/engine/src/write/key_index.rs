@@ -101,7 +101,9 @@ impl KeyIndexes {
     ) {
         let mut tables = self.tables.lock().expect("not poisoned");
         match tables.get_mut(location.as_str()) {
-            Some(index) if index.version == read_version => {
+            // Only a commit right after the indexed version is known whole: any version
+            // in between was another writer's, whose keys the index has not seen.
+            Some(index) if index.version == read_version && version == read_version + 1 => {
                 index.keys.extend(texts.cloned());
                 index.version = version;
             }

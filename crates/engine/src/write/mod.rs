@@ -67,7 +67,8 @@ pub struct WriteOutcome {
     /// The version the commit produced; `None` when nothing was committed.
     pub version: Option<u64>,
     pub rows: u64,
-    pub returned: Option<Vec<Value>>,
+    /// The rows as a read of them would write them in JSON.
+    pub returned: Option<Vec<Box<serde_json::value::RawValue>>>,
     /// The idempotency key had already been written: nothing was written again.
     pub replayed: bool,
 }
@@ -90,7 +91,8 @@ pub(crate) async fn already_written(table: &DeltaTable, key: Option<&str>) -> En
     Ok(version.is_some())
 }
 
-/// After a failed commit: errors that say it did not land are answered as they are;
+/// After a failed commit: errors that say it did not land are answered as they are
+/// (a concurrent commit as [`EngineError::Concurrent`], for the operation to be redone);
 /// for any other (an I/O error after the commit file may have been written) the log is
 /// read, and the version is returned if the commit landed after all.
 pub(crate) async fn landed_despite(
@@ -109,6 +111,37 @@ pub(crate) async fn landed_despite(
             history::committed(&reopened, read_version, commit_id).await?.ok_or_else(|| e.into())
         }
     }
+}
+
+/// How many times an operation is redone while other writers keep committing first.
+pub(crate) const MAX_REDOS: u32 = 40;
+
+/// Runs `attempt` until it does not fail for a concurrent commit: each attempt reads the
+/// table afresh, checks the request against that state (keys, rules, idempotency) and
+/// commits on top of exactly that version. Waits a little, with jitter, between attempts
+/// so that writers in several processes do not keep colliding in step.
+pub(crate) async fn redo<T, F, Fut>(mut attempt: F) -> EngineResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = EngineResult<T>>,
+{
+    let mut redone = 0;
+    loop {
+        match attempt().await {
+            Err(EngineError::Concurrent) if redone < MAX_REDOS => {
+                redone += 1;
+                tokio::time::sleep(redo_pause(redone)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The pause before redo number `n`: up to 2 ms times 2^n (at most 100 ms), jittered.
+pub(crate) fn redo_pause(n: u32) -> std::time::Duration {
+    let ceiling_ms = (2u64 << n.min(6)).min(100);
+    let jitter = uuid::Uuid::new_v4().as_u128() as u64 % 1000;
+    std::time::Duration::from_micros(ceiling_ms * jitter)
 }
 
 pub(crate) fn new_commit_id() -> String {
@@ -280,7 +313,7 @@ pub(crate) async fn upsert(
         });
     }
     check_keys_unique(engine, &delta, &batches, &keys, true).await?;
-    let returned = if request.return_rows { Some(output::to_json_rows(&batches)?) } else { None };
+    let returned = if request.return_rows { Some(output::json_rows(&batches)?) } else { None };
     let source = SessionContext::new().read_batches(batches)?;
     let predicate = keys.iter().map(|k| format!("target.\"{k}\" = source.\"{k}\"")).collect::<Vec<_>>().join(" AND ");
     let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
@@ -437,7 +470,7 @@ pub(crate) async fn update(
         Err(e) => (Some(landed_despite(engine, location, read_version, &commit_id, e).await?), 0),
     };
     let returned = match before.filter(|_| request.return_rows) {
-        Some(batches) if version.is_some() => Some(output::to_json_rows(&with_assignments(&batches, &assignments)?)?),
+        Some(batches) if version.is_some() => Some(output::json_rows(&with_assignments(&batches, &assignments)?)?),
         Some(_) => Some(Vec::new()),
         None => None,
     };
@@ -457,7 +490,7 @@ pub(crate) async fn delete(
     let schema = table::arrow_schema(&delta)?;
     let predicate = filter.map(|f| read::filter_expr(f, &schema)).transpose()?;
     let returned = if request.return_rows {
-        Some(output::to_json_rows(&matching_batches(engine, &delta, predicate.clone()).await?)?)
+        Some(output::json_rows(&matching_batches(engine, &delta, predicate.clone()).await?)?)
     } else {
         None
     };

@@ -21,6 +21,7 @@ use super::tables::stream_response;
 use crate::audit_log::{self, Actor, Event};
 use crate::auth::{Auth, RequestMeta};
 use crate::error::{ApiError, ApiResult};
+use crate::paging::{self, Span};
 use crate::postgrest;
 use crate::state::{AppState, SharedState};
 use crate::table_access::{self, ResolvedTable, resolve, time_travel};
@@ -122,41 +123,28 @@ pub async fn read_rows(
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesRead).await?;
     let pairs = pairs(&uri);
     let mut query = row_query(&pairs)?;
-    let has_paging = param(&pairs, "limit").is_some() || param(&pairs, "offset").is_some();
-    if let Some(range) = headers.get("range").and_then(|v| v.to_str().ok())
-        && !has_paging
-    {
-        let unit = headers.get("range-unit").and_then(|v| v.to_str().ok()).unwrap_or("items");
-        if unit != "items" {
-            return Err(ApiError::invalid_field("Range-Unit", "only `items` is supported"));
-        }
-        let (offset, limit) = postgrest::parse_range(range).map_err(|e| ApiError::invalid_field(e.param, e.message))?;
-        query.offset = offset;
-        query.limit = limit;
-    }
+    let requested = paging::intersect(Span { offset: query.offset, limit: query.limit }, range_header(&headers)?)?;
+    (query.offset, query.limit) = (requested.offset, requested.limit);
     let format = output_format(&headers)?;
     let at = time_travel(version_param(&pairs)?, param(&pairs, "as_of"))?;
     let page = state.engine.read_rows(&t.location, at, &query, format, prefer(&headers).count_exact).await?;
     let mut extra = HeaderMap::new();
-    if let Some(range) = content_range(query.offset, page.returned, page.total) {
+    if let Some(range) = paging::content_range(requested, page.returned, page.total) {
         extra.insert(header::CONTENT_RANGE, HeaderValue::from_str(&range).map_err(ApiError::internal)?);
     }
     Ok(stream_response(format, page.body, extra))
 }
 
-/// `first-last/total` as PostgREST writes it (`*` for what is not known).
-fn content_range(offset: u64, returned: Option<u64>, total: Option<u64>) -> Option<String> {
-    let total_text = total.map(|t| t.to_string()).unwrap_or_else(|| "*".to_owned());
-    let returned = match (returned, total) {
-        (Some(r), _) => r,
-        (None, Some(t)) => t.saturating_sub(offset),
-        (None, None) => return None,
-    };
-    Some(if returned == 0 {
-        format!("*/{total_text}")
-    } else {
-        format!("{offset}-{}/{total_text}", offset + returned - 1)
-    })
+/// The `Range` header (with `Range-Unit: items`, the only unit) as a span of rows.
+fn range_header(headers: &HeaderMap) -> ApiResult<Option<Span>> {
+    let Some(range) = headers.get("range") else { return Ok(None) };
+    let range = range.to_str().map_err(|_| ApiError::invalid_field("Range", "must be printable ASCII"))?;
+    let unit = headers.get("range-unit").and_then(|v| v.to_str().ok()).unwrap_or("items");
+    if unit != "items" {
+        return Err(ApiError::invalid_field("Range-Unit", "only `items` is supported"));
+    }
+    let (offset, limit) = postgrest::parse_range(range).map_err(|e| ApiError::invalid_field(e.param, e.message))?;
+    Ok(Some(Span { offset, limit }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -327,18 +315,4 @@ pub async fn delete_rows(
     let outcome = state.engine.delete_rows(&t.location, filter.as_ref(), &write).await?;
     audit_write(&state, &request, &principal, &t, "rows.deleted", &outcome).await?;
     Ok(write_response(StatusCode::OK, outcome))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::content_range;
-
-    #[test]
-    fn content_ranges() {
-        assert_eq!(content_range(0, Some(25), Some(100)).as_deref(), Some("0-24/100"));
-        assert_eq!(content_range(10, Some(5), None).as_deref(), Some("10-14/*"));
-        assert_eq!(content_range(0, Some(0), Some(0)).as_deref(), Some("*/0"));
-        assert_eq!(content_range(5, None, Some(8)).as_deref(), Some("5-7/8"));
-        assert_eq!(content_range(0, None, None), None);
-    }
 }

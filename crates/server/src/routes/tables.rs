@@ -2,13 +2,13 @@
 
 use std::collections::HashMap;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use lakeward_engine::{ColumnSpec, ColumnType, OutputFormat, TableMetadata, TableSpec, WriteRequest};
+use lakeward_engine::{ColumnSpec, ColumnType, EngineError, OutputFormat, TableMetadata, TableSpec, WriteRequest};
 use lakeward_meta::access::{Action, Principal, Resource, authorize};
 use lakeward_meta::store::TableEntry;
 use serde::{Deserialize, Serialize};
@@ -509,6 +509,8 @@ pub async fn rollback(
 pub struct ExportQuery {
     /// csv, parquet, ndjson, arrow or json (default csv).
     pub format: Option<String>,
+    /// Arrow and Parquet: keep `Utf8View`/`BinaryView` columns (default: `Utf8`/`Binary`).
+    pub view_types: Option<bool>,
     pub version: Option<u64>,
     pub as_of: Option<String>,
 }
@@ -533,7 +535,8 @@ pub async fn export_table(
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesRead).await?;
     let name = query.format.as_deref().unwrap_or("csv");
     let format = OutputFormat::from_name(name)
-        .ok_or_else(|| ApiError::invalid_field("format", "must be one of csv, parquet, ndjson, arrow, json"))?;
+        .ok_or_else(|| ApiError::invalid_field("format", "must be one of csv, parquet, ndjson, arrow, json"))?
+        .with_view_types(query.view_types.unwrap_or(false));
     let at = time_travel(query.version, query.as_of.as_deref())?;
     let body = state.engine.export(&t.location, at, format).await?;
     let mut headers = HeaderMap::new();
@@ -552,10 +555,33 @@ pub struct SearchQuery {
     pub as_of: Option<String>,
 }
 
-/// Rows with the term in any string column, case-insensitively (`tables:read`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchColumn {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub column_type: String,
+}
+
+/// The JSON answer of a search (other formats stream the rows alone).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResponse {
+    pub name: String,
+    pub description: Option<String>,
+    pub columns: Vec<SearchColumn>,
+    /// The rows found, best first.
+    #[schema(value_type = Vec<Object>)]
+    pub rows: Vec<serde_json::Value>,
+    pub number_of_rows: u64,
+    /// More rows matched than `limit` let through.
+    pub limit_reached: bool,
+}
+
+/// Finds rows by a term (`tables:read`): rows with a string cell that contains the term
+/// (case-insensitively) come first, then rows with a cell within a few typos of it, each
+/// ordered by similarity (see the README for the scoring), ties by primary key.
 #[utoipa::path(get, path = "/v1/tables/{catalog}/{schema}/{table}/search/{term}", tag = "tables", security(("bearer" = [])),
     params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path), ("term" = String, Path), SearchQuery),
-    responses((status = 200, description = "Matching rows")))]
+    responses((status = 200, body = SearchResponse, description = "Matching rows, best first; other formats by Accept stream the rows alone")))]
 pub async fn search_table(
     State(state): State<SharedState>,
     Auth(principal): Auth,
@@ -570,6 +596,22 @@ pub async fn search_table(
     }
     let format = super::rows::output_format(&headers)?;
     let at = time_travel(query.version, query.as_of.as_deref())?;
-    let body = state.engine.search(&t.location, at, &term, limit, format).await?;
-    Ok(stream_response(format, body, HeaderMap::new()))
+    let found = state.engine.search(&t.location, at, &term, limit, format).await?;
+    if format != OutputFormat::Json {
+        return Ok(stream_response(format, found.body, HeaderMap::new()));
+    }
+    // The rows are already JSON text; they are wrapped, not parsed again.
+    let columns: Vec<SearchColumn> =
+        found.columns.iter().map(|(n, t)| SearchColumn { name: n.clone(), column_type: t.clone() }).collect();
+    let head = format!(
+        "{{\"name\":{},\"description\":{},\"columns\":{},\"rows\":",
+        serde_json::to_string(t.entry.table.table.as_str()).map_err(ApiError::internal)?,
+        serde_json::to_string(&found.description).map_err(ApiError::internal)?,
+        serde_json::to_string(&columns).map_err(ApiError::internal)?,
+    );
+    let tail = format!(",\"number_of_rows\":{},\"limit_reached\":{}}}", found.rows, found.limit_reached);
+    let stream = futures::stream::once(async move { Ok::<_, EngineError>(Bytes::from(head)) })
+        .chain(found.body)
+        .chain(futures::stream::once(async move { Ok(Bytes::from(tail)) }));
+    Ok(stream_response(format, stream.boxed(), HeaderMap::new()))
 }

@@ -2,6 +2,9 @@
 //! encoded and handed on as soon as it arrives, so memory stays bounded by a batch (a
 //! row group for Parquet), never by the result.
 
+mod json;
+mod standard_types;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -11,6 +14,9 @@ use datafusion::physical_plan::SendableRecordBatchStream;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
+pub(crate) use self::json::json_rows;
+use self::json::{binary_as_base64, json_lines};
+use self::standard_types::{standard_batch, standard_schema};
 use crate::error::{EngineError, EngineResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,21 +24,36 @@ pub enum OutputFormat {
     Json,
     Ndjson,
     Csv,
-    ArrowStream,
-    Parquet,
+    /// `view_types` keeps DataFusion's `Utf8View` / `BinaryView` columns; otherwise they are
+    /// sent as `Utf8` / `Binary`, which every Arrow reader knows.
+    ArrowStream {
+        view_types: bool,
+    },
+    Parquet {
+        view_types: bool,
+    },
 }
 
 impl OutputFormat {
-    /// The first acceptable media type in an `Accept` header; `None` if none is.
+    /// The first acceptable media type in an `Accept` header; `None` if none is. Arrow and
+    /// Parquet take the parameter `view_types=true` (`application/vnd.apache.arrow.stream;
+    /// view_types=true`).
     pub fn from_accept(accept: &str) -> Option<OutputFormat> {
         for item in accept.split(',') {
-            let essence = item.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let mut parts = item.split(';');
+            let essence = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let view_types = parts.any(|p| {
+                p.split_once('=').is_some_and(|(k, v)| {
+                    k.trim().eq_ignore_ascii_case("view_types")
+                        && v.trim().trim_matches('"').eq_ignore_ascii_case("true")
+                })
+            });
             let format = match essence.as_str() {
                 "application/json" | "*/*" | "application/*" | "" => OutputFormat::Json,
                 "application/x-ndjson" | "application/ndjson" | "application/jsonl" => OutputFormat::Ndjson,
                 "text/csv" => OutputFormat::Csv,
-                "application/vnd.apache.arrow.stream" => OutputFormat::ArrowStream,
-                "application/vnd.apache.parquet" | "application/parquet" => OutputFormat::Parquet,
+                "application/vnd.apache.arrow.stream" => OutputFormat::ArrowStream { view_types },
+                "application/vnd.apache.parquet" | "application/parquet" => OutputFormat::Parquet { view_types },
                 _ => continue,
             };
             return Some(format);
@@ -40,16 +61,25 @@ impl OutputFormat {
         None
     }
 
-    /// `csv`, `parquet`, `ndjson`, `arrow`, `json`.
+    /// `csv`, `parquet`, `ndjson`, `arrow`, `json` (Arrow and Parquet in standard types).
     pub fn from_name(name: &str) -> Option<OutputFormat> {
         Some(match name {
             "json" => OutputFormat::Json,
             "ndjson" => OutputFormat::Ndjson,
             "csv" => OutputFormat::Csv,
-            "arrow" => OutputFormat::ArrowStream,
-            "parquet" => OutputFormat::Parquet,
+            "arrow" => OutputFormat::ArrowStream { view_types: false },
+            "parquet" => OutputFormat::Parquet { view_types: false },
             _ => return None,
         })
+    }
+
+    /// The same format, keeping view types if `view_types` (Arrow and Parquet only).
+    pub fn with_view_types(self, view_types: bool) -> OutputFormat {
+        match self {
+            OutputFormat::ArrowStream { .. } => OutputFormat::ArrowStream { view_types },
+            OutputFormat::Parquet { .. } => OutputFormat::Parquet { view_types },
+            other => other,
+        }
     }
 
     pub fn content_type(self) -> &'static str {
@@ -57,8 +87,8 @@ impl OutputFormat {
             OutputFormat::Json => "application/json",
             OutputFormat::Ndjson => "application/x-ndjson",
             OutputFormat::Csv => "text/csv; charset=utf-8",
-            OutputFormat::ArrowStream => "application/vnd.apache.arrow.stream",
-            OutputFormat::Parquet => "application/vnd.apache.parquet",
+            OutputFormat::ArrowStream { .. } => "application/vnd.apache.arrow.stream",
+            OutputFormat::Parquet { .. } => "application/vnd.apache.parquet",
         }
     }
 
@@ -67,8 +97,8 @@ impl OutputFormat {
             OutputFormat::Json => "json",
             OutputFormat::Ndjson => "ndjson",
             OutputFormat::Csv => "csv",
-            OutputFormat::ArrowStream => "arrows",
-            OutputFormat::Parquet => "parquet",
+            OutputFormat::ArrowStream { .. } => "arrows",
+            OutputFormat::Parquet { .. } => "parquet",
         }
     }
 }
@@ -98,59 +128,20 @@ impl Shared {
 }
 
 enum Encoder {
-    Json { first: bool },
+    Json {
+        first: bool,
+    },
     Ndjson,
     Csv(arrow::csv::Writer<Shared>),
-    Arrow(Option<arrow::ipc::writer::StreamWriter<Shared>>),
-    Parquet(Option<parquet::arrow::ArrowWriter<Shared>>),
-}
-
-/// Binary columns as base64 text, the form JSON and CSV bodies are written in (and the
-/// form inserts accept).
-fn binary_as_base64(batch: &RecordBatch) -> EngineResult<RecordBatch> {
-    use arrow::array::{Array, AsArray, StringArray};
-    use arrow::datatypes::{DataType, Field, Schema};
-    use base64::Engine as _;
-    let binary = |t: &DataType| matches!(t, DataType::Binary | DataType::LargeBinary | DataType::BinaryView);
-    if !batch.schema().fields().iter().any(|f| binary(f.data_type())) {
-        return Ok(batch.clone());
-    }
-    let mut fields = Vec::with_capacity(batch.num_columns());
-    let mut columns = Vec::with_capacity(batch.num_columns());
-    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        let bytes: Option<Vec<Option<&[u8]>>> = match field.data_type() {
-            DataType::Binary => Some(column.as_binary::<i32>().iter().collect()),
-            DataType::LargeBinary => Some(column.as_binary::<i64>().iter().collect()),
-            DataType::BinaryView => Some(column.as_binary_view().iter().collect()),
-            _ => None,
-        };
-        match bytes {
-            Some(values) => {
-                let text: StringArray = values
-                    .into_iter()
-                    .map(|v| v.map(|b| base64::engine::general_purpose::STANDARD.encode(b)))
-                    .collect();
-                fields.push(Field::new(field.name(), DataType::Utf8, field.is_nullable()));
-                columns.push(Arc::new(text) as Arc<dyn Array>);
-            }
-            None => {
-                fields.push(field.as_ref().clone());
-                columns.push(column.clone());
-            }
-        }
-    }
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
-}
-
-fn json_lines(batch: &RecordBatch) -> EngineResult<Vec<u8>> {
-    let batch = binary_as_base64(batch)?;
-    let mut out = Vec::new();
-    let mut writer = arrow::json::WriterBuilder::new()
-        .with_explicit_nulls(true)
-        .build::<_, arrow::json::writer::LineDelimited>(&mut out);
-    writer.write(&batch)?;
-    writer.finish()?;
-    Ok(out)
+    /// `standard`: view types are cast to their standard forms.
+    Arrow {
+        writer: Option<arrow::ipc::writer::StreamWriter<Shared>>,
+        standard: bool,
+    },
+    Parquet {
+        writer: Option<parquet::arrow::ArrowWriter<Shared>>,
+        standard: bool,
+    },
 }
 
 impl Encoder {
@@ -159,17 +150,20 @@ impl Encoder {
             OutputFormat::Json => Encoder::Json { first: true },
             OutputFormat::Ndjson => Encoder::Ndjson,
             OutputFormat::Csv => Encoder::Csv(arrow::csv::WriterBuilder::new().with_header(true).build(sink.clone())),
-            OutputFormat::ArrowStream => {
-                Encoder::Arrow(Some(arrow::ipc::writer::StreamWriter::try_new(sink.clone(), schema)?))
+            OutputFormat::ArrowStream { view_types } => {
+                let schema = if view_types { Arc::new(schema.clone()) } else { standard_schema(schema) };
+                let writer = arrow::ipc::writer::StreamWriter::try_new(sink.clone(), &schema)?;
+                Encoder::Arrow { writer: Some(writer), standard: !view_types }
             }
-            OutputFormat::Parquet => {
+            OutputFormat::Parquet { view_types } => {
+                let schema = if view_types { Arc::new(schema.clone()) } else { standard_schema(schema) };
                 let props = parquet::file::properties::WriterProperties::builder()
                     .set_max_row_group_row_count(Some(64 * 1024))
                     .set_compression(parquet::basic::Compression::SNAPPY)
                     .build();
-                let writer = parquet::arrow::ArrowWriter::try_new(sink.clone(), Arc::new(schema.clone()), Some(props))
+                let writer = parquet::arrow::ArrowWriter::try_new(sink.clone(), schema, Some(props))
                     .map_err(|e| EngineError::Internal(e.to_string()))?;
-                Encoder::Parquet(Some(writer))
+                Encoder::Parquet { writer: Some(writer), standard: !view_types }
             }
         })
     }
@@ -197,10 +191,14 @@ impl Encoder {
             }
             Encoder::Ndjson => return Ok(Bytes::from(json_lines(batch)?)),
             Encoder::Csv(w) => w.write(&binary_as_base64(batch)?)?,
-            Encoder::Arrow(w) => w.as_mut().expect("open until finish").write(batch)?,
-            Encoder::Parquet(w) => {
-                let w = w.as_mut().expect("open until finish");
-                w.write(batch).map_err(|e| EngineError::Internal(e.to_string()))?;
+            Encoder::Arrow { writer, standard } => {
+                let batch = if *standard { standard_batch(batch)? } else { batch.clone() };
+                writer.as_mut().expect("open until finish").write(&batch)?
+            }
+            Encoder::Parquet { writer, standard } => {
+                let batch = if *standard { standard_batch(batch)? } else { batch.clone() };
+                let w = writer.as_mut().expect("open until finish");
+                w.write(&batch).map_err(|e| EngineError::Internal(e.to_string()))?;
                 // Hand on finished row groups; keep memory to about one row group.
                 if w.in_progress_size() > 32 * 1024 * 1024 {
                     w.flush().map_err(|e| EngineError::Internal(e.to_string()))?;
@@ -214,13 +212,13 @@ impl Encoder {
         match self {
             Encoder::Json { .. } => return Ok(Bytes::from_static(b"]")),
             Encoder::Ndjson | Encoder::Csv(_) => {}
-            Encoder::Arrow(w) => {
-                if let Some(mut w) = w.take() {
+            Encoder::Arrow { writer, .. } => {
+                if let Some(mut w) = writer.take() {
                     w.finish()?;
                 }
             }
-            Encoder::Parquet(w) => {
-                if let Some(w) = w.take() {
+            Encoder::Parquet { writer, .. } => {
+                if let Some(w) = writer.take() {
                     w.close().map_err(|e| EngineError::Internal(e.to_string()))?;
                 }
             }
@@ -249,7 +247,7 @@ pub fn encode(stream: SendableRecordBatchStream, format: OutputFormat) -> Engine
         .boxed())
 }
 
-/// Collects batches into JSON row objects (for `Prefer: return=representation`).
+/// Collects batches into JSON row objects (to name the rows in a message).
 pub fn to_json_rows(batches: &[RecordBatch]) -> EngineResult<Vec<serde_json::Value>> {
     let mut rows = Vec::new();
     for batch in batches {
@@ -258,30 +256,4 @@ pub fn to_json_rows(batches: &[RecordBatch]) -> EngineResult<Vec<serde_json::Val
         }
     }
     Ok(rows)
-}
-
-#[cfg(test)]
-mod binary_tests {
-    use super::*;
-    use arrow::array::{BinaryArray, BinaryViewArray};
-
-    #[test]
-    fn binary_values_are_written_as_base64_in_every_layout() {
-        let plain = BinaryArray::from(vec![Some(b"hi".as_ref()), None, Some(b"".as_ref())]);
-        let view = BinaryViewArray::from(vec![Some(b"\x00\xff".as_ref()), None, Some(b"hi".as_ref())]);
-        let batch = RecordBatch::try_from_iter(vec![
-            ("a", Arc::new(plain) as arrow::array::ArrayRef),
-            ("b", Arc::new(view) as arrow::array::ArrayRef),
-        ])
-        .unwrap();
-        let rows = to_json_rows(&[batch]).unwrap();
-        assert_eq!(
-            rows,
-            vec![
-                serde_json::json!({ "a": "aGk=", "b": "AP8=" }),
-                serde_json::json!({ "a": null, "b": null }),
-                serde_json::json!({ "a": "", "b": "aGk=" }),
-            ]
-        );
-    }
 }

@@ -1,0 +1,128 @@
+"""Several writers on one table: two Lakeward processes on one data directory, and
+Lakeward beside Python `deltalake`. Every acknowledged row is in the table exactly once
+and the primary key holds, whoever committed in between."""
+
+import threading
+
+import deltalake
+import pyarrow as pa
+import pytest
+
+from conftest import PASSWORD, start, stop
+
+COLUMNS = [{"name": "id", "type": "int64", "nullable": False}, {"name": "writer", "type": "string"}]
+
+
+def setup_table(server, org: str) -> tuple[str, str]:
+    """An organisation with a keyed table main.crm.t; its token and id."""
+    onboarded = server.onboard(org, f"admin@{org.lower()}.example")
+    token = onboarded["access_token"]
+    for path, body in [
+        ("/v1/catalogs", {"name": "main"}),
+        ("/v1/catalogs/main/schemas", {"name": "crm"}),
+        ("/v1/tables/main/crm/t", {"columns": COLUMNS, "primary_key": ["id"]}),
+    ]:
+        res = server.call("POST", path, token, json=body)
+        assert res.status_code == 201, res.text
+    org_id = server.call("GET", "/v1/organisations/me", token).json()["id"]
+    return token, org_id
+
+
+def login(server, email: str) -> str:
+    res = server.call("POST", "/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert res.status_code == 200, res.text
+    return res.json()["access_token"]
+
+
+def insert_all(server, token: str, ids: list[int], writer: str, answers: list) -> None:
+    for i in ids:
+        res = server.call("POST", "/v1/tables/main/crm/t/rows", token, json=[{"id": i, "writer": writer}])
+        answers.append((i, res.status_code, res.text))
+
+
+def assert_each_once(table_path, expected_ids: set[int]) -> None:
+    ids = deltalake.DeltaTable(str(table_path)).to_pyarrow_table(columns=["id"]).column("id").to_pylist()
+    assert len(ids) == len(expected_ids), f"{len(ids)} rows, {len(set(ids))} distinct"
+    assert set(ids) == expected_ids
+
+
+def test_two_processes_on_one_data_directory_commit_each_row_once(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    first, a = start(data_dir, "first.log")
+    try:
+        token, org_id = setup_table(a, "TwoProcs")
+        second, b = start(data_dir, "second.log")
+        try:
+            token_b = login(b, "admin@twoprocs.example")
+            # 8 clients, 4 on each process, 25 single-row inserts each: 200 commits, enough
+            # that both processes compact small files while the other is committing.
+            answers: list = []
+            threads = [
+                threading.Thread(
+                    target=insert_all,
+                    args=(server, tok, list(range(c * 1000, c * 1000 + 25)), name, answers),
+                )
+                for c, (server, tok, name) in enumerate([(a, token, "a"), (b, token_b, "b")] * 4)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            refused = [x for x in answers if x[1] != 201]
+            assert refused == [], refused[:5]
+            expected = {i for i, _, _ in answers}
+            assert len(expected) == 200
+
+            assert_each_once(a.table_path(org_id, "main", "crm", "t"), expected)
+            for server, tok in [(a, token), (b, token_b)]:
+                res = server.call("GET", "/v1/tables/main/crm/t/rows?select=id", tok, headers={"Prefer": "count=exact"})
+                assert res.status_code == 200, res.text
+                assert sorted(r["id"] for r in res.json()) == sorted(expected)
+            # The key holds across processes: a key the other process wrote is refused.
+            res = b.call("POST", "/v1/tables/main/crm/t/rows", token_b, json=[{"id": 0, "writer": "again"}])
+            assert res.status_code == 409, res.text
+            res = a.call("POST", "/v1/tables/main/crm/t/rows", token, json=[{"id": 1000, "writer": "again"}])
+            assert res.status_code == 409, res.text
+            assert_each_once(a.table_path(org_id, "main", "crm", "t"), expected)
+        finally:
+            stop(second)
+    finally:
+        stop(first)
+
+
+def test_lakeward_beside_python_deltalake_keeps_every_row_once(lakeward):
+    token, org_id = setup_table(lakeward, "BesideDeltalake")
+    path = str(lakeward.table_path(org_id, "main", "crm", "t"))
+    schema = pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("writer", pa.string())])
+    errors: list = []
+
+    def python_appends():
+        try:
+            for i in range(100):
+                batch = pa.table({"id": [50_000 + i], "writer": ["python"]}, schema=schema)
+                deltalake.write_deltalake(path, batch, mode="append")
+        except Exception as e:  # reported below, in the test's own thread
+            errors.append(e)
+
+    answers: list = []
+    writers = [threading.Thread(target=python_appends)] + [
+        threading.Thread(target=insert_all, args=(lakeward, token, list(range(c * 100, c * 100 + 50)), "lakeward", answers))
+        for c in range(2)
+    ]
+    for t in writers:
+        t.start()
+    for t in writers:
+        t.join()
+    assert errors == []
+    assert [x for x in answers if x[1] != 201] == []
+    expected = {i for i, _, _ in answers} | {50_000 + i for i in range(100)}
+    assert_each_once(path, expected)
+
+    # Keys another engine committed are known to Lakeward's key check.
+    res = lakeward.call("POST", "/v1/tables/main/crm/t/rows", token, json=[{"id": 50_042, "writer": "lakeward"}])
+    assert res.status_code == 409, res.text
+    assert "50042" in res.json()["message"]
+    res = lakeward.call("GET", "/v1/tables/main/crm/t/rows?id=eq.50042", token)
+    assert res.json() == [{"id": 50042, "writer": "python"}]
+    assert_each_once(path, expected)
