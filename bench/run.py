@@ -85,13 +85,13 @@ def median_ms(fn, repeat: int) -> float:
 
 
 class Server:
-    def __init__(self, binary: str, data_dir: Path):
+    def __init__(self, binary: str, data_dir: Path, query_timeout_secs: int = 600):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [binary, "serve", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{self.port}",
              "--rate-limit-per-minute", "10000000", "--auth-rate-limit-per-minute", "100000",
-             "--max-upload-bytes", str(8 << 30), "--query-timeout-secs", "600", "--memory-limit-mb", "4096"],
+             "--max-upload-bytes", str(8 << 30), "--query-timeout-secs", str(query_timeout_secs), "--memory-limit-mb", "4096"],
             stdout=subprocess.DEVNULL, stderr=open(data_dir.parent / "server.log", "w"))
         self.http = requests.Session()
         deadline = time.time() + 60
@@ -132,12 +132,16 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--work", default=None, help="working directory (default: a temporary one)")
-    parser.add_argument("--only", default="dataplane,governance",
-                        help="comma-separated workload groups: dataplane (issue 3), governance (issue 4)")
+    parser.add_argument("--only", default="dataplane,governance,cancel",
+                        help="comma-separated workload groups: dataplane (issue 3), governance (issue 4), cancel (issue 11)")
     args = parser.parse_args()
     groups = set(args.only.split(","))
     work = Path(args.work or tempfile.mkdtemp(prefix="lakeward-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    if "cancel" in groups:
+        cancel(work)
+    if not groups & {"dataplane", "governance"}:
+        return
     csv_path = work / f"customers-{args.rows}.csv"
     if not csv_path.exists():
         t = time.perf_counter()
@@ -154,6 +158,55 @@ def main():
     if "dataplane" in groups:
         dataplane(server, csv_path, work, data_dir, ext, args.rows)
     server.stop()
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_release_seconds(pid: int, since: float, window: float = 0.1) -> float:
+    """Seconds from `since` until the process's CPU use over a `window` first falls under
+    10% of one core (the start of that quiet window)."""
+    before, at = cpu_seconds(pid), time.perf_counter()
+    while at - since < 180:
+        time.sleep(window)
+        now_cpu, now = cpu_seconds(pid), time.perf_counter()
+        if (now_cpu - before) / (now - at) < 0.1:
+            return max(0.0, at - since)
+        before, at = now_cpu, now
+    return float("inf")
+
+
+# A non-equi join of two 2M-row ranges: hours of work unless stopped.
+RUNAWAY = "SELECT count(*) FROM range(2000000) a JOIN range(2000000) b ON a.value < b.value"
+
+
+def cancel(work: Path, repeat: int = 5):
+    """Issue 11: how soon a query stops using the CPU after its timeout (3 s) answers 408,
+    and after its client disconnects (1 s into the query)."""
+    data_dir = work / "cancel-data"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir()
+    server = Server(os.environ["LAKEWARD_BIN"], data_dir, query_timeout_secs=3)
+    after_timeout, after_disconnect = [], []
+    for _ in range(repeat):
+        res = server.http.post(server.base + "/v1/sql", json={"query": RUNAWAY}, timeout=60)
+        answered = time.perf_counter()
+        assert res.status_code == 408, res.text
+        after_timeout.append(cpu_release_seconds(server.proc.pid, answered))
+        try:
+            requests.post(server.base + "/v1/sql", json={"query": RUNAWAY}, timeout=1.0,
+                          headers={"authorization": server.http.headers["authorization"]})
+            raise SystemExit("the runaway query answered within a second")
+        except requests.Timeout:
+            gone = time.perf_counter()
+        after_disconnect.append(cpu_release_seconds(server.proc.pid, gone))
+    server.stop()
+    for name, figures in [("CPU released after 408 timeout", after_timeout),
+                          ("CPU released after client disconnect", after_disconnect)]:
+        runs = ", ".join(f"{f:.2f}" for f in figures)
+        print(f"{name:<38} lakeward {statistics.median(figures):>9.2f} s  (runs: {runs}) | goal: under 1 s", flush=True)
 
 
 def wait_job(server: "Server", job: dict) -> dict:

@@ -33,7 +33,7 @@ pub struct ConfigArgs {
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "LAKEWARD_LISTEN", global = true)]
     pub listen: Option<SocketAddr>,
-    /// Where managed tables live, as a URL (file://, s3://, az://, abfss://, gs://) [default: file://<data-dir>/warehouse/]
+    /// Where managed tables live, as a file:// URL (object stores are not supported yet) [default: file://<data-dir>/warehouse/]
     #[arg(long, env = "LAKEWARD_WAREHOUSE", global = true)]
     pub warehouse: Option<String>,
     /// Metadata database URL [default: sqlite://<data-dir>/lakeward.db]

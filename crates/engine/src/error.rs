@@ -10,8 +10,10 @@ pub enum EngineError {
     /// Rows that do not fit the table: every fault by row and column.
     #[error("{} row value(s) do not fit the table", .0.total)]
     Rows(RowErrors),
-    #[error("table not found")]
-    NotFound,
+    /// Something the request names is not there; the message says what, by name
+    /// (`column `x` not found`).
+    #[error("{0}")]
+    NotFound(String),
     /// A conflict the caller can resolve (duplicate key, concurrent change, existing table).
     #[error("{0}")]
     Conflict(String),
@@ -29,6 +31,10 @@ pub enum EngineError {
     Timeout(u64),
     #[error("the query needs more memory than the configured limit: {0}")]
     ResourcesExhausted(String),
+    /// The table's storage failed, or holds no Delta table where one is registered. Never
+    /// a "not found": the table exists, its storage does not answer for it.
+    #[error("storage: {0}")]
+    Storage(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -39,6 +45,11 @@ impl EngineError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Invalid { field: field.into(), message: message.into() }
     }
+
+    /// A column of the table that is not there.
+    pub fn no_column(column: &str) -> Self {
+        Self::NotFound(format!("column `{column}` not found"))
+    }
 }
 
 impl From<deltalake::DeltaTableError> for EngineError {
@@ -46,7 +57,11 @@ impl From<deltalake::DeltaTableError> for EngineError {
         use deltalake::DeltaTableError as E;
         use deltalake::kernel::transaction::TransactionError;
         match err {
-            E::NotATable(_) | E::InvalidTableLocation(_) => EngineError::NotFound,
+            // The server only hands over locations of registered tables, so a location that
+            // holds no table, or that no object store serves, is a storage failure.
+            E::NotATable(m) => EngineError::Storage(format!("no Delta table at the location: {m}")),
+            E::InvalidTableLocation(m) => EngineError::Storage(format!("no object store serves the location: {m}")),
+            E::ObjectStore { source } => EngineError::Storage(source.to_string()),
             E::Transaction { source: TransactionError::MaxCommitAttempts(_) | TransactionError::CommitConflict(_) }
             | E::VersionAlreadyExists(_) => EngineError::Concurrent,
             E::Transaction { source } => EngineError::Conflict(format!("the table changed concurrently: {source}")),
@@ -67,9 +82,9 @@ impl From<datafusion::error::DataFusionError> for EngineError {
         use datafusion::error::DataFusionError as D;
         match err.find_root() {
             D::ResourcesExhausted(m) => EngineError::ResourcesExhausted(crate::redact::paths(m)),
-            D::Plan(m) | D::SQL(_, Some(m)) => EngineError::invalid("query", crate::redact::paths(m)),
+            D::Plan(m) => EngineError::invalid("query", crate::redact::paths(m)),
             D::SchemaError(e, _) => EngineError::invalid("query", crate::redact::paths(&e.to_string())),
-            D::SQL(e, None) => EngineError::invalid("query", crate::redact::paths(&e.to_string())),
+            D::SQL(..) => EngineError::invalid("query", crate::sql::parse_message(&err)),
             D::NotImplemented(m) => {
                 EngineError::invalid("query", format!("not supported: {}", crate::redact::paths(m)))
             }

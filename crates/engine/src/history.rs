@@ -22,7 +22,7 @@ pub struct HistoryItem {
 /// Commits from `newest` down, at most `limit`, read one commit file each (so every
 /// item carries its exact version).
 pub async fn history(table: &DeltaTable, limit: usize, before: Option<u64>) -> EngineResult<Vec<HistoryItem>> {
-    let latest = table.version().ok_or(EngineError::NotFound)?;
+    let latest = table.version().ok_or_else(|| EngineError::Storage("the table has no committed version".into()))?;
     let newest = before.map(|b| b.saturating_sub(1).min(latest)).unwrap_or(latest);
     if before == Some(0) {
         return Ok(Vec::new());

@@ -25,10 +25,23 @@ pub(crate) async fn commit_metadata(
     operation: DeltaOperation,
     actor: &Actor,
 ) -> EngineResult<u64> {
+    commit_actions(engine, location, delta, vec![Action::Metadata(metadata)], operation, actor).await
+}
+
+/// Commits `actions` that change no data (metadata, protocol) on top of `delta`; returns
+/// the new version.
+pub(crate) async fn commit_actions(
+    engine: &Engine,
+    location: &Url,
+    delta: &DeltaTable,
+    actions: Vec<Action>,
+    operation: DeltaOperation,
+    actor: &Actor,
+) -> EngineResult<u64> {
     let commit_id = new_commit_id();
     let read_version = delta.version().unwrap_or(0);
     let committed = CommitBuilder::from(actor.commit_properties(&commit_id, None))
-        .with_actions(vec![Action::Metadata(metadata)])
+        .with_actions(actions)
         .build(Some(delta.snapshot()?), delta.log_store(), operation)
         .await;
     match committed {
@@ -47,7 +60,7 @@ pub(crate) fn edit_field(
     column: &str,
     edit: impl FnOnce(StructField) -> EngineResult<StructField>,
 ) -> EngineResult<StructType> {
-    let field = schema.field(column).ok_or(EngineError::NotFound)?.clone();
+    let field = schema.field(column).ok_or_else(|| EngineError::no_column(column))?.clone();
     let edited = edit(field)?;
     StructType::try_new(schema.fields().map(|f| if f.name() == column { edited.clone() } else { f.clone() }))
         .map_err(|e| EngineError::Internal(e.to_string()))
@@ -157,7 +170,7 @@ impl Engine {
         if change.nullable == Some(false) {
             let ctx = self.session();
             crate::read::register(&ctx, &delta).await?;
-            let field = snapshot.schema().field(column).ok_or(EngineError::NotFound)?.name().clone();
+            let field = snapshot.schema().field(column).ok_or_else(|| EngineError::no_column(column))?.name().clone();
             let nulls =
                 ctx.table(crate::read::SELF).await?.filter(crate::read::column(&field).is_null())?.count().await?;
             if nulls > 0 {
@@ -182,7 +195,7 @@ impl Engine {
             }
             Ok(f)
         })?;
-        let changed = schema.field(column).cloned().ok_or(EngineError::NotFound)?;
+        let changed = schema.field(column).cloned().ok_or_else(|| EngineError::no_column(column))?;
         let metadata = snapshot.metadata().clone().with_schema(&schema)?;
         let operation = if change.nullable.is_some() {
             DeltaOperation::DropColumnNotNull { column: changed }
@@ -223,10 +236,10 @@ impl Engine {
             Ok(f)
         })
         .map_err(|e| match e {
-            EngineError::NotFound => EngineError::invalid("fieldName", format!("unknown column `{column}`")),
+            EngineError::NotFound(_) => EngineError::invalid("fieldName", format!("unknown column `{column}`")),
             e => e,
         })?;
-        let changed = schema.field(column).cloned().ok_or(EngineError::NotFound)?;
+        let changed = schema.field(column).cloned().ok_or_else(|| EngineError::no_column(column))?;
         let metadata = snapshot.metadata().clone().with_schema(&schema)?;
         commit_metadata(
             self,
@@ -325,7 +338,7 @@ impl Engine {
         let _guard = self.lock(location).await;
         let delta = self.open(location, crate::TimeTravel::Latest).await?;
         let schema = crate::table::arrow_schema(&delta)?;
-        schema.field_with_name(column).map_err(|_| EngineError::NotFound)?;
+        schema.field_with_name(column).map_err(|_| EngineError::no_column(column))?;
         let metadata = delta.snapshot()?.metadata().clone();
         let keys = crate::table::primary_key(&delta)?;
         let partitions = metadata.partition_columns().to_vec();

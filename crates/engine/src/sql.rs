@@ -9,7 +9,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider, SchemaProvider};
+use datafusion::common::TableReference;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::error::DataFusionError;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{SQLOptions, SessionContext};
 use lakeward_model::Ident;
@@ -93,8 +95,9 @@ pub(crate) fn check_size(sql: &str) -> EngineResult<()> {
     if sql.len() > MAX_SQL_BYTES {
         return Err(EngineError::invalid("query", format!("a query is at most {MAX_SQL_BYTES} bytes long")));
     }
-    let tokens =
-        Tokenizer::new(&GenericDialect {}, sql).tokenize().map_err(|e| EngineError::invalid("query", e.to_string()))?;
+    let tokens = Tokenizer::new(&GenericDialect {}, sql)
+        .tokenize()
+        .map_err(|e| EngineError::invalid("query", format!("not valid SQL: {e}")))?;
     let (mut depth, mut operators) = (0usize, 0usize);
     for token in &tokens {
         match token {
@@ -146,15 +149,67 @@ pub(crate) fn check_size(sql: &str) -> EngineResult<()> {
     Ok(())
 }
 
-/// Plans one statement and checks it is a query. The error never names storage.
+/// Plans one statement and checks it is a query. The error never names storage, and
+/// speaks of the query as written, not of DataFusion's session.
 pub(crate) async fn plan(ctx: &SessionContext, sql: &str) -> EngineResult<LogicalPlan> {
     let state = ctx.state();
     let statement = state
         .sql_to_statement(sql, &datafusion::config::Dialect::Generic)
-        .map_err(|e| EngineError::invalid("query", crate::redact::paths(&e.to_string())))?;
-    let plan = state.statement_to_plan(statement).await.map_err(EngineError::from)?;
+        .map_err(|e| EngineError::invalid("query", parse_message(&e)))?;
+    // DataFusion names a missing table as it resolved it (`datafusion.public.customers`);
+    // keep what the query wrote, to say it back.
+    let defaults = &state.config_options().catalog;
+    let written: Vec<(String, TableReference)> = state
+        .resolve_table_references(&statement)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| (r.clone().resolve(&defaults.default_catalog, &defaults.default_schema).to_string(), r))
+        .collect();
+    let plan = state.statement_to_plan(statement).await.map_err(|e| {
+        let text = e.to_string();
+        match written.iter().find(|(resolved, _)| text.contains(&format!("table '{resolved}' not found"))) {
+            Some((_, table)) => EngineError::invalid("query", missing_table_message(ctx, table)),
+            None => EngineError::from(e),
+        }
+    })?;
     sql_options().verify_plan(&plan).map_err(|e| EngineError::Forbidden(forbidden_message(&e.to_string())))?;
     Ok(plan)
+}
+
+/// A parse error as a plain sentence (DataFusion shows `SQL error: ParserError("...")`).
+pub(crate) fn parse_message(e: &DataFusionError) -> String {
+    use datafusion::sql::sqlparser::parser::ParserError as P;
+    match e.find_root() {
+        DataFusionError::SQL(parser, _) => match parser.as_ref() {
+            P::TokenizerError(m) | P::ParserError(m) => format!("not valid SQL: {m}"),
+            P::RecursionLimitExceeded => "not valid SQL: the query nests too deeply".to_owned(),
+        },
+        DataFusionError::NotImplemented(m) if m.contains("single SQL statement") => {
+            "give one SQL statement; this query has several".to_owned()
+        }
+        DataFusionError::Plan(m) if m.contains("No SQL statements") => "give one SQL statement".to_owned(),
+        other => crate::redact::paths(&other.message()),
+    }
+}
+
+/// Names the missing table as written and says how tables are named: the session holds
+/// only the caller's tables, so suggesting one of the same name reveals nothing.
+fn missing_table_message(ctx: &SessionContext, table: &TableReference) -> String {
+    let written = table.to_string();
+    if table.catalog().is_some() {
+        return format!("table `{written}` not found");
+    }
+    let same_name = ctx.catalog_names().into_iter().find_map(|c| {
+        let catalog = ctx.catalog(&c)?;
+        catalog.schema_names().into_iter().find_map(|s| {
+            let found = catalog.schema(&s)?.table_exist(table.table());
+            found.then(|| format!("{c}.{s}.{}", table.table()))
+        })
+    });
+    match same_name {
+        Some(full) => format!("table `{written}` not found; name tables as `catalog.schema.table`, e.g. `{full}`"),
+        None => format!("table `{written}` not found; name tables as `catalog.schema.table`"),
+    }
 }
 
 fn forbidden_message(raw: &str) -> String {

@@ -118,6 +118,14 @@ pub(crate) async fn builder(location: &Url) -> EngineResult<DeltaTableBuilder> {
     Ok(DeltaTableBuilder::from_url(location.clone())?)
 }
 
+/// Whether the storage answers, for certain, that there is no Delta table at `location`
+/// (a failing storage is not taken for an absent table).
+pub(crate) async fn surely_absent(location: &Url) -> bool {
+    let Ok(builder) = builder(location).await else { return false };
+    let Ok(table) = builder.build() else { return false };
+    matches!(table.log_store().is_delta_table_location().await, Ok(false))
+}
+
 /// Opens a table at the state asked for.
 pub async fn open(location: &Url, at: TimeTravel) -> EngineResult<DeltaTable> {
     let builder = builder(location).await?;

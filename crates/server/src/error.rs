@@ -92,8 +92,15 @@ impl ApiError {
         Self { required_scope: Some(required_scope.to_string()), ..Self::new(StatusCode::FORBIDDEN, message) }
     }
 
+    /// A 404 that reveals nothing: for ids and for whatever another organisation may own.
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "Resource not found")
+    }
+
+    /// A 404 saying what is missing (`table `main.crm.x``): only for names in the
+    /// caller's own organisation's namespace, which is all they can address.
+    pub fn missing(what: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::NOT_FOUND, format!("{what} not found"))
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {
@@ -185,13 +192,14 @@ impl From<lakeward_engine::EngineError> for ApiError {
                     ..ApiError::bad_request(message)
                 }
             }
-            E::NotFound => ApiError::not_found(),
+            E::NotFound(message) => ApiError::new(StatusCode::NOT_FOUND, message),
             E::Conflict(message) => ApiError::conflict(message),
             e @ E::Concurrent => ApiError::conflict(e.to_string()),
             E::Violated { message, rows } => Self { violating_rows: Some(rows), ..ApiError::conflict(message) },
             E::Forbidden(message) => ApiError::bad_request(message),
             e @ E::Timeout(_) => ApiError::new(StatusCode::REQUEST_TIMEOUT, e.to_string()),
             e @ E::ResourcesExhausted(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+            E::Storage(cause) => ApiError::internal(format!("storage: {cause}")),
             E::Internal(message) => ApiError::internal(message),
         }
     }

@@ -8,6 +8,7 @@ mod audit_log;
 mod auth;
 mod body_limit;
 mod client_ip;
+mod domain_changes;
 mod error;
 mod error_shape;
 mod gate;

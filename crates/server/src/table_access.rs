@@ -8,13 +8,15 @@ use lakeward_meta::access::{Action, Principal, Resource, authorize};
 use lakeward_meta::store::TableEntry;
 use lakeward_model::{Ident, TableRef};
 use url::Url;
+use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-/// A path segment that is not an identifier names nothing: 404.
-pub fn ident_in_path(raw: &str) -> ApiResult<Ident> {
-    Ident::new(raw).map_err(|_| ApiError::not_found())
+/// A path segment that is not an identifier names nothing: 404 naming it as the `what`
+/// (`catalog`, `schema`, `table`) it was meant to be.
+pub fn ident_in_path(what: &str, raw: &str) -> ApiResult<Ident> {
+    Ident::new(raw).map_err(|_| ApiError::missing(format!("{what} `{raw}`")))
 }
 
 /// A name being created must be an identifier: 400 naming the field.
@@ -22,8 +24,46 @@ pub fn new_ident(field: &str, raw: &str) -> ApiResult<Ident> {
     Ident::new(raw).map_err(|e| ApiError::invalid_field(field, e.to_string()))
 }
 
+/// A schema's path, `catalog.schema`; a part that is not an identifier is named in full in
+/// the 404 (`schema `main.bad-name``).
+pub fn schema_ref(catalog: &str, schema: &str) -> ApiResult<(Ident, Ident)> {
+    let catalog = ident_in_path("catalog", catalog)?;
+    let schema = Ident::new(schema).map_err(|_| ApiError::missing(format!("schema `{catalog}.{schema}`")))?;
+    Ok((catalog, schema))
+}
+
+/// A table's path, `catalog.schema.table`, named in full in the 404 like [`schema_ref`].
 pub fn table_ref(catalog: &str, schema: &str, table: &str) -> ApiResult<TableRef> {
-    Ok(TableRef { catalog: ident_in_path(catalog)?, schema: ident_in_path(schema)?, table: ident_in_path(table)? })
+    let (catalog, schema) = schema_ref(catalog, schema)?;
+    let table = Ident::new(table).map_err(|_| ApiError::missing(format!("table `{catalog}.{schema}.{table}`")))?;
+    Ok(TableRef { catalog, schema, table })
+}
+
+/// The 404 for a name in the caller's organisation that finds nothing: it names the
+/// outermost part that is missing, the catalog, else the schema, else the table. Only the
+/// caller's own organisation is looked in, so it says nothing of anyone else's.
+pub async fn not_found(
+    state: &AppState,
+    org_id: Uuid,
+    catalog: &Ident,
+    schema: Option<&Ident>,
+    table: Option<&Ident>,
+) -> ApiError {
+    match state.meta.get_catalog(org_id, catalog).await {
+        Ok(None) => return ApiError::missing(format!("catalog `{catalog}`")),
+        Err(e) => return e.into(),
+        Ok(Some(_)) => {}
+    }
+    let Some(schema) = schema else { return ApiError::missing(format!("catalog `{catalog}`")) };
+    match state.meta.get_schema(org_id, catalog, schema).await {
+        Ok(None) => return ApiError::missing(format!("schema `{catalog}.{schema}`")),
+        Err(e) => return e.into(),
+        Ok(Some(_)) => {}
+    }
+    match table {
+        Some(table) => ApiError::missing(format!("table `{catalog}.{schema}.{table}`")),
+        None => ApiError::missing(format!("schema `{catalog}.{schema}`")),
+    }
 }
 
 pub struct ResolvedTable {
@@ -39,8 +79,10 @@ pub async fn resolve(
     action: Action,
 ) -> ApiResult<ResolvedTable> {
     authorize(principal, action, &Resource::Table { org_id: principal.org_id })?;
-    let reference = table_ref(path.0, path.1, path.2)?;
-    let entry = state.meta.get_table(principal.org_id, &reference).await?.ok_or_else(ApiError::not_found)?;
+    let r = table_ref(path.0, path.1, path.2)?;
+    let Some(entry) = state.meta.get_table(principal.org_id, &r).await? else {
+        return Err(not_found(state, principal.org_id, &r.catalog, Some(&r.schema), Some(&r.table)).await);
+    };
     let location = Url::parse(&entry.location).map_err(ApiError::internal)?;
     Ok(ResolvedTable { entry, location })
 }

@@ -101,7 +101,7 @@ fn batches(
                 .build(open_csv(path)?)
                 .map_err(csv_read_error)?;
             // Text batches: `produce` types them, reporting every value that does not fit.
-            Box::new(reader.map(move |b| b.map_err(|e| csv_error(&e.to_string(), &header))))
+            Box::new(reader.map(move |b| b.map_err(|e| csv_error(&e.to_string(), &header, opts.has_header))))
         }
         ImportFormat::Parquet => {
             let builder = parquet_reader(path)?;

@@ -10,7 +10,7 @@ use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use datafusion::common::DFSchema;
-use datafusion::logical_expr::{Expr, cast};
+use datafusion::logical_expr::{Expr, ExprSchemable, cast};
 use datafusion::physical_expr::PhysicalExpr;
 use deltalake::DeltaTable;
 use futures::StreamExt;
@@ -122,10 +122,30 @@ impl Rules {
             let ctx = engine.session();
             let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
             for (name, sql) in constraints {
-                let expr = ctx.parse_sql_expr(&sql, &df_schema).map_err(|e| {
-                    EngineError::invalid(format!("constraints.{name}"), format!("not a valid SQL expression: {e}"))
-                })?;
-                let columns = expr.column_refs().into_iter().map(|c| c.name.clone()).collect();
+                let expr = ctx
+                    .parse_sql_expr(&sql, &df_schema)
+                    .map_err(|e| EngineError::invalid(format!("constraints.{name}"), crate::sql::parse_message(&e)))?;
+                // A row passes only when the expression is true, so it must be a condition.
+                match expr.get_type(&df_schema) {
+                    Ok(DataType::Boolean) => {}
+                    Ok(other) => {
+                        let field = arrow::datatypes::Field::new("", other.clone(), true);
+                        let shown = ColumnType::of_field(&field).map(|t| t.to_string()).unwrap_or(other.to_string());
+                        return Err(EngineError::invalid(
+                            format!("constraints.{name}"),
+                            format!("must be a condition (true or false), not a value of type {shown}"),
+                        ));
+                    }
+                    Err(e) => {
+                        return Err(EngineError::invalid(
+                            format!("constraints.{name}"),
+                            format!("cannot be evaluated: {}", e.message()),
+                        ));
+                    }
+                }
+                // In the table's order, so that a fault reads the same every time.
+                let mut columns: Vec<String> = expr.column_refs().into_iter().map(|c| c.name.clone()).collect();
+                columns.sort_by_key(|c| schema.index_of(c).unwrap_or(usize::MAX));
                 let physical = ctx.create_physical_expr(expr, &df_schema).map_err(|e| {
                     EngineError::invalid(format!("constraints.{name}"), format!("cannot be evaluated: {e}"))
                 })?;
@@ -221,9 +241,15 @@ impl Rules {
     pub async fn check_table(&self, engine: &Engine, delta: &DeltaTable) -> EngineResult<RowErrors> {
         let ctx = engine.session();
         read::register(&ctx, delta).await?;
-        let names: Vec<&str> = self.schema.fields().iter().map(|f| f.name().as_str()).collect();
-        // In the schema's order (partition columns come last in a scan).
-        let mut stream = ctx.table(read::SELF).await?.select_columns(&names)?.execute_stream().await?;
+        // In the schema's order (partition columns come last in a scan) and types: a scan
+        // reads strings as views, which the compiled constraints do not compare with text.
+        let columns: Vec<Expr> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| cast(column(f.name()), f.data_type().clone()).alias(f.name()))
+            .collect();
+        let mut stream = ctx.table(read::SELF).await?.select(columns)?.execute_stream().await?;
         let mut errors = RowErrors::default();
         let mut offset = 0;
         while let Some(batch) = stream.next().await {
@@ -263,8 +289,9 @@ pub(crate) async fn referenced_table(
     location: &Url,
     table: &lakeward_model::TableRef,
 ) -> EngineResult<DeltaTable> {
-    match engine.open(&Warehouse::sibling(location, table), TimeTravel::Latest).await {
-        Err(EngineError::NotFound) => {
+    let sibling = Warehouse::sibling(location, table);
+    match engine.open(&sibling, TimeTravel::Latest).await {
+        Err(EngineError::Storage(_)) if table::surely_absent(&sibling).await => {
             Err(EngineError::Conflict(format!("the table `{table}` a domain refers to does not exist")))
         }
         other => other,

@@ -231,15 +231,16 @@ impl Entry for Parent {
 }
 
 /// The entry `wanted` names: by id, by value as given, or by its canonical text as a
-/// value of `field`'s type (`07` finds `7`). Not found: 404.
-fn locate<T: Entry>(items: &[T], wanted: &str, field: &Field) -> EngineResult<usize> {
+/// value of `field`'s type (`07` finds `7`). Not found: 404 naming the `what` (`value`,
+/// `parent`, ...) sought in `place` (`the domain of `city``, ...).
+fn locate<T: Entry>(items: &[T], wanted: &str, field: &Field, what: &str, place: &str) -> EngineResult<usize> {
     let canonical_text = canonical(field, wanted).ok();
     items
         .iter()
         .position(|i| i.id().to_string() == wanted)
         .or_else(|| items.iter().position(|i| i.value() == wanted))
         .or_else(|| canonical_text.and_then(|c| items.iter().position(|i| i.value() == c)))
-        .ok_or(EngineError::NotFound)
+        .ok_or_else(|| EngineError::NotFound(format!("{what} `{wanted}` not found in {place}")))
 }
 
 /// What `change` makes of `current` for `column` of `schema`. Pure: references to other
@@ -263,7 +264,7 @@ pub fn apply(
     match change {
         DomainChange::Remove => {
             if current.is_none() {
-                return Err(EngineError::NotFound);
+                return Err(EngineError::NotFound(format!("column `{column}` has no domain")));
             }
             Ok(None)
         }
@@ -345,7 +346,7 @@ pub fn apply(
         }
         DomainChange::RemoveValue { value } => {
             let Some(Domain::Fixed { allowed_values }) = current else { return Err(not_kind("fixed")) };
-            let i = locate(allowed_values, &value, target)?;
+            let i = locate(allowed_values, &value, target, "value", &format!("the domain of `{column}`"))?;
             if allowed_values.len() == 1 {
                 return Err(EngineError::invalid(
                     "value",
@@ -366,6 +367,7 @@ pub fn apply(
             };
             let pf = field(schema, parent_column, "parent_column")?;
             let mut parents = parents.clone();
+            let in_domain = format!("the domain of `{column}`");
             match change {
                 DomainChange::AddParent { value } => {
                     let value = canonical(pf, &value).map_err(|m| EngineError::invalid("value", m))?;
@@ -375,7 +377,7 @@ pub fn apply(
                     parents.push(Parent { id: Uuid::new_v4(), value, children: Vec::new() });
                 }
                 DomainChange::RemoveParent { parent } => {
-                    let i = locate(&parents, &parent, pf)?;
+                    let i = locate(&parents, &parent, pf, "parent", &in_domain)?;
                     if parents.len() == 1 {
                         return Err(EngineError::invalid(
                             "parent",
@@ -385,7 +387,7 @@ pub fn apply(
                     parents.remove(i);
                 }
                 DomainChange::AddChild { parent, child } => {
-                    let i = locate(&parents, &parent, pf)?;
+                    let i = locate(&parents, &parent, pf, "parent", &in_domain)?;
                     let child = canonical(target, &child).map_err(|m| EngineError::invalid("child", m))?;
                     if parents[i].children.iter().any(|c| c.value == child) {
                         return Err(EngineError::Conflict(format!(
@@ -396,13 +398,14 @@ pub fn apply(
                     parents[i].children.push(DomainValue::new(child));
                 }
                 DomainChange::ReplaceChildren { parent, children } => {
-                    let i = locate(&parents, &parent, pf)?;
+                    let i = locate(&parents, &parent, pf, "parent", &in_domain)?;
                     let children = canonical_list(target, &children, "children")?;
                     parents[i].children = keep_ids(&parents[i].children, children);
                 }
                 DomainChange::RemoveChild { parent, child } => {
-                    let i = locate(&parents, &parent, pf)?;
-                    let j = locate(&parents[i].children, &child, target)?;
+                    let i = locate(&parents, &parent, pf, "parent", &in_domain)?;
+                    let under = format!("the children of `{}` in {in_domain}", parents[i].value);
+                    let j = locate(&parents[i].children, &child, target, "child", &under)?;
                     parents[i].children.remove(j);
                 }
                 _ => unreachable!("only hierarchical changes reach here"),
@@ -448,7 +451,10 @@ mod tests {
         let by_text = apply(&s, "level", d2.as_ref(), DomainChange::RemoveValue { value: "03".into() }).unwrap();
         assert_eq!(values(&by_text), vec![second[0].clone()], "removal by a value written another way");
         let e = apply(&s, "level", d2.as_ref(), DomainChange::RemoveValue { value: "4".into() }).unwrap_err();
-        assert!(matches!(e, EngineError::NotFound));
+        assert!(
+            matches!(e, EngineError::NotFound(ref m) if m == "value `4` not found in the domain of `level`"),
+            "{e:?}"
+        );
         let e = apply(&s, "level", d3.as_ref(), DomainChange::AddValue { value: "x".into() }).unwrap_err();
         assert!(matches!(e, EngineError::Invalid { ref field, .. } if field == "value"), "{e:?}");
         let e = apply(&s, "level", None, DomainChange::SetFixed { values: vec!["1".into(), "01".into()] }).unwrap_err();
@@ -503,7 +509,10 @@ mod tests {
         assert_eq!(children("FR"), ["Paris", "Lyon"]);
         let e = apply(&s, "city", d.as_ref(), DomainChange::AddChild { parent: "DE".into(), child: "Berlin".into() })
             .unwrap_err();
-        assert!(matches!(e, EngineError::NotFound));
+        assert!(
+            matches!(e, EngineError::NotFound(ref m) if m == "parent `DE` not found in the domain of `city`"),
+            "{e:?}"
+        );
         let e = apply(&s, "city", d.as_ref(), DomainChange::AddParent { value: "FR".into() }).unwrap_err();
         assert!(matches!(e, EngineError::Conflict(_)));
         let e = apply(&s, "city", None, DomainChange::SetDerived { parent_column: "city".into() }).unwrap_err();

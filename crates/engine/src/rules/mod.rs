@@ -8,7 +8,9 @@ pub(crate) mod check;
 pub mod domain;
 
 use deltalake::kernel::schema::MetadataValue;
+use deltalake::kernel::{Action, MetadataExt, Protocol};
 use deltalake::protocol::DeltaOperation;
+use deltalake::table::Constraint;
 use lakeward_model::query::{CmpOp, Filter};
 use url::Url;
 
@@ -39,6 +41,22 @@ pub struct AllowedValues {
     pub values: ValueList,
 }
 
+/// `protocol` raised to what CHECK constraints need, as Delta (and delta-rs) have it:
+/// writer version 3, or the `checkConstraints` feature on a table with writer features.
+fn with_check_constraints(protocol: &Protocol) -> EngineResult<Protocol> {
+    let internal = |e: serde_json::Error| EngineError::Internal(format!("protocol: {e}"));
+    let mut json = serde_json::to_value(protocol).map_err(internal)?;
+    let writer = json["minWriterVersion"].as_i64().unwrap_or(2);
+    json["minWriterVersion"] = writer.max(3).into();
+    if writer >= 7
+        && let Some(features) = json["writerFeatures"].as_array_mut()
+        && !features.iter().any(|f| f == "checkConstraints")
+    {
+        features.push("checkConstraints".into());
+    }
+    serde_json::from_value(json).map_err(internal)
+}
+
 fn constraint_name_ok(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
@@ -50,7 +68,7 @@ impl Engine {
     pub async fn domain(&self, location: &Url, column: &str, at: TimeTravel) -> EngineResult<Option<Domain>> {
         let delta = self.open(location, at).await?;
         let schema = table::arrow_schema(&delta)?;
-        let field = schema.field_with_name(column).map_err(|_| EngineError::NotFound)?;
+        let field = schema.field_with_name(column).map_err(|_| EngineError::no_column(column))?;
         domain::of_field(field)
     }
 
@@ -65,7 +83,7 @@ impl Engine {
         let _guard = self.lock(location).await;
         let delta = self.open(location, TimeTravel::Latest).await?;
         let arrow_schema = table::arrow_schema(&delta)?;
-        let field = arrow_schema.field_with_name(column).map_err(|_| EngineError::NotFound)?;
+        let field = arrow_schema.field_with_name(column).map_err(|_| EngineError::no_column(column))?;
         let current = domain::of_field(field)?;
         let setting_source = matches!(change, DomainChange::SetTable { .. } | DomainChange::SetReference { .. });
         let new = domain::apply(&arrow_schema, column, current.as_ref(), change)?;
@@ -109,7 +127,7 @@ impl Engine {
     ) -> EngineResult<AllowedValues> {
         let delta = self.open(location, TimeTravel::Latest).await?;
         let arrow_schema = table::arrow_schema(&delta)?;
-        let field = arrow_schema.field_with_name(column).map_err(|_| EngineError::NotFound)?;
+        let field = arrow_schema.field_with_name(column).map_err(|_| EngineError::no_column(column))?;
         let Some(d) = domain::of_field(field)? else {
             return Err(EngineError::invalid("column_name", format!("column `{column}` has no domain")));
         };
@@ -123,7 +141,9 @@ impl Engine {
             }
             (ResolvedValues::Tree(parents, _), Domain::Hierarchical { parent_column, .. }) => match parent_value {
                 Some(p) => {
-                    let pf = arrow_schema.field_with_name(parent_column).map_err(|_| EngineError::NotFound)?;
+                    let pf = arrow_schema
+                        .field_with_name(parent_column)
+                        .map_err(|_| EngineError::no_column(parent_column))?;
                     let p = domain::canonical(pf, p).map_err(|m| EngineError::invalid("parent_value", m))?;
                     let values = parents.into_iter().find(|(v, _)| *v == p).map(|(_, c)| c).unwrap_or_default();
                     AllowedValues { parent_value: Some(p), values }
@@ -210,23 +230,19 @@ impl Engine {
                 rows: violations.total as u64,
             });
         }
-        let commit_id = crate::write::new_commit_id();
-        let read_version = delta.version().unwrap_or(0);
-        let mut builder = delta
-            .clone()
-            .add_constraint()
-            .with_session_state(self.write_session())
-            .with_commit_properties(actor.commit_properties(&commit_id, None));
+        // Stored as the user wrote them (trimmed), not as DataFusion re-prints them
+        // (`balance >= '0.00'::decimal(10, 2)`), so that every Delta engine can parse them.
+        let snapshot = delta.snapshot()?;
+        let mut metadata = snapshot.metadata().clone();
         for (name, expr) in constraints {
-            builder = builder.with_constraint(name.clone(), expr.clone());
+            metadata = MetadataExt::add_config_key(metadata, format!("{CONSTRAINT_PREFIX}{name}"), expr.trim().into())?;
         }
-        match builder.await {
-            Ok(t) => {
-                self.remember(location, &t);
-                Ok(t.version().unwrap_or(0))
-            }
-            Err(e) => crate::write::landed_despite(self, location, read_version, &commit_id, e).await,
-        }
+        let protocol = with_check_constraints(snapshot.protocol())?;
+        let operation = DeltaOperation::AddConstraint {
+            constraints: constraints.iter().map(|(name, expr)| Constraint::new(name, expr.trim())).collect(),
+        };
+        let actions = vec![Action::Metadata(metadata), Action::Protocol(protocol)];
+        schema::commit_actions(self, location, &delta, actions, operation, actor).await
     }
 
     /// Drops a CHECK constraint; returns the new version and the dropped expression.
@@ -235,8 +251,13 @@ impl Engine {
         let delta = self.open(location, TimeTravel::Latest).await?;
         let key = format!("{CONSTRAINT_PREFIX}{name}");
         let snapshot = delta.snapshot()?;
-        let expr = snapshot.metadata().configuration().get(&key).cloned().ok_or(EngineError::NotFound)?;
-        let metadata = deltalake::kernel::MetadataExt::remove_config_key(snapshot.metadata().clone(), &key)?;
+        let expr = snapshot
+            .metadata()
+            .configuration()
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| EngineError::NotFound(format!("constraint `{name}` not found")))?;
+        let metadata = MetadataExt::remove_config_key(snapshot.metadata().clone(), &key)?;
         let operation = DeltaOperation::DropConstraint { name: name.to_owned() };
         let version = schema::commit_metadata(self, location, &delta, metadata, operation, actor).await?;
         Ok((version, expr))

@@ -102,7 +102,7 @@ fn parse_csv(body: &[u8], schema: &SchemaRef) -> EngineResult<Vec<RecordBatch>> 
     let mut errors = RowErrors::default();
     let mut offset = 0;
     for batch in reader {
-        let batch = batch.map_err(|e| csv_error(&e.to_string(), &header))?;
+        let batch = batch.map_err(|e| csv_error(&e.to_string(), &header, true))?;
         batches.push(typed_csv_batch(&batch, schema, offset, &mut errors)?);
         offset += batch.num_rows();
     }
@@ -177,16 +177,33 @@ fn read_header(body: &[u8]) -> EngineResult<Vec<String>> {
     Ok(schema.fields().iter().map(|f| f.name().trim().to_owned()).collect())
 }
 
-/// arrow-csv says "... for column 2 at line 5 ..."; name the column and the data row.
-pub(crate) fn csv_error(message: &str, header: &[String]) -> EngineError {
+/// A CSV read error as a fault of the data row it is in, with the column when known.
+/// arrow-csv numbers differently by kind: structure errors (ragged rows, unterminated
+/// quotes, invalid UTF-8) say "for line N", N counting records from 1 with the header;
+/// value errors say "for column C at line N", N counting data records (from 1 after a
+/// header, from 0 without one). Rows count data records from 0.
+pub(crate) fn csv_error(message: &str, header: &[String], has_header: bool) -> EngineError {
     let number_after = |key: &str| -> Option<usize> {
         let rest = &message[message.find(key)? + key.len()..];
         rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
     };
-    let column = number_after("for column ").and_then(|i| header.get(i)).cloned();
-    // arrow-csv counts data lines from 1 (the header is not counted); rows count from 0.
-    let row = number_after("at line ").map(|line| line.saturating_sub(1)).unwrap_or(0);
-    let text = message.split(". Row data").next().unwrap_or(message).trim_start_matches("Parser error: ").to_owned();
+    let header_lines = usize::from(has_header);
+    let row = match (number_after("for line "), number_after("at line ")) {
+        (Some(record), _) => record.saturating_sub(1 + header_lines),
+        (None, Some(line)) => line.saturating_sub(header_lines),
+        (None, None) => 0,
+    };
+    let column = number_after("for column ")
+        .or_else(|| number_after("and field ").map(|f| f.saturating_sub(1)))
+        .and_then(|i| header.get(i))
+        .cloned();
+    let text = message
+        .split(". Row data")
+        .next()
+        .unwrap_or(message)
+        .trim_start_matches("Parser error: ")
+        .trim_start_matches("Csv error: ")
+        .to_owned();
     let mut errors = RowErrors::default();
     errors.push(row, column.as_deref(), text);
     EngineError::Rows(errors)
@@ -245,4 +262,47 @@ pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> EngineResult<RecordBa
     // NOT NULL is checked row by row by `parse`, so the batch carries a relaxed schema
     // until then.
     Ok(RecordBatch::try_new(relaxed_schema(schema), columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::datatypes::DataType;
+
+    use super::*;
+
+    fn fault(body: &[u8]) -> (usize, Option<String>, String) {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("name", DataType::Utf8, true),
+        ]));
+        match parse_csv(body, &schema) {
+            Err(EngineError::Rows(rows)) => {
+                let e = rows.errors.into_iter().next().expect("one fault");
+                (e.row, e.column, e.message)
+            }
+            other => panic!("expected a row fault, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn csv_structure_errors_name_their_data_row() {
+        assert_eq!(
+            fault(b"id,name\n1,a\n2,b\n3,c,extra\n"),
+            (2, None, "incorrect number of fields for line 4, expected 2 got 3".into())
+        );
+        assert_eq!(
+            fault(b"id,name\n1,a\n2\n"),
+            (1, None, "incorrect number of fields for line 3, expected 2 got 1".into())
+        );
+        // An unterminated quote runs on to the next quote, and the record it opened comes
+        // out ragged.
+        assert_eq!(
+            fault(b"id,name\n1,a\n2,\"b\n3,c\"d,e\n"),
+            (1, None, "incorrect number of fields for line 3, expected 2 got 3".into())
+        );
+        assert_eq!(
+            fault(b"id,name\n1,a\n2,b\xff\n"),
+            (1, Some("name".into()), "Encountered invalid UTF-8 data for line 3 and field 2".into())
+        );
+    }
 }

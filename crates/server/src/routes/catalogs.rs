@@ -3,6 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use lakeward_meta::MetaError;
 use lakeward_meta::access::{Action, Resource, authorize};
 use lakeward_meta::store::{CatalogEntry, SchemaEntry};
 use serde::{Deserialize, Serialize};
@@ -17,7 +18,7 @@ use crate::auth::{Auth, RequestMeta};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::state::SharedState;
-use crate::table_access::{ident_in_path, new_ident};
+use crate::table_access::{self, ident_in_path, new_ident};
 
 pub fn router() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
@@ -125,8 +126,11 @@ pub async fn drop_catalog(
     Path(catalog): Path<String>,
 ) -> ApiResult<axum::Json<SuccessResponse>> {
     authorize(&principal, Action::TablesModify, &Resource::Table { org_id: principal.org_id })?;
-    let name = ident_in_path(&catalog)?;
-    state.meta.drop_catalog(principal.org_id, &name).await?;
+    let name = ident_in_path("catalog", &catalog)?;
+    match state.meta.drop_catalog(principal.org_id, &name).await {
+        Err(MetaError::NotFound) => return Err(ApiError::missing(format!("catalog `{name}`"))),
+        other => other?,
+    }
     audit_log::record(
         &state,
         &request,
@@ -149,11 +153,17 @@ pub async fn create_schema(
     Json(body): Json<CreateNamespaceRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<SchemaResponse>)> {
     authorize(&principal, Action::TablesCreate, &Resource::Table { org_id: principal.org_id })?;
-    let catalog = ident_in_path(&catalog)?;
+    let catalog = ident_in_path("catalog", &catalog)?;
     let name = new_ident("name", &body.name)?;
     let comment = comment(body.comment.as_ref())?;
-    let schema =
-        state.meta.create_schema(principal.org_id, &catalog, &name, comment.as_deref(), principal.user_id).await?;
+    let schema = match state
+        .meta
+        .create_schema(principal.org_id, &catalog, &name, comment.as_deref(), principal.user_id)
+        .await
+    {
+        Err(MetaError::NotFound) => return Err(ApiError::missing(format!("catalog `{catalog}`"))),
+        other => other?,
+    };
     audit_log::record(
         &state,
         &request,
@@ -175,9 +185,9 @@ pub async fn list_schemas(
     Path(catalog): Path<String>,
 ) -> ApiResult<axum::Json<Vec<SchemaResponse>>> {
     authorize(&principal, Action::TablesRead, &Resource::Table { org_id: principal.org_id })?;
-    let catalog = ident_in_path(&catalog)?;
+    let catalog = ident_in_path("catalog", &catalog)?;
     if state.meta.get_catalog(principal.org_id, &catalog).await?.is_none() {
-        return Err(ApiError::not_found());
+        return Err(ApiError::missing(format!("catalog `{catalog}`")));
     }
     Ok(axum::Json(state.meta.list_schemas(principal.org_id, &catalog).await?.into_iter().map(Into::into).collect()))
 }
@@ -193,9 +203,13 @@ pub async fn drop_schema(
     Path((catalog, schema)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<SuccessResponse>> {
     authorize(&principal, Action::TablesModify, &Resource::Table { org_id: principal.org_id })?;
-    let catalog = ident_in_path(&catalog)?;
-    let schema = ident_in_path(&schema)?;
-    state.meta.drop_schema(principal.org_id, &catalog, &schema).await?;
+    let (catalog, schema) = table_access::schema_ref(&catalog, &schema)?;
+    match state.meta.drop_schema(principal.org_id, &catalog, &schema).await {
+        Err(MetaError::NotFound) => {
+            return Err(table_access::not_found(&state, principal.org_id, &catalog, Some(&schema), None).await);
+        }
+        other => other?,
+    }
     audit_log::record(
         &state,
         &request,

@@ -11,13 +11,12 @@ use lakeward_engine::{Domain, DomainChange};
 use lakeward_meta::access::{Action, Principal};
 use lakeward_model::TableRef;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::audit_log::{self, Actor, Event};
 use crate::auth::{Auth, RequestMeta};
+use crate::domain_changes::{self, DomainTarget};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::query::Query;
@@ -189,22 +188,8 @@ async fn change(
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     let (catalog, schema, table, column) = path;
     let t: ResolvedTable = resolve(state, principal, (&catalog, &schema, &table), Action::DomainsWrite).await?;
-    let actor = table_access::actor(state, principal).await?;
-    let action = change.action();
-    let outcome = state.engine.change_domain(&t.location, &column, change, force, &actor).await?;
-    audit_log::record(
-        state,
-        request,
-        Actor::Principal(principal),
-        Event::new(principal.org_id, action).target("table", &t.entry.table).details(json!({
-            "column": column,
-            "version": outcome.version,
-            "before": outcome.previous,
-            "after": outcome.domain,
-            "violating_rows": outcome.violating_rows,
-        })),
-    )
-    .await?;
+    let target = DomainTarget { table: &t.entry.table, location: &t.location };
+    let outcome = domain_changes::apply(state, request, principal, target, &column, change, force).await?;
     Ok(axum::Json(ColumnDomainResponse {
         column_name: column,
         domain: outcome.domain,

@@ -29,10 +29,11 @@ use uuid::Uuid;
 use super::tables::{CreateTableRequest, create, table_spec};
 use crate::audit_log::{self, Actor, Event};
 use crate::auth::{Auth, RequestMeta};
+use crate::domain_changes::{self, DomainTarget};
 use crate::error::{ApiError, ApiResult};
 use crate::query::Query;
 use crate::state::{AppState, SharedState};
-use crate::table_access::{self, table_ref};
+use crate::table_access;
 
 pub fn router() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
@@ -284,8 +285,8 @@ pub async fn import(
 ) -> ApiResult<(StatusCode, axum::Json<JobResponse>)> {
     let org = Resource::Table { org_id: principal.org_id };
     authorize(&principal, Action::TablesImport, &org)?;
-    let reference: TableRef =
-        TableRef { table: table_access::new_ident("table", &table)?, ..table_ref(&catalog, &schema, "t")? };
+    let (catalog, schema) = table_access::schema_ref(&catalog, &schema)?;
+    let reference = TableRef { catalog, schema, table: table_access::new_ident("table", &table)? };
     let upload =
         spool(&state, form, &["format", "hasHeader", "delimiter", "schema", "primaryKey", "applyDomains"]).await?;
     let format = format_of(&upload)?;
@@ -309,10 +310,10 @@ pub async fn import(
             let (entry, _) = create(&state, &request, &principal, &reference, &spec).await?;
             if apply_domains {
                 let location = url::Url::parse(&entry.location).map_err(ApiError::internal)?;
-                let actor = table_access::actor(&state, &principal).await?;
                 for (column, values) in domains {
+                    let target = DomainTarget { table: &reference, location: &location };
                     let change = DomainChange::SetFixed { values };
-                    state.engine.change_domain(&location, &column, change, false, &actor).await?;
+                    domain_changes::apply(&state, &request, &principal, target, &column, change, false).await?;
                 }
             }
             (entry, true)

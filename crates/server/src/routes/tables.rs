@@ -24,7 +24,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::query::Query;
 use crate::state::{AppState, SharedState};
-use crate::table_access::{self, ident_in_path, new_ident, resolve, time_travel};
+use crate::table_access::{self, new_ident, resolve, time_travel};
 
 pub fn router() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
@@ -216,11 +216,8 @@ pub async fn create_table(
     Json(body): Json<CreateTableRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<TableMetadataResponse>)> {
     authorize(&principal, Action::TablesCreate, &Resource::Table { org_id: principal.org_id })?;
-    let reference = lakeward_model::TableRef {
-        catalog: ident_in_path(&catalog)?,
-        schema: ident_in_path(&schema)?,
-        table: new_ident("table", &table)?,
-    };
+    let (catalog, schema) = table_access::schema_ref(&catalog, &schema)?;
+    let reference = lakeward_model::TableRef { catalog, schema, table: new_ident("table", &table)? };
     let spec = table_spec(&body)?;
     let (entry, metadata) = create(&state, &request, &principal, &reference, &spec).await?;
     Ok((StatusCode::CREATED, axum::Json(metadata_response(&entry, metadata, None))))
@@ -236,7 +233,8 @@ pub async fn create(
     spec: &TableSpec,
 ) -> ApiResult<(TableEntry, TableMetadata)> {
     if state.meta.get_schema(principal.org_id, &reference.catalog, &reference.schema).await?.is_none() {
-        return Err(ApiError::not_found());
+        let (catalog, schema) = (&reference.catalog, Some(&reference.schema));
+        return Err(table_access::not_found(state, principal.org_id, catalog, schema, None).await);
     }
     if state.meta.get_table(principal.org_id, reference).await?.is_some() {
         return Err(ApiError::conflict(format!("table `{reference}` already exists")));

@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::data::{T, customers, insert, sample, upsert};
-use crate::support::{TestServer, error, forbidden, invalid, not_found};
+use crate::support::{TestServer, error, forbidden, invalid, missing};
 
 async fn version(s: &TestServer, token: &str) -> u64 {
     s.get(T, token).await.1["version"].as_u64().unwrap()
@@ -116,7 +116,7 @@ async fn constraints_are_delta_constraints_enforced_on_every_write() {
     let (_, audit) = s.get(&format!("{T}/audit?action=constraint.dropped"), t).await;
     assert_eq!(audit["events"][0]["details"]["before"], constraints[1]["expr"], "the dropped expression is recorded");
     let (status, body) = s.call(Method::DELETE, &format!("{c}/id_positive"), Some(t), None).await;
-    assert_eq!((status, body), (StatusCode::NOT_FOUND, not_found()));
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, missing("constraint `id_positive`")));
     assert_eq!(insert(&s, t, json!([{ "id": -1 }])).await.0, StatusCode::CREATED);
     let (_, history) = s.get(&format!("{T}/history?limit=2"), t).await;
     let ops: Vec<&Value> = history.as_array().unwrap().iter().map(|h| &h["operation"]).collect();
@@ -144,4 +144,75 @@ async fn constraints_time_travel_and_roll_back_with_the_table() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(s.get(T, t).await.1["constraints"], json!([]), "rolled back with the table");
     assert_eq!(insert(&s, t, json!([{ "id": -1 }])).await.0, StatusCode::CREATED);
+}
+
+/// A constraint is stored as written (after it is validated), in Spark-style SQL that
+/// every Delta engine parses, not as DataFusion re-prints it
+/// (`balance >= '0.00'::decimal(10, 2)`): in the API, in the Delta log, and still enforced.
+#[tokio::test]
+async fn constraints_are_stored_as_written() {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    let t = &ada.token;
+    customers(&s, &ada).await;
+    let row = json!([{ "id": 1, "name": "Ada", "country": "DE", "balance": "10.50" }]);
+    assert_eq!(insert(&s, t, row).await.0, StatusCode::CREATED);
+    let written = [("valid_balance", "balance >= 0 AND country IN ('DE','FR')"), ("named", "length(name) > 0")];
+    let constraints: Vec<Value> = written.iter().map(|(name, expr)| json!({ "name": name, "expr": expr })).collect();
+    let (status, body) = s.post(&format!("{T}/constraints"), Some(t), json!({ "constraints": constraints })).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({ "version": 2 })));
+
+    let (_, described) = s.get(T, t).await;
+    assert_eq!(
+        described["constraints"],
+        json!([
+            { "name": "named", "expr": "length(name) > 0" },
+            { "name": "valid_balance", "expr": "balance >= 0 AND country IN ('DE','FR')" }
+        ])
+    );
+    // The Delta log holds the same text, and the protocol other writers check it by.
+    let log = log_actions(&s, &ada.org_id, 2);
+    let configuration = &log.iter().find(|a| a.get("metaData").is_some()).unwrap()["metaData"]["configuration"];
+    for (name, expr) in written {
+        assert_eq!(configuration[format!("delta.constraints.{name}")], expr);
+    }
+    let protocol = &log.iter().find(|a| a.get("protocol").is_some()).unwrap()["protocol"];
+    assert!(protocol["minWriterVersion"].as_i64().unwrap() >= 3, "{protocol}");
+    let commit = &log.iter().find(|a| a.get("commitInfo").is_some()).unwrap()["commitInfo"];
+    assert_eq!(commit["operation"], "ADD CONSTRAINT");
+
+    // Still enforced, named as written.
+    let bad = json!([
+        { "id": 2, "name": "", "country": "DE", "balance": 1 },
+        { "id": 3, "name": "Cy", "country": "BE", "balance": 1 }
+    ]);
+    let (status, body) = insert(&s, t, bad).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["details"],
+        json!([
+            { "field": "rows[0]", "message": "violates CHECK constraint `named` (length(name) > 0): name = " },
+            { "field": "rows[1]", "message":
+                "violates CHECK constraint `valid_balance` (balance >= 0 AND country IN ('DE','FR')): country = BE, balance = 1.00" }
+        ])
+    );
+    assert_eq!(version(&s, t).await, 2, "nothing committed");
+    // What is not a condition is refused, naming the constraint's expression.
+    let (status, body) = s
+        .post(&format!("{T}/constraints"), Some(t), json!({ "constraints": [{ "name": "x", "expr": "length(name)" }] }))
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::BAD_REQUEST,
+            invalid("constraints[0].expr", "must be a condition (true or false), not a value of type int32")
+        )
+    );
+}
+
+/// The actions of one commit of the table `main.crm.customers`, from its `_delta_log`.
+fn log_actions(s: &TestServer, org_id: &str, version: u64) -> Vec<Value> {
+    let path = s.data_dir().join(format!("warehouse/{org_id}/main/crm/customers/_delta_log/{version:020}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }

@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::data::{T, customers, insert, namespace, rows, sample, upsert};
-use crate::support::{Tenant, TestServer, error, forbidden, invalid, not_found};
+use crate::support::{Tenant, TestServer, error, forbidden, invalid, missing};
 
 const D: &str = "/v1/tables/main/crm/customers/columns/country/domain";
 
@@ -135,8 +135,11 @@ async fn fixed_domains_are_enforced_on_every_write_path() {
         (status, values(&body["domain"]), &body["violating_rows"]),
         (StatusCode::OK, vec!["BE", "NL"], &json!(2))
     );
-    let (status, _) = call(&s, Method::DELETE, &format!("{D}/values/nope"), t, None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = call(&s, Method::DELETE, &format!("{D}/values/nope"), t, None).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::NOT_FOUND, error(404, "Not Found", "value `nope` not found in the domain of `country`"))
+    );
 
     // The schema shows the domain, in its column metadata too.
     let (_, described) = s.get(T, t).await;
@@ -150,8 +153,12 @@ async fn fixed_domains_are_enforced_on_every_write_path() {
     assert_eq!((status, &body["domain"]), (StatusCode::OK, &Value::Null));
     let (status, _) = insert(&s, t, json!([{ "id": 30, "country": "XX" }])).await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, _) = call(&s, Method::DELETE, D, t, None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "no domain to remove");
+    let (status, body) = call(&s, Method::DELETE, D, t, None).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::NOT_FOUND, error(404, "Not Found", "column `country` has no domain")),
+        "no domain to remove"
+    );
 }
 
 #[tokio::test]
@@ -191,7 +198,7 @@ async fn changing_a_domain_that_rows_violate_is_refused_with_the_count() {
     )
     .await;
     assert_eq!((status, got), (StatusCode::BAD_REQUEST, invalid("allowed_values[0]", "`one` is not an integer")));
-    let (status, _) = call(
+    let (status, body) = call(
         &s,
         Method::PUT,
         "/v1/tables/main/crm/customers/columns/nope/domain/fixed",
@@ -199,7 +206,7 @@ async fn changing_a_domain_that_rows_violate_is_refused_with_the_count() {
         Some(json!({ "allowed_values": ["a"] })),
     )
     .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, missing("column `nope`")));
     assert_eq!(version(&s, t).await, v);
 }
 
@@ -287,8 +294,11 @@ async fn hierarchical_inline_domains_edit_parents_and_children() {
     assert_eq!(status, StatusCode::OK);
     let (status, _) = call(&s, Method::DELETE, &format!("{p}/city/domain/parents/NL"), t, None).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = call(&s, Method::DELETE, &format!("{p}/city/domain/parents/NL"), t, None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = call(&s, Method::DELETE, &format!("{p}/city/domain/parents/NL"), t, None).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::NOT_FOUND, error(404, "Not Found", "parent `NL` not found in the domain of `city`"))
+    );
     let (status, _) = places(json!([{ "id": 5, "country": "FR", "city": "Lyon" }])).await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, body) = s.get(&format!("{p}/city/allowed-values"), t).await;
@@ -468,8 +478,9 @@ async fn domains_need_their_scopes_and_stay_in_the_organisation() {
         call(&s, Method::PUT, &format!("{D}/fixed"), &viewer.token, Some(json!({ "allowed_values": ["DE"] }))).await;
     assert_eq!((status, body), (StatusCode::FORBIDDEN, forbidden("domains:write")));
     let eve = s.onboard("Evil", "eve@example.com").await;
+    // Eve's answer speaks of her own organisation only, whatever Ada's holds.
     let (status, body) = s.get(D, &eve.token).await;
-    assert_eq!((status, body), (StatusCode::NOT_FOUND, not_found()));
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, missing("catalog `main`")));
     // Another organisation's table cannot be a reference source: names resolve in the
     // caller's organisation only.
     table(&s, &ada.token, "codes", &["code"], json!([{ "id": 1, "code": "DE" }])).await;

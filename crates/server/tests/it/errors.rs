@@ -155,3 +155,49 @@ async fn every_response_carries_a_request_id() {
     assert_eq!(res.headers()["x-request-id"], "trace-me-42");
     assert_eq!(res.json::<Value>().await.unwrap(), json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }));
 }
+
+/// A 404 for a name says what is missing, by name: the outermost missing part of a path
+/// (catalog, schema, table), or the column or constraint. Names resolve in the caller's
+/// organisation only, so another organisation's tables change nothing in the answer.
+#[tokio::test]
+async fn not_found_names_what_is_missing() {
+    use crate::data::{T, customers};
+    use crate::support::missing;
+
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    customers(&s, &ada).await;
+    let t = &ada.token;
+    let cases: Vec<(Method, String, Option<Value>, &str)> = vec![
+        (Method::GET, "/v1/tables/main/crm/nope".into(), None, "table `main.crm.nope`"),
+        (Method::GET, "/v1/tables/main/nope/customers/rows".into(), None, "schema `main.nope`"),
+        (Method::GET, "/v1/tables/nope/crm/customers/history".into(), None, "catalog `nope`"),
+        (Method::GET, "/v1/tables/main/crm/bad-name".into(), None, "table `main.crm.bad-name`"),
+        (Method::GET, "/v1/catalogs/nope/schemas".into(), None, "catalog `nope`"),
+        (Method::DELETE, "/v1/catalogs/nope".into(), None, "catalog `nope`"),
+        (Method::DELETE, "/v1/catalogs/main/schemas/nope".into(), None, "schema `main.nope`"),
+        (Method::DELETE, "/v1/catalogs/nope/schemas/crm".into(), None, "catalog `nope`"),
+        (Method::POST, "/v1/catalogs/nope/schemas".into(), Some(json!({ "name": "x" })), "catalog `nope`"),
+        (
+            Method::POST,
+            "/v1/tables/main/nope/fresh".into(),
+            Some(json!({ "columns": [{ "name": "x", "type": "string" }] })),
+            "schema `main.nope`",
+        ),
+        (Method::PATCH, format!("{T}/columns/nope"), Some(json!({ "comment": "x" })), "column `nope`"),
+        (Method::GET, format!("{T}/columns/nope/domain"), None, "column `nope`"),
+        (Method::DELETE, format!("{T}/constraints/nope"), None, "constraint `nope`"),
+    ];
+    for (method, path, body, what) in &cases {
+        let got = s.call(method.clone(), path, Some(t), body.clone()).await;
+        assert_eq!(got, (StatusCode::NOT_FOUND, missing(what)), "{method} {path}");
+    }
+    // Acme holding `main.crm.customers` changes nothing for Eve, who has no catalog.
+    let eve = s.onboard("Evil", "eve@example.com").await;
+    for path in [T.to_owned(), format!("{T}/rows"), format!("{T}/columns/name/domain")] {
+        assert_eq!(s.get(&path, &eve.token).await, (StatusCode::NOT_FOUND, missing("catalog `main`")), "{path}");
+    }
+    // Ids name nothing anyone else could recognise: a plain 404.
+    let (status, body) = s.get("/v1/jobs/01900000-0000-7000-8000-000000000000", t).await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, not_found()));
+}

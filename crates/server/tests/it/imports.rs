@@ -256,3 +256,66 @@ async fn unreadable_imports_fail_with_the_reason_and_change_nothing() {
     let (status, _) = s.get("/v1/tables/main/crm/fresh", t).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// A file whose structure breaks on a later line fails its job naming that data row.
+#[tokio::test]
+async fn csv_structure_errors_name_their_data_row() {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    let t = &ada.token;
+    customers(&s, &ada).await;
+    let before = s.get(T, t).await.1["version"].clone();
+    for (file, fault) in [
+        (
+            &b"id,name,country\n1,a,DE\n2,b,FR\n3,c\n4,d,BE\n"[..],
+            json!({ "field": "rows[2]", "message": "incorrect number of fields for line 4, expected 3 got 2" }),
+        ),
+        (
+            &b"id,name,country\n1,a,DE\n2,\"b,FR\n3,c\",BE,x\n"[..],
+            json!({ "field": "rows[1]", "message": "incorrect number of fields for line 3, expected 3 got 4" }),
+        ),
+        (
+            &b"id,name,country\n1,a,DE\n2,b,FR\n3,c,\xffBE\n"[..],
+            json!({ "field": "rows[2].country", "message": "Encountered invalid UTF-8 data for line 4 and field 3" }),
+        ),
+    ] {
+        let (status, job) = upload(&s, t, &format!("{T}/import"), form(file, "x.csv", &[])).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+        let job = finished(&s, t, &job).await;
+        assert_eq!(job["status"], "failed");
+        let expected = json!({ "statusCode": 400, "error": "Bad Request",
+            "message": "1 value(s) do not fit the table", "details": [fault] });
+        assert_eq!(job["error"], expected);
+    }
+    assert_eq!(s.get(T, t).await.1["version"], before, "nothing committed");
+}
+
+/// The domains an import applies (`applyDomains`) are audit events like any other change
+/// of a table's rules, with the version each committed.
+#[tokio::test]
+async fn domains_an_import_applies_are_audited() {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    let t = &ada.token;
+    namespace(&s, &ada).await;
+    let fields = [("delimiter", ";"), ("applyDomains", "true")];
+    let (status, job) = upload(&s, t, "/v1/tables/main/crm/people/import", form(AWKWARD, "p.csv", &fields)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(finished(&s, t, &job).await["status"], "succeeded");
+    let (status, audit) = s.get("/v1/audit?action=domain.*", t).await;
+    assert_eq!(status, StatusCode::OK, "{audit}");
+    let events = audit["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{audit}");
+    let event = &events[0];
+    assert_eq!(
+        (&event["action"], &event["target_type"], &event["target_id"], &event["actor_id"]),
+        (&json!("domain.set"), &json!("table"), &json!("main.crm.people"), &json!(ada.user_id))
+    );
+    let (_, table) = s.get("/v1/tables/main/crm/people?version=1", t).await;
+    let city = table["schema"]["fields"].as_array().unwrap().iter().find(|f| f["name"] == "city").unwrap();
+    assert_eq!(
+        event["details"],
+        json!({ "column": "city", "version": 1, "before": null, "after": city["domain"], "violating_rows": 0 })
+    );
+    assert_eq!(s.get("/v1/tables/main/crm/people/audit?action=domain.set", t).await.1["total"], 1);
+}

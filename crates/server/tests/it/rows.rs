@@ -473,6 +473,48 @@ async fn concurrent_writers_lose_nothing() {
     assert!(latest <= 1 + (clients * per_client) as u64, "{latest}");
 }
 
+/// A CSV body whose structure breaks on a later line (a ragged row, a stray quote,
+/// invalid UTF-8) is refused naming that data row, whether the body is parsed in memory
+/// or streamed (no Content-Length); nothing is committed.
+#[tokio::test]
+async fn csv_structure_errors_name_their_data_row() {
+    let (s, token) = setup().await;
+    let post = |body: reqwest::Body| {
+        s.client
+            .post(s.url(&format!("{T}/rows")))
+            .bearer_auth(&token)
+            .header("content-type", "text/csv")
+            .body(body)
+            .send()
+    };
+    let cases: [(&[u8], Value); 3] = [
+        (
+            b"id,name\n10,a\n11,b\n12,c,extra\n13,d\n",
+            json!({ "field": "rows[2]", "message": "incorrect number of fields for line 4, expected 2 got 3" }),
+        ),
+        (
+            b"id,name\n10,a\n11,\"b\n12,c\"d,e\n",
+            json!({ "field": "rows[1]", "message": "incorrect number of fields for line 3, expected 2 got 3" }),
+        ),
+        (
+            b"id,name\n10,a\n11,b\n12,c\xff\n",
+            json!({ "field": "rows[2].name", "message": "Encountered invalid UTF-8 data for line 4 and field 2" }),
+        ),
+    ];
+    for (csv, fault) in cases {
+        let in_memory = reqwest::Body::from(csv.to_vec());
+        let streamed = reqwest::Body::wrap_stream(futures::stream::iter([Ok::<_, std::io::Error>(csv.to_vec())]));
+        for body in [in_memory, streamed] {
+            let res = post(body).await.unwrap();
+            assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+            let expected = json!({ "statusCode": 400, "error": "Bad Request",
+                "message": "1 value(s) do not fit the table", "details": [fault] });
+            assert_eq!(res.json::<Value>().await.unwrap(), expected);
+        }
+    }
+    assert_eq!(version(&s, &token).await, 1, "nothing committed");
+}
+
 #[tokio::test]
 async fn large_and_chunked_csv_bodies_stream_into_one_commit() {
     let (s, token) = setup().await;

@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::data::{T, customers, fixed_domain, insert, rows, sample};
-use crate::support::{TestServer, invalid, not_found};
+use crate::support::{TestServer, invalid, missing};
 
 async fn described(s: &TestServer, token: &str) -> Value {
     s.get(T, token).await.1
@@ -105,7 +105,7 @@ async fn columns_metadata_description_and_properties_change_one_commit_at_a_time
     );
     let (status, body) =
         s.call(Method::PATCH, &format!("{T}/columns/nope"), Some(t), Some(json!({ "comment": "x" }))).await;
-    assert_eq!((status, body), (StatusCode::NOT_FOUND, not_found()));
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, missing("column `nope`")));
     let (status, body) = s.call(Method::PATCH, &format!("{T}/columns/name"), Some(t), Some(json!({}))).await;
     assert_eq!(
         (status, body),

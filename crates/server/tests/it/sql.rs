@@ -242,3 +242,33 @@ async fn file_statistics_skip_files_but_never_answer_alone() {
     );
     assert_eq!(q("SELECT count(*) AS n FROM main.crm.customers WHERE id = 15").await, json!([{ "n": 0 }]));
 }
+
+/// SQL errors speak of the query as written, not of DataFusion's session: a missing table
+/// is named as written, with how tables are named (and the caller's table of that name,
+/// if there is one); parse errors are plain sentences.
+#[tokio::test]
+async fn errors_name_what_is_wrong_in_the_query_as_written() {
+    use crate::support::invalid;
+
+    let (s, token) = setup().await;
+    let how = "name tables as `catalog.schema.table`";
+    for (query, message) in [
+        ("SELECT * FROM customers", format!("table `customers` not found; {how}, e.g. `main.crm.customers`")),
+        ("SELECT * FROM crm.customers", format!("table `crm.customers` not found; {how}, e.g. `main.crm.customers`")),
+        ("SELECT * FROM suppliers", format!("table `suppliers` not found; {how}")),
+        ("SELECT * FROM main.crm.suppliers", "table `main.crm.suppliers` not found".to_owned()),
+        (
+            "SELECT c.id FROM main.crm.customers c JOIN main.crm.orders o ON c.id = o.customer_id",
+            "table `main.crm.orders` not found".to_owned(),
+        ),
+        ("SELEC 1", "not valid SQL: Expected: an SQL statement, found: SELEC at Line: 1, Column: 1".to_owned()),
+        ("SELECT * FROM", "not valid SQL: Expected: identifier, found: EOF".to_owned()),
+        ("SELECT 1; SELECT 2", "give one SQL statement; this query has several".to_owned()),
+    ] {
+        let (status, body) = sql(&s, &token, query).await;
+        assert_eq!((status, body), (StatusCode::BAD_REQUEST, invalid("query", &message)), "{query}");
+    }
+    // A CTE is no table, and a table function is no table either.
+    let (status, body) = sql(&s, &token, "WITH c AS (SELECT 1 AS x) SELECT x FROM c").await;
+    assert_eq!((status, &body["rows"]), (StatusCode::OK, &json!([{ "x": 1 }])));
+}

@@ -161,8 +161,14 @@ pub fn unauthorized() -> Value {
     error(401, "Unauthorized", "Invalid or expired token")
 }
 
+/// The plain 404: for ids, and anything another organisation may own.
 pub fn not_found() -> Value {
     error(404, "Not Found", "Resource not found")
+}
+
+/// The 404 for a name in the caller's own namespace: `missing("table `main.crm.x`")`.
+pub fn missing(what: &str) -> Value {
+    error(404, "Not Found", &format!("{what} not found"))
 }
 
 /// The 403 naming `scope`; which roles hold it is written out here by hand, so that

@@ -2,7 +2,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::data::{T, customers, insert, namespace, sample, upsert};
-use crate::support::{TestServer, error, forbidden, invalid, not_found};
+use crate::support::{TestServer, error, forbidden, invalid, missing};
 
 #[tokio::test]
 async fn create_describe_list_and_drop() {
@@ -54,7 +54,7 @@ async fn create_describe_list_and_drop() {
     let (status, body) =
         s.call(Method::DELETE, &format!("{T}?confirm=main.crm.customers"), Some(&ada.token), None).await;
     assert_eq!((status, body), (StatusCode::OK, json!({ "success": true, "message": "Table dropped" })));
-    assert_eq!(s.get(T, &ada.token).await, (StatusCode::NOT_FOUND, not_found()));
+    assert_eq!(s.get(T, &ada.token).await, (StatusCode::NOT_FOUND, missing("table `main.crm.customers`")));
     let leftover: Vec<_> = walk(&s.data_dir().join("warehouse"));
     assert!(leftover.is_empty(), "the table's files are deleted: {leftover:?}");
     // The name is free again, and the new table at the same place (at version 1 again, as

@@ -1,0 +1,51 @@
+//! Domain changes, committed and audited as one step. Every commit that changes a table's
+//! rules is an audit event, whichever request makes it: the domain routes, and imports
+//! that apply the domains they propose (`applyDomains`).
+
+use lakeward_engine::{DomainChange, DomainOutcome};
+use lakeward_meta::access::Principal;
+use lakeward_model::TableRef;
+use serde_json::json;
+use url::Url;
+
+use crate::audit_log::{self, Actor, Event};
+use crate::auth::RequestMeta;
+use crate::error::ApiResult;
+use crate::state::AppState;
+use crate::table_access;
+
+/// The table whose domain changes: its name (for the audit trail) and its location.
+pub struct DomainTarget<'a> {
+    pub table: &'a TableRef,
+    pub location: &'a Url,
+}
+
+/// Changes `column`'s domain (the caller has authorized `domains:write`) and records the
+/// event with the version it committed.
+pub async fn apply(
+    state: &AppState,
+    request: &RequestMeta,
+    principal: &Principal,
+    target: DomainTarget<'_>,
+    column: &str,
+    change: DomainChange,
+    force: bool,
+) -> ApiResult<DomainOutcome> {
+    let actor = table_access::actor(state, principal).await?;
+    let action = change.action();
+    let outcome = state.engine.change_domain(target.location, column, change, force, &actor).await?;
+    audit_log::record(
+        state,
+        request,
+        Actor::Principal(principal),
+        Event::new(principal.org_id, action).target("table", target.table).details(json!({
+            "column": column,
+            "version": outcome.version,
+            "before": outcome.previous,
+            "after": outcome.domain,
+            "violating_rows": outcome.violating_rows,
+        })),
+    )
+    .await?;
+    Ok(outcome)
+}
