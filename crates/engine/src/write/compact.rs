@@ -17,14 +17,13 @@ use arrow::array::{ArrayRef, new_null_array};
 use arrow::record_batch::RecordBatch;
 use deltalake::DeltaTable;
 use deltalake::kernel::Action;
-use deltalake::kernel::transaction::CommitBuilder;
 use deltalake::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use deltalake::protocol::DeltaOperation;
 use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
 use object_store::ObjectStoreExt as _;
 use url::Url;
 
-use super::{new_commit_id, writer_properties};
+use super::writer_properties;
 use crate::Inner as Engine;
 use crate::commit::Actor;
 use crate::error::{EngineError, EngineResult};
@@ -76,7 +75,6 @@ async fn compact(engine: &Engine, location: &Url, delta: &DeltaTable) -> EngineR
     if !plain || small.len() < COMPACT_AT_SMALL_FILES {
         return Ok(None);
     }
-    let read_version = delta.version().unwrap_or(0);
     let store = delta.object_store();
     let mut writer = RecordBatchWriter::for_table(delta)?.with_writer_properties(writer_properties());
     let schema = writer.arrow_schema();
@@ -102,15 +100,10 @@ async fn compact(engine: &Engine, location: &Url, delta: &DeltaTable) -> EngineR
         add.data_change = false;
         actions.push(Action::Add(add));
     }
-    let commit_id = new_commit_id();
     let operation = DeltaOperation::Optimize { predicate: None, target_size: SMALL_FILE_BYTES as i64 };
-    CommitBuilder::from(maintenance_actor().commit_properties(&commit_id, None))
-        .with_actions(actions)
-        .build(Some(snapshot), delta.log_store(), operation)
-        .await?;
-    // Brings the cached latest state up to the new version.
-    engine.open(location, crate::TimeTravel::Latest).await?;
-    Ok(Some(read_version + 1))
+    let version =
+        crate::schema::commit_actions(engine, location, delta, actions, operation, &maintenance_actor()).await?;
+    Ok(Some(version))
 }
 
 /// A file's rows in the table's current schema: columns by name (a column added since the
@@ -138,6 +131,7 @@ mod tests {
     use super::*;
     use crate::table::{self, ColumnSpec, TableSpec, TimeTravel};
     use crate::types::ColumnType;
+    use crate::write::new_commit_id;
 
     fn rows_in(delta: &DeltaTable) -> i64 {
         delta.snapshot().unwrap().log_data().iter().map(|f| f.num_records().unwrap_or(0) as i64).sum()
