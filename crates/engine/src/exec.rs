@@ -3,6 +3,8 @@
 //! noticed. Here it runs on separate threads; results cross back through a small
 //! channel, and dropping the caller's future or stream aborts the work.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use datafusion::physical_plan::SendableRecordBatchStream;
@@ -14,12 +16,48 @@ use tokio::time::Instant;
 use crate::error::{EngineError, EngineResult};
 use crate::output::ByteStream;
 
-/// Aborts the task when dropped (the caller went away, or gave up waiting).
-struct AbortOnDrop(AbortHandle);
+/// Set once a query is abandoned (past its timeout, or its caller gone). An abort lands
+/// only when the query's task next yields, and one poll of an operator can run for
+/// seconds (DataFusion's nested-loop join tries every build row against a probe batch
+/// before it returns, when few rows match): the join filters of the query's plan check
+/// this flag and end the query with an error (see `yielding`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Abandoned(Arc<AtomicBool>);
+
+impl Abandoned {
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn set(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+tokio::task_local! {
+    /// The flag of the query a task runs, for the sessions it makes (`Inner::session`).
+    static ABANDONED: Abandoned;
+}
+
+/// The flag of the query the current task runs, if it runs one.
+pub(crate) fn abandoned() -> Option<Abandoned> {
+    ABANDONED.try_with(Abandoned::clone).ok()
+}
+
+/// Aborts the task when dropped (the caller went away, or gave up waiting), and marks the
+/// query abandoned unless it finished.
+struct AbortOnDrop {
+    task: AbortHandle,
+    abandoned: Abandoned,
+    finished: bool,
+}
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        self.0.abort();
+        if !self.finished {
+            self.abandoned.set();
+        }
+        self.task.abort();
     }
 }
 
@@ -65,8 +103,18 @@ impl Exec {
         T: Send + 'static,
         F: std::future::Future<Output = EngineResult<T>> + Send + 'static,
     {
-        let mut task = self.handle().spawn(fut);
-        let _abort = AbortOnDrop(task.abort_handle());
+        self.run_query(deadline, &Abandoned::default(), fut).await
+    }
+
+    /// Runs `fut`, which prepares a query, on the engine's threads; past the deadline it is
+    /// aborted and `abandoned` is set (pass the same flag to [`Exec::forward`]).
+    pub(crate) async fn run_query<T, F>(&self, deadline: Deadline, abandoned: &Abandoned, fut: F) -> EngineResult<T>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = EngineResult<T>> + Send + 'static,
+    {
+        let mut task = self.handle().spawn(ABANDONED.scope(abandoned.clone(), fut));
+        let mut abort = AbortOnDrop { task: task.abort_handle(), abandoned: abandoned.clone(), finished: false };
         let joined = match deadline {
             None => (&mut task).await,
             Some((at, timeout)) => match tokio::time::timeout_at(at, &mut task).await {
@@ -74,12 +122,13 @@ impl Exec {
                 Err(_) => return Err(EngineError::Timeout(timeout.as_secs())),
             },
         };
+        abort.finished = true;
         joined.map_err(|e| EngineError::Internal(format!("engine task failed: {e}")))?
     }
 
     /// Polls `stream` on the engine's threads and hands its chunks on; ends it with a
     /// timeout error past the deadline; stops the work when the receiver is dropped.
-    pub(crate) fn forward(&self, mut stream: ByteStream, deadline: Deadline) -> ByteStream {
+    pub(crate) fn forward(&self, mut stream: ByteStream, deadline: Deadline, abandoned: &Abandoned) -> ByteStream {
         let (tx, rx) = tokio::sync::mpsc::channel(2);
         let task = self.handle().spawn(async move {
             while let Some(chunk) = stream.next().await {
@@ -88,7 +137,7 @@ impl Exec {
                 }
             }
         });
-        let abort = AbortOnDrop(task.abort_handle());
+        let abort = AbortOnDrop { task: task.abort_handle(), abandoned: abandoned.clone(), finished: false };
         futures::stream::unfold((rx, Some(abort)), move |(mut rx, abort)| async move {
             abort.as_ref()?;
             let next = match deadline {

@@ -138,20 +138,23 @@ impl Engine {
     ) -> EngineResult<RowsPage> {
         let (inner, location, q) = (self.inner.clone(), location.clone(), q.clone());
         let deadline = tokio::time::Instant::now() + self.query_timeout;
+        let abandoned = exec::Abandoned::default();
         let page = self
             .exec
-            .run(Some((deadline, self.query_timeout)), async move {
+            .run_query(Some((deadline, self.query_timeout)), &abandoned, async move {
                 inner.read_rows(&location, at, &q, format, count).await
             })
             .await?;
-        Ok(RowsPage { body: self.exec.forward(page.body, Some((deadline, self.query_timeout))), ..page })
+        Ok(RowsPage { body: self.exec.forward(page.body, Some((deadline, self.query_timeout)), &abandoned), ..page })
     }
 
     /// The whole table, streamed (no timeout: exports of large tables take their time).
     pub async fn export(&self, location: &Url, at: TimeTravel, format: OutputFormat) -> EngineResult<ByteStream> {
         let (inner, location) = (self.inner.clone(), location.clone());
-        let body = self.exec.run(None, async move { inner.export(&location, at, format).await }).await?;
-        Ok(self.exec.forward(body, None))
+        let abandoned = exec::Abandoned::default();
+        let body =
+            self.exec.run_query(None, &abandoned, async move { inner.export(&location, at, format).await }).await?;
+        Ok(self.exec.forward(body, None, &abandoned))
     }
 
     pub async fn search(
@@ -164,23 +167,33 @@ impl Engine {
     ) -> EngineResult<SearchOutput> {
         let (inner, location, term) = (self.inner.clone(), location.clone(), term.to_owned());
         let deadline = tokio::time::Instant::now() + self.query_timeout;
+        let abandoned = exec::Abandoned::default();
         let found = self
             .exec
-            .run(Some((deadline, self.query_timeout)), async move {
+            .run_query(Some((deadline, self.query_timeout)), &abandoned, async move {
                 search::search(&inner, &location, at, &term, limit, format).await
             })
             .await?;
-        Ok(SearchOutput { body: self.exec.forward(found.body, Some((deadline, self.query_timeout))), ..found })
+        Ok(SearchOutput {
+            body: self.exec.forward(found.body, Some((deadline, self.query_timeout)), &abandoned),
+            ..found
+        })
     }
 
     pub async fn sql(&self, tables: &[SqlTable], query: &str, format: OutputFormat) -> EngineResult<SqlOutput> {
         let (inner, tables, query) = (self.inner.clone(), tables.to_vec(), query.to_owned());
         let deadline = tokio::time::Instant::now() + self.query_timeout;
+        let abandoned = exec::Abandoned::default();
         let output = self
             .exec
-            .run(Some((deadline, self.query_timeout)), async move { inner.sql(&tables, &query, format).await })
+            .run_query(Some((deadline, self.query_timeout)), &abandoned, async move {
+                inner.sql(&tables, &query, format).await
+            })
             .await?;
-        Ok(SqlOutput { body: self.exec.forward(output.body, Some((deadline, self.query_timeout))), ..output })
+        Ok(SqlOutput {
+            body: self.exec.forward(output.body, Some((deadline, self.query_timeout)), &abandoned),
+            ..output
+        })
     }
 
     pub async fn history(&self, location: &Url, limit: usize, before: Option<u64>) -> EngineResult<Vec<HistoryItem>> {
@@ -455,7 +468,7 @@ impl Inner {
             .with_runtime_env(self.runtime.clone())
             .with_default_features()
             .with_physical_optimizer_rule(Arc::new(group_by::ViewGroupBy))
-            .with_physical_optimizer_rule(Arc::new(yielding::YieldEverywhere))
+            .with_physical_optimizer_rule(Arc::new(yielding::YieldEverywhere { abandoned: exec::abandoned() }))
             .build();
         SessionContext::new_with_state(state)
     }
