@@ -94,30 +94,16 @@ mod tests {
 
     use arrow::array::Int64Array;
     use arrow::record_batch::RecordBatch;
-    use lakeward_model::Ident;
 
     use super::*;
-    use crate::commit::Actor;
-    use crate::table::{ColumnSpec, TableSpec, TimeTravel};
-    use crate::types::ColumnType;
+    use crate::table::TimeTravel;
 
     /// A commit whose outcome was not reported is found again by its commit id; an id
     /// that never committed is not.
     #[tokio::test]
     async fn commits_are_found_by_their_commit_id() {
         let dir = tempfile::tempdir().unwrap();
-        let location = url::Url::from_directory_path(dir.path().join("t")).unwrap();
-        let actor = Actor { user_id: "u1".into(), user_name: "ada@example.com".into() };
-        let spec = TableSpec {
-            columns: vec![ColumnSpec {
-                name: Ident::new("id").unwrap(),
-                column_type: ColumnType::Int64,
-                nullable: false,
-                comment: None,
-            }],
-            ..Default::default()
-        };
-        let created = crate::table::create(&location, "t", &spec, &actor).await.unwrap();
+        let (location, actor, created) = crate::table::id_table(dir.path()).await;
         let schema = crate::table::arrow_schema(&created).unwrap();
         let batch = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![1, 2]))]).unwrap();
         created.write(vec![batch]).with_commit_properties(actor.commit_properties("commit-42", None)).await.unwrap();

@@ -351,3 +351,22 @@ fn compare_json(a: &serde_json::Value, b: &serde_json::Value) -> Option<std::cmp
         _ => None,
     }
 }
+
+/// For tests: a new table `t (id int64 not null)` in `dir`, its location, and the actor
+/// that created it.
+#[cfg(test)]
+pub(crate) async fn id_table(dir: &std::path::Path) -> (Url, Actor, DeltaTable) {
+    let location = Url::from_directory_path(dir.join("t")).unwrap();
+    let actor = Actor { user_id: "u1".into(), user_name: "ada@example.com".into() };
+    let spec = TableSpec {
+        columns: vec![ColumnSpec {
+            name: Ident::new("id").unwrap(),
+            column_type: ColumnType::Int64,
+            nullable: false,
+            comment: None,
+        }],
+        ..Default::default()
+    };
+    let created = create(&location, "t", &spec, &actor).await.unwrap();
+    (location, actor, created)
+}

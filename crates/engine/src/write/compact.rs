@@ -126,11 +126,9 @@ mod tests {
 
     use arrow::array::Int64Array;
     use arrow::record_batch::RecordBatch;
-    use lakeward_model::Ident;
 
     use super::*;
-    use crate::table::{self, ColumnSpec, TableSpec, TimeTravel};
-    use crate::types::ColumnType;
+    use crate::table::{self, TimeTravel};
     use crate::write::new_commit_id;
 
     fn rows_in(delta: &DeltaTable) -> i64 {
@@ -144,18 +142,7 @@ mod tests {
     #[tokio::test]
     async fn racing_compactions_keep_each_row_once() {
         let dir = tempfile::tempdir().unwrap();
-        let location = url::Url::from_directory_path(dir.path().join("t")).unwrap();
-        let actor = Actor { user_id: "u1".into(), user_name: "ada@example.com".into() };
-        let spec = TableSpec {
-            columns: vec![ColumnSpec {
-                name: Ident::new("id").unwrap(),
-                column_type: ColumnType::Int64,
-                nullable: false,
-                comment: None,
-            }],
-            ..Default::default()
-        };
-        let mut delta = table::create(&location, "t", &spec, &actor).await.unwrap();
+        let (location, actor, mut delta) = crate::table::id_table(dir.path()).await;
         let schema = table::arrow_schema(&delta).unwrap();
         for id in 0..COMPACT_AT_SMALL_FILES as i64 {
             let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![id]))]).unwrap();

@@ -64,6 +64,17 @@ pub async fn upsert(s: &TestServer, token: &str, rows: Value) -> (StatusCode, Va
     (status, res.json().await.unwrap())
 }
 
+/// POSTs a CSV body (with its header line) as rows of [`T`].
+pub async fn post_csv(s: &TestServer, token: &str, body: reqwest::Body) -> reqwest::Result<reqwest::Response> {
+    s.client
+        .post(s.url(&format!("{T}/rows")))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(body)
+        .send()
+        .await
+}
+
 /// GET rows with a query string; returns (status, body, content-range).
 pub async fn rows(s: &TestServer, token: &str, query: &str) -> (StatusCode, Value, Option<String>) {
     let res = s.client.get(s.url(&format!("{T}/rows{query}"))).bearer_auth(token).send().await.unwrap();

@@ -1,7 +1,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::data::{T, customers, ids, insert, rows, sample, upsert};
+use crate::data::{T, customers, ids, insert, post_csv, rows, sample, upsert};
 use crate::support::{TestServer, error, invalid};
 
 async fn setup() -> (TestServer, String) {
@@ -479,14 +479,6 @@ async fn concurrent_writers_lose_nothing() {
 #[tokio::test]
 async fn csv_structure_errors_name_their_data_row() {
     let (s, token) = setup().await;
-    let post = |body: reqwest::Body| {
-        s.client
-            .post(s.url(&format!("{T}/rows")))
-            .bearer_auth(&token)
-            .header("content-type", "text/csv")
-            .body(body)
-            .send()
-    };
     let cases: [(&[u8], Value); 3] = [
         (
             b"id,name\n10,a\n11,b\n12,c,extra\n13,d\n",
@@ -505,7 +497,7 @@ async fn csv_structure_errors_name_their_data_row() {
         let in_memory = reqwest::Body::from(csv.to_vec());
         let streamed = reqwest::Body::wrap_stream(futures::stream::iter([Ok::<_, std::io::Error>(csv.to_vec())]));
         for body in [in_memory, streamed] {
-            let res = post(body).await.unwrap();
+            let res = post_csv(&s, &token, body).await.unwrap();
             assert_eq!(res.status(), StatusCode::BAD_REQUEST);
             let expected = json!({ "statusCode": 400, "error": "Bad Request",
                 "message": "1 value(s) do not fit the table", "details": [fault] });
@@ -525,35 +517,27 @@ async fn large_and_chunked_csv_bodies_stream_into_one_commit() {
         }
         text
     };
-    let post = |body: reqwest::Body| {
-        s.client
-            .post(s.url(&format!("{T}/rows")))
-            .bearer_auth(&token)
-            .header("content-type", "text/csv")
-            .body(body)
-            .send()
-    };
     let big = csv(10, 40_010);
     assert!(big.len() > 2 << 20, "over the streaming threshold");
-    let res = post(big.into()).await.unwrap();
+    let res = post_csv(&s, &token, big.into()).await.unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     assert_eq!(res.json::<Value>().await.unwrap(), json!({ "version": 2, "rows": 40_000, "replayed": false }));
 
     // No Content-Length: streamed too.
     let chunks: Vec<Result<String, std::io::Error>> = vec![Ok("id,name\n".into()), Ok("50000,a\n50001,b\n".into())];
-    let res = post(reqwest::Body::wrap_stream(futures::stream::iter(chunks))).await.unwrap();
+    let res = post_csv(&s, &token, reqwest::Body::wrap_stream(futures::stream::iter(chunks))).await.unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     assert_eq!(res.json::<Value>().await.unwrap()["rows"], 2);
 
     // A bad value deep in a large body: named by row, nothing committed.
     let mut bad = csv(60_000, 90_000);
     bad.push_str("90000,x,DE,not money\n");
-    let res = post(bad.into()).await.unwrap();
+    let res = post_csv(&s, &token, bad.into()).await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["details"][0]["field"], "rows[30000].balance", "{body}");
     // A key already in the table: 409, nothing committed.
-    let res = post(csv(40_000, 40_100).into()).await.unwrap();
+    let res = post_csv(&s, &token, csv(40_000, 40_100).into()).await.unwrap();
     assert_eq!(res.status(), StatusCode::CONFLICT);
     assert_eq!(version(&s, &token).await, 3);
     let res = s
@@ -615,4 +599,34 @@ async fn small_files_are_compacted_without_changing_what_anyone_reads() {
     // The key check still knows every key, and inserts go on.
     assert_eq!(insert(&s, &token, json!([{ "id": 120 }])).await.0, StatusCode::CONFLICT);
     assert_eq!(insert(&s, &token, json!([{ "id": 200 }])).await.0, StatusCode::CREATED);
+}
+
+/// The same idempotency key sent twice at once (the two may share a group commit): one
+/// request writes, the other is answered with that write's outcome.
+#[tokio::test]
+async fn simultaneous_retries_write_once_and_share_the_outcome() {
+    let (s, token) = setup().await;
+    let send = || {
+        s.client
+            .post(s.url(&format!("{T}/rows")))
+            .bearer_auth(&token)
+            .header("idempotency-key", "order-30")
+            .json(&json!([{ "id": 30, "name": "Once" }]))
+            .send()
+    };
+    let (a, b) = tokio::join!(send(), send());
+    let mut answers = Vec::new();
+    for res in [a.unwrap(), b.unwrap()] {
+        answers.push((res.status(), res.json::<Value>().await.unwrap()));
+    }
+    answers.sort_by_key(|(status, _)| *status);
+    assert_eq!(
+        answers,
+        [
+            (StatusCode::OK, json!({ "version": 2, "rows": 1, "replayed": true })),
+            (StatusCode::CREATED, json!({ "version": 2, "rows": 1, "replayed": false })),
+        ]
+    );
+    assert_eq!(ids(&rows(&s, &token, "?id=eq.30").await.1), [30]);
+    assert_eq!(version(&s, &token).await, 2);
 }
