@@ -1,8 +1,28 @@
-//! Who a commit is by, recorded in the Delta commit itself so that any Delta reader's
-//! history shows it.
+//! The one commit path. Every operation that commits goes through it:
+//! - who a commit is by, recorded in the Delta commit itself so that any Delta reader's
+//!   history shows it, with a commit id to find it again ([`Actor`], [`Commit`]);
+//! - idempotency keys, recorded as Delta application transactions, so a retried request
+//!   is recognised from the log itself and answered with the original outcome
+//!   ([`replayed`]);
+//! - a commit whose outcome was not reported is looked up in the log before anything is
+//!   reported ([`Commit::landed`]);
+//! - the state a commit produced is remembered as the table's latest;
+//! - an operation that lost the race to another writer is redone on the new state
+//!   ([`redo`]).
+
+use std::sync::atomic::Ordering;
 
 use deltalake::kernel::Transaction;
 use deltalake::kernel::transaction::CommitProperties;
+use deltalake::{DeltaTable, DeltaTableError};
+use serde_json::Value;
+use url::Url;
+
+use crate::error::{EngineError, EngineResult, Input};
+use crate::history;
+use crate::state::EngineState;
+use crate::table::TimeTravel;
+use crate::write::WriteOutcome;
 
 #[derive(Debug, Clone)]
 pub struct Actor {
@@ -73,3 +93,159 @@ pub fn idempotency_transaction(key: &str, read_version: u64) -> Transaction {
 
 /// Commit metadata: the rows each idempotency key of a group commit wrote, for replays.
 pub const ROWS_BY_KEY: &str = "lakewardRowsByIdempotencyKey";
+
+/// One commit in the making, prepared from the table state `read_version`.
+pub(crate) struct Commit<'a> {
+    state: &'a EngineState,
+    location: &'a Url,
+    pub(crate) id: String,
+    pub(crate) read_version: u64,
+}
+
+/// What a commit produced.
+pub(crate) struct Landed<M> {
+    pub(crate) version: u64,
+    /// The new state and delta-rs' metrics for it, unless the outcome had to be looked up
+    /// in the log.
+    pub(crate) reported: Option<(DeltaTable, M)>,
+}
+
+impl<'a> Commit<'a> {
+    pub(crate) fn prepare(state: &'a EngineState, location: &'a Url, read: &DeltaTable) -> Self {
+        Commit { state, location, id: uuid::Uuid::new_v4().to_string(), read_version: read.version().unwrap_or(0) }
+    }
+
+    /// The commit's properties: its actor and id, and the idempotency key's transaction.
+    pub(crate) fn properties(&self, actor: &Actor, idempotency_key: Option<&str>) -> CommitProperties {
+        actor.commit_properties(&self.id, idempotency_key.map(|k| idempotency_transaction(k, self.read_version)))
+    }
+
+    /// The properties of one commit for several requests (see [`Actor::group_commit_properties`]).
+    pub(crate) fn group_properties(&self, actor: &Actor, keys: &[(&str, u64)]) -> CommitProperties {
+        actor.group_commit_properties(&self.id, self.read_version, keys)
+    }
+
+    /// [`Commit::landed`] for a write that reports no metrics.
+    pub(crate) async fn landed_table(&self, result: Result<DeltaTable, DeltaTableError>) -> EngineResult<Landed<()>> {
+        self.landed(result.map(|t| (t, ()))).await
+    }
+
+    /// [`Commit::landed`] for a commit of prepared actions, which reports only its version:
+    /// the cached state is brought up to it.
+    pub(crate) async fn landed_actions(&self, result: Result<u64, DeltaTableError>) -> EngineResult<u64> {
+        match result {
+            Ok(version) => {
+                self.state.counters.commits.fetch_add(1, Ordering::Relaxed);
+                self.state.open(self.location, TimeTravel::Latest).await?;
+                Ok(version)
+            }
+            Err(e) => landed_despite(self.state, self.location, self.read_version, &self.id, e).await,
+        }
+    }
+
+    /// The version the commit produced, once delta-rs answered: the new state is
+    /// remembered as the latest; a failure that may have landed anyway is looked up.
+    pub(crate) async fn landed<M>(&self, result: Result<(DeltaTable, M), DeltaTableError>) -> EngineResult<Landed<M>> {
+        match result {
+            Ok((table, metrics)) => {
+                self.state.counters.commits.fetch_add(1, Ordering::Relaxed);
+                self.state.remember(self.location, &table);
+                let version = table.version().unwrap_or(self.read_version + 1);
+                Ok(Landed { version, reported: Some((table, metrics)) })
+            }
+            Err(e) => {
+                let version = landed_despite(self.state, self.location, self.read_version, &self.id, e).await?;
+                Ok(Landed { version, reported: None })
+            }
+        }
+    }
+}
+
+/// The outcome of the commit that already wrote this idempotency key, if one did: its
+/// version, and the rows it wrote (recorded by the commit, or from delta-rs's operation
+/// metrics for a commit of one request).
+pub(crate) async fn replayed(table: &DeltaTable, key: Option<&str>) -> EngineResult<Option<WriteOutcome>> {
+    let Some(key) = key else { return Ok(None) };
+    let app_id = idempotency_app_id(key);
+    let store = table.log_store();
+    let Some(recorded) = table.snapshot()?.transaction_version(store.as_ref(), app_id.clone()).await? else {
+        return Ok(None);
+    };
+    let replay = |version: Option<u64>, rows: u64| WriteOutcome { version, rows, returned: None, replayed: true };
+    let version = recorded.max(0) as u64;
+    let Some(bytes) = store.read_commit_entry(version).await? else { return Ok(Some(replay(None, 0))) };
+    let actions = deltalake::logstore::get_actions(version, &bytes)?;
+    // Keys recorded before transactions carried their table version say version 1.
+    let recorded_here = actions.iter().any(|a| matches!(a, deltalake::kernel::Action::Txn(t) if t.app_id == app_id));
+    if !recorded_here {
+        return Ok(Some(replay(None, 0)));
+    }
+    let info = actions.iter().find_map(|a| match a {
+        deltalake::kernel::Action::CommitInfo(info) => Some(&info.info),
+        _ => None,
+    });
+    let by_key = info.and_then(|i| i.get(crate::commit::ROWS_BY_KEY)).and_then(|m| m.get(key)).and_then(Value::as_u64);
+    let metrics = info.and_then(|i| i.get("operationMetrics"));
+    let from_metrics = ["num_updated_rows", "num_deleted_rows", "num_source_rows", "num_added_rows"]
+        .iter()
+        .find_map(|m| metrics.and_then(|x| x.get(*m)).and_then(Value::as_u64));
+    Ok(Some(replay(Some(version), by_key.or(from_metrics).unwrap_or(0))))
+}
+
+/// After a failed commit: errors that say it did not land are answered as they are
+/// (a concurrent commit as [`EngineError::Concurrent`], for the operation to be redone);
+/// for any other (an I/O error after the commit file may have been written) the log is
+/// read, and the version is returned if the commit landed after all.
+pub(crate) async fn landed_despite(
+    state: &EngineState,
+    location: &Url,
+    read_version: u64,
+    commit_id: &str,
+    err: deltalake::DeltaTableError,
+) -> EngineResult<u64> {
+    use deltalake::DeltaTableError as E;
+    match err {
+        e @ (E::Transaction { .. } | E::VersionAlreadyExists(_)) => Err(e.into()),
+        e if e.to_string().contains("Invalid data found") => Err(EngineError::invalid(Input::Rows, e.to_string())),
+        e => {
+            let reopened = state.open(location, TimeTravel::Latest).await?;
+            history::committed(&reopened, read_version, commit_id).await?.ok_or_else(|| e.into())
+        }
+    }
+}
+
+/// How many times an operation is redone while other writers keep committing first.
+pub(crate) const MAX_REDOS: u32 = 40;
+
+/// Runs `attempt` until it does not fail for a concurrent commit: each attempt reads the
+/// table afresh, checks the request against that state (keys, rules, idempotency) and
+/// commits on top of exactly that version. Waits a little, with jitter, between attempts
+/// so that writers in several processes do not keep colliding in step.
+pub(crate) async fn redo<T, F, Fut>(state: &EngineState, mut attempt: F) -> EngineResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = EngineResult<T>>,
+{
+    let mut redone = 0;
+    loop {
+        let outcome = attempt().await;
+        if matches!(outcome, Err(EngineError::Concurrent)) {
+            state.counters.conflicts.fetch_add(1, Ordering::Relaxed);
+        }
+        match outcome {
+            Err(EngineError::Concurrent) if redone < MAX_REDOS => {
+                redone += 1;
+                state.counters.redos.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(redo_pause(redone)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The pause before redo number `n`: up to 2 ms times 2^n (at most 100 ms), jittered.
+pub(crate) fn redo_pause(n: u32) -> std::time::Duration {
+    let ceiling_ms = (2u64 << n.min(6)).min(100);
+    let jitter = uuid::Uuid::new_v4().as_u128() as u64 % 1000;
+    std::time::Duration::from_micros(ceiling_ms * jitter)
+}

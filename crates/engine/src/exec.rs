@@ -89,7 +89,7 @@ impl Exec {
             .thread_stack_size(16 * 1024 * 1024)
             .enable_all()
             .build()
-            .map_err(|e| EngineError::Internal(e.to_string()))?;
+            .map_err(|e| EngineError::internal(e.to_string()))?;
         Ok(Self { runtime: Some(runtime) })
     }
 
@@ -97,18 +97,9 @@ impl Exec {
         self.runtime.as_ref().expect("present until drop").handle()
     }
 
-    /// Runs `fut` on the engine's threads; past the deadline it is aborted.
-    pub(crate) async fn run<T, F>(&self, deadline: Deadline, fut: F) -> EngineResult<T>
-    where
-        T: Send + 'static,
-        F: std::future::Future<Output = EngineResult<T>> + Send + 'static,
-    {
-        self.run_query(deadline, &Abandoned::default(), fut).await
-    }
-
     /// Runs `fut`, which prepares a query, on the engine's threads; past the deadline it is
     /// aborted and `abandoned` is set (pass the same flag to [`Exec::forward`]).
-    pub(crate) async fn run_query<T, F>(&self, deadline: Deadline, abandoned: &Abandoned, fut: F) -> EngineResult<T>
+    pub(crate) async fn run<T, F>(&self, deadline: Deadline, abandoned: &Abandoned, fut: F) -> EngineResult<T>
     where
         T: Send + 'static,
         F: std::future::Future<Output = EngineResult<T>> + Send + 'static,
@@ -123,7 +114,7 @@ impl Exec {
             },
         };
         abort.finished = true;
-        joined.map_err(|e| EngineError::Internal(format!("engine task failed: {e}")))?
+        joined.map_err(|e| EngineError::internal(format!("engine task failed: {e}")))?
     }
 
     /// Polls `stream` on the engine's threads and hands its chunks on; ends it with a

@@ -8,8 +8,8 @@ use datafusion::prelude::SessionContext;
 use deltalake::DeltaTable;
 use lakeward_model::query::{CmpOp, Filter, IsValue, RowQuery};
 
-use crate::error::{EngineError, EngineResult};
-use crate::write::rows::scalar_from_text;
+use crate::coerce::scalar_from_text;
+use crate::error::{EngineError, EngineResult, Input};
 
 /// The name a table has inside its own single-table session.
 pub(crate) const SELF: &str = "t";
@@ -27,7 +27,7 @@ pub(crate) fn column(name: &str) -> Expr {
 /// Filters past the limits every surface shares are refused here too, whichever surface
 /// built them.
 pub fn filter_expr(filter: &Filter, schema: &SchemaRef) -> EngineResult<Expr> {
-    filter.check_limits().map_err(|m| EngineError::invalid("filter", m))?;
+    filter.check_limits().map_err(|m| EngineError::invalid(Input::Filter, m))?;
     expr_of(filter, schema)
 }
 
@@ -94,7 +94,7 @@ fn expr_of(filter: &Filter, schema: &SchemaRef) -> EngineResult<Expr> {
 /// rather than n (DataFusion walks expressions recursively).
 fn conjunction(parts: &[Filter], schema: &SchemaRef, join: fn(Expr, Expr) -> Expr) -> EngineResult<Expr> {
     match parts {
-        [] => Err(EngineError::invalid("filter", "empty and/or list")),
+        [] => Err(EngineError::invalid(Input::Filter, "empty and/or list")),
         [one] => expr_of(one, schema),
         _ => {
             let (left, right) = parts.split_at(parts.len() / 2);

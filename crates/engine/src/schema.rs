@@ -2,8 +2,6 @@
 //! nullability, description, properties): each is one Delta commit of a new `metaData`
 //! action, named by its actor like every other commit.
 
-use std::sync::Arc;
-
 use deltalake::DeltaTable;
 use deltalake::kernel::schema::{MetadataValue, StructField, StructType};
 use deltalake::kernel::transaction::CommitBuilder;
@@ -11,14 +9,13 @@ use deltalake::kernel::{Action, Metadata, MetadataExt as _};
 use deltalake::protocol::DeltaOperation;
 use url::Url;
 
-use crate::Inner as Engine;
-use crate::commit::Actor;
+use crate::commit::{Actor, Commit};
 use crate::error::{EngineError, EngineResult};
-use crate::write::{landed_despite, new_commit_id};
+use crate::state::EngineState;
 
 /// Commits `metadata` (and nothing else) on top of `delta`; returns the new version.
 pub(crate) async fn commit_metadata(
-    engine: &Engine,
+    engine: &EngineState,
     location: &Url,
     delta: &DeltaTable,
     metadata: Metadata,
@@ -31,27 +28,19 @@ pub(crate) async fn commit_metadata(
 /// Commits `actions` that change no data (metadata, protocol) on top of `delta`; returns
 /// the new version.
 pub(crate) async fn commit_actions(
-    engine: &Engine,
+    engine: &EngineState,
     location: &Url,
     delta: &DeltaTable,
     actions: Vec<Action>,
     operation: DeltaOperation,
     actor: &Actor,
 ) -> EngineResult<u64> {
-    let commit_id = new_commit_id();
-    let read_version = delta.version().unwrap_or(0);
-    let committed = CommitBuilder::from(actor.commit_properties(&commit_id, None))
+    let commit = Commit::prepare(engine, location, delta);
+    let committed = CommitBuilder::from(commit.properties(actor, None))
         .with_actions(actions)
         .build(Some(delta.snapshot()?), delta.log_store(), operation)
         .await;
-    match committed {
-        Ok(commit) => {
-            // Brings the cached latest state up to the new version.
-            engine.open(location, crate::TimeTravel::Latest).await?;
-            Ok(commit.version())
-        }
-        Err(e) => landed_despite(engine, location, read_version, &commit_id, e).await,
-    }
+    commit.landed_actions(committed.map(|c| c.version())).await
 }
 
 /// The table's kernel schema with `column` replaced by what `edit` makes of it.
@@ -63,12 +52,12 @@ pub(crate) fn edit_field(
     let field = schema.field(column).ok_or_else(|| EngineError::no_column(column))?.clone();
     let edited = edit(field)?;
     StructType::try_new(schema.fields().map(|f| if f.name() == column { edited.clone() } else { f.clone() }))
-        .map_err(|e| EngineError::Internal(e.to_string()))
+        .map_err(|e| EngineError::internal(e.to_string()))
 }
 
 /// Sets (or with `None`, removes) one metadata key of a column, as one commit.
 pub(crate) async fn set_field_metadata(
-    engine: &Engine,
+    engine: &EngineState,
     location: &Url,
     delta: &DeltaTable,
     column: &str,
@@ -112,7 +101,7 @@ pub struct TableChange {
 
 /// Delta properties a user may set; everything else under `delta.` is Delta's own (and
 /// `delta.constraints.*` are changed through the constraint endpoints).
-const SETTABLE_DELTA_PROPERTIES: &[&str] = &[
+pub(crate) const SETTABLE_DELTA_PROPERTIES: &[&str] = &[
     "delta.checkpointInterval",
     "delta.targetFileSize",
     "delta.logRetentionDuration",
@@ -120,184 +109,8 @@ const SETTABLE_DELTA_PROPERTIES: &[&str] = &[
 ];
 
 /// Metadata keys Lakeward or Delta manage themselves.
-fn reserved_key(key: &str) -> bool {
+pub(crate) fn reserved_key(key: &str) -> bool {
     key.starts_with("delta.") || key.starts_with("lakeward.")
-}
-
-impl Engine {
-    /// Adds a nullable column (existing rows read it as null).
-    pub async fn add_column(&self, location: &Url, column: &crate::ColumnSpec, actor: &Actor) -> EngineResult<u64> {
-        use deltalake::kernel::engine::arrow_conversion::TryIntoKernel as _;
-        if !column.nullable {
-            return Err(EngineError::invalid(
-                "nullable",
-                "a new column must be nullable (existing rows have no value); make it NOT NULL afterwards",
-            ));
-        }
-        let _guard = self.lock(location).await;
-        let delta = self.open(location, crate::TimeTravel::Latest).await?;
-        let snapshot = delta.snapshot()?;
-        let schema = snapshot.schema();
-        if schema.fields().any(|f| f.name().eq_ignore_ascii_case(column.name.as_str())) {
-            return Err(EngineError::Conflict(format!("the table already has a column `{}`", column.name)));
-        }
-        let spec = crate::TableSpec { columns: vec![column.clone()], ..Default::default() };
-        let arrow = spec.arrow_schema();
-        let field: StructField = arrow
-            .field(0)
-            .try_into_kernel()
-            .map_err(|e: arrow::error::ArrowError| EngineError::Internal(e.to_string()))?;
-        let new_schema = StructType::try_new(schema.fields().cloned().chain([field.clone()]))
-            .map_err(|e| EngineError::Internal(e.to_string()))?;
-        let metadata = snapshot.metadata().clone().with_schema(&new_schema)?;
-        commit_metadata(self, location, &delta, metadata, DeltaOperation::AddColumn { fields: vec![field] }, actor)
-            .await
-    }
-
-    pub async fn change_column(
-        &self,
-        location: &Url,
-        column: &str,
-        change: &ColumnChange,
-        actor: &Actor,
-    ) -> EngineResult<u64> {
-        let _guard = self.lock(location).await;
-        let delta = self.open(location, crate::TimeTravel::Latest).await?;
-        let snapshot = delta.snapshot()?;
-        if change.nullable == Some(true) && crate::table::primary_key(&delta)?.iter().any(|k| k == column) {
-            return Err(EngineError::invalid("nullable", "a primary-key column cannot be nullable"));
-        }
-        if change.nullable == Some(false) {
-            let ctx = self.session();
-            crate::read::register(&ctx, &delta).await?;
-            let field = snapshot.schema().field(column).ok_or_else(|| EngineError::no_column(column))?.name().clone();
-            let nulls =
-                ctx.table(crate::read::SELF).await?.filter(crate::read::column(&field).is_null())?.count().await?;
-            if nulls > 0 {
-                return Err(EngineError::Violated {
-                    message: format!("{nulls} existing row(s) have no value in `{column}`"),
-                    rows: nulls as u64,
-                });
-            }
-        }
-        let schema = edit_field(snapshot.schema().as_ref(), column, |mut f| {
-            if let Some(nullable) = change.nullable {
-                f.nullable = nullable;
-            }
-            match &change.comment {
-                Some(Some(c)) => {
-                    f.metadata.insert(crate::types::COMMENT_KEY.to_owned(), MetadataValue::String(c.clone()));
-                }
-                Some(None) => {
-                    f.metadata.remove(crate::types::COMMENT_KEY);
-                }
-                None => {}
-            }
-            Ok(f)
-        })?;
-        let changed = schema.field(column).cloned().ok_or_else(|| EngineError::no_column(column))?;
-        let metadata = snapshot.metadata().clone().with_schema(&schema)?;
-        let operation = if change.nullable.is_some() {
-            DeltaOperation::DropColumnNotNull { column: changed }
-        } else {
-            DeltaOperation::UpdateFieldMetadata { fields: vec![changed] }
-        };
-        commit_metadata(self, location, &delta, metadata, operation, actor).await
-    }
-
-    /// Merges `entries` into a column's metadata; a `null` value removes its key.
-    pub async fn merge_field_metadata(
-        &self,
-        location: &Url,
-        column: &str,
-        entries: &serde_json::Map<String, serde_json::Value>,
-        actor: &Actor,
-    ) -> EngineResult<u64> {
-        if entries.is_empty() {
-            return Err(EngineError::invalid("metadata", "give at least one key"));
-        }
-        if let Some(key) = entries.keys().find(|k| reserved_key(k) || k.is_empty()) {
-            return Err(EngineError::invalid(
-                format!("metadata.{key}"),
-                "keys starting with `delta.` or `lakeward.` are managed by Delta and Lakeward (use the domain endpoints for domains)",
-            ));
-        }
-        let _guard = self.lock(location).await;
-        let delta = self.open(location, crate::TimeTravel::Latest).await?;
-        let snapshot = delta.snapshot()?;
-        let schema = edit_field(snapshot.schema().as_ref(), column, |mut f| {
-            for (key, value) in entries {
-                match value {
-                    serde_json::Value::Null => f.metadata.remove(key),
-                    serde_json::Value::String(s) => f.metadata.insert(key.clone(), MetadataValue::String(s.clone())),
-                    other => f.metadata.insert(key.clone(), MetadataValue::Other(other.clone())),
-                };
-            }
-            Ok(f)
-        })
-        .map_err(|e| match e {
-            EngineError::NotFound(_) => EngineError::invalid("fieldName", format!("unknown column `{column}`")),
-            e => e,
-        })?;
-        let changed = schema.field(column).cloned().ok_or_else(|| EngineError::no_column(column))?;
-        let metadata = snapshot.metadata().clone().with_schema(&schema)?;
-        commit_metadata(
-            self,
-            location,
-            &delta,
-            metadata,
-            DeltaOperation::UpdateFieldMetadata { fields: vec![changed] },
-            actor,
-        )
-        .await
-    }
-
-    /// Sets the description and properties, in one commit.
-    pub async fn change_table(&self, location: &Url, change: &TableChange, actor: &Actor) -> EngineResult<u64> {
-        if change.description.is_none() && change.properties.is_empty() {
-            return Err(EngineError::invalid("body", "nothing to change: give a description or properties"));
-        }
-        if change.description.as_ref().is_some_and(|d| d.chars().count() > 4000) {
-            return Err(EngineError::invalid("description", "must be at most 4000 characters"));
-        }
-        for key in change.properties.keys() {
-            if key.is_empty() || (reserved_key(key) && !SETTABLE_DELTA_PROPERTIES.contains(&key.as_str())) {
-                return Err(EngineError::invalid(
-                    format!("properties.{key}"),
-                    format!(
-                        "this property is managed by Delta or Lakeward; settable Delta properties: {}",
-                        SETTABLE_DELTA_PROPERTIES.join(", ")
-                    ),
-                ));
-            }
-        }
-        let _guard = self.lock(location).await;
-        let delta = self.open(location, crate::TimeTravel::Latest).await?;
-        let mut metadata = delta.snapshot()?.metadata().clone();
-        if let Some(d) = &change.description {
-            metadata = metadata.with_description(d.clone())?;
-        }
-        let mut set = std::collections::HashMap::new();
-        for (key, value) in &change.properties {
-            metadata = match value {
-                Some(v) => {
-                    set.insert(key.clone(), v.clone());
-                    metadata.add_config_key(key.clone(), v.clone())?
-                }
-                None => metadata.remove_config_key(key)?,
-            };
-        }
-        let operation = match &change.description {
-            Some(d) => DeltaOperation::UpdateTableMetadata {
-                metadata_update: deltalake::operations::update_table_metadata::TableMetadataUpdate {
-                    name: None,
-                    description: Some(d.clone()),
-                },
-            },
-            None => DeltaOperation::SetTableProperties { properties: set },
-        };
-        commit_metadata(self, location, &delta, metadata, operation, actor).await
-    }
 }
 
 /// A change to one column that rewrites the table's data (Delta keeps columns by name in
@@ -311,7 +124,7 @@ pub enum ColumnRewrite {
 }
 
 /// Widenings that lose nothing: every old value has exactly one new value.
-fn widens(from: crate::ColumnType, to: crate::ColumnType) -> bool {
+pub(crate) fn widens(from: crate::ColumnType, to: crate::ColumnType) -> bool {
     use crate::ColumnType as T;
     match (from, to) {
         (T::Int32, T::Int64 | T::Float64) | (T::Float32, T::Float64) | (T::Date, T::Timestamp) => true,
@@ -321,132 +134,5 @@ fn widens(from: crate::ColumnType, to: crate::ColumnType) -> bool {
             s2 >= s && (p2 as i16 - s2 as i16) >= (p as i16 - s as i16) && (p2, s2) != (p, s)
         }
         _ => false,
-    }
-}
-
-impl Engine {
-    pub async fn rewrite_column(
-        &self,
-        location: &Url,
-        column: &str,
-        rewrite: &ColumnRewrite,
-        actor: &Actor,
-    ) -> EngineResult<u64> {
-        use arrow::datatypes::{Field, Schema};
-        use datafusion::logical_expr::{Expr, cast};
-
-        let _guard = self.lock(location).await;
-        let delta = self.open(location, crate::TimeTravel::Latest).await?;
-        let schema = crate::table::arrow_schema(&delta)?;
-        schema.field_with_name(column).map_err(|_| EngineError::no_column(column))?;
-        let metadata = delta.snapshot()?.metadata().clone();
-        let keys = crate::table::primary_key(&delta)?;
-        let partitions = metadata.partition_columns().to_vec();
-        let in_use = |what: &str| EngineError::invalid("column", format!("column `{column}` is {what}"));
-        if partitions.iter().any(|p| p == column) {
-            return Err(in_use("a partition column"));
-        }
-        if !matches!(rewrite, ColumnRewrite::Widen(_)) {
-            if keys.iter().any(|k| k == column) {
-                return Err(in_use("part of the primary key"));
-            }
-            let rules = crate::rules::Rules::compile(self, location, &delta).await?;
-            if let Some((name, _)) = rules.constraint_columns().find(|(_, cols)| cols.iter().any(|c| c == column)) {
-                return Err(in_use(&format!("used by CHECK constraint `{name}`; drop it first")));
-            }
-            for f in schema.fields() {
-                if let Some(crate::rules::Domain::Hierarchical { parent_column, .. }) =
-                    crate::rules::domain::of_field(f)?
-                    && parent_column == column
-                {
-                    return Err(in_use(&format!(
-                        "the parent in the domain of `{}`; change that domain first",
-                        f.name()
-                    )));
-                }
-            }
-        }
-        if schema.fields().len() == 1 && matches!(rewrite, ColumnRewrite::Drop) {
-            return Err(in_use("the table's only column"));
-        }
-        let mut fields: Vec<Field> = Vec::with_capacity(schema.fields().len());
-        let mut exprs: Vec<Expr> = Vec::with_capacity(schema.fields().len());
-        for f in schema.fields() {
-            if f.name() != column {
-                fields.push(f.as_ref().clone());
-                exprs.push(crate::read::column(f.name()));
-                continue;
-            }
-            match rewrite {
-                ColumnRewrite::Drop => {}
-                ColumnRewrite::Rename(new) => {
-                    if schema.fields().iter().any(|o| o.name().eq_ignore_ascii_case(new.as_str())) {
-                        return Err(EngineError::Conflict(format!("the table already has a column `{new}`")));
-                    }
-                    fields.push(f.as_ref().clone().with_name(new.as_str()));
-                    exprs.push(crate::read::column(f.name()).alias(new.as_str()));
-                }
-                ColumnRewrite::Widen(to) => {
-                    let from =
-                        crate::ColumnType::of_field(f).ok_or_else(|| EngineError::Internal("untyped column".into()))?;
-                    if !widens(from, *to) {
-                        return Err(EngineError::invalid(
-                            "type",
-                            format!("`{column}` cannot widen from {from} to {to}"),
-                        ));
-                    }
-                    if crate::rules::domain::of_field(f)?.is_some() {
-                        return Err(in_use(
-                            "governed by a domain whose values are written for its type; remove it first",
-                        ));
-                    }
-                    let mut meta = f.metadata().clone();
-                    meta.extend(to.metadata());
-                    fields.push(Field::new(f.name(), to.arrow(), f.is_nullable()).with_metadata(meta));
-                    exprs.push(cast(crate::read::column(f.name()), to.arrow()).alias(f.name()));
-                }
-            }
-        }
-        let new_schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
-        let ctx = self.session();
-        crate::read::register(&ctx, &delta).await?;
-        let plan = ctx.table(crate::read::SELF).await?.select(exprs)?.create_physical_plan().await?;
-        let rows = datafusion::physical_plan::execute_stream(plan, ctx.task_ctx())?;
-        let out_schema = new_schema.clone();
-        let stream = futures::StreamExt::map(rows, move |b| {
-            let b = b?;
-            // Scans may answer strings as views; the table stores plain strings.
-            let columns = b
-                .columns()
-                .iter()
-                .zip(out_schema.fields())
-                .map(|(c, f)| {
-                    if c.data_type() == f.data_type() { Ok(c.clone()) } else { arrow::compute::cast(c, f.data_type()) }
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(arrow::record_batch::RecordBatch::try_new(out_schema.clone(), columns)?)
-        });
-        let stream = datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(new_schema.clone(), stream);
-        let input = crate::import::OnceStream::plan(new_schema, Box::pin(stream))?;
-        let commit_id = crate::write::new_commit_id();
-        let read_version = delta.version().unwrap_or(0);
-        let written = delta
-            .clone()
-            .write(Vec::new())
-            .with_input_plan(input)
-            .with_save_mode(deltalake::protocol::SaveMode::Overwrite)
-            .with_schema_mode(deltalake::operations::write::SchemaMode::Overwrite)
-            .with_partition_columns(partitions)
-            .with_writer_properties(crate::write::writer_properties())
-            .with_session_state(self.write_session())
-            .with_commit_properties(actor.commit_properties(&commit_id, None))
-            .await;
-        match written {
-            Ok(t) => {
-                self.remember(location, &t);
-                Ok(t.version().unwrap_or(0))
-            }
-            Err(e) => landed_despite(self, location, read_version, &commit_id, e).await,
-        }
     }
 }

@@ -49,7 +49,7 @@ pub struct SearchOutput {
 const SCORE: &str = "__lakeward_search_score";
 
 pub(crate) async fn search(
-    engine: &crate::Inner,
+    engine: &crate::state::EngineState,
     location: &Url,
     at: TimeTravel,
     term: &str,

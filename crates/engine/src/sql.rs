@@ -17,7 +17,7 @@ use datafusion::prelude::{SQLOptions, SessionContext};
 use lakeward_model::Ident;
 use url::Url;
 
-use crate::error::{EngineError, EngineResult};
+use crate::error::{EngineError, EngineResult, Input};
 use crate::table::TimeTravel;
 
 /// Table functions a user's SQL may call. Pinned by a test so that an upgrade of
@@ -42,7 +42,7 @@ pub fn sql_options() -> SQLOptions {
 /// A session that can see exactly `tables`: `ctx` must be fresh (see `Engine::session`),
 /// since catalogs are registered into it.
 pub(crate) async fn register_tables(
-    engine: &crate::Inner,
+    engine: &crate::state::EngineState,
     ctx: &SessionContext,
     tables: &[SqlTable],
 ) -> EngineResult<()> {
@@ -93,11 +93,11 @@ pub(crate) fn check_size(sql: &str) -> EngineResult<()> {
     use datafusion::sql::sqlparser::keywords::Keyword;
     use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
     if sql.len() > MAX_SQL_BYTES {
-        return Err(EngineError::invalid("query", format!("a query is at most {MAX_SQL_BYTES} bytes long")));
+        return Err(EngineError::invalid(Input::Query, format!("a query is at most {MAX_SQL_BYTES} bytes long")));
     }
     let tokens = Tokenizer::new(&GenericDialect {}, sql)
         .tokenize()
-        .map_err(|e| EngineError::invalid("query", format!("not valid SQL: {e}")))?;
+        .map_err(|e| EngineError::invalid(Input::Query, format!("not valid SQL: {e}")))?;
     let (mut depth, mut operators) = (0usize, 0usize);
     for token in &tokens {
         match token {
@@ -155,7 +155,7 @@ pub(crate) async fn plan(ctx: &SessionContext, sql: &str) -> EngineResult<Logica
     let state = ctx.state();
     let statement = state
         .sql_to_statement(sql, &datafusion::config::Dialect::Generic)
-        .map_err(|e| EngineError::invalid("query", parse_message(&e)))?;
+        .map_err(|e| EngineError::invalid(Input::Query, parse_message(&e)))?;
     // DataFusion names a missing table as it resolved it (`datafusion.public.customers`);
     // keep what the query wrote, to say it back.
     let defaults = &state.config_options().catalog;
@@ -168,11 +168,11 @@ pub(crate) async fn plan(ctx: &SessionContext, sql: &str) -> EngineResult<Logica
     let plan = state.statement_to_plan(statement).await.map_err(|e| {
         let text = e.to_string();
         match written.iter().find(|(resolved, _)| text.contains(&format!("table '{resolved}' not found"))) {
-            Some((_, table)) => EngineError::invalid("query", missing_table_message(ctx, table)),
+            Some((_, table)) => EngineError::invalid(Input::Query, missing_table_message(ctx, table)),
             None => EngineError::from(e),
         }
     })?;
-    sql_options().verify_plan(&plan).map_err(|e| EngineError::Forbidden(forbidden_message(&e.to_string())))?;
+    sql_options().verify_plan(&plan).map_err(|e| EngineError::NotAllowed(forbidden_message(&e.to_string())))?;
     Ok(plan)
 }
 
@@ -249,7 +249,7 @@ mod tests {
     /// files or URLs before adding it to `ALLOWED_TABLE_FUNCTIONS`.
     #[tokio::test]
     async fn table_functions_are_pinned() {
-        let engine = crate::Inner::new(&crate::EngineLimits {
+        let engine = crate::state::EngineState::new(&crate::EngineLimits {
             query_timeout: std::time::Duration::from_secs(5),
             memory_limit_bytes: 1 << 26,
         })

@@ -167,7 +167,7 @@ fn first_commit_after(table: &DeltaTable, t: DateTime<Utc>) -> bool {
 pub async fn create(location: &Url, name: &str, spec: &TableSpec, actor: &Actor) -> EngineResult<DeltaTable> {
     spec.validate()?;
     let schema: StructType =
-        (&spec.arrow_schema()).try_into_kernel().map_err(|e| EngineError::Internal(e.to_string()))?;
+        (&spec.arrow_schema()).try_into_kernel().map_err(|e| EngineError::internal(e.to_string()))?;
     let mut config: HashMap<String, Option<String>> = HashMap::new();
     if !spec.primary_key.is_empty() {
         config.insert(
@@ -206,7 +206,7 @@ pub fn arrow_schema(table: &DeltaTable) -> EngineResult<SchemaRef> {
         .schema()
         .as_ref()
         .try_into_arrow()
-        .map_err(|e: arrow::error::ArrowError| EngineError::Internal(e.to_string()))?;
+        .map_err(|e: arrow::error::ArrowError| EngineError::internal(e.to_string()))?;
     Ok(Arc::new(schema))
 }
 

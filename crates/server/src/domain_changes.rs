@@ -2,6 +2,7 @@
 //! rules is an audit event, whichever request makes it: the domain routes, and imports
 //! that apply the domains they propose (`applyDomains`).
 
+use lakeward_engine::ops;
 use lakeward_engine::{DomainChange, DomainOutcome};
 use lakeward_meta::access::Principal;
 use lakeward_model::TableRef;
@@ -33,7 +34,16 @@ pub async fn apply(
 ) -> ApiResult<DomainOutcome> {
     let actor = table_access::actor(state, principal).await?;
     let action = change.action();
-    let outcome = state.engine.change_domain(target.location, column, change, force, &actor).await?;
+    let outcome = state
+        .engine
+        .run(ops::rules::ChangeDomain {
+            location: target.location.clone(),
+            column: column.to_owned(),
+            change,
+            force,
+            actor,
+        })
+        .await?;
     audit_log::record(
         state,
         request,

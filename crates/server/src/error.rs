@@ -165,11 +165,47 @@ impl From<Denied> for ApiError {
     }
 }
 
+/// How the REST API names an engine operation's inputs in `details[].field`.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldNames {
+    /// The rows or file data given.
+    pub rows: &'static str,
+    /// The column the operation names.
+    pub column: &'static str,
+}
+
+impl FieldNames {
+    /// Row writes: the rows are the request body.
+    pub const REST: FieldNames = FieldNames { rows: "body", column: "column" };
+    /// Imports: the data is the multipart `file` part.
+    pub const IMPORT: FieldNames = FieldNames { rows: "file", ..FieldNames::REST };
+
+    fn field(&self, input: lakeward_engine::Input) -> String {
+        use lakeward_engine::Input;
+        match input {
+            Input::Rows => self.rows.to_owned(),
+            Input::Query => "query".to_owned(),
+            Input::Filter => "filter".to_owned(),
+            Input::Resolution => "Prefer".to_owned(),
+            Input::Request => "body".to_owned(),
+            Input::Column => self.column.to_owned(),
+            Input::Parameter(name) => name,
+        }
+    }
+}
+
 impl From<lakeward_engine::EngineError> for ApiError {
     fn from(err: lakeward_engine::EngineError) -> Self {
+        ApiError::engine(err, FieldNames::REST)
+    }
+}
+
+impl ApiError {
+    /// An engine error in the error shape, its inputs named as `names` says.
+    pub fn engine(err: lakeward_engine::EngineError, names: FieldNames) -> Self {
         use lakeward_engine::EngineError as E;
         match err {
-            E::Invalid { field, message } => ApiError::invalid_field(field, message),
+            E::Invalid { input, message } => ApiError::invalid_field(names.field(input), message),
             E::Rows(rows) => {
                 let shown = rows.errors.len();
                 let message = if rows.total > shown {
@@ -196,11 +232,24 @@ impl From<lakeward_engine::EngineError> for ApiError {
             E::Conflict(message) => ApiError::conflict(message),
             e @ E::Concurrent => ApiError::conflict(e.to_string()),
             E::Violated { message, rows } => Self { violating_rows: Some(rows), ..ApiError::conflict(message) },
-            E::Forbidden(message) => ApiError::bad_request(message),
+            E::NotAllowed(message) => ApiError::bad_request(message),
+            E::Denied(message) => ApiError::new(StatusCode::FORBIDDEN, message),
             e @ E::Timeout(_) => ApiError::new(StatusCode::REQUEST_TIMEOUT, e.to_string()),
             e @ E::ResourcesExhausted(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
             E::Storage(cause) => ApiError::internal(format!("storage: {cause}")),
-            E::Internal(message) => ApiError::internal(message),
+            e @ E::Internal { .. } => ApiError::internal(error_chain(&e)),
         }
     }
+}
+
+/// An error and its causes, for the log.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -4,6 +4,7 @@
 
 pub mod config;
 
+mod answer_format;
 mod audit_log;
 mod auth;
 mod body_limit;
@@ -12,6 +13,7 @@ mod domain_changes;
 mod error;
 mod error_shape;
 mod gate;
+mod identity_views;
 mod json;
 mod openapi;
 mod paging;
@@ -19,8 +21,10 @@ mod postgrest;
 mod query;
 mod rate_limit;
 mod routes;
+mod services;
 mod state;
 mod table_access;
+mod table_definition;
 mod upload;
 pub mod webhooks;
 

@@ -4,3 +4,4 @@ mod admin;
 mod config;
 mod serve;
 mod support;
+mod tidy;

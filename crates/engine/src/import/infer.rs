@@ -14,7 +14,7 @@ use arrow::array::{Array, AsArray};
 use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 
-use crate::error::{EngineError, EngineResult};
+use crate::error::{EngineError, EngineResult, Input};
 use crate::types::ColumnType;
 
 /// Columns with at most this many distinct values are proposed as fixed domains...
@@ -67,11 +67,11 @@ struct ColumnState {
 
 /// The file, positioned after a UTF-8 byte-order mark if it has one.
 pub(crate) fn open_csv(path: &Path) -> EngineResult<BufReader<File>> {
-    let mut file = File::open(path).map_err(|e| EngineError::Internal(format!("cannot open the upload: {e}")))?;
+    let mut file = File::open(path).map_err(|e| EngineError::internal(format!("cannot open the upload: {e}")))?;
     let mut bom = [0u8; 3];
-    let n = file.read(&mut bom).map_err(|e| EngineError::Internal(e.to_string()))?;
+    let n = file.read(&mut bom).map_err(|e| EngineError::internal(e.to_string()))?;
     let skip = if n == 3 && bom == *b"\xEF\xBB\xBF" { 3 } else { 0 };
-    file.seek(SeekFrom::Start(skip)).map_err(|e| EngineError::Internal(e.to_string()))?;
+    file.seek(SeekFrom::Start(skip)).map_err(|e| EngineError::internal(e.to_string()))?;
     Ok(BufReader::with_capacity(1 << 20, file))
 }
 
@@ -81,18 +81,18 @@ pub(crate) fn csv_header(path: &Path, opts: &CsvOptions) -> EngineResult<Vec<Str
         .with_header(opts.has_header)
         .with_delimiter(opts.delimiter)
         .infer_schema(open_csv(path)?, Some(1))
-        .map_err(|e| EngineError::invalid("file", format!("cannot read the CSV header: {e}")))?;
+        .map_err(|e| EngineError::invalid(Input::Rows, format!("cannot read the CSV header: {e}")))?;
     if schema.fields().is_empty() {
-        return Err(EngineError::invalid("file", "the file is empty"));
+        return Err(EngineError::invalid(Input::Rows, "the file is empty"));
     }
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().trim().to_owned()).collect();
     let mut seen = HashSet::new();
     for name in &names {
         if name.is_empty() {
-            return Err(EngineError::invalid("file", "the header has an empty column name"));
+            return Err(EngineError::invalid(Input::Rows, "the header has an empty column name"));
         }
         if !seen.insert(name.to_ascii_lowercase()) {
-            return Err(EngineError::invalid("file", format!("the header names `{name}` twice")));
+            return Err(EngineError::invalid(Input::Rows, format!("the header names `{name}` twice")));
         }
     }
     Ok(names)
@@ -103,7 +103,7 @@ pub(crate) fn csv_read_error(e: arrow::error::ArrowError) -> EngineError {
     let text = e.to_string();
     let text = text.split(". Row data").next().unwrap_or(&text).trim_start_matches("Parser error: ");
     let text = text.trim_start_matches("Csv error: ");
-    EngineError::invalid("file", format!("the CSV cannot be read: {text}"))
+    EngineError::invalid(Input::Rows, format!("the CSV cannot be read: {text}"))
 }
 
 fn cast_type(t: ColumnType) -> DataType {
@@ -256,12 +256,12 @@ mod tests {
     #[test]
     fn unreadable_files_get_clear_errors() {
         let err = |text: &str| match infer(text, CsvOptions::default()).unwrap_err() {
-            EngineError::Invalid { field, message } => (field, message),
+            EngineError::Invalid { input, message } => (input, message),
             other => panic!("{other:?}"),
         };
-        assert_eq!(err(""), ("file".to_owned(), "the file is empty".to_owned()));
+        assert_eq!(err(""), (crate::error::Input::Rows, "the file is empty".to_owned()));
         let (field, message) = err("a,b\n1,2\n3\n");
-        assert_eq!(field, "file");
+        assert_eq!(field, crate::error::Input::Rows);
         assert!(message.contains("line") && message.contains("expected 2"), "{message}");
         assert_eq!(err("a,a\n1,2\n").1, "the header names `a` twice");
         let header_only = infer("a,b\n", CsvOptions::default()).unwrap();

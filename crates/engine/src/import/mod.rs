@@ -13,7 +13,7 @@
 pub mod infer;
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -27,21 +27,15 @@ use datafusion::logical_expr::LogicalPlanBuilder;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use deltalake::DeltaTable;
-use deltalake::protocol::SaveMode;
 use tokio::sync::mpsc;
-use url::Url;
 
 use self::infer::{CsvOptions, InferredColumn, csv_header, csv_read_error, open_csv};
-use crate::Inner as Engine;
-use crate::commit::idempotency_transaction;
-use crate::error::{EngineError, EngineResult};
+use crate::error::{EngineError, EngineResult, Input};
+use crate::row_errors::RowErrors;
 use crate::rules::Rules;
-use crate::table::{self, TimeTravel};
+use crate::state::EngineState;
 use crate::types::ColumnType;
-use crate::write::encoding;
 use crate::write::input::{conform, csv_error, csv_schema, typed_csv_batch};
-use crate::write::rows::RowErrors;
-use crate::write::{WriteOutcome, WriteRequest, landed_despite, new_commit_id, replayed, writer_properties};
 
 #[derive(Debug, Clone, Copy)]
 pub enum ImportFormat {
@@ -78,9 +72,9 @@ pub fn parquet_columns(path: &Path) -> EngineResult<Vec<InferredColumn>> {
 }
 
 fn parquet_reader(path: &Path) -> EngineResult<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<File>> {
-    let file = File::open(path).map_err(|e| EngineError::Internal(format!("cannot open the upload: {e}")))?;
+    let file = File::open(path).map_err(|e| EngineError::internal(format!("cannot open the upload: {e}")))?;
     parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| EngineError::invalid("file", format!("not a readable Parquet file: {e}")))
+        .map_err(|e| EngineError::invalid(Input::Rows, format!("not a readable Parquet file: {e}")))
 }
 
 /// The file's batches: CSV as text (typed by the caller, which counts the faults),
@@ -117,9 +111,10 @@ fn batches(
             let reader = builder
                 .with_batch_size(BATCH_ROWS)
                 .build()
-                .map_err(|e| EngineError::invalid("file", format!("not a readable Parquet file: {e}")))?;
+                .map_err(|e| EngineError::invalid(Input::Rows, format!("not a readable Parquet file: {e}")))?;
             Box::new(reader.map(move |b| {
-                let b = b.map_err(|e| EngineError::invalid("file", format!("cannot read the Parquet file: {e}")))?;
+                let b =
+                    b.map_err(|e| EngineError::invalid(Input::Rows, format!("cannot read the Parquet file: {e}")))?;
                 conform(&b, &schema)
             }))
         }
@@ -128,7 +123,7 @@ fn batches(
 
 /// Reads and checks the whole file, sending acceptable batches on; returns the key
 /// columns of every row (for the primary-key check at the end).
-fn produce(
+pub(crate) fn produce(
     path: &Path,
     format: ImportFormat,
     schema: &SchemaRef,
@@ -163,7 +158,7 @@ fn produce(
         }
         let sealed = RecordBatch::try_new(schema.clone(), batch.columns().to_vec())?;
         if tx.blocking_send(Ok(sealed)).is_err() {
-            return Err(EngineError::Internal("the import was cancelled".into()));
+            return Err(EngineError::internal("the import was cancelled"));
         }
     }
     if !errors.is_empty() {
@@ -211,143 +206,67 @@ impl PartitionStream for OnceStream {
     }
 }
 
-impl Engine {
-    /// Imports a whole file into the table as one commit, or nothing.
-    pub async fn import(
-        self: &Arc<Self>,
-        location: &Url,
-        path: PathBuf,
-        format: ImportFormat,
-        request: &WriteRequest,
-        progress: Arc<ImportProgress>,
-    ) -> EngineResult<WriteOutcome> {
-        let _guard = self.lock(location).await;
-        // A redone import (another writer committed first) reads the file again.
-        progress.rows_read.store(0, Ordering::Relaxed);
-        progress.rows_written.store(0, Ordering::Relaxed);
-        let delta = self.open(location, TimeTravel::Latest).await?;
-        if let Some(outcome) = replayed(&delta, request.idempotency_key.as_deref()).await? {
-            return Ok(outcome);
-        }
-        let schema = table::arrow_schema(&delta)?;
-        let rules = Arc::new(Rules::compile(self, location, &delta).await?);
-        let keys = table::primary_key(&delta)?;
-        let (tx, mut rx) = mpsc::channel::<EngineResult<RecordBatch>>(2);
-        let producer = {
-            let (schema, rules, keys, progress) = (schema.clone(), rules.clone(), keys.clone(), progress.clone());
-            tokio::task::spawn_blocking(move || {
-                let result = produce(&path, format, &schema, &rules, &keys, &tx, &progress);
-                if let Err(e) = &result {
-                    let _ = tx.blocking_send(Err(e.clone()));
-                }
-                result
-            })
-        };
-        // The writer's properties are fixed before it starts: the first batch is judged for
-        // its encodings, then goes to the writer ahead of the rest.
-        let first = rx.recv().await;
-        let properties = match &first {
-            Some(Ok(batch)) => encoding::judged_by(batch),
-            _ => writer_properties(),
-        };
-        // Why the stream failed, in our own terms (the writer wraps errors beyond use).
-        let failure: Arc<Mutex<Option<EngineError>>> = Arc::default();
-        let stream = self.checked_stream(delta.clone(), keys, first, rx, producer, progress.clone(), failure.clone());
-        let plan = OnceStream::plan(schema.clone(), Box::pin(RecordBatchStreamAdapter::new(schema, stream)))?;
-        let commit_id = new_commit_id();
-        let idempotency =
-            request.idempotency_key.as_deref().map(|k| idempotency_transaction(k, delta.version().unwrap_or(0)));
-        let read_version = delta.version().unwrap_or(0);
-        let written = delta
-            .clone()
-            .write(Vec::new())
-            .with_input_plan(plan)
-            .with_save_mode(SaveMode::Append)
-            .with_writer_properties(properties)
-            .with_session_state(self.write_session())
-            .with_commit_properties(request.actor.commit_properties(&commit_id, idempotency))
-            .await;
-        if let Some(e) = failure.lock().expect("not poisoned").take() {
-            return Err(e);
-        }
-        let version = match written {
-            Ok(t) => {
-                self.remember(location, &t);
-                t.version()
-            }
-            Err(e) => Some(landed_despite(self, location, read_version, &commit_id, e).await?),
-        };
-        let rows = progress.rows_written.load(Ordering::Relaxed);
-        Ok(WriteOutcome { version, rows, returned: None, replayed: false })
-    }
-
-    /// The producer's batches for the writer (`first`, already received, then the rest);
-    /// at their end, the primary-key check. Any failure is kept in `failure` and ends the
-    /// stream in an error.
-    #[allow(clippy::too_many_arguments)]
-    fn checked_stream(
-        self: &Arc<Self>,
+/// The producer's batches for the writer (`first`, already received, then the rest);
+/// at their end, the primary-key check. Any failure is kept in `failure` and ends the
+/// stream in an error.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn checked_stream(
+    state: Arc<EngineState>,
+    delta: DeltaTable,
+    keys: Vec<String>,
+    first: Option<EngineResult<RecordBatch>>,
+    rx: mpsc::Receiver<EngineResult<RecordBatch>>,
+    producer: tokio::task::JoinHandle<EngineResult<Vec<RecordBatch>>>,
+    progress: Arc<ImportProgress>,
+    failure: Arc<Mutex<Option<EngineError>>>,
+) -> impl futures::Stream<Item = datafusion::error::Result<RecordBatch>> + Send + 'static {
+    struct State {
+        engine: Arc<EngineState>,
         delta: DeltaTable,
         keys: Vec<String>,
         first: Option<EngineResult<RecordBatch>>,
         rx: mpsc::Receiver<EngineResult<RecordBatch>>,
-        producer: tokio::task::JoinHandle<EngineResult<Vec<RecordBatch>>>,
+        producer: Option<tokio::task::JoinHandle<EngineResult<Vec<RecordBatch>>>>,
         progress: Arc<ImportProgress>,
         failure: Arc<Mutex<Option<EngineError>>>,
-    ) -> impl futures::Stream<Item = datafusion::error::Result<RecordBatch>> + Send + 'static {
-        struct State {
-            engine: Arc<Engine>,
-            delta: DeltaTable,
-            keys: Vec<String>,
-            first: Option<EngineResult<RecordBatch>>,
-            rx: mpsc::Receiver<EngineResult<RecordBatch>>,
-            producer: Option<tokio::task::JoinHandle<EngineResult<Vec<RecordBatch>>>>,
-            progress: Arc<ImportProgress>,
-            failure: Arc<Mutex<Option<EngineError>>>,
-        }
-        let refused = |state: &State, e: EngineError| {
-            *state.failure.lock().expect("not poisoned") = Some(e);
-            DataFusionError::Execution("the import was refused".into())
-        };
-        let state = State { engine: self.clone(), delta, keys, first, rx, producer: Some(producer), progress, failure };
-        futures::stream::unfold(Some(state), move |state| async move {
-            let mut state = state?;
-            let next = match state.first.take() {
-                Some(first) => Some(first),
-                None => state.rx.recv().await,
-            };
-            match next {
-                Some(Ok(batch)) => {
-                    state.progress.rows_written.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
-                    Some((Ok(batch), Some(state)))
-                }
-                Some(Err(e)) => {
-                    let err = refused(&state, e);
-                    Some((Err(err), None))
-                }
-                None => {
-                    let producer = state.producer.take()?;
-                    let key_batches = match producer.await {
-                        Ok(Ok(k)) => k,
-                        Ok(Err(e)) => return Some((Err(refused(&state, e)), None)),
-                        Err(e) => return Some((Err(refused(&state, EngineError::Internal(e.to_string()))), None)),
-                    };
-                    if !state.keys.is_empty() && !key_batches.is_empty() {
-                        let checked = crate::write::check_keys_unique(
-                            &state.engine,
-                            &state.delta,
-                            &key_batches,
-                            &state.keys,
-                            false,
-                        )
-                        .await;
-                        if let Err(e) = checked {
-                            return Some((Err(refused(&state, e)), None));
-                        }
-                    }
-                    None
-                }
-            }
-        })
     }
+    let refused = |state: &State, e: EngineError| {
+        *state.failure.lock().expect("not poisoned") = Some(e);
+        DataFusionError::Execution("the import was refused".into())
+    };
+    let state = State { engine: state, delta, keys, first, rx, producer: Some(producer), progress, failure };
+    futures::stream::unfold(Some(state), move |state| async move {
+        let mut state = state?;
+        let next = match state.first.take() {
+            Some(first) => Some(first),
+            None => state.rx.recv().await,
+        };
+        match next {
+            Some(Ok(batch)) => {
+                state.progress.rows_written.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+                Some((Ok(batch), Some(state)))
+            }
+            Some(Err(e)) => {
+                let err = refused(&state, e);
+                Some((Err(err), None))
+            }
+            None => {
+                let producer = state.producer.take()?;
+                let key_batches = match producer.await {
+                    Ok(Ok(k)) => k,
+                    Ok(Err(e)) => return Some((Err(refused(&state, e)), None)),
+                    Err(e) => return Some((Err(refused(&state, EngineError::internal(e.to_string()))), None)),
+                };
+                if !state.keys.is_empty() && !key_batches.is_empty() {
+                    let checked =
+                        crate::write::check_keys_unique(&state.engine, &state.delta, &key_batches, &state.keys, false)
+                            .await;
+                    if let Err(e) = checked {
+                        return Some((Err(refused(&state, e)), None));
+                    }
+                }
+                None
+            }
+        }
+    })
 }

@@ -69,8 +69,8 @@ pub(crate) fn json_rows(batches: &[RecordBatch]) -> EngineResult<Vec<Box<RawValu
     for batch in batches {
         let lines = json_lines(batch)?;
         for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            let text = std::str::from_utf8(line).map_err(|e| EngineError::Internal(e.to_string()))?;
-            rows.push(RawValue::from_string(text.to_owned()).map_err(|e| EngineError::Internal(e.to_string()))?);
+            let text = std::str::from_utf8(line).map_err(|e| EngineError::internal(e.to_string()))?;
+            rows.push(RawValue::from_string(text.to_owned()).map_err(|e| EngineError::internal(e.to_string()))?);
         }
     }
     Ok(rows)

@@ -162,7 +162,7 @@ impl Encoder {
                     .set_compression(parquet::basic::Compression::SNAPPY)
                     .build();
                 let writer = parquet::arrow::ArrowWriter::try_new(sink.clone(), schema, Some(props))
-                    .map_err(|e| EngineError::Internal(e.to_string()))?;
+                    .map_err(|e| EngineError::internal(e.to_string()))?;
                 Encoder::Parquet { writer: Some(writer), standard: !view_types }
             }
         })
@@ -198,10 +198,10 @@ impl Encoder {
             Encoder::Parquet { writer, standard } => {
                 let batch = if *standard { standard_batch(batch)? } else { batch.clone() };
                 let w = writer.as_mut().expect("open until finish");
-                w.write(&batch).map_err(|e| EngineError::Internal(e.to_string()))?;
+                w.write(&batch).map_err(|e| EngineError::internal(e.to_string()))?;
                 // Hand on finished row groups; keep memory to about one row group.
                 if w.in_progress_size() > 32 * 1024 * 1024 {
-                    w.flush().map_err(|e| EngineError::Internal(e.to_string()))?;
+                    w.flush().map_err(|e| EngineError::internal(e.to_string()))?;
                 }
             }
         }
@@ -219,7 +219,7 @@ impl Encoder {
             }
             Encoder::Parquet { writer, .. } => {
                 if let Some(w) = writer.take() {
-                    w.close().map_err(|e| EngineError::Internal(e.to_string()))?;
+                    w.close().map_err(|e| EngineError::internal(e.to_string()))?;
                 }
             }
         }
@@ -252,7 +252,7 @@ pub fn to_json_rows(batches: &[RecordBatch]) -> EngineResult<Vec<serde_json::Val
     let mut rows = Vec::new();
     for batch in batches {
         for line in json_lines(batch)?.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            rows.push(serde_json::from_slice(line).map_err(|e| EngineError::Internal(e.to_string()))?);
+            rows.push(serde_json::from_slice(line).map_err(|e| EngineError::internal(e.to_string()))?);
         }
     }
     Ok(rows)

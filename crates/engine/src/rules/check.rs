@@ -17,12 +17,13 @@ use futures::StreamExt;
 use url::Url;
 
 use super::domain::{self, Domain, Lookup};
+use crate::Warehouse;
 use crate::error::{EngineError, EngineResult};
 use crate::read::{self, column};
+use crate::row_errors::RowErrors;
+use crate::state::EngineState;
 use crate::table::{self, TimeTravel};
 use crate::types::ColumnType;
-use crate::write::rows::RowErrors;
-use crate::{Inner as Engine, Warehouse};
 
 /// The prefix of Delta's CHECK constraint properties.
 pub const CONSTRAINT_PREFIX: &str = "delta.constraints.";
@@ -81,7 +82,7 @@ fn texts(array: &ArrayRef) -> EngineResult<StringArray> {
 
 impl Rules {
     /// Every rule of the table at its loaded state.
-    pub async fn compile(engine: &Engine, location: &Url, delta: &DeltaTable) -> EngineResult<Rules> {
+    pub async fn compile(engine: &EngineState, location: &Url, delta: &DeltaTable) -> EngineResult<Rules> {
         let schema = table::arrow_schema(delta)?;
         let mut domains = Vec::new();
         for field in schema.fields() {
@@ -94,7 +95,7 @@ impl Rules {
 
     /// Only the rules given (for counting what a new domain or constraint would refuse).
     pub async fn only(
-        engine: &Engine,
+        engine: &EngineState,
         location: &Url,
         delta: &DeltaTable,
         domains: Vec<(String, Domain)>,
@@ -104,7 +105,7 @@ impl Rules {
     }
 
     async fn build(
-        engine: &Engine,
+        engine: &EngineState,
         location: &Url,
         delta: &DeltaTable,
         schema: SchemaRef,
@@ -172,7 +173,7 @@ impl Rules {
             check_types(batch, &self.schema, offset, errors);
         }
         let column = |name: &str| -> EngineResult<&ArrayRef> {
-            batch.column_by_name(name).ok_or_else(|| EngineError::Internal(format!("column `{name}` is missing")))
+            batch.column_by_name(name).ok_or_else(|| EngineError::internal(format!("column `{name}` is missing")))
         };
         for d in &self.domains {
             let values = texts(column(&d.column)?)?;
@@ -238,7 +239,7 @@ impl Rules {
     }
 
     /// Checks every row of the table as it is (streamed, not collected).
-    pub async fn check_table(&self, engine: &Engine, delta: &DeltaTable) -> EngineResult<RowErrors> {
+    pub async fn check_table(&self, engine: &EngineState, delta: &DeltaTable) -> EngineResult<RowErrors> {
         let ctx = engine.session();
         read::register(&ctx, delta).await?;
         // In the schema's order (partition columns come last in a scan) and types: a scan
@@ -285,7 +286,7 @@ fn check_types(batch: &RecordBatch, schema: &SchemaRef, offset: usize, errors: &
 
 /// A table this one's domain refers to (same organisation: a sibling in the warehouse).
 pub(crate) async fn referenced_table(
-    engine: &Engine,
+    engine: &EngineState,
     location: &Url,
     table: &lakeward_model::TableRef,
 ) -> EngineResult<DeltaTable> {
@@ -312,7 +313,7 @@ fn source_field(
 
 /// Distinct texts of `columns` of a table, as rows.
 async fn distinct_texts(
-    engine: &Engine,
+    engine: &EngineState,
     delta: &DeltaTable,
     columns: &[&str],
 ) -> EngineResult<Vec<Vec<Option<String>>>> {
@@ -342,7 +343,7 @@ fn pairs(rows: Vec<Vec<Option<String>>>) -> HashMap<String, HashSet<String>> {
 
 /// The values a domain allows, with lookups resolved now.
 pub(crate) async fn allowed_values(
-    engine: &Engine,
+    engine: &EngineState,
     location: &Url,
     delta: &DeltaTable,
     column: &str,
@@ -416,7 +417,7 @@ pub enum ResolvedValues {
 }
 
 async fn allowed(
-    engine: &Engine,
+    engine: &EngineState,
     location: &Url,
     delta: &DeltaTable,
     column: &str,

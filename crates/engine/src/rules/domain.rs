@@ -151,7 +151,7 @@ pub fn of_field(field: &Field) -> EngineResult<Option<Domain>> {
         .get(DOMAIN_KEY)
         .map(|text| {
             serde_json::from_str(text).map_err(|e| {
-                EngineError::Internal(format!("the domain stored for column `{}` is unreadable: {e}", field.name()))
+                EngineError::internal(format!("the domain stored for column `{}` is unreadable: {e}", field.name()))
             })
         })
         .transpose()
@@ -159,7 +159,7 @@ pub fn of_field(field: &Field) -> EngineResult<Option<Domain>> {
 
 /// The canonical text of `text` as a value of `field`'s type.
 pub fn canonical(field: &Field, text: &str) -> Result<String, String> {
-    let scalar = crate::write::rows::scalar_from_text(field, text)?;
+    let scalar = crate::coerce::scalar_from_text(field, text)?;
     let array = scalar.to_array().map_err(|e| e.to_string())?;
     let texts = arrow::compute::cast(&array, &arrow::datatypes::DataType::Utf8).map_err(|e| e.to_string())?;
     Ok(arrow::array::AsArray::as_string::<i32>(&texts).value(0).to_owned())
@@ -456,9 +456,15 @@ mod tests {
             "{e:?}"
         );
         let e = apply(&s, "level", d3.as_ref(), DomainChange::AddValue { value: "x".into() }).unwrap_err();
-        assert!(matches!(e, EngineError::Invalid { ref field, .. } if field == "value"), "{e:?}");
+        assert!(
+            matches!(e, EngineError::Invalid { ref input, .. } if *input == crate::error::Input::from("value")),
+            "{e:?}"
+        );
         let e = apply(&s, "level", None, DomainChange::SetFixed { values: vec!["1".into(), "01".into()] }).unwrap_err();
-        assert!(matches!(e, EngineError::Invalid { ref field, .. } if field == "allowed_values[1]"), "{e:?}");
+        assert!(
+            matches!(e, EngineError::Invalid { ref input, .. } if *input == crate::error::Input::from("allowed_values[1]")),
+            "{e:?}"
+        );
         let e = apply(&s, "score", None, DomainChange::SetFixed { values: vec!["1".into()] }).unwrap_err();
         assert!(matches!(e, EngineError::Invalid { .. }), "float columns carry no domain");
     }
@@ -516,6 +522,8 @@ mod tests {
         let e = apply(&s, "city", d.as_ref(), DomainChange::AddParent { value: "FR".into() }).unwrap_err();
         assert!(matches!(e, EngineError::Conflict(_)));
         let e = apply(&s, "city", None, DomainChange::SetDerived { parent_column: "city".into() }).unwrap_err();
-        assert!(matches!(e, EngineError::Invalid { ref field, .. } if field == "parent_column"));
+        assert!(
+            matches!(e, EngineError::Invalid { ref input, .. } if *input == crate::error::Input::from("parent_column"))
+        );
     }
 }

@@ -24,9 +24,9 @@ use object_store::ObjectStoreExt as _;
 use url::Url;
 
 use super::writer_properties;
-use crate::Inner as Engine;
 use crate::commit::Actor;
 use crate::error::{EngineError, EngineResult};
+use crate::state::EngineState;
 
 /// Files smaller than this are compacted. Well under the table's target file size, so
 /// that files written by imports and rewrites are left alone.
@@ -46,7 +46,7 @@ fn maintenance_actor() -> Actor {
 /// Compacts the table's small files when there are enough of them. Called with the
 /// table's write lock held. A failed compaction changes nothing and is only logged: the
 /// writes that triggered it have already committed.
-pub(crate) async fn if_needed(engine: &Engine, location: &Url, delta: DeltaTable) {
+pub(crate) async fn if_needed(engine: &EngineState, location: &Url, delta: DeltaTable) {
     match compact(engine, location, &delta).await {
         Ok(None) => {}
         Ok(Some(version)) => {
@@ -62,7 +62,7 @@ pub(crate) async fn if_needed(engine: &Engine, location: &Url, delta: DeltaTable
 
 /// Rewrites the small files of `delta`'s version into files of the table's target size,
 /// as one commit on top of exactly that version; `None` when there is nothing to do.
-async fn compact(engine: &Engine, location: &Url, delta: &DeltaTable) -> EngineResult<Option<u64>> {
+async fn compact(engine: &EngineState, location: &Url, delta: &DeltaTable) -> EngineResult<Option<u64>> {
     let snapshot = delta.snapshot()?;
     let metadata = snapshot.metadata();
     let configuration = metadata.configuration();
@@ -81,17 +81,17 @@ async fn compact(engine: &Engine, location: &Url, delta: &DeltaTable) -> EngineR
     let mut actions = Vec::new();
     for file in small.iter().take(MAX_FILES_PER_COMPACTION) {
         let path = object_store::path::Path::from_url_path(file.path().as_ref())
-            .map_err(|e| EngineError::Internal(e.to_string()))?;
+            .map_err(|e| EngineError::internal(e.to_string()))?;
         let bytes = store
             .get(&path)
             .await
-            .map_err(|e| EngineError::Internal(e.to_string()))?
+            .map_err(|e| EngineError::internal(e.to_string()))?
             .bytes()
             .await
-            .map_err(|e| EngineError::Internal(e.to_string()))?;
+            .map_err(|e| EngineError::internal(e.to_string()))?;
         let reader =
-            ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| EngineError::Internal(e.to_string()))?;
-        for batch in reader.build().map_err(|e| EngineError::Internal(e.to_string()))? {
+            ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| EngineError::internal(e.to_string()))?;
+        for batch in reader.build().map_err(|e| EngineError::internal(e.to_string()))? {
             writer.write(conformed(&batch?, &schema)?).await?;
         }
         actions.push(Action::Remove(file.remove_action(false)));
@@ -129,7 +129,6 @@ mod tests {
 
     use super::*;
     use crate::table::{self, TimeTravel};
-    use crate::write::new_commit_id;
 
     fn rows_in(delta: &DeltaTable) -> i64 {
         delta.snapshot().unwrap().log_data().iter().map(|f| f.num_records().unwrap_or(0) as i64).sum()
@@ -146,15 +145,12 @@ mod tests {
         let schema = table::arrow_schema(&delta).unwrap();
         for id in 0..COMPACT_AT_SMALL_FILES as i64 {
             let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![id]))]).unwrap();
-            delta = delta
-                .write(vec![batch])
-                .with_commit_properties(actor.commit_properties(&new_commit_id(), None))
-                .await
-                .unwrap();
+            delta =
+                delta.write(vec![batch]).with_commit_properties(actor.commit_properties("test", None)).await.unwrap();
         }
         let limits =
             crate::EngineLimits { query_timeout: std::time::Duration::from_secs(30), memory_limit_bytes: 1 << 30 };
-        let engine = Engine::new(&limits).unwrap();
+        let engine = EngineState::new(&limits).unwrap();
         let prepared = table::open(&location, TimeTravel::Latest).await.unwrap();
         let before = prepared.version();
 

@@ -22,8 +22,8 @@ use deltalake::parquet::schema::types::ColumnPath;
 use url::Url;
 
 use super::writer_properties_builder;
-use crate::Inner as Engine;
 use crate::error::EngineResult;
+use crate::state::EngineState;
 use crate::{read, table};
 
 /// Rows sampled per table: one row group of the files we write.
@@ -98,7 +98,12 @@ fn distinct_share(array: &ArrayRef) -> EngineResult<Option<f64>> {
 impl Encodings {
     /// Writer properties for rewriting files of `delta`. Tables smaller than the sample
     /// get the defaults: their files are small, and they have too few rows to judge by.
-    pub async fn writer_properties(&self, engine: &Engine, location: &Url, delta: &DeltaTable) -> WriterProperties {
+    pub async fn writer_properties(
+        &self,
+        engine: &EngineState,
+        location: &Url,
+        delta: &DeltaTable,
+    ) -> WriterProperties {
         match self.plain_columns(engine, location, delta).await {
             Ok(plain) => without_dictionary(plain),
             Err(e) => {
@@ -112,7 +117,12 @@ impl Encodings {
         self.tables.lock().expect("not poisoned").remove(location.as_str());
     }
 
-    async fn plain_columns(&self, engine: &Engine, location: &Url, delta: &DeltaTable) -> EngineResult<Vec<String>> {
+    async fn plain_columns(
+        &self,
+        engine: &EngineState,
+        location: &Url,
+        delta: &DeltaTable,
+    ) -> EngineResult<Vec<String>> {
         let columns: Vec<String> = table::arrow_schema(delta)?.fields().iter().map(|f| f.name().clone()).collect();
         if let Some(known) = self.tables.lock().expect("not poisoned").get(location.as_str())
             && known.columns == columns
@@ -196,7 +206,8 @@ mod tests {
             ],
             ..Default::default()
         };
-        engine.create_table(&location, "t", &spec, &actor()).await.unwrap();
+        let op = crate::ops::table::CreateTable { location: location.clone(), name: "t".into(), spec, actor: actor() };
+        engine.run(op).await.unwrap();
         location
     }
 
@@ -231,6 +242,7 @@ mod tests {
     async fn rewrites_write_unique_columns_without_a_dictionary() {
         use lakeward_model::query::{CmpOp, Filter};
 
+        use crate::ops::rows::{DeleteRows, Insert};
         use crate::write::WriteRequest;
         use crate::write::input::InputFormat;
 
@@ -238,9 +250,16 @@ mod tests {
         let engine = engine();
         let location = create_table(&engine, dir.path()).await;
         let request = WriteRequest { actor: actor(), idempotency_key: None, return_rows: false };
-        engine.insert(&location, InputFormat::Csv, csv(20_000).into(), &request).await.unwrap();
+        let insert = Insert {
+            location: location.clone(),
+            format: InputFormat::Csv,
+            body: csv(20_000).into(),
+            request: request.clone(),
+        };
+        engine.run(insert).await.unwrap();
         let filter = Filter::Cmp { column: "id".into(), op: CmpOp::Eq, value: "7".into() };
-        let deleted = engine.delete_rows(&location, Some(&filter), &request).await.unwrap();
+        let deleted =
+            engine.run(DeleteRows { location: location.clone(), filter: Some(filter), request }).await.unwrap();
         assert_eq!(deleted.rows, 1);
         assert_eq!(dictionaries(&location).await, judged(), "the delete rewrote the one file");
     }
@@ -251,6 +270,8 @@ mod tests {
     async fn imports_and_inserts_write_unique_columns_without_a_dictionary() {
         use crate::import::ImportFormat;
         use crate::import::infer::CsvOptions;
+        use crate::ops::import::Import;
+        use crate::ops::rows::Insert;
         use crate::write::WriteRequest;
         use crate::write::input::InputFormat;
 
@@ -265,13 +286,26 @@ mod tests {
             let file = dir.path().join("upload.csv");
             std::fs::write(&file, csv(rows)).unwrap();
             let format = ImportFormat::Csv(CsvOptions::default());
-            let imported = engine.import(&location, &file, format, &request, Default::default()).await.unwrap();
+            let import = Import {
+                location: location.clone(),
+                path: file,
+                format,
+                request: request.clone(),
+                progress: Default::default(),
+            };
+            let imported = engine.run(import).await.unwrap();
             assert_eq!((imported.version, imported.rows), (Some(1), rows as u64));
             assert_eq!(dictionaries(&location).await, expected, "{rows} rows imported");
 
             let dir = tempfile::tempdir().unwrap();
             let location = create_table(&engine, dir.path()).await;
-            let inserted = engine.insert(&location, InputFormat::Csv, csv(rows).into(), &request).await.unwrap();
+            let insert = Insert {
+                location: location.clone(),
+                format: InputFormat::Csv,
+                body: csv(rows).into(),
+                request: request.clone(),
+            };
+            let inserted = engine.run(insert).await.unwrap();
             assert_eq!((inserted.version, inserted.rows), (Some(1), rows as u64));
             assert_eq!(dictionaries(&location).await, expected, "{rows} rows inserted");
         }

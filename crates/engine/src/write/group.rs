@@ -14,12 +14,14 @@ use url::Url;
 
 use super::input::{self, InputFormat};
 use super::key_index::{key_display, key_texts};
-use super::rows::RowErrors;
-use super::{MAX_REDOS, WriteOutcome, WriteRequest, encoding, landed_despite, new_commit_id, replayed};
+use super::{WriteOutcome, WriteRequest, encoding};
+use crate::commit::{Commit, Landed, MAX_REDOS, replayed};
 use crate::error::{EngineError, EngineResult};
+use crate::output;
+use crate::row_errors::RowErrors;
 use crate::rules::Rules;
+use crate::state::EngineState;
 use crate::table::{self, TimeTravel};
-use crate::{Inner as Engine, output};
 
 pub(crate) struct PendingInsert {
     pub format: InputFormat,
@@ -69,7 +71,7 @@ enum Checked {
 /// Processes every queued insert of one table. Called with the table's write lock held.
 /// Answers every request, except those whose commit lost the race against another
 /// writer's: those are returned, to be redone on the table's new state.
-pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingInsert>) -> Vec<PendingInsert> {
+pub(crate) async fn run(engine: &EngineState, location: &Url, pending: Vec<PendingInsert>) -> Vec<PendingInsert> {
     let prepared = async {
         let delta = engine.open(location, TimeTravel::Latest).await?;
         let schema = table::arrow_schema(&delta)?;
@@ -192,12 +194,12 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
     while !accepted.is_empty() {
         let user = accepted[0].request.actor.user_id.clone();
         let (group, rest): (Vec<_>, Vec<_>) = accepted.into_iter().partition(|a| a.request.actor.user_id == user);
+        engine.counters.group_commit(group.len());
         accepted = rest;
-        let commit_id = new_commit_id();
-        let read_version = delta.version().unwrap_or(0);
+        let commit = Commit::prepare(engine, location, &delta);
         let keyed: Vec<(&str, u64)> =
             group.iter().filter_map(|a| Some((a.request.idempotency_key.as_deref()?, a.rows))).collect();
-        let props = group[0].request.actor.group_commit_properties(&commit_id, read_version, &keyed);
+        let props = commit.group_properties(&group[0].request.actor, &keyed);
         let batches: Vec<RecordBatch> =
             group.iter().flat_map(|a| a.batches.iter().cloned()).filter(|b| b.num_rows() > 0).collect();
         let version = if batches.is_empty() {
@@ -213,25 +215,20 @@ pub(crate) async fn run(engine: &Engine, location: &Url, pending: Vec<PendingIns
                 .with_writer_properties(properties)
                 .with_session_state(engine.write_session())
                 .with_commit_properties(props);
-            match write.await {
-                Ok(t) => {
-                    engine.remember(location, &t);
-                    let v = t.version();
-                    if let Some(v) = v {
-                        let texts = group.iter().flat_map(|a| a.texts.iter());
-                        engine.key_indexes.committed(location, read_version, v, texts);
-                    }
+            match commit.landed_table(write.await).await {
+                Ok(Landed { version, reported: Some((t, ())) }) => {
+                    let texts = group.iter().flat_map(|a| a.texts.iter());
+                    engine.key_indexes.committed(location, commit.read_version, version, texts);
                     delta = t;
-                    Ok(v)
+                    Ok(Some(version))
                 }
-                Err(e) => {
+                landed => {
                     engine.key_indexes.forget(location);
-                    let landed = landed_despite(engine, location, read_version, &commit_id, e).await.map(Some);
                     // The next user's commit starts from whatever the log now says.
                     if let Ok(t) = engine.open(location, TimeTravel::Latest).await {
                         delta = t;
                     }
-                    landed
+                    landed.map(|l| Some(l.version))
                 }
             }
         };

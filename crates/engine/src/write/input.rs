@@ -9,8 +9,9 @@ use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use serde_json::Value;
 
-use super::rows::{RowErrors, batch_from_json};
-use crate::error::{EngineError, EngineResult};
+use super::rows::batch_from_json;
+use crate::error::{EngineError, EngineResult, Input};
+use crate::row_errors::RowErrors;
 use crate::rules::Rules;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,11 +49,11 @@ pub(crate) fn parse(
     let batches = match format {
         InputFormat::Json => {
             let value: Value = serde_json::from_slice(body)
-                .map_err(|e| EngineError::invalid("body", format!("Malformed JSON: {e}")))?;
+                .map_err(|e| EngineError::invalid(Input::Rows, format!("Malformed JSON: {e}")))?;
             let rows = match value {
                 Value::Array(rows) => rows,
                 object @ Value::Object(_) => vec![object],
-                _ => return Err(EngineError::invalid("body", "expected a JSON array of row objects")),
+                _ => return Err(EngineError::invalid(Input::Rows, "expected a JSON array of row objects")),
             };
             vec![batch_from_json(schema, &rows).map_err(EngineError::Rows)?]
         }
@@ -97,7 +98,7 @@ fn parse_csv(body: &[u8], schema: &SchemaRef) -> EngineResult<Vec<RecordBatch>> 
         .with_header(true)
         .with_batch_size(64 * 1024)
         .build(Cursor::new(body))
-        .map_err(|e| EngineError::invalid("body", e.to_string()))?;
+        .map_err(|e| EngineError::invalid(Input::Rows, e.to_string()))?;
     let mut batches = Vec::new();
     let mut errors = RowErrors::default();
     let mut offset = 0;
@@ -147,7 +148,7 @@ pub(crate) fn typed_csv_batch(
             let strings = column.as_string::<i32>();
             for row in (0..typed.len()).filter(|r| typed.is_null(*r) && column.is_valid(*r)) {
                 let value = strings.value(row);
-                let message = super::rows::scalar_from_text(target, value)
+                let message = crate::coerce::scalar_from_text(target, value)
                     .err()
                     .unwrap_or_else(|| format!("`{value}` is not a {}", target.data_type()));
                 errors.push(offset + row, Some(field.name()), message);
@@ -170,9 +171,9 @@ fn read_header(body: &[u8]) -> EngineResult<Vec<String>> {
     let (schema, _) = arrow::csv::reader::Format::default()
         .with_header(true)
         .infer_schema(Cursor::new(body), Some(0))
-        .map_err(|e| EngineError::invalid("body", format!("cannot read the CSV header: {e}")))?;
+        .map_err(|e| EngineError::invalid(Input::Rows, format!("cannot read the CSV header: {e}")))?;
     if schema.fields().is_empty() {
-        return Err(EngineError::invalid("body", "the CSV input is empty; expected a header row"));
+        return Err(EngineError::invalid(Input::Rows, "the CSV input is empty; expected a header row"));
     }
     Ok(schema.fields().iter().map(|f| f.name().trim().to_owned()).collect())
 }
@@ -211,10 +212,10 @@ pub(crate) fn csv_error(message: &str, header: &[String], has_header: bool) -> E
 
 fn parse_arrow(body: &[u8], schema: &SchemaRef) -> EngineResult<Vec<RecordBatch>> {
     let reader = arrow::ipc::reader::StreamReader::try_new(Cursor::new(body), None)
-        .map_err(|e| EngineError::invalid("body", format!("not an Arrow IPC stream: {e}")))?;
+        .map_err(|e| EngineError::invalid(Input::Rows, format!("not an Arrow IPC stream: {e}")))?;
     let mut out = Vec::new();
     for batch in reader {
-        let batch = batch.map_err(|e| EngineError::invalid("body", format!("not an Arrow IPC stream: {e}")))?;
+        let batch = batch.map_err(|e| EngineError::invalid(Input::Rows, format!("not an Arrow IPC stream: {e}")))?;
         let mut errors = RowErrors::default();
         for field in batch.schema().fields() {
             if schema.field_with_name(field.name()).is_err() {

@@ -15,9 +15,9 @@ use arrow::record_batch::RecordBatch;
 use deltalake::DeltaTable;
 use url::Url;
 
-use crate::Inner as Engine;
 use crate::error::EngineResult;
 use crate::read;
+use crate::state::EngineState;
 
 /// Beyond this many rows a table's keys are not held in memory.
 pub const MAX_INDEXED_ROWS: u64 = 1_000_000;
@@ -59,7 +59,7 @@ impl KeyIndexes {
     /// table is too large to index (check by query instead).
     pub async fn ensure(
         &self,
-        engine: &Engine,
+        engine: &EngineState,
         location: &Url,
         delta: &DeltaTable,
         keys: &[String],

@@ -21,14 +21,15 @@ use lakeward_model::query::Filter;
 use serde_json::Value;
 use url::Url;
 
-use self::input::InputFormat;
-use self::rows::RowErrors;
-use crate::commit::{Actor, idempotency_app_id, idempotency_transaction};
-use crate::error::{EngineError, EngineResult};
+pub use self::input::InputFormat;
+use crate::commit::{Actor, Commit, replayed};
+use crate::error::{EngineError, EngineResult, Input};
+use crate::output;
 use crate::read::{self, column};
+use crate::row_errors::{self, RowErrors};
 use crate::rules::Rules;
+use crate::state::EngineState;
 use crate::table::{self, TimeTravel};
-use crate::{Inner as Engine, history, output};
 
 #[cfg(test)]
 mod tests {
@@ -84,94 +85,6 @@ pub(crate) fn writer_properties() -> WriterProperties {
     writer_properties_builder().build()
 }
 
-/// The outcome of the commit that already wrote this idempotency key, if one did: its
-/// version, and the rows it wrote (recorded by the commit, or from delta-rs's operation
-/// metrics for a commit of one request).
-pub(crate) async fn replayed(table: &DeltaTable, key: Option<&str>) -> EngineResult<Option<WriteOutcome>> {
-    let Some(key) = key else { return Ok(None) };
-    let app_id = idempotency_app_id(key);
-    let store = table.log_store();
-    let Some(recorded) = table.snapshot()?.transaction_version(store.as_ref(), app_id.clone()).await? else {
-        return Ok(None);
-    };
-    let replay = |version: Option<u64>, rows: u64| WriteOutcome { version, rows, returned: None, replayed: true };
-    let version = recorded.max(0) as u64;
-    let Some(bytes) = store.read_commit_entry(version).await? else { return Ok(Some(replay(None, 0))) };
-    let actions = deltalake::logstore::get_actions(version, &bytes)?;
-    // Keys recorded before transactions carried their table version say version 1.
-    let recorded_here = actions.iter().any(|a| matches!(a, deltalake::kernel::Action::Txn(t) if t.app_id == app_id));
-    if !recorded_here {
-        return Ok(Some(replay(None, 0)));
-    }
-    let info = actions.iter().find_map(|a| match a {
-        deltalake::kernel::Action::CommitInfo(info) => Some(&info.info),
-        _ => None,
-    });
-    let by_key = info.and_then(|i| i.get(crate::commit::ROWS_BY_KEY)).and_then(|m| m.get(key)).and_then(Value::as_u64);
-    let metrics = info.and_then(|i| i.get("operationMetrics"));
-    let from_metrics = ["num_updated_rows", "num_deleted_rows", "num_source_rows", "num_added_rows"]
-        .iter()
-        .find_map(|m| metrics.and_then(|x| x.get(*m)).and_then(Value::as_u64));
-    Ok(Some(replay(Some(version), by_key.or(from_metrics).unwrap_or(0))))
-}
-
-/// After a failed commit: errors that say it did not land are answered as they are
-/// (a concurrent commit as [`EngineError::Concurrent`], for the operation to be redone);
-/// for any other (an I/O error after the commit file may have been written) the log is
-/// read, and the version is returned if the commit landed after all.
-pub(crate) async fn landed_despite(
-    engine: &Engine,
-    location: &Url,
-    read_version: u64,
-    commit_id: &str,
-    err: deltalake::DeltaTableError,
-) -> EngineResult<u64> {
-    use deltalake::DeltaTableError as E;
-    match err {
-        e @ (E::Transaction { .. } | E::VersionAlreadyExists(_)) => Err(e.into()),
-        e if e.to_string().contains("Invalid data found") => Err(EngineError::invalid("body", e.to_string())),
-        e => {
-            let reopened = engine.open(location, TimeTravel::Latest).await?;
-            history::committed(&reopened, read_version, commit_id).await?.ok_or_else(|| e.into())
-        }
-    }
-}
-
-/// How many times an operation is redone while other writers keep committing first.
-pub(crate) const MAX_REDOS: u32 = 40;
-
-/// Runs `attempt` until it does not fail for a concurrent commit: each attempt reads the
-/// table afresh, checks the request against that state (keys, rules, idempotency) and
-/// commits on top of exactly that version. Waits a little, with jitter, between attempts
-/// so that writers in several processes do not keep colliding in step.
-pub(crate) async fn redo<T, F, Fut>(mut attempt: F) -> EngineResult<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = EngineResult<T>>,
-{
-    let mut redone = 0;
-    loop {
-        match attempt().await {
-            Err(EngineError::Concurrent) if redone < MAX_REDOS => {
-                redone += 1;
-                tokio::time::sleep(redo_pause(redone)).await;
-            }
-            other => return other,
-        }
-    }
-}
-
-/// The pause before redo number `n`: up to 2 ms times 2^n (at most 100 ms), jittered.
-pub(crate) fn redo_pause(n: u32) -> std::time::Duration {
-    let ceiling_ms = (2u64 << n.min(6)).min(100);
-    let jitter = uuid::Uuid::new_v4().as_u128() as u64 % 1000;
-    std::time::Duration::from_micros(ceiling_ms * jitter)
-}
-
-pub(crate) fn new_commit_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
 /// Primary keys of the input must be unique, and (unless upserting) new to the table.
 /// Whether a single key column is strictly increasing across all batches: then it has no
 /// duplicates, proven in one pass and no memory (imports usually arrive in key order).
@@ -215,7 +128,7 @@ fn strictly_increasing(batches: &[RecordBatch], key: &str) -> bool {
 }
 
 pub(crate) async fn check_keys_unique(
-    engine: &Engine,
+    engine: &EngineState,
     delta: &DeltaTable,
     batches: &[RecordBatch],
     keys: &[String],
@@ -235,7 +148,7 @@ pub(crate) async fn check_keys_unique(
             .aggregate(key_cols.clone(), vec![datafusion::functions_aggregate::count::count(lit(1)).alias("n")])?
             .filter(datafusion::logical_expr::col("n").gt(lit(1)))?
             .select(key_cols.clone())?
-            .limit(0, Some(rows::MAX_REPORTED_ERRORS))?
+            .limit(0, Some(row_errors::MAX_REPORTED_ERRORS))?
             .collect()
             .await?
     };
@@ -270,7 +183,7 @@ pub(crate) async fn check_keys_unique(
             .await?
             .filter(column(&keys[0]).in_list(values, false))?
             .select(key_cols)?
-            .limit(0, Some(rows::MAX_REPORTED_ERRORS))?
+            .limit(0, Some(row_errors::MAX_REPORTED_ERRORS))?
             .collect()
             .await?;
         return duplicate_keys(&output::to_json_rows(&existing)?, keys);
@@ -287,7 +200,7 @@ pub(crate) async fn check_keys_unique(
         .await?
         .join_on(ctx.table(read::SELF).await?, datafusion::logical_expr::JoinType::LeftSemi, on)?
         .select(key_cols)?
-        .limit(0, Some(rows::MAX_REPORTED_ERRORS))?
+        .limit(0, Some(row_errors::MAX_REPORTED_ERRORS))?
         .collect()
         .await?;
     duplicate_keys(&output::to_json_rows(&existing)?, keys)
@@ -310,7 +223,7 @@ fn key_text(row: &Value, keys: &[String]) -> String {
 }
 
 pub(crate) async fn upsert(
-    engine: &Engine,
+    engine: &EngineState,
     location: &Url,
     format: InputFormat,
     body: &[u8],
@@ -322,7 +235,10 @@ pub(crate) async fn upsert(
     }
     let keys = table::primary_key(&delta)?;
     if keys.is_empty() {
-        return Err(EngineError::invalid("Prefer", "resolution=merge-duplicates needs a table with a primary key"));
+        return Err(EngineError::invalid(
+            Input::Resolution,
+            "resolution=merge-duplicates needs a table with a primary key",
+        ));
     }
     let schema = table::arrow_schema(&delta)?;
     let rules = Rules::compile(engine, location, &delta).await?;
@@ -342,16 +258,14 @@ pub(crate) async fn upsert(
     let predicate = keys.iter().map(|k| format!("target.\"{k}\" = source.\"{k}\"")).collect::<Vec<_>>().join(" AND ");
     let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let non_keys: Vec<&String> = columns.iter().filter(|c| !keys.contains(c)).collect();
-    let commit_id = new_commit_id();
-    let idempotency =
-        request.idempotency_key.as_deref().map(|k| idempotency_transaction(k, delta.version().unwrap_or(0)));
+    let commit = Commit::prepare(engine, location, &delta);
     let mut merge = delta
         .clone()
         .merge(source, predicate)
         .with_source_alias("source")
         .with_target_alias("target")
         .with_writer_properties(engine.encodings.writer_properties(engine, location, &delta).await)
-        .with_commit_properties(request.actor.commit_properties(&commit_id, idempotency));
+        .with_commit_properties(commit.properties(&request.actor, request.idempotency_key.as_deref()));
     if !non_keys.is_empty() {
         merge = merge.when_matched_update(|mut u| {
             for c in &non_keys {
@@ -366,21 +280,13 @@ pub(crate) async fn upsert(
         }
         i
     })?;
-    let read_version = delta.version().unwrap_or(0);
-    let outcome = merge.await;
-    let version = match outcome {
-        Ok((t, _metrics)) => {
-            engine.remember(location, &t);
-            t.version()
-        }
-        Err(e) => Some(landed_despite(engine, location, read_version, &commit_id, e).await?),
-    };
-    Ok(WriteOutcome { version, rows, returned, replayed: false })
+    let version = commit.landed(merge.await).await?.version;
+    Ok(WriteOutcome { version: Some(version), rows, returned, replayed: false })
 }
 
 /// The rows a filter matches (for `return=representation` on update and delete).
 async fn matching_batches(
-    engine: &Engine,
+    engine: &EngineState,
     delta: &DeltaTable,
     predicate: Option<Expr>,
 ) -> EngineResult<Vec<RecordBatch>> {
@@ -416,7 +322,7 @@ fn with_assignments(
 }
 
 pub(crate) async fn update(
-    engine: &Engine,
+    engine: &EngineState,
     location: &Url,
     filter: Option<&Filter>,
     set: &serde_json::Map<String, Value>,
@@ -429,7 +335,7 @@ pub(crate) async fn update(
     let schema = table::arrow_schema(&delta)?;
     let keys = table::primary_key(&delta)?;
     if set.is_empty() {
-        return Err(EngineError::invalid("body", "nothing to update: give the columns to set"));
+        return Err(EngineError::invalid(Input::Request, "nothing to update: give the columns to set"));
     }
     let mut errors = RowErrors::default();
     let mut assignments = Vec::new();
@@ -442,7 +348,7 @@ pub(crate) async fn update(
             errors.push(0, Some(name), "primary-key columns cannot be updated");
             continue;
         }
-        match rows::scalar_from_json(field, value) {
+        match crate::coerce::scalar_from_json(field, value) {
             Ok(v) => assignments.push((name.clone(), v)),
             Err(m) => errors.push(0, Some(name), m),
         }
@@ -471,29 +377,26 @@ pub(crate) async fn update(
             return Err(EngineError::Rows(errors));
         }
     }
-    let commit_id = new_commit_id();
-    let idempotency =
-        request.idempotency_key.as_deref().map(|k| idempotency_transaction(k, delta.version().unwrap_or(0)));
+    let commit = Commit::prepare(engine, location, &delta);
     let mut builder = delta
         .clone()
         .update()
         .with_session_state(engine.write_session())
         .with_writer_properties(engine.encodings.writer_properties(engine, location, &delta).await)
-        .with_commit_properties(request.actor.commit_properties(&commit_id, idempotency));
+        .with_commit_properties(commit.properties(&request.actor, request.idempotency_key.as_deref()));
     if let Some(p) = predicate.clone() {
         builder = builder.with_predicate(p);
     }
     for (name, value) in &assignments {
         builder = builder.with_update(name.clone(), lit(value.clone()));
     }
-    let read_version = delta.version().unwrap_or(0);
-    let (version, rows) = match builder.await {
-        Ok((t, metrics)) => {
-            engine.remember(location, &t);
+    let landed = commit.landed(builder.await).await?;
+    let (version, rows) = match landed.reported {
+        Some((_, metrics)) => {
             let rows = metrics.num_updated_rows as u64;
-            (if rows > 0 { t.version() } else { None }, rows)
+            (if rows > 0 { Some(landed.version) } else { None }, rows)
         }
-        Err(e) => (Some(landed_despite(engine, location, read_version, &commit_id, e).await?), 0),
+        None => (Some(landed.version), 0),
     };
     let returned = match before.filter(|_| request.return_rows) {
         Some(batches) if version.is_some() => Some(output::json_rows(&with_assignments(&batches, &assignments)?)?),
@@ -504,7 +407,7 @@ pub(crate) async fn update(
 }
 
 pub(crate) async fn delete(
-    engine: &Engine,
+    engine: &EngineState,
     location: &Url,
     filter: Option<&Filter>,
     request: &WriteRequest,
@@ -520,38 +423,34 @@ pub(crate) async fn delete(
     } else {
         None
     };
-    let commit_id = new_commit_id();
-    let idempotency =
-        request.idempotency_key.as_deref().map(|k| idempotency_transaction(k, delta.version().unwrap_or(0)));
+    let commit = Commit::prepare(engine, location, &delta);
     let mut builder = delta
         .clone()
         .delete()
         .with_session_state(engine.write_session())
         .with_writer_properties(engine.encodings.writer_properties(engine, location, &delta).await)
-        .with_commit_properties(request.actor.commit_properties(&commit_id, idempotency));
+        .with_commit_properties(commit.properties(&request.actor, request.idempotency_key.as_deref()));
     if let Some(p) = predicate {
         builder = builder.with_predicate(p);
     }
-    let before = delta.version();
-    let read_version = before.unwrap_or(0);
-    let (version, rows) = match builder.await {
-        Ok((t, metrics)) => {
-            engine.remember(location, &t);
-            let changed = t.version() != before;
+    let landed = commit.landed(builder.await).await?;
+    let (version, rows) = match landed.reported {
+        Some((t, metrics)) => {
+            let changed = t.version() != delta.version();
             let rows = metrics
                 .num_deleted_rows
                 .map(|n| n as u64)
                 .or_else(|| returned.as_ref().map(|r| r.len() as u64))
                 .unwrap_or(0);
-            (if changed { t.version() } else { None }, rows)
+            (if changed { Some(landed.version) } else { None }, rows)
         }
-        Err(e) => (Some(landed_despite(engine, location, read_version, &commit_id, e).await?), 0),
+        None => (Some(landed.version), 0),
     };
     Ok(WriteOutcome { version, rows, returned, replayed: false })
 }
 
 pub(crate) async fn restore(
-    engine: &Engine,
+    engine: &EngineState,
     location: &Url,
     version: u64,
     request: &WriteRequest,
@@ -564,27 +463,17 @@ pub(crate) async fn restore(
             format!("can only roll back to an earlier version than the current {current}"),
         ));
     }
-    let commit_id = new_commit_id();
+    let commit = Commit::prepare(engine, location, &delta);
     let result = delta
         .clone()
         .restore()
         .with_version_to_restore(version)
-        .with_commit_properties(request.actor.commit_properties(&commit_id, None))
+        .with_commit_properties(commit.properties(&request.actor, None))
         .await;
-    match result {
-        Ok((t, _)) => {
-            engine.remember(location, &t);
-            Ok(WriteOutcome { version: t.version(), ..Default::default() })
-        }
-        Err(e)
-            if e.to_string().to_lowercase().contains("version")
-                && !matches!(e, deltalake::DeltaTableError::Transaction { .. }) =>
-        {
-            Err(EngineError::invalid("version", format!("version {version} does not exist")))
-        }
-        Err(e) => Ok(WriteOutcome {
-            version: Some(landed_despite(engine, location, current, &commit_id, e).await?),
-            ..Default::default()
-        }),
+    if let Err(e) = &result
+        && crate::error::classify_delta(e) == crate::error::DeltaFault::NoSuchVersion
+    {
+        return Err(EngineError::invalid("version", format!("version {version} does not exist")));
     }
+    Ok(WriteOutcome { version: Some(commit.landed(result).await?.version), ..Default::default() })
 }

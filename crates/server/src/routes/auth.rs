@@ -10,12 +10,11 @@ use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::organisations::OrganisationResponse;
-use super::users::UserResponse;
 use super::{SuccessResponse, validate};
 use crate::audit_log::{self, Actor, Event};
 use crate::auth::{Auth, RequestMeta, TokenResponse, start_session};
 use crate::error::{ApiError, ApiResult};
+use crate::identity_views::{OrganisationResponse, UserResponse};
 use crate::json::Json;
 use crate::state::SharedState;
 

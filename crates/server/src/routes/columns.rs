@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
+use lakeward_engine::ops;
 use lakeward_engine::{ColumnChange, ColumnRewrite, ColumnSpec, ColumnType, TableChange};
 use lakeward_meta::access::{Action, Principal};
 use serde::{Deserialize, Serialize};
@@ -12,13 +13,13 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::tables::ColumnRequest;
 use crate::audit_log::{self, Actor, Event};
 use crate::auth::{Auth, RequestMeta};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, FieldNames};
 use crate::json::Json;
 use crate::state::{AppState, SharedState};
 use crate::table_access::{self, ResolvedTable, new_ident, resolve};
+use crate::table_definition::ColumnRequest;
 
 pub fn router() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
@@ -103,7 +104,8 @@ pub async fn add_column(
         comment: body.comment.clone(),
     };
     let actor = table_access::actor(&state, &principal).await?;
-    let version = state.engine.add_column(&t.location, &spec, &actor).await?;
+    let version =
+        state.engine.run(ops::schema::AddColumn { location: t.location.clone(), column: spec.clone(), actor }).await?;
     let details = json!({ "change": "add_column", "column": body.name, "type": spec.column_type.to_string(), "version": version });
     record(&state, &request, &principal, &t, details).await?;
     Ok(axum::Json(SchemaChangeResponse { version }))
@@ -135,10 +137,23 @@ pub async fn change_column(
         _ => None,
     };
     let version = match &rewrite {
-        Some(r) => state.engine.rewrite_column(&t.location, &column, r, &actor).await?,
+        Some(r) => {
+            state
+                .engine
+                .run(ops::schema::RewriteColumn {
+                    location: t.location.clone(),
+                    column: column.clone(),
+                    rewrite: r.clone(),
+                    actor,
+                })
+                .await?
+        }
         None => {
             let change = ColumnChange { nullable: body.nullable, comment: body.comment.clone() };
-            state.engine.change_column(&t.location, &column, &change, &actor).await?
+            state
+                .engine
+                .run(ops::schema::ChangeColumn { location: t.location.clone(), column: column.clone(), change, actor })
+                .await?
         }
     };
     let details = json!({
@@ -162,7 +177,16 @@ pub async fn update_field_metadata(
 ) -> ApiResult<axum::Json<SchemaChangeResponse>> {
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
     let actor = table_access::actor(&state, &principal).await?;
-    let version = state.engine.merge_field_metadata(&t.location, &body.field_name, &body.metadata, &actor).await?;
+    let version = state
+        .engine
+        .run(ops::schema::MergeFieldMetadata {
+            location: t.location.clone(),
+            column: body.field_name.clone(),
+            entries: body.metadata.clone(),
+            actor,
+        })
+        .await
+        .map_err(|e| ApiError::engine(e, FieldNames { column: "fieldName", ..FieldNames::REST }))?;
     let details =
         json!({ "change": "field_metadata", "column": body.field_name, "metadata": body.metadata, "version": version });
     record(&state, &request, &principal, &t, details).await?;
@@ -182,7 +206,7 @@ pub async fn change_table(
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
     let actor = table_access::actor(&state, &principal).await?;
     let change = TableChange { description: body.description.clone(), properties: body.properties.clone() };
-    let version = state.engine.change_table(&t.location, &change, &actor).await?;
+    let version = state.engine.run(ops::schema::ChangeTable { location: t.location.clone(), change, actor }).await?;
     let event = Event::new(principal.org_id, "table.updated").target("table", &t.entry.table).details(json!({
         "description": body.description, "properties": body.properties, "version": version,
     }));
@@ -217,7 +241,15 @@ pub async fn drop_column(
         ));
     }
     let actor = table_access::actor(&state, &principal).await?;
-    let version = state.engine.rewrite_column(&t.location, &column, &ColumnRewrite::Drop, &actor).await?;
+    let version = state
+        .engine
+        .run(ops::schema::RewriteColumn {
+            location: t.location.clone(),
+            column: column.clone(),
+            rewrite: ColumnRewrite::Drop,
+            actor,
+        })
+        .await?;
     record(&state, &request, &principal, &t, json!({ "change": "drop_column", "column": column, "version": version }))
         .await?;
     Ok(axum::Json(SchemaChangeResponse { version }))

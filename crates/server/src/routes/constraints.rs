@@ -3,6 +3,7 @@
 //! refused with the count (409, `violatingRows`). Needs `tables:modify`.
 
 use axum::extract::{Path, State};
+use lakeward_engine::ops;
 use lakeward_meta::access::Action;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -55,7 +56,10 @@ pub async fn add_constraints(
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
     let actor = table_access::actor(&state, &principal).await?;
     let pairs: Vec<(String, String)> = body.constraints.iter().map(|c| (c.name.clone(), c.expr.clone())).collect();
-    let version = state.engine.add_constraints(&t.location, &pairs, &actor).await?;
+    let version = state
+        .engine
+        .run(ops::rules::AddConstraints { location: t.location.clone(), constraints: pairs, actor })
+        .await?;
     audit_log::record(
         &state,
         &request,
@@ -79,7 +83,10 @@ pub async fn drop_constraint(
 ) -> ApiResult<axum::Json<ConstraintsResponse>> {
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
     let actor = table_access::actor(&state, &principal).await?;
-    let (version, expr) = state.engine.drop_constraint(&t.location, &name, &actor).await?;
+    let (version, expr) = state
+        .engine
+        .run(ops::rules::DropConstraint { location: t.location.clone(), name: name.clone(), actor })
+        .await?;
     audit_log::record(
         &state,
         &request,

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
+use lakeward_engine::ops;
 use lakeward_engine::{Domain, DomainChange};
 use lakeward_meta::access::{Action, Principal};
 use lakeward_model::TableRef;
@@ -17,7 +18,7 @@ use uuid::Uuid;
 
 use crate::auth::{Auth, RequestMeta};
 use crate::domain_changes::{self, DomainTarget};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, FieldNames};
 use crate::json::Json;
 use crate::query::Query;
 use crate::state::{AppState, SharedState};
@@ -209,7 +210,8 @@ pub async fn get_domain(
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::DomainsRead).await?;
     let at = time_travel(q.version, q.as_of.as_deref())?;
-    let domain = state.engine.domain(&t.location, &column, at).await?;
+    let domain =
+        state.engine.run(ops::rules::ColumnDomain { location: t.location.clone(), column: column.clone(), at }).await?;
     Ok(axum::Json(ColumnDomainResponse { column_name: column, domain, version: None, violating_rows: None }))
 }
 
@@ -468,7 +470,15 @@ pub async fn allowed_values(
     Path((catalog, schema, table, column)): Path<(String, String, String, String)>,
 ) -> ApiResult<axum::Json<AllowedValuesResponse>> {
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::DomainsRead).await?;
-    let resolved = state.engine.allowed_values(&t.location, &column, q.parent_value.as_deref()).await?;
+    let resolved = state
+        .engine
+        .run(ops::rules::ResolveAllowedValues {
+            location: t.location.clone(),
+            column: column.clone(),
+            parent_value: q.parent_value.clone(),
+        })
+        .await
+        .map_err(|e| ApiError::engine(e, FieldNames { column: "column_name", ..FieldNames::REST }))?;
     Ok(axum::Json(AllowedValuesResponse {
         column_name: column,
         parent_value: resolved.parent_value,
@@ -503,6 +513,14 @@ pub async fn check_enum(
     Json(body): Json<CheckEnumRequest>,
 ) -> ApiResult<axum::Json<CheckEnumResponse>> {
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::DomainsRead).await?;
-    let rows = state.engine.value_usage(&t.location, &body.field_name, &body.value).await?;
+    let rows = state
+        .engine
+        .run(ops::rules::ValueUsage {
+            location: t.location.clone(),
+            column: body.field_name.clone(),
+            value: body.value.clone(),
+        })
+        .await
+        .map_err(|e| ApiError::engine(e, FieldNames { column: "fieldName", ..FieldNames::REST }))?;
     Ok(axum::Json(CheckEnumResponse { field_name: body.field_name, value: body.value, in_use: rows > 0, rows }))
 }

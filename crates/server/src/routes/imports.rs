@@ -14,6 +14,7 @@ use std::time::Duration;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use lakeward_engine::ops;
 use lakeward_engine::{
     ColumnSpec, CsvOptions, DomainChange, ImportFormat, ImportProgress, InferredColumn, TableSpec, WriteRequest,
 };
@@ -26,14 +27,15 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::tables::{CreateTableRequest, create, table_spec};
 use crate::audit_log::{self, Actor, Event};
 use crate::auth::{Auth, RequestMeta};
 use crate::domain_changes::{self, DomainTarget};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, FieldNames};
 use crate::query::Query;
+use crate::services;
 use crate::state::{AppState, SharedState};
 use crate::table_access;
+use crate::table_definition::{CreateTableRequest, table_spec};
 
 pub fn router() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
@@ -148,7 +150,11 @@ pub async fn infer(
     let upload = spool(&state, form, &["hasHeader", "delimiter"]).await?;
     let options = csv_options(&upload.fields)?;
     let started = std::time::Instant::now();
-    let inferred = state.engine.infer_csv(&upload.file, options).await?;
+    let inferred = state
+        .engine
+        .run(ops::import::InferCsv { path: upload.file.to_path_buf(), options })
+        .await
+        .map_err(|e| ApiError::engine(e, FieldNames::IMPORT))?;
     // The pass itself, without the upload (Server-Timing, in milliseconds).
     let timing = [("server-timing", format!("infer;dur={:.1}", started.elapsed().as_secs_f64() * 1000.0))];
     Ok((
@@ -234,10 +240,21 @@ async fn spec_for(
     }
     let (columns, domains): (Vec<InferredColumn>, _) = match format {
         ImportFormat::Csv(options) => {
-            let inferred = state.engine.infer_csv(&upload.file, options).await?;
+            let inferred = state
+                .engine
+                .run(ops::import::InferCsv { path: upload.file.to_path_buf(), options })
+                .await
+                .map_err(|e| ApiError::engine(e, FieldNames::IMPORT))?;
             (inferred.columns, inferred.domains)
         }
-        ImportFormat::Parquet => (state.engine.parquet_columns(&upload.file).await?, BTreeMap::new()),
+        ImportFormat::Parquet => (
+            state
+                .engine
+                .run(ops::import::ParquetColumns { path: upload.file.to_path_buf() })
+                .await
+                .map_err(|e| ApiError::engine(e, FieldNames::IMPORT))?,
+            BTreeMap::new(),
+        ),
     };
     let columns = columns
         .into_iter()
@@ -307,7 +324,7 @@ pub async fn import(
                 authorize(&principal, Action::DomainsWrite, &org)?;
             }
             let (spec, domains) = spec_for(&state, &upload, format).await?;
-            let (entry, _) = create(&state, &request, &principal, &reference, &spec).await?;
+            let (entry, _) = services::tables::create_table(&state, &request, &principal, &reference, &spec).await?;
             if apply_domains {
                 let location = url::Url::parse(&entry.location).map_err(ApiError::internal)?;
                 for (column, values) in domains {
@@ -349,7 +366,13 @@ impl ImportRun {
             Ok(l) => l,
             Err(e) => return self.fail(&progress, ApiError::internal(e)).await,
         };
-        let import = state.engine.import(&location, &upload.file, format, &self.write, progress.clone());
+        let import = state.engine.run(ops::import::Import {
+            location: location.clone(),
+            path: upload.file.to_path_buf(),
+            format,
+            request: self.write.clone(),
+            progress: progress.clone(),
+        });
         tokio::pin!(import);
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         let outcome = loop {
@@ -380,7 +403,7 @@ impl ImportRun {
                     tracing::warn!(status = %err.status, job = %self.job, "auditing the import failed");
                 }
             }
-            Err(e) => self.fail(&progress, e.into()).await,
+            Err(e) => self.fail(&progress, ApiError::engine(e, FieldNames::IMPORT)).await,
         }
     }
 
@@ -390,7 +413,7 @@ impl ImportRun {
             // Commit everything or nothing: the table the job created goes too.
             let _ = state.meta.unregister_table(self.principal.org_id, &self.entry.table).await;
             if let Ok(location) = url::Url::parse(&self.entry.location) {
-                let _ = state.engine.drop_table(&location).await;
+                let _ = state.engine.run(ops::table::DropTable { location }).await;
             }
         }
         let body = serde_json::to_value(error.body()).unwrap_or(Value::Null);

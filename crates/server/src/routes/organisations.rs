@@ -4,20 +4,20 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use lakeward_meta::access::{Action, Principal, Resource, Role, authorize};
+use lakeward_meta::access::{Action, Principal, Resource, authorize};
 use lakeward_meta::secrets;
-use lakeward_meta::store::{Organisation, User};
+use lakeward_meta::store::User;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::users::{RoleName, UserResponse};
 use super::{SuccessResponse, parse_id, validate};
 use crate::audit_log::{self, Actor, Event};
 use crate::auth::{Auth, RequestMeta};
 use crate::error::{ApiError, ApiResult};
+use crate::identity_views::{OrganisationResponse, RoleName, UserResponse};
 use crate::json::Json;
 use crate::state::{AppState, SharedState};
 
@@ -30,42 +30,6 @@ pub fn router() -> OpenApiRouter<SharedState> {
         .routes(routes!(change_role))
         .routes(routes!(deactivate_member))
         .routes(routes!(delete_member))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MembershipResponse {
-    pub role: RoleName,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OrganisationResponse {
-    pub id: Uuid,
-    pub name: String,
-    /// The user who created the organisation.
-    pub owner: Uuid,
-    /// Organisation-wide settings (none yet).
-    #[schema(value_type = Object)]
-    pub config: serde_json::Value,
-    /// The caller's own membership.
-    pub user_membership: Option<MembershipResponse>,
-    pub user_count: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl OrganisationResponse {
-    pub fn new(org: &Organisation, caller_role: Option<Role>, user_count: i64) -> Self {
-        Self {
-            id: org.id,
-            name: org.name.clone(),
-            owner: org.owner_id,
-            config: json!({}),
-            user_membership: caller_role.map(|role| MembershipResponse { role: role.into() }),
-            user_count,
-            created_at: org.created_at,
-            updated_at: org.updated_at,
-        }
-    }
 }
 
 /// Authorizes `action` on an organisation named in a path and returns its id.

@@ -8,10 +8,8 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use lakeward_engine::{
-    ACCEPTED_CONTENT_TYPES, ACCEPTED_OUTPUT_TYPES, CsvOptions, ImportFormat, InputFormat, OutputFormat, WriteOutcome,
-    WriteRequest,
-};
+use lakeward_engine::ops;
+use lakeward_engine::{ACCEPTED_CONTENT_TYPES, CsvOptions, ImportFormat, InputFormat, WriteOutcome, WriteRequest};
 use lakeward_meta::access::{Action, Principal, Resource, authorize};
 use lakeward_model::query::RowQuery;
 use serde::Serialize;
@@ -19,7 +17,7 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::tables::stream_response;
+use crate::answer_format::{output_format, stream_response};
 use crate::audit_log::{self, Actor, Event};
 use crate::auth::{Auth, RequestMeta};
 use crate::error::{ApiError, ApiResult};
@@ -30,17 +28,6 @@ use crate::table_access::{self, ResolvedTable, resolve, time_travel};
 
 pub fn router() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new().routes(routes!(read_rows, insert_rows, update_rows, delete_rows))
-}
-
-/// The response format from `Accept`; 406 when none is offered.
-pub fn output_format(headers: &HeaderMap) -> ApiResult<OutputFormat> {
-    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else { return Ok(OutputFormat::Json) };
-    OutputFormat::from_accept(accept).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_ACCEPTABLE,
-            format!("Cannot answer in `{accept}`; offered: {ACCEPTED_OUTPUT_TYPES}"),
-        )
-    })
 }
 
 /// `Prefer` preferences, from every `Prefer` header.
@@ -199,7 +186,16 @@ pub async fn read_rows(
     (query.offset, query.limit) = (requested.offset, requested.limit);
     let format = output_format(&headers)?;
     let at = time_travel(version_param(&pairs)?, param(&pairs, "as_of"))?;
-    let page = state.engine.read_rows(&t.location, at, &query, format, prefer(&headers).count_exact).await?;
+    let page = state
+        .engine
+        .run(ops::rows::ReadRows {
+            location: t.location.clone(),
+            at,
+            query,
+            format,
+            count: prefer(&headers).count_exact,
+        })
+        .await?;
     let mut extra = HeaderMap::new();
     if let Some(range) = paging::content_range(requested, page.returned, page.total) {
         extra.insert(header::CONTENT_RANGE, HeaderValue::from_str(&range).map_err(ApiError::internal)?);
@@ -304,16 +300,44 @@ pub async fn insert_rows(
     let large = length.is_none_or(|n| n > STREAM_ABOVE_BYTES);
     let (outcome, action) = if prefs.merge_duplicates {
         authorize(&principal, Action::RowsUpdate, &Resource::Table { org_id: principal.org_id })?;
-        (state.engine.upsert(&t.location, format, buffered(&state, body).await?, &write).await?, "rows.upserted")
+        (
+            state
+                .engine
+                .run(ops::rows::Upsert {
+                    location: t.location.clone(),
+                    format,
+                    body: buffered(&state, body).await?,
+                    request: write,
+                })
+                .await?,
+            "rows.upserted",
+        )
     } else if format == InputFormat::Csv && large && !prefs.representation {
         // A large CSV streams from disk into the write: memory stays flat, whatever its size.
         let file =
             crate::upload::spool(&state, body.into_data_stream(), |e| ApiError::bad_request(e.to_string())).await?;
         let options = ImportFormat::Csv(CsvOptions::default());
-        let import = state.engine.import(&t.location, &file, options, &write, Default::default());
-        (import.await.map_err(body_not_file)?, "row.batch_inserted")
+        let import = ops::import::Import {
+            location: t.location.clone(),
+            path: file.to_path_buf(),
+            format: options,
+            request: write,
+            progress: Default::default(),
+        };
+        (state.engine.run(import).await?, "row.batch_inserted")
     } else {
-        (state.engine.insert(&t.location, format, buffered(&state, body).await?, &write).await?, "row.batch_inserted")
+        (
+            state
+                .engine
+                .run(ops::rows::Insert {
+                    location: t.location.clone(),
+                    format,
+                    body: buffered(&state, body).await?,
+                    request: write,
+                })
+                .await?,
+            "row.batch_inserted",
+        )
     };
     audit_write(&state, &request, &principal, &t, action, &outcome).await?;
     Ok(write_response(StatusCode::CREATED, outcome))
@@ -326,16 +350,6 @@ const STREAM_ABOVE_BYTES: u64 = 1 << 20;
 /// The whole body in memory, within the upload limit.
 async fn buffered(state: &AppState, body: Body) -> ApiResult<Bytes> {
     axum::body::to_bytes(body, state.config.limits.max_upload_bytes).await.map_err(|_| crate::upload::too_large())
-}
-
-/// The streamed path reads the body as a file; its faults are the body's.
-fn body_not_file(e: lakeward_engine::EngineError) -> ApiError {
-    match e {
-        lakeward_engine::EngineError::Invalid { field, message } if field == "file" => {
-            ApiError::invalid_field("body", message)
-        }
-        other => other.into(),
-    }
 }
 
 /// Filters of a write request; a write with none must say `all=true`.
@@ -371,7 +385,8 @@ pub async fn update_rows(
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::RowsUpdate).await?;
     let filter = write_filter(&pairs(&uri))?;
     let write = write_request(&state, &principal, &headers, prefer(&headers).representation).await?;
-    let outcome = state.engine.update_rows(&t.location, filter.as_ref(), &set, &write).await?;
+    let outcome =
+        state.engine.run(ops::rows::UpdateRows { location: t.location.clone(), filter, set, request: write }).await?;
     audit_write(&state, &request, &principal, &t, "rows.updated", &outcome).await?;
     Ok(write_response(StatusCode::OK, outcome))
 }
@@ -391,7 +406,8 @@ pub async fn delete_rows(
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::RowsDelete).await?;
     let filter = write_filter(&pairs(&uri))?;
     let write = write_request(&state, &principal, &headers, prefer(&headers).representation).await?;
-    let outcome = state.engine.delete_rows(&t.location, filter.as_ref(), &write).await?;
+    let outcome =
+        state.engine.run(ops::rows::DeleteRows { location: t.location.clone(), filter, request: write }).await?;
     audit_write(&state, &request, &principal, &t, "rows.deleted", &outcome).await?;
     Ok(write_response(StatusCode::OK, outcome))
 }

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::StreamExt;
+use lakeward_engine::ops;
 use lakeward_engine::{OutputFormat, SqlTable, TimeTravel};
 use lakeward_meta::access::{Action, Resource, authorize};
 use serde::{Deserialize, Serialize};
@@ -15,7 +16,7 @@ use url::Url;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::rows::output_format;
+use crate::answer_format::{output_format, stream_response};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
@@ -103,10 +104,10 @@ pub async fn run_sql(
         }
         tables.push(base);
     }
-    let output = state.engine.sql(&tables, &body.query, format).await?;
+    let output = state.engine.run(ops::sql::Sql { tables, query: body.query.clone(), format }).await?;
     let affected = output.affected_tables.clone();
     if format != OutputFormat::Json {
-        let mut response = super::tables::stream_response(format, output.body, HeaderMap::new());
+        let mut response = stream_response(format, output.body, HeaderMap::new());
         if let Ok(v) = HeaderValue::from_str(&affected.join(",")) {
             response.headers_mut().insert("lakeward-affected-tables", v);
         }

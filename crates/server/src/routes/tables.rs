@@ -2,15 +2,15 @@
 
 use std::collections::HashMap;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use lakeward_engine::{ColumnSpec, ColumnType, EngineError, OutputFormat, TableMetadata, TableSpec, WriteRequest};
-use lakeward_meta::access::{Action, Principal, Resource, authorize};
-use lakeward_meta::store::TableEntry;
+use lakeward_engine::ops;
+use lakeward_engine::{EngineError, OutputFormat, TableMetadata, WriteRequest};
+use lakeward_meta::access::{Action, Resource, authorize};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -18,13 +18,16 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::SuccessResponse;
+use crate::answer_format::{output_format, stream_response};
 use crate::audit_log::{self, Actor, Event};
 use crate::auth::{Auth, RequestMeta};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::query::Query;
-use crate::state::{AppState, SharedState};
+use crate::services;
+use crate::state::SharedState;
 use crate::table_access::{self, new_ident, resolve, time_travel};
+use crate::table_definition::{CreateTableRequest, table_spec};
 
 pub fn router() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
@@ -34,35 +37,6 @@ pub fn router() -> OpenApiRouter<SharedState> {
         .routes(routes!(rollback))
         .routes(routes!(export_table))
         .routes(routes!(search_table))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ColumnRequest {
-    pub name: String,
-    /// One of string, boolean, int32, int64, float32, float64, decimal(p,s), date,
-    /// timestamp (UTC), binary, json.
-    #[serde(rename = "type")]
-    #[schema(example = "string")]
-    pub column_type: String,
-    #[serde(default = "yes")]
-    pub nullable: bool,
-    pub comment: Option<String>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateTableRequest {
-    pub columns: Vec<ColumnRequest>,
-    #[serde(default)]
-    pub primary_key: Vec<String>,
-    #[serde(default)]
-    pub partition_by: Vec<String>,
-    pub description: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -176,34 +150,6 @@ fn metadata_response(
     }
 }
 
-pub(crate) fn table_spec(body: &CreateTableRequest) -> ApiResult<TableSpec> {
-    let columns = body
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            Ok(ColumnSpec {
-                name: new_ident(&format!("columns[{i}].name"), &c.name)?,
-                column_type: ColumnType::parse(&c.column_type)
-                    .map_err(|m| ApiError::invalid_field(format!("columns[{i}].type"), m))?,
-                nullable: c.nullable,
-                comment: c.comment.clone(),
-            })
-        })
-        .collect::<ApiResult<Vec<_>>>()?;
-    let idents = |field: &str, names: &[String]| {
-        names.iter().enumerate().map(|(i, n)| new_ident(&format!("{field}[{i}]"), n)).collect::<ApiResult<Vec<_>>>()
-    };
-    let spec = TableSpec {
-        columns,
-        primary_key: idents("primary_key", &body.primary_key)?,
-        partition_by: idents("partition_by", &body.partition_by)?,
-        description: body.description.clone(),
-    };
-    spec.validate()?;
-    Ok(spec)
-}
-
 /// Creates a Delta table at `<warehouse>/<org>/<catalog>/<schema>/<table>/` (`tables:create`).
 #[utoipa::path(post, path = "/v1/tables/{catalog}/{schema}/{table}", tag = "tables", security(("bearer" = [])),
     params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path)),
@@ -219,49 +165,8 @@ pub async fn create_table(
     let (catalog, schema) = table_access::schema_ref(&catalog, &schema)?;
     let reference = lakeward_model::TableRef { catalog, schema, table: new_ident("table", &table)? };
     let spec = table_spec(&body)?;
-    let (entry, metadata) = create(&state, &request, &principal, &reference, &spec).await?;
+    let (entry, metadata) = services::tables::create_table(&state, &request, &principal, &reference, &spec).await?;
     Ok((StatusCode::CREATED, axum::Json(metadata_response(&entry, metadata, None))))
-}
-
-/// Creates and registers a table in an existing schema of the caller's organisation,
-/// and records it (callers have authorized `tables:create`).
-pub async fn create(
-    state: &AppState,
-    request: &RequestMeta,
-    principal: &Principal,
-    reference: &lakeward_model::TableRef,
-    spec: &TableSpec,
-) -> ApiResult<(TableEntry, TableMetadata)> {
-    if state.meta.get_schema(principal.org_id, &reference.catalog, &reference.schema).await?.is_none() {
-        let (catalog, schema) = (&reference.catalog, Some(&reference.schema));
-        return Err(table_access::not_found(state, principal.org_id, catalog, schema, None).await);
-    }
-    if state.meta.get_table(principal.org_id, reference).await?.is_some() {
-        return Err(ApiError::conflict(format!("table `{reference}` already exists")));
-    }
-    let location = state.config.warehouse.table_location(principal.org_id, reference);
-    let actor = table_access::actor(state, principal).await?;
-    let metadata = state.engine.create_table(&location, reference.table.as_str(), spec, &actor).await?;
-    let entry = match state.meta.register_table(principal.org_id, reference, location.as_str(), principal.user_id).await
-    {
-        Ok(entry) => entry,
-        Err(e) => {
-            // Someone registered the same name meanwhile: leave no orphaned files.
-            let _ = state.engine.drop_table(&location).await;
-            return Err(e.into());
-        }
-    };
-    let primary_key: Vec<&str> = spec.primary_key.iter().map(|k| k.as_str()).collect();
-    audit_log::record(
-        state,
-        request,
-        Actor::Principal(principal),
-        Event::new(principal.org_id, "table.created")
-            .target("table", reference)
-            .details(json!({ "version": metadata.version, "columns": spec.columns.len(), "primary_key": primary_key })),
-    )
-    .await?;
-    Ok((entry, metadata))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -288,9 +193,12 @@ pub async fn get_table(
 ) -> ApiResult<axum::Json<TableMetadataResponse>> {
     let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesRead).await?;
     let at = time_travel(query.version, query.as_of.as_deref())?;
-    let metadata = state.engine.metadata(&t.location, at).await?;
-    let distinct =
-        if query.distinct == Some(true) { Some(state.engine.distinct_counts(&t.location, at).await?) } else { None };
+    let metadata = state.engine.run(ops::table::Describe { location: t.location.clone(), at }).await?;
+    let distinct = if query.distinct == Some(true) {
+        Some(state.engine.run(ops::table::DistinctCounts { location: t.location.clone(), at }).await?)
+    } else {
+        None
+    };
     Ok(axum::Json(metadata_response(&t.entry, metadata, distinct)))
 }
 
@@ -322,7 +230,7 @@ pub async fn drop_table(
         ));
     }
     state.meta.unregister_table(principal.org_id, &t.entry.table).await?;
-    state.engine.drop_table(&t.location).await?;
+    state.engine.run(ops::table::DropTable { location: t.location.clone() }).await?;
     audit_log::record(
         &state,
         &request,
@@ -444,7 +352,8 @@ pub async fn table_history(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid_field("limit", "must be between 1 and 1000"));
     }
-    let items = state.engine.history(&t.location, limit, query.before).await?;
+    let items =
+        state.engine.run(ops::table::History { location: t.location.clone(), limit, before: query.before }).await?;
     Ok(axum::Json(
         items
             .into_iter()
@@ -489,7 +398,8 @@ pub async fn rollback(
         idempotency_key: None,
         return_rows: false,
     };
-    let outcome = state.engine.restore(&t.location, version, &write).await?;
+    let outcome =
+        state.engine.run(ops::table::Restore { location: t.location.clone(), version, request: write }).await?;
     let new_version = outcome.version.ok_or_else(|| ApiError::internal("restore committed no version"))?;
     audit_log::record(
         &state,
@@ -515,13 +425,6 @@ pub struct ExportQuery {
     pub as_of: Option<String>,
 }
 
-pub fn stream_response(format: OutputFormat, body: lakeward_engine::ByteStream, extra: HeaderMap) -> Response {
-    let body = Body::from_stream(body.map(|chunk| chunk.map_err(|e| std::io::Error::other(e.to_string()))));
-    let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], body).into_response();
-    response.headers_mut().extend(extra);
-    response
-}
-
 /// Streams the whole table (or an earlier state of it) as a file (`tables:read`).
 #[utoipa::path(get, path = "/v1/tables/{catalog}/{schema}/{table}/export", tag = "tables", security(("bearer" = [])),
     params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path), ExportQuery),
@@ -538,7 +441,7 @@ pub async fn export_table(
         .ok_or_else(|| ApiError::invalid_field("format", "must be one of csv, parquet, ndjson, arrow, json"))?
         .with_view_types(query.view_types.unwrap_or(false));
     let at = time_travel(query.version, query.as_of.as_deref())?;
-    let body = state.engine.export(&t.location, at, format).await?;
+    let body = state.engine.run(ops::rows::Export { location: t.location.clone(), at, format }).await?;
     let mut headers = HeaderMap::new();
     let disposition = format!("attachment; filename=\"{}.{}\"", t.entry.table.table, format.extension());
     headers.insert(header::CONTENT_DISPOSITION, disposition.parse().map_err(ApiError::internal)?);
@@ -594,9 +497,12 @@ pub async fn search_table(
     if !(1..=10_000).contains(&limit) {
         return Err(ApiError::invalid_field("limit", "must be between 1 and 10000"));
     }
-    let format = super::rows::output_format(&headers)?;
+    let format = output_format(&headers)?;
     let at = time_travel(query.version, query.as_of.as_deref())?;
-    let found = state.engine.search(&t.location, at, &term, limit, format).await?;
+    let found = state
+        .engine
+        .run(ops::rows::Search { location: t.location.clone(), at, term: term.clone(), limit, format })
+        .await?;
     if format != OutputFormat::Json {
         return Ok(stream_response(format, found.body, HeaderMap::new()));
     }

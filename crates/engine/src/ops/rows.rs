@@ -1,0 +1,238 @@
+//! Rows: reads (pages, exports, search) and writes (insert, upsert, update, delete).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use lakeward_model::query::{Filter, RowQuery};
+use url::Url;
+
+use super::{Forwarder, Operation, Timeout};
+use crate::commit;
+use crate::error::{EngineError, EngineResult};
+use crate::output::{self, ByteStream, OutputFormat};
+use crate::search::{self, SearchOutput};
+use crate::state::EngineState;
+use crate::table::{self, TimeTravel};
+use crate::write::{self, InputFormat, WriteOutcome, WriteRequest};
+use crate::{exec, read};
+
+/// A page of rows, encoded.
+pub struct RowsPage {
+    pub body: ByteStream,
+    /// Rows in this page, when known before streaming (a page with a limit).
+    pub returned: Option<u64>,
+    /// Rows matching the filter in all, when asked for.
+    pub total: Option<u64>,
+}
+
+/// The rows a query selects, in `format`; with the count of all matching rows when
+/// `count`.
+pub struct ReadRows {
+    pub location: Url,
+    pub at: TimeTravel,
+    pub query: RowQuery,
+    pub format: OutputFormat,
+    pub count: bool,
+}
+
+impl Operation for ReadRows {
+    type Output = RowsPage;
+    const TIMEOUT: Timeout = Timeout::Whole;
+
+    async fn run(self, state: Arc<EngineState>) -> EngineResult<RowsPage> {
+        let q = &self.query;
+        let delta = state.open(&self.location, self.at).await?;
+        let schema = table::arrow_schema(&delta)?;
+        let ctx = state.session();
+        read::register(&ctx, &delta).await?;
+        let (page, matching) = read::query(&ctx, &schema, q).await?;
+        let total = if self.count { Some(matching.count().await? as u64) } else { None };
+        match q.limit {
+            // A bounded page is gathered first so that its size is known (Content-Range).
+            Some(limit) if limit <= 100_000 => {
+                let batches = page.collect().await?;
+                let returned = batches.iter().map(|b| b.num_rows() as u64).sum();
+                let schema = batches.first().map(|b| b.schema()).unwrap_or_else(|| Arc::new(page_schema(q, &schema)));
+                let stream = datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+                    schema,
+                    futures::stream::iter(batches.into_iter().map(Ok)),
+                );
+                Ok(RowsPage { body: output::encode(Box::pin(stream), self.format)?, returned: Some(returned), total })
+            }
+            _ => {
+                let stream = page.execute_stream().await?;
+                Ok(RowsPage { body: output::encode(exec::peeked(stream).await?, self.format)?, returned: None, total })
+            }
+        }
+    }
+
+    fn forward(page: RowsPage, streams: &Forwarder<'_>) -> RowsPage {
+        RowsPage { body: streams.stream(page.body), ..page }
+    }
+}
+
+/// The columns a page has when it has no rows to show them.
+fn page_schema(q: &RowQuery, schema: &arrow::datatypes::SchemaRef) -> arrow::datatypes::Schema {
+    match &q.select {
+        Some(cols) => arrow::datatypes::Schema::new(
+            cols.iter().filter_map(|c| schema.field_with_name(c).ok().cloned()).collect::<Vec<_>>(),
+        ),
+        None => schema.as_ref().clone(),
+    }
+}
+
+/// The whole table (or an earlier state of it), streamed.
+pub struct Export {
+    pub location: Url,
+    pub at: TimeTravel,
+    pub format: OutputFormat,
+}
+
+impl Operation for Export {
+    type Output = ByteStream;
+    const TIMEOUT: Timeout = Timeout::UntilAnswer;
+
+    async fn run(self, state: Arc<EngineState>) -> EngineResult<ByteStream> {
+        let delta = state.open(&self.location, self.at).await?;
+        let ctx = state.session();
+        read::register(&ctx, &delta).await?;
+        let stream = ctx.table(read::SELF).await?.execute_stream().await?;
+        output::encode(exec::peeked(stream).await?, self.format)
+    }
+
+    fn forward(body: ByteStream, streams: &Forwarder<'_>) -> ByteStream {
+        streams.stream(body)
+    }
+}
+
+/// The rows best matching a search term (see `search`).
+pub struct Search {
+    pub location: Url,
+    pub at: TimeTravel,
+    pub term: String,
+    pub limit: u64,
+    pub format: OutputFormat,
+}
+
+impl Operation for Search {
+    type Output = SearchOutput;
+    const TIMEOUT: Timeout = Timeout::Whole;
+
+    async fn run(self, state: Arc<EngineState>) -> EngineResult<SearchOutput> {
+        search::search(&state, &self.location, self.at, &self.term, self.limit, self.format).await
+    }
+
+    fn forward(found: SearchOutput, streams: &Forwarder<'_>) -> SearchOutput {
+        SearchOutput { body: streams.stream(found.body), ..found }
+    }
+}
+
+/// Appends rows. Concurrent inserts into one table are queued and committed together
+/// (`write::group`): whoever holds the table's lock commits every queued insert that
+/// passes its own checks, and each request gets its own answer.
+pub struct Insert {
+    pub location: Url,
+    pub format: InputFormat,
+    pub body: Bytes,
+    pub request: WriteRequest,
+}
+
+impl Operation for Insert {
+    type Output = WriteOutcome;
+    const TIMEOUT: Timeout = Timeout::None;
+
+    async fn run(self, state: Arc<EngineState>) -> EngineResult<WriteOutcome> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let pending = write::group::PendingInsert {
+            format: self.format,
+            body: self.body,
+            request: self.request,
+            reply,
+            redone: 0,
+        };
+        state.insert_queues.lock().expect("not poisoned").entry(self.location.to_string()).or_default().push(pending);
+        // Detached, so that a caller going away cannot abort a commit that carries
+        // other callers' rows.
+        let location = self.location;
+        tokio::spawn(async move {
+            let _guard = state.lock(&location).await;
+            let mut redo: Vec<write::group::PendingInsert> = Vec::new();
+            loop {
+                let queued =
+                    state.insert_queues.lock().expect("not poisoned").remove(location.as_str()).unwrap_or_default();
+                let batch: Vec<_> = redo.drain(..).chain(queued).collect();
+                if batch.is_empty() {
+                    break;
+                }
+                redo = write::group::run(&state, &location, batch).await;
+                match redo.iter().map(|p| p.redone).max() {
+                    Some(n) => tokio::time::sleep(commit::redo_pause(n)).await,
+                    None => break,
+                }
+            }
+        });
+        answer.await.map_err(|_| EngineError::internal("the insert was dropped before it was answered"))?
+    }
+}
+
+/// Inserts rows, replacing those whose primary key exists (a table with a primary key).
+pub struct Upsert {
+    pub location: Url,
+    pub format: InputFormat,
+    pub body: Bytes,
+    pub request: WriteRequest,
+}
+
+impl Operation for Upsert {
+    type Output = WriteOutcome;
+    const TIMEOUT: Timeout = Timeout::None;
+
+    async fn run(self, state: Arc<EngineState>) -> EngineResult<WriteOutcome> {
+        commit::redo(&state, || async {
+            let _guard = state.lock(&self.location).await;
+            write::upsert(&state, &self.location, self.format, &self.body, &self.request).await
+        })
+        .await
+    }
+}
+
+/// Sets columns of the rows a filter matches (every row without one).
+pub struct UpdateRows {
+    pub location: Url,
+    pub filter: Option<Filter>,
+    pub set: serde_json::Map<String, serde_json::Value>,
+    pub request: WriteRequest,
+}
+
+impl Operation for UpdateRows {
+    type Output = WriteOutcome;
+    const TIMEOUT: Timeout = Timeout::None;
+
+    async fn run(self, state: Arc<EngineState>) -> EngineResult<WriteOutcome> {
+        commit::redo(&state, || async {
+            let _guard = state.lock(&self.location).await;
+            write::update(&state, &self.location, self.filter.as_ref(), &self.set, &self.request).await
+        })
+        .await
+    }
+}
+
+/// Deletes the rows a filter matches (every row without one).
+pub struct DeleteRows {
+    pub location: Url,
+    pub filter: Option<Filter>,
+    pub request: WriteRequest,
+}
+
+impl Operation for DeleteRows {
+    type Output = WriteOutcome;
+    const TIMEOUT: Timeout = Timeout::None;
+
+    async fn run(self, state: Arc<EngineState>) -> EngineResult<WriteOutcome> {
+        commit::redo(&state, || async {
+            let _guard = state.lock(&self.location).await;
+            write::delete(&state, &self.location, self.filter.as_ref(), &self.request).await
+        })
+        .await
+    }
+}

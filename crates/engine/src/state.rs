@@ -1,0 +1,175 @@
+//! What every engine operation works with: DataFusion's configuration and memory pool,
+//! per-table write locks, and the caches of table state (latest snapshots, primary-key
+//! indexes, encoding judgements, queued inserts). Operations (`ops`) take it from
+//! [`crate::Engine::run`]; nothing outside the engine can reach inside.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use url::Url;
+
+use crate::error::EngineResult;
+use crate::table::{self, TimeTravel};
+use crate::{EngineLimits, exec, group_by, scan, write, yielding};
+
+/// What the engine has done since it started, for operators (`/metrics`).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) commits: AtomicU64,
+    /// Commits that did not land because another writer committed first.
+    pub(crate) conflicts: AtomicU64,
+    /// Operations redone on the new state after such a conflict.
+    pub(crate) redos: AtomicU64,
+    pub(crate) group_commits: AtomicU64,
+    /// Insert requests carried by group commits (divided by `group_commits`: the mean size).
+    pub(crate) grouped_inserts: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn group_commit(&self, requests: usize) {
+        self.group_commits.fetch_add(1, Ordering::Relaxed);
+        self.grouped_inserts.fetch_add(requests as u64, Ordering::Relaxed);
+    }
+}
+
+/// A snapshot of the engine's counters and memory use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    pub commits: u64,
+    pub conflicts: u64,
+    pub redos: u64,
+    pub group_commits: u64,
+    pub grouped_inserts: u64,
+    /// Bytes queries hold in the query memory pool now.
+    pub query_memory_bytes: u64,
+}
+
+/// The engine's state, shared by every operation [`crate::Engine::run`] runs.
+pub struct EngineState {
+    pub(crate) config: SessionConfig,
+    pub(crate) runtime: Arc<RuntimeEnv>,
+    /// One writer at a time per table in this process, so that primary-key checks and
+    /// commits do not interleave. Other processes are serialized by Delta's commit protocol.
+    pub(crate) write_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The latest loaded state of each table, brought up to date incrementally (reading
+    /// only newer commits) instead of replaying the log on every request.
+    pub(crate) latest: Mutex<HashMap<String, deltalake::DeltaTable>>,
+    /// Inserts waiting for a group commit, per table.
+    pub(crate) insert_queues: Mutex<HashMap<String, Vec<write::group::PendingInsert>>>,
+    /// Primary keys of small tables, for checking concurrent inserts without a query.
+    pub(crate) key_indexes: write::key_index::KeyIndexes,
+    /// Which columns of each table are written without a dictionary.
+    pub(crate) encodings: write::encoding::Encodings,
+    pub(crate) counters: Counters,
+}
+
+impl EngineState {
+    pub(crate) fn new(limits: &EngineLimits) -> EngineResult<Self> {
+        let mut config = SessionConfig::new().with_information_schema(false).with_target_partitions(2);
+        // Let Parquet row-group statistics and page indexes prune point lookups.
+        config.options_mut().execution.parquet.pushdown_filters = true;
+        config.options_mut().execution.parquet.reorder_filters = true;
+        config.options_mut().sql_parser.enable_ident_normalization = false;
+        let config = config.with_extension(Arc::new(scan::FileLists::default()));
+        // No spilling: a query over the memory limit ends with a clear error instead of
+        // filling the disk.
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_pool(Arc::new(FairSpillPool::new(limits.memory_limit_bytes as usize)))
+            .with_disk_manager_builder(
+                datafusion::execution::disk_manager::DiskManagerBuilder::default()
+                    .with_mode(datafusion::execution::disk_manager::DiskManagerMode::Disabled),
+            )
+            .build_arc()?;
+        Ok(Self {
+            config,
+            runtime,
+            write_locks: Mutex::new(HashMap::new()),
+            latest: Mutex::new(HashMap::new()),
+            insert_queues: Mutex::new(HashMap::new()),
+            key_indexes: Default::default(),
+            encodings: Default::default(),
+            counters: Counters::default(),
+        })
+    }
+
+    /// A fresh session: its own catalogs, the shared memory pool.
+    pub(crate) fn session(&self) -> SessionContext {
+        let state = SessionStateBuilder::new()
+            .with_config(self.config.clone())
+            .with_runtime_env(self.runtime.clone())
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(group_by::ViewGroupBy))
+            .with_physical_optimizer_rule(Arc::new(yielding::YieldEverywhere { abandoned: exec::abandoned() }))
+            .build();
+        SessionContext::new_with_state(state)
+    }
+
+    /// The table at `at`; the latest state comes from the cache, refreshed.
+    pub(crate) async fn open(&self, location: &Url, at: TimeTravel) -> EngineResult<deltalake::DeltaTable> {
+        if at != TimeTravel::Latest {
+            return table::open(location, at).await;
+        }
+        let cached = self.latest.lock().expect("not poisoned").get(location.as_str()).cloned();
+        let table = match cached {
+            Some(mut table) => {
+                table.update_state().await?;
+                table
+            }
+            None => table::open(location, TimeTravel::Latest).await?,
+        };
+        self.remember(location, &table);
+        Ok(table)
+    }
+
+    pub(crate) fn stats(&self) -> EngineStats {
+        let c = &self.counters;
+        EngineStats {
+            commits: c.commits.load(Ordering::Relaxed),
+            conflicts: c.conflicts.load(Ordering::Relaxed),
+            redos: c.redos.load(Ordering::Relaxed),
+            group_commits: c.group_commits.load(Ordering::Relaxed),
+            grouped_inserts: c.grouped_inserts.load(Ordering::Relaxed),
+            query_memory_bytes: self.runtime.memory_pool.reserved() as u64,
+        }
+    }
+
+    /// Forgets what is known of the table at `location` (it is being dropped: a table
+    /// created there again must not inherit any of it).
+    pub(crate) fn forget(&self, location: &Url) {
+        self.latest.lock().expect("not poisoned").remove(location.as_str());
+        self.key_indexes.forget(location);
+        self.encodings.forget(location);
+    }
+
+    /// Keeps a table state (for example the one a write just produced) as the latest.
+    pub(crate) fn remember(&self, location: &Url, table: &deltalake::DeltaTable) {
+        let mut latest = self.latest.lock().expect("not poisoned");
+        let newer = latest.get(location.as_str()).is_none_or(|known| known.version() <= table.version());
+        if newer {
+            latest.insert(location.to_string(), table.clone());
+        }
+    }
+
+    /// A session for writes: one partition, so that rows reach the files in the order they
+    /// arrived. Keyed data mostly arrives in key order; then each file and row group holds
+    /// a narrow key range that statistics can prune. (Round-robin partitioning would
+    /// spread every key range over every file.)
+    /// It is delta-rs's own session (its planner knows the write nodes), and is not
+    /// bound by the query memory limit.
+    pub(crate) fn write_session(&self) -> Arc<dyn datafusion::catalog::Session> {
+        let overrides = HashMap::from([("datafusion.execution.target_partitions".to_owned(), "1".to_owned())]);
+        let ctx = deltalake::delta_datafusion::DeltaSessionContext::new_with_session_overrides(&overrides)
+            .expect("a valid DataFusion option");
+        Arc::new(ctx.state())
+    }
+
+    pub(crate) async fn lock(&self, location: &Url) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = self.write_locks.lock().expect("not poisoned").entry(location.to_string()).or_default().clone();
+        lock.lock_owned().await
+    }
+}

@@ -1,0 +1,6 @@
+//! Workflows every surface calls (REST handlers today; GraphQL, Flight SQL and the console
+//! next): each authorizes nothing itself (callers have), and does its steps all or none,
+//! auditing what it changed. Handlers only extract, authorize, call a service or an engine
+//! operation, and render.
+
+pub mod tables;
