@@ -66,6 +66,38 @@ pub async fn not_found(
     }
 }
 
+/// The table a route's path names: `/v1/tables/{catalog}/{schema}/{table}/...`. Routes
+/// with more path parameters extract those separately.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TablePath {
+    pub catalog: String,
+    pub schema: String,
+    pub table: String,
+}
+
+impl TablePath {
+    pub fn new(catalog: String, schema: String, table: String) -> Self {
+        Self { catalog, schema, table }
+    }
+}
+
+/// A column's path: `/v1/tables/{catalog}/{schema}/{table}/columns/{column}/...`.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ColumnPath {
+    pub catalog: String,
+    pub schema: String,
+    pub table: String,
+    pub column: String,
+}
+
+impl ColumnPath {
+    pub fn table(&self) -> TablePath {
+        TablePath::new(self.catalog.clone(), self.schema.clone(), self.table.clone())
+    }
+}
+
 pub struct ResolvedTable {
     pub entry: TableEntry,
     pub location: Url,
@@ -75,11 +107,11 @@ pub struct ResolvedTable {
 pub async fn resolve(
     state: &AppState,
     principal: &Principal,
-    path: (&str, &str, &str),
+    path: &TablePath,
     action: Action,
 ) -> ApiResult<ResolvedTable> {
     authorize(principal, action, &Resource::Table { org_id: principal.org_id })?;
-    let r = table_ref(path.0, path.1, path.2)?;
+    let r = table_ref(&path.catalog, &path.schema, &path.table)?;
     let Some(entry) = state.meta.get_table(principal.org_id, &r).await? else {
         return Err(not_found(state, principal.org_id, &r.catalog, Some(&r.schema), Some(&r.table)).await);
     };

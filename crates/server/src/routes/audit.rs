@@ -14,6 +14,7 @@ use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::query::Query;
 use crate::state::{AppState, SharedState};
+use crate::table_access::TablePath;
 use crate::table_access::resolve;
 
 pub fn router() -> OpenApiRouter<SharedState> {
@@ -150,14 +151,14 @@ pub struct TableAuditQuery {
 
 /// One table's audit events, newest first (`tables:read`).
 #[utoipa::path(get, path = "/v1/tables/{catalog}/{schema}/{table}/audit", tag = "audit", security(("bearer" = [])),
-    params(TableAuditQuery), responses((status = 200, body = AuditListResponse)))]
+    params(TablePath, TableAuditQuery), responses((status = 200, body = AuditListResponse)))]
 pub async fn table_audit(
     State(state): State<SharedState>,
     Auth(principal): Auth,
     Query(q): Query<TableAuditQuery>,
-    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Path(path): Path<TablePath>,
 ) -> ApiResult<axum::Json<AuditListResponse>> {
-    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesRead).await?;
+    let t = resolve(&state, &principal, &path, Action::TablesRead).await?;
     let query = AuditQuery {
         action: q.action,
         actor_id: q.actor_id,

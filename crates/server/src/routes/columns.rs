@@ -18,7 +18,7 @@ use crate::auth::{Auth, RequestMeta};
 use crate::error::{ApiError, ApiResult, FieldNames};
 use crate::json::Json;
 use crate::state::{AppState, SharedState};
-use crate::table_access::{self, ResolvedTable, new_ident, resolve};
+use crate::table_access::{self, ResolvedTable, TablePath, new_ident, resolve};
 use crate::table_definition::ColumnRequest;
 
 pub fn router() -> OpenApiRouter<SharedState> {
@@ -88,15 +88,15 @@ async fn record(
 
 /// Adds a nullable column.
 #[utoipa::path(post, path = "/v1/tables/{catalog}/{schema}/{table}/columns", tag = "tables",
-    security(("bearer" = [])), request_body = ColumnRequest, responses((status = 200, body = SchemaChangeResponse)))]
+    security(("bearer" = [])), params(TablePath), request_body = ColumnRequest, responses((status = 200, body = SchemaChangeResponse)))]
 pub async fn add_column(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
-    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Path(path): Path<TablePath>,
     Json(body): Json<ColumnRequest>,
 ) -> ApiResult<axum::Json<SchemaChangeResponse>> {
-    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
+    let t = resolve(&state, &principal, &path, Action::TablesModify).await?;
     let spec = ColumnSpec {
         name: new_ident("name", &body.name)?,
         column_type: ColumnType::parse(&body.column_type).map_err(|m| ApiError::invalid_field("type", m))?,
@@ -121,7 +121,13 @@ pub async fn change_column(
     Path((catalog, schema, table, column)): Path<(String, String, String, String)>,
     Json(body): Json<ChangeColumnRequest>,
 ) -> ApiResult<axum::Json<SchemaChangeResponse>> {
-    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
+    let t = resolve(
+        &state,
+        &principal,
+        &TablePath::new(catalog.clone(), schema.clone(), table.clone()),
+        Action::TablesModify,
+    )
+    .await?;
     let kinds = [body.name.is_some(), body.column_type.is_some(), body.nullable.is_some() || body.comment.is_some()];
     match kinds.iter().filter(|k| **k).count() {
         0 => return Err(ApiError::invalid_field("body", "nothing to change: give name, type, nullable or comment")),
@@ -166,16 +172,16 @@ pub async fn change_column(
 
 /// Merges key-value pairs into a column's metadata.
 #[utoipa::path(put, path = "/v1/tables/{catalog}/{schema}/{table}/fields/metadata", tag = "tables",
-    security(("bearer" = [])), request_body = UpdateFieldMetadataRequest,
+    security(("bearer" = [])), params(TablePath), request_body = UpdateFieldMetadataRequest,
     responses((status = 200, body = SchemaChangeResponse)))]
 pub async fn update_field_metadata(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
-    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Path(path): Path<TablePath>,
     Json(body): Json<UpdateFieldMetadataRequest>,
 ) -> ApiResult<axum::Json<SchemaChangeResponse>> {
-    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
+    let t = resolve(&state, &principal, &path, Action::TablesModify).await?;
     let actor = table_access::actor(&state, &principal).await?;
     let version = state
         .engine
@@ -195,15 +201,15 @@ pub async fn update_field_metadata(
 
 /// Sets the table's description and properties.
 #[utoipa::path(patch, path = "/v1/tables/{catalog}/{schema}/{table}", tag = "tables",
-    security(("bearer" = [])), request_body = ChangeTableRequest, responses((status = 200, body = SchemaChangeResponse)))]
+    security(("bearer" = [])), params(TablePath), request_body = ChangeTableRequest, responses((status = 200, body = SchemaChangeResponse)))]
 pub async fn change_table(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
-    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Path(path): Path<TablePath>,
     Json(body): Json<ChangeTableRequest>,
 ) -> ApiResult<axum::Json<SchemaChangeResponse>> {
-    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
+    let t = resolve(&state, &principal, &path, Action::TablesModify).await?;
     let actor = table_access::actor(&state, &principal).await?;
     let change = TableChange { description: body.description.clone(), properties: body.properties.clone() };
     let version = state.engine.run(ops::schema::ChangeTable { location: t.location.clone(), change, actor }).await?;
@@ -233,7 +239,13 @@ pub async fn drop_column(
     Path((catalog, schema, table, column)): Path<(String, String, String, String)>,
     crate::query::Query(q): crate::query::Query<DropColumnQuery>,
 ) -> ApiResult<axum::Json<SchemaChangeResponse>> {
-    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
+    let t = resolve(
+        &state,
+        &principal,
+        &TablePath::new(catalog.clone(), schema.clone(), table.clone()),
+        Action::TablesModify,
+    )
+    .await?;
     if q.confirm.as_deref() != Some(column.as_str()) {
         return Err(ApiError::invalid_field(
             "confirm",

@@ -15,7 +15,7 @@ use crate::auth::{Auth, RequestMeta};
 use crate::error::ApiResult;
 use crate::json::Json;
 use crate::state::SharedState;
-use crate::table_access::{self, resolve};
+use crate::table_access::{self, TablePath, resolve};
 
 pub fn router() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new().routes(routes!(add_constraints)).routes(routes!(drop_constraint))
@@ -44,16 +44,16 @@ pub struct ConstraintsResponse {
 
 /// Adds one or more named CHECK constraints in one commit.
 #[utoipa::path(post, path = "/v1/tables/{catalog}/{schema}/{table}/constraints", tag = "tables",
-    security(("bearer" = [])), request_body = AddConstraintsRequest,
+    security(("bearer" = [])), params(TablePath), request_body = AddConstraintsRequest,
     responses((status = 200, body = ConstraintsResponse)))]
 pub async fn add_constraints(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
-    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Path(path): Path<TablePath>,
     Json(body): Json<AddConstraintsRequest>,
 ) -> ApiResult<axum::Json<ConstraintsResponse>> {
-    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
+    let t = resolve(&state, &principal, &path, Action::TablesModify).await?;
     let actor = table_access::actor(&state, &principal).await?;
     let pairs: Vec<(String, String)> = body.constraints.iter().map(|c| (c.name.clone(), c.expr.clone())).collect();
     let version = state
@@ -81,7 +81,13 @@ pub async fn drop_constraint(
     Auth(principal): Auth,
     Path((catalog, schema, table, name)): Path<(String, String, String, String)>,
 ) -> ApiResult<axum::Json<ConstraintsResponse>> {
-    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
+    let t = resolve(
+        &state,
+        &principal,
+        &TablePath::new(catalog.clone(), schema.clone(), table.clone()),
+        Action::TablesModify,
+    )
+    .await?;
     let actor = table_access::actor(&state, &principal).await?;
     let (version, expr) = state
         .engine

@@ -22,7 +22,7 @@ use crate::error::{ApiError, ApiResult, FieldNames};
 use crate::json::Json;
 use crate::query::Query;
 use crate::state::{AppState, SharedState};
-use crate::table_access::{self, ResolvedTable, resolve, time_travel};
+use crate::table_access::{self, ColumnPath, ResolvedTable, TablePath, resolve, time_travel};
 
 // Handlers spell out their `Path<(...)>` types: utoipa reads the path parameters from
 // them, and cannot see through a type alias.
@@ -159,8 +159,8 @@ fn parse_table(field: &str, raw: &str) -> ApiResult<TableRef> {
 /// A source table named in a domain: it must be one of the caller's organisation, and
 /// readable by the caller.
 async fn source_table(state: &AppState, principal: &Principal, field: &str, table: &TableRef) -> ApiResult<()> {
-    let path = (table.catalog.as_str(), table.schema.as_str(), table.table.as_str());
-    match resolve(state, principal, path, Action::TablesRead).await {
+    let path = TablePath::new(table.catalog.to_string(), table.schema.to_string(), table.table.to_string());
+    match resolve(state, principal, &path, Action::TablesRead).await {
         Ok(_) => Ok(()),
         Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => {
             Err(ApiError::invalid_field(field, format!("no table `{table}` in this organisation")))
@@ -183,12 +183,12 @@ async fn change(
     state: &AppState,
     request: &RequestMeta,
     principal: &Principal,
-    path: (String, String, String, String),
+    path: ColumnPath,
     change: DomainChange,
     force: bool,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
-    let (catalog, schema, table, column) = path;
-    let t: ResolvedTable = resolve(state, principal, (&catalog, &schema, &table), Action::DomainsWrite).await?;
+    let t: ResolvedTable = resolve(state, principal, &path.table(), Action::DomainsWrite).await?;
+    let column = path.column;
     let target = DomainTarget { table: &t.entry.table, location: &t.location };
     let outcome = domain_changes::apply(state, request, principal, target, &column, change, force).await?;
     Ok(axum::Json(ColumnDomainResponse {
@@ -208,7 +208,13 @@ pub async fn get_domain(
     Query(q): Query<ReadQuery>,
     Path((catalog, schema, table, column)): Path<(String, String, String, String)>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
-    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::DomainsRead).await?;
+    let t = resolve(
+        &state,
+        &principal,
+        &TablePath::new(catalog.clone(), schema.clone(), table.clone()),
+        Action::DomainsRead,
+    )
+    .await?;
     let at = time_travel(q.version, q.as_of.as_deref())?;
     let domain =
         state.engine.run(ops::rules::ColumnDomain { location: t.location.clone(), column: column.clone(), at }).await?;
@@ -217,26 +223,26 @@ pub async fn get_domain(
 
 /// Removes a column's domain (`domains:write`).
 #[utoipa::path(delete, path = "/v1/tables/{catalog}/{schema}/{table}/columns/{column}/domain", tag = "domains",
-    security(("bearer" = [])), responses((status = 200, body = ColumnDomainResponse)))]
+    security(("bearer" = [])), params(ColumnPath), responses((status = 200, body = ColumnDomainResponse)))]
 pub async fn remove_domain(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
-    path: Path<(String, String, String, String)>,
+    path: Path<ColumnPath>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     change(&state, &request, &principal, path.0, DomainChange::Remove, false).await
 }
 
 /// Sets a fixed (enum) domain.
 #[utoipa::path(put, path = "/v1/tables/{catalog}/{schema}/{table}/columns/{column}/domain/fixed", tag = "domains",
-    security(("bearer" = [])), params(ChangeQuery), request_body = FixedDomainRequest,
+    security(("bearer" = [])), params(ColumnPath, ChangeQuery), request_body = FixedDomainRequest,
     responses((status = 200, body = ColumnDomainResponse)))]
 pub async fn set_fixed(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
     Query(q): Query<ChangeQuery>,
-    path: Path<(String, String, String, String)>,
+    path: Path<ColumnPath>,
     Json(body): Json<FixedDomainRequest>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     let c = DomainChange::SetFixed { values: body.allowed_values };
@@ -245,14 +251,14 @@ pub async fn set_fixed(
 
 /// Sets a hierarchical inline domain: allowed children per parent value.
 #[utoipa::path(put, path = "/v1/tables/{catalog}/{schema}/{table}/columns/{column}/domain/hierarchical/inline",
-    tag = "domains", security(("bearer" = [])), params(ChangeQuery), request_body = HierarchicalInlineRequest,
+    tag = "domains", security(("bearer" = [])), params(ColumnPath, ChangeQuery), request_body = HierarchicalInlineRequest,
     responses((status = 200, body = ColumnDomainResponse)))]
 pub async fn set_inline(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
     Query(q): Query<ChangeQuery>,
-    path: Path<(String, String, String, String)>,
+    path: Path<ColumnPath>,
     Json(body): Json<HierarchicalInlineRequest>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     let c = DomainChange::SetInline { parent_column: body.parent_column, mappings: body.mappings };
@@ -262,14 +268,14 @@ pub async fn set_inline(
 /// Sets a hierarchical derived domain: for a parent value already in the table, the
 /// allowed children are those already present with it.
 #[utoipa::path(put, path = "/v1/tables/{catalog}/{schema}/{table}/columns/{column}/domain/hierarchical/derived",
-    tag = "domains", security(("bearer" = [])), params(ChangeQuery), request_body = HierarchicalDerivedRequest,
+    tag = "domains", security(("bearer" = [])), params(ColumnPath, ChangeQuery), request_body = HierarchicalDerivedRequest,
     responses((status = 200, body = ColumnDomainResponse)))]
 pub async fn set_derived(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
     Query(q): Query<ChangeQuery>,
-    path: Path<(String, String, String, String)>,
+    path: Path<ColumnPath>,
     Json(body): Json<HierarchicalDerivedRequest>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     let c = DomainChange::SetDerived { parent_column: body.parent_column };
@@ -278,14 +284,14 @@ pub async fn set_derived(
 
 /// Sets a hierarchical table-lookup domain: (parent, child) pairs from another table.
 #[utoipa::path(put, path = "/v1/tables/{catalog}/{schema}/{table}/columns/{column}/domain/hierarchical/table",
-    tag = "domains", security(("bearer" = [])), params(ChangeQuery), request_body = HierarchicalTableRequest,
+    tag = "domains", security(("bearer" = [])), params(ColumnPath, ChangeQuery), request_body = HierarchicalTableRequest,
     responses((status = 200, body = ColumnDomainResponse)))]
 pub async fn set_table_lookup(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
     Query(q): Query<ChangeQuery>,
-    path: Path<(String, String, String, String)>,
+    path: Path<ColumnPath>,
     Json(body): Json<HierarchicalTableRequest>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     let table = parse_table("table_name", &body.table_name)?;
@@ -302,14 +308,14 @@ pub async fn set_table_lookup(
 
 /// Sets a reference domain: the values of another table's column (or its domain).
 #[utoipa::path(put, path = "/v1/tables/{catalog}/{schema}/{table}/columns/{column}/domain/reference", tag = "domains",
-    security(("bearer" = [])), params(ChangeQuery), request_body = ReferenceDomainRequest,
+    security(("bearer" = [])), params(ColumnPath, ChangeQuery), request_body = ReferenceDomainRequest,
     responses((status = 200, body = ColumnDomainResponse)))]
 pub async fn set_reference(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
     Query(q): Query<ChangeQuery>,
-    path: Path<(String, String, String, String)>,
+    path: Path<ColumnPath>,
     Json(body): Json<ReferenceDomainRequest>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     same_table(body.table_path.as_deref(), &body.table_reference)?;
@@ -320,12 +326,12 @@ pub async fn set_reference(
 
 /// Adds a value to a fixed domain.
 #[utoipa::path(post, path = "/v1/tables/{catalog}/{schema}/{table}/columns/{column}/domain/values", tag = "domains",
-    security(("bearer" = [])), request_body = AddValueRequest, responses((status = 200, body = ColumnDomainResponse)))]
+    security(("bearer" = [])), params(ColumnPath), request_body = AddValueRequest, responses((status = 200, body = ColumnDomainResponse)))]
 pub async fn add_value(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
-    path: Path<(String, String, String, String)>,
+    path: Path<ColumnPath>,
     Json(body): Json<AddValueRequest>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     change(&state, &request, &principal, path.0, DomainChange::AddValue { value: body.value }, false).await
@@ -333,14 +339,14 @@ pub async fn add_value(
 
 /// Replaces every value of a fixed domain (values that stay keep their ids).
 #[utoipa::path(put, path = "/v1/tables/{catalog}/{schema}/{table}/columns/{column}/domain/values", tag = "domains",
-    security(("bearer" = [])), params(ChangeQuery), request_body = SetValuesRequest,
+    security(("bearer" = [])), params(ColumnPath, ChangeQuery), request_body = SetValuesRequest,
     responses((status = 200, body = ColumnDomainResponse)))]
 pub async fn replace_values(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
     Query(q): Query<ChangeQuery>,
-    path: Path<(String, String, String, String)>,
+    path: Path<ColumnPath>,
     Json(body): Json<SetValuesRequest>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     change(&state, &request, &principal, path.0, DomainChange::ReplaceValues { values: body.values }, q.force).await
@@ -357,18 +363,18 @@ pub async fn remove_value(
     Query(q): Query<ChangeQuery>,
     Path((catalog, schema, table, column, value)): Path<(String, String, String, String, String)>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
-    let path = (catalog, schema, table, column);
+    let path = ColumnPath { catalog, schema, table, column };
     change(&state, &request, &principal, path, DomainChange::RemoveValue { value }, q.force).await
 }
 
 /// Adds a parent value to a hierarchical inline domain.
 #[utoipa::path(post, path = "/v1/tables/{catalog}/{schema}/{table}/columns/{column}/domain/parents", tag = "domains",
-    security(("bearer" = [])), request_body = AddValueRequest, responses((status = 200, body = ColumnDomainResponse)))]
+    security(("bearer" = [])), params(ColumnPath), request_body = AddValueRequest, responses((status = 200, body = ColumnDomainResponse)))]
 pub async fn add_parent(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
-    path: Path<(String, String, String, String)>,
+    path: Path<ColumnPath>,
     Json(body): Json<AddValueRequest>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
     change(&state, &request, &principal, path.0, DomainChange::AddParent { value: body.value }, false).await
@@ -385,7 +391,7 @@ pub async fn remove_parent(
     Query(q): Query<ChangeQuery>,
     Path((catalog, schema, table, column, parent)): Path<(String, String, String, String, String)>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
-    let path = (catalog, schema, table, column);
+    let path = ColumnPath { catalog, schema, table, column };
     change(&state, &request, &principal, path, DomainChange::RemoveParent { parent }, q.force).await
 }
 
@@ -400,7 +406,7 @@ pub async fn add_child(
     Path((catalog, schema, table, column, parent)): Path<(String, String, String, String, String)>,
     Json(body): Json<AddChildRequest>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
-    let path = (catalog, schema, table, column);
+    let path = ColumnPath { catalog, schema, table, column };
     change(&state, &request, &principal, path, DomainChange::AddChild { parent, child: body.child }, false).await
 }
 
@@ -416,7 +422,7 @@ pub async fn replace_children(
     Path((catalog, schema, table, column, parent)): Path<(String, String, String, String, String)>,
     Json(body): Json<SetChildrenRequest>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
-    let path = (catalog, schema, table, column);
+    let path = ColumnPath { catalog, schema, table, column };
     let c = DomainChange::ReplaceChildren { parent, children: body.children };
     change(&state, &request, &principal, path, c, q.force).await
 }
@@ -433,7 +439,7 @@ pub async fn remove_child(
     Query(q): Query<ChangeQuery>,
     Path((catalog, schema, table, column, parent, child)): Path<(String, String, String, String, String, String)>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
-    let path = (catalog, schema, table, column);
+    let path = ColumnPath { catalog, schema, table, column };
     change(&state, &request, &principal, path, DomainChange::RemoveChild { parent, child }, q.force).await
 }
 
@@ -469,7 +475,13 @@ pub async fn allowed_values(
     Query(q): Query<AllowedValuesQuery>,
     Path((catalog, schema, table, column)): Path<(String, String, String, String)>,
 ) -> ApiResult<axum::Json<AllowedValuesResponse>> {
-    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::DomainsRead).await?;
+    let t = resolve(
+        &state,
+        &principal,
+        &TablePath::new(catalog.clone(), schema.clone(), table.clone()),
+        Action::DomainsRead,
+    )
+    .await?;
     let resolved = state
         .engine
         .run(ops::rules::ResolveAllowedValues {
@@ -505,14 +517,14 @@ pub struct CheckEnumResponse {
 
 /// Whether a value is in use in a column, and by how many rows (`domains:read`).
 #[utoipa::path(post, path = "/v1/tables/{catalog}/{schema}/{table}/enums/check", tag = "domains",
-    security(("bearer" = [])), request_body = CheckEnumRequest, responses((status = 200, body = CheckEnumResponse)))]
+    security(("bearer" = [])), params(TablePath), request_body = CheckEnumRequest, responses((status = 200, body = CheckEnumResponse)))]
 pub async fn check_enum(
     State(state): State<SharedState>,
     Auth(principal): Auth,
-    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Path(path): Path<TablePath>,
     Json(body): Json<CheckEnumRequest>,
 ) -> ApiResult<axum::Json<CheckEnumResponse>> {
-    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::DomainsRead).await?;
+    let t = resolve(&state, &principal, &path, Action::DomainsRead).await?;
     let rows = state
         .engine
         .run(ops::rules::ValueUsage {

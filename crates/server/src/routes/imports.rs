@@ -35,6 +35,7 @@ use crate::query::Query;
 use crate::services;
 use crate::state::{AppState, SharedState};
 use crate::table_access;
+use crate::table_access::TablePath;
 use crate::table_definition::{CreateTableRequest, table_spec};
 
 pub fn router() -> OpenApiRouter<SharedState> {
@@ -289,7 +290,7 @@ async fn spec_for(
 /// `format` (`csv`/`parquet`, else from the file name), `hasHeader`, `delimiter`, and for a
 /// new table `schema` (a table definition as JSON; inferred when absent), `primaryKey`
 /// (comma-separated, with an inferred schema), `applyDomains` (set the proposed domains).
-#[utoipa::path(post, path = "/v1/tables/{catalog}/{schema}/{table}/import", tag = "imports", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/tables/{catalog}/{schema}/{table}/import", tag = "imports", security(("bearer" = [])), params(TablePath),
     request_body(content_type = "multipart/form-data", content = Object,
         description = "`file`, `format`, `hasHeader`, `delimiter`, `schema`, `primaryKey`, `applyDomains`"),
     responses((status = 202, body = JobResponse)))]
@@ -297,13 +298,13 @@ pub async fn import(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
-    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Path(path): Path<TablePath>,
     form: Multipart,
 ) -> ApiResult<(StatusCode, axum::Json<JobResponse>)> {
     let org = Resource::Table { org_id: principal.org_id };
     authorize(&principal, Action::TablesImport, &org)?;
-    let (catalog, schema) = table_access::schema_ref(&catalog, &schema)?;
-    let reference = TableRef { catalog, schema, table: table_access::new_ident("table", &table)? };
+    let (catalog, schema) = table_access::schema_ref(&path.catalog, &path.schema)?;
+    let reference = TableRef { catalog, schema, table: table_access::new_ident("table", &path.table)? };
     let upload =
         spool(&state, form, &["format", "hasHeader", "delimiter", "schema", "primaryKey", "applyDomains"]).await?;
     let format = format_of(&upload)?;

@@ -24,7 +24,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::paging::{self, Span};
 use crate::postgrest;
 use crate::state::{AppState, SharedState};
-use crate::table_access::{self, ResolvedTable, resolve, time_travel};
+use crate::table_access::{self, ResolvedTable, TablePath, resolve, time_travel};
 
 pub fn router() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new().routes(routes!(read_rows, insert_rows, update_rows, delete_rows))
@@ -160,7 +160,7 @@ async fn write_request(
 /// ilike in is`, `not.`), `or=(...)`, `and=(...)`, `order`, `limit`, `offset`, `version`,
 /// `as_of`. Headers: `Range`/`Range-Unit: items`, `Prefer: count=exact`, `Accept`.
 #[utoipa::path(get, path = "/v1/tables/{catalog}/{schema}/{table}/rows", tag = "rows", security(("bearer" = [])),
-    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path), ReadQuery,
+    params(TablePath, ReadQuery,
         ("Range" = Option<String>, Header,
             description = "Rows by position, `first-last` from 0 (`0-24`); ignored when `limit` or `offset` is given"),
         ("Range-Unit" = Option<String>, Header, description = "`items`, the only unit"),
@@ -177,9 +177,9 @@ pub async fn read_rows(
     Auth(principal): Auth,
     headers: HeaderMap,
     uri: Uri,
-    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Path(path): Path<TablePath>,
 ) -> ApiResult<Response> {
-    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesRead).await?;
+    let t = resolve(&state, &principal, &path, Action::TablesRead).await?;
     let pairs = pairs(&uri);
     let mut query = row_query(&pairs)?;
     let requested = paging::intersect(Span { offset: query.offset, limit: query.limit }, range_header(&headers)?)?;
@@ -267,7 +267,7 @@ async fn audit_write(
 /// upserts on the primary key (also needs `rows:update`); `Prefer: return=representation`
 /// returns the rows; an `Idempotency-Key` header makes a retry write nothing twice.
 #[utoipa::path(post, path = "/v1/tables/{catalog}/{schema}/{table}/rows", tag = "rows", security(("bearer" = [])),
-    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path),
+    params(TablePath,
         ("Prefer" = Option<String>, Header, description = "`resolution=merge-duplicates` upserts on the primary key; \
             `return=representation` answers the written rows instead of a summary"),
         ("Idempotency-Key" = Option<String>, Header,
@@ -282,10 +282,10 @@ pub async fn insert_rows(
     request: RequestMeta,
     Auth(principal): Auth,
     headers: HeaderMap,
-    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Path(path): Path<TablePath>,
     body: Body,
 ) -> ApiResult<Response> {
-    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::RowsInsert).await?;
+    let t = resolve(&state, &principal, &path, Action::RowsInsert).await?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let format = InputFormat::from_content_type(content_type).ok_or_else(|| {
         ApiError::new(
@@ -371,7 +371,7 @@ fn write_filter(pairs: &[(String, String)]) -> ApiResult<Option<lakeward_model::
 
 /// Updates the rows matching the filters (`rows:update`) with the body's column values.
 #[utoipa::path(patch, path = "/v1/tables/{catalog}/{schema}/{table}/rows", tag = "rows", security(("bearer" = [])),
-    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path), WriteQuery, PreferReturn),
+    params(TablePath, WriteQuery, PreferReturn),
     request_body(content = Object, description = "Column values to set"), responses((status = 200, body = WriteSummary)))]
 pub async fn update_rows(
     State(state): State<SharedState>,
@@ -379,10 +379,10 @@ pub async fn update_rows(
     Auth(principal): Auth,
     headers: HeaderMap,
     uri: Uri,
-    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Path(path): Path<TablePath>,
     crate::json::Json(set): crate::json::Json<serde_json::Map<String, serde_json::Value>>,
 ) -> ApiResult<Response> {
-    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::RowsUpdate).await?;
+    let t = resolve(&state, &principal, &path, Action::RowsUpdate).await?;
     let filter = write_filter(&pairs(&uri))?;
     let write = write_request(&state, &principal, &headers, prefer(&headers).representation).await?;
     let outcome =
@@ -393,7 +393,7 @@ pub async fn update_rows(
 
 /// Deletes the rows matching the filters (`rows:delete`); with no filter only if `all=true`.
 #[utoipa::path(delete, path = "/v1/tables/{catalog}/{schema}/{table}/rows", tag = "rows", security(("bearer" = [])),
-    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path), WriteQuery, PreferReturn),
+    params(TablePath, WriteQuery, PreferReturn),
     responses((status = 200, body = WriteSummary)))]
 pub async fn delete_rows(
     State(state): State<SharedState>,
@@ -401,9 +401,9 @@ pub async fn delete_rows(
     Auth(principal): Auth,
     headers: HeaderMap,
     uri: Uri,
-    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Path(path): Path<TablePath>,
 ) -> ApiResult<Response> {
-    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::RowsDelete).await?;
+    let t = resolve(&state, &principal, &path, Action::RowsDelete).await?;
     let filter = write_filter(&pairs(&uri))?;
     let write = write_request(&state, &principal, &headers, prefer(&headers).representation).await?;
     let outcome =

@@ -26,7 +26,7 @@ use crate::json::Json;
 use crate::query::Query;
 use crate::services;
 use crate::state::SharedState;
-use crate::table_access::{self, new_ident, resolve, time_travel};
+use crate::table_access::{self, TablePath, new_ident, resolve, time_travel};
 use crate::table_definition::{CreateTableRequest, table_spec};
 
 pub fn router() -> OpenApiRouter<SharedState> {
@@ -152,18 +152,18 @@ fn metadata_response(
 
 /// Creates a Delta table at `<warehouse>/<org>/<catalog>/<schema>/<table>/` (`tables:create`).
 #[utoipa::path(post, path = "/v1/tables/{catalog}/{schema}/{table}", tag = "tables", security(("bearer" = [])),
-    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path)),
+    params(TablePath),
     request_body = CreateTableRequest, responses((status = 201, body = TableMetadataResponse), (status = 409, description = "Exists")))]
 pub async fn create_table(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
-    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Path(path): Path<TablePath>,
     Json(body): Json<CreateTableRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<TableMetadataResponse>)> {
     authorize(&principal, Action::TablesCreate, &Resource::Table { org_id: principal.org_id })?;
-    let (catalog, schema) = table_access::schema_ref(&catalog, &schema)?;
-    let reference = lakeward_model::TableRef { catalog, schema, table: new_ident("table", &table)? };
+    let (catalog, schema) = table_access::schema_ref(&path.catalog, &path.schema)?;
+    let reference = lakeward_model::TableRef { catalog, schema, table: new_ident("table", &path.table)? };
     let spec = table_spec(&body)?;
     let (entry, metadata) = services::tables::create_table(&state, &request, &principal, &reference, &spec).await?;
     Ok((StatusCode::CREATED, axum::Json(metadata_response(&entry, metadata, None))))
@@ -183,15 +183,15 @@ pub struct TimeTravelQuery {
 
 /// Describes a table from its Delta log and file statistics (`tables:read`).
 #[utoipa::path(get, path = "/v1/tables/{catalog}/{schema}/{table}", tag = "tables", security(("bearer" = [])),
-    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path), TimeTravelQuery),
+    params(TablePath, TimeTravelQuery),
     responses((status = 200, body = TableMetadataResponse)))]
 pub async fn get_table(
     State(state): State<SharedState>,
     Auth(principal): Auth,
-    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Path(path): Path<TablePath>,
     Query(query): Query<TimeTravelQuery>,
 ) -> ApiResult<axum::Json<TableMetadataResponse>> {
-    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesRead).await?;
+    let t = resolve(&state, &principal, &path, Action::TablesRead).await?;
     let at = time_travel(query.version, query.as_of.as_deref())?;
     let metadata = state.engine.run(ops::table::Describe { location: t.location.clone(), at }).await?;
     let distinct = if query.distinct == Some(true) {
@@ -212,16 +212,16 @@ pub struct DropQuery {
 
 /// Drops a table and deletes its data (`tables:modify`). Needs `?confirm=<catalog.schema.table>`.
 #[utoipa::path(delete, path = "/v1/tables/{catalog}/{schema}/{table}", tag = "tables", security(("bearer" = [])),
-    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path), DropQuery),
+    params(TablePath, DropQuery),
     responses((status = 200, body = SuccessResponse)))]
 pub async fn drop_table(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
-    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Path(path): Path<TablePath>,
     Query(query): Query<DropQuery>,
 ) -> ApiResult<axum::Json<SuccessResponse>> {
-    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
+    let t = resolve(&state, &principal, &path, Action::TablesModify).await?;
     let name = t.entry.table.to_string();
     if query.confirm.as_deref() != Some(name.as_str()) {
         return Err(ApiError::invalid_field(
@@ -339,15 +339,15 @@ pub struct TableHistoryItem {
 
 /// The table's commits, newest first (`tables:read`).
 #[utoipa::path(get, path = "/v1/tables/{catalog}/{schema}/{table}/history", tag = "tables", security(("bearer" = [])),
-    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path), HistoryQuery),
+    params(TablePath, HistoryQuery),
     responses((status = 200, body = Vec<TableHistoryItem>)))]
 pub async fn table_history(
     State(state): State<SharedState>,
     Auth(principal): Auth,
-    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Path(path): Path<TablePath>,
     Query(query): Query<HistoryQuery>,
 ) -> ApiResult<axum::Json<Vec<TableHistoryItem>>> {
-    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesRead).await?;
+    let t = resolve(&state, &principal, &path, Action::TablesRead).await?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid_field("limit", "must be between 1 and 1000"));
@@ -390,7 +390,13 @@ pub async fn rollback(
     Auth(principal): Auth,
     Path((catalog, schema, table, version)): Path<(String, String, String, String)>,
 ) -> ApiResult<axum::Json<RollbackResponse>> {
-    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesModify).await?;
+    let t = resolve(
+        &state,
+        &principal,
+        &TablePath::new(catalog.clone(), schema.clone(), table.clone()),
+        Action::TablesModify,
+    )
+    .await?;
     let version: u64 =
         version.parse().map_err(|_| ApiError::invalid_field("version", "must be a non-negative integer"))?;
     let write = WriteRequest {
@@ -427,15 +433,15 @@ pub struct ExportQuery {
 
 /// Streams the whole table (or an earlier state of it) as a file (`tables:read`).
 #[utoipa::path(get, path = "/v1/tables/{catalog}/{schema}/{table}/export", tag = "tables", security(("bearer" = [])),
-    params(("catalog" = String, Path), ("schema" = String, Path), ("table" = String, Path), ExportQuery),
+    params(TablePath, ExportQuery),
     responses((status = 200, description = "The table's rows in the asked format")))]
 pub async fn export_table(
     State(state): State<SharedState>,
     Auth(principal): Auth,
-    Path((catalog, schema, table)): Path<(String, String, String)>,
+    Path(path): Path<TablePath>,
     Query(query): Query<ExportQuery>,
 ) -> ApiResult<Response> {
-    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesRead).await?;
+    let t = resolve(&state, &principal, &path, Action::TablesRead).await?;
     let name = query.format.as_deref().unwrap_or("csv");
     let format = OutputFormat::from_name(name)
         .ok_or_else(|| ApiError::invalid_field("format", "must be one of csv, parquet, ndjson, arrow, json"))?
@@ -492,7 +498,13 @@ pub async fn search_table(
     Path((catalog, schema, table, term)): Path<(String, String, String, String)>,
     Query(query): Query<SearchQuery>,
 ) -> ApiResult<Response> {
-    let t = resolve(&state, &principal, (&catalog, &schema, &table), Action::TablesRead).await?;
+    let t = resolve(
+        &state,
+        &principal,
+        &TablePath::new(catalog.clone(), schema.clone(), table.clone()),
+        Action::TablesRead,
+    )
+    .await?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=10_000).contains(&limit) {
         return Err(ApiError::invalid_field("limit", "must be between 1 and 10000"));
