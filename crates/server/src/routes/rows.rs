@@ -12,6 +12,7 @@ use lakeward_engine::{
     ACCEPTED_CONTENT_TYPES, ACCEPTED_OUTPUT_TYPES, CsvOptions, ImportFormat, InputFormat, OutputFormat, WriteOutcome,
     WriteRequest,
 };
+use lakeward_meta::EventKind;
 use lakeward_meta::access::{Action, Principal, Resource, authorize};
 use lakeward_model::query::RowQuery;
 use serde::Serialize;
@@ -249,7 +250,7 @@ async fn audit_write(
     request: &RequestMeta,
     principal: &Principal,
     t: &ResolvedTable,
-    action: &'static str,
+    action: EventKind,
     outcome: &WriteOutcome,
 ) -> ApiResult<()> {
     if outcome.replayed || outcome.version.is_none() {
@@ -304,16 +305,16 @@ pub async fn insert_rows(
     let large = length.is_none_or(|n| n > STREAM_ABOVE_BYTES);
     let (outcome, action) = if prefs.merge_duplicates {
         authorize(&principal, Action::RowsUpdate, &Resource::Table { org_id: principal.org_id })?;
-        (state.engine.upsert(&t.location, format, buffered(&state, body).await?, &write).await?, "rows.upserted")
+        (state.engine.upsert(&t.location, format, buffered(&state, body).await?, &write).await?, EventKind::RowsUpserted)
     } else if format == InputFormat::Csv && large && !prefs.representation {
         // A large CSV streams from disk into the write: memory stays flat, whatever its size.
         let file =
             crate::upload::spool(&state, body.into_data_stream(), |e| ApiError::bad_request(e.to_string())).await?;
         let options = ImportFormat::Csv(CsvOptions::default());
         let import = state.engine.import(&t.location, &file, options, &write, Default::default());
-        (import.await.map_err(body_not_file)?, "row.batch_inserted")
+        (import.await.map_err(body_not_file)?, EventKind::RowBatchInserted)
     } else {
-        (state.engine.insert(&t.location, format, buffered(&state, body).await?, &write).await?, "row.batch_inserted")
+        (state.engine.insert(&t.location, format, buffered(&state, body).await?, &write).await?, EventKind::RowBatchInserted)
     };
     audit_write(&state, &request, &principal, &t, action, &outcome).await?;
     Ok(write_response(StatusCode::CREATED, outcome))
@@ -372,7 +373,7 @@ pub async fn update_rows(
     let filter = write_filter(&pairs(&uri))?;
     let write = write_request(&state, &principal, &headers, prefer(&headers).representation).await?;
     let outcome = state.engine.update_rows(&t.location, filter.as_ref(), &set, &write).await?;
-    audit_write(&state, &request, &principal, &t, "rows.updated", &outcome).await?;
+    audit_write(&state, &request, &principal, &t, EventKind::RowsUpdated, &outcome).await?;
     Ok(write_response(StatusCode::OK, outcome))
 }
 
@@ -392,6 +393,6 @@ pub async fn delete_rows(
     let filter = write_filter(&pairs(&uri))?;
     let write = write_request(&state, &principal, &headers, prefer(&headers).representation).await?;
     let outcome = state.engine.delete_rows(&t.location, filter.as_ref(), &write).await?;
-    audit_write(&state, &request, &principal, &t, "rows.deleted", &outcome).await?;
+    audit_write(&state, &request, &principal, &t, EventKind::RowsDeleted, &outcome).await?;
     Ok(write_response(StatusCode::OK, outcome))
 }

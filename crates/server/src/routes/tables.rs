@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use lakeward_engine::{ColumnSpec, ColumnType, EngineError, OutputFormat, TableMetadata, TableSpec, WriteRequest};
+use lakeward_meta::EventKind;
 use lakeward_meta::access::{Action, Principal, Resource, authorize};
 use lakeward_meta::store::TableEntry;
 use serde::{Deserialize, Serialize};
@@ -256,7 +257,7 @@ pub async fn create(
         state,
         request,
         Actor::Principal(principal),
-        Event::new(principal.org_id, "table.created")
+        Event::new(principal.org_id, EventKind::TableCreated)
             .target("table", reference)
             .details(json!({ "version": metadata.version, "columns": spec.columns.len(), "primary_key": primary_key })),
     )
@@ -327,7 +328,7 @@ pub async fn drop_table(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(principal.org_id, "table.deleted").target("table", &name),
+        Event::new(principal.org_id, EventKind::TableDeleted).target("table", &name),
     )
     .await?;
     Ok(SuccessResponse::new("Table dropped"))
@@ -495,7 +496,7 @@ pub async fn rollback(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(principal.org_id, "table.rolled_back")
+        Event::new(principal.org_id, EventKind::TableRolledBack)
             .target("table", &t.entry.table)
             .details(json!({ "restored_version": version, "version": new_version })),
     )

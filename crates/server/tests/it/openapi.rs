@@ -39,6 +39,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/v1/webhooks/{webhook_id}"),
     ("post", "/v1/webhooks/{webhook_id}/test"),
     ("get", "/v1/webhooks/{webhook_id}/deliveries"),
+    ("get", "/v1/webhooks/events"),
     ("post", "/v1/catalogs"),
     ("get", "/v1/catalogs"),
     ("delete", "/v1/catalogs/{catalog}"),
