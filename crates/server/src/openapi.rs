@@ -17,6 +17,7 @@ use crate::error::{ErrorBody, FieldError};
     components(schemas(ErrorBody, FieldError)),
     tags(
         (name = "health", description = "Liveness"),
+        (name = "operations", description = "Metrics for monitoring (Prometheus)"),
         (name = "auth", description = "Onboarding, sign-in and sign-out, invitations"),
         (name = "users", description = "The signed-in user"),
         (name = "organisations", description = "The organisation and its members"),

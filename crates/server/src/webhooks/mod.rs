@@ -25,6 +25,8 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use crate::metrics::{DeliveryAttempts, Outcome};
+
 #[derive(Debug, Clone)]
 pub struct WebhookConfig {
     /// Longest a receiver may take to answer one delivery.
@@ -55,6 +57,7 @@ pub struct Webhooks {
     config: WebhookConfig,
     client: webhook_client::Client,
     wake: Notify,
+    attempts: DeliveryAttempts,
 }
 
 impl Webhooks {
@@ -69,7 +72,12 @@ impl Webhooks {
             client = client.dns_resolver(Arc::new(targets::PublicOnly)).no_proxy();
         }
         let client = client.build()?;
-        Ok(Arc::new(Self { meta, sealing_key: secret.derive("webhook-secrets"), config, client, wake: Notify::new() }))
+        Ok(Arc::new(Self { meta, sealing_key: secret.derive("webhook-secrets"), config, client, wake: Notify::new(), attempts: Default::default() }))
+    }
+
+    /// The delivery attempts counted so far, by outcome, for the server's metrics.
+    pub(crate) fn delivery_attempts(&self) -> &DeliveryAttempts {
+        &self.attempts
     }
 
     pub fn allows_private_targets(&self) -> bool {
@@ -173,6 +181,11 @@ impl Webhooks {
                 DeliveryResult::Failed { response_code: code, error, retry_at }
             }
         };
+        self.attempts.count(match &result {
+            DeliveryResult::Delivered { .. } => Outcome::Delivered,
+            DeliveryResult::Failed { retry_at: Some(_), .. } => Outcome::Retrying,
+            DeliveryResult::Failed { retry_at: None, .. } => Outcome::Failed,
+        });
         if let Err(err) = self.meta.record_attempt(delivery.id, result).await {
             tracing::warn!(%err, delivery = %delivery.id, "recording a webhook attempt failed");
         }
