@@ -142,8 +142,7 @@ mod tests {
 
     #[test]
     fn sessions_are_audit_only_and_data_changes_are_subscribable() {
-        let audit_only: Vec<&str> =
-            EventKind::ALL.iter().filter(|e| !e.subscribable()).map(|e| e.as_str()).collect();
+        let audit_only: Vec<&str> = EventKind::ALL.iter().filter(|e| !e.subscribable()).map(|e| e.as_str()).collect();
         assert_eq!(audit_only, ["auth.onboard", "auth.login", "auth.login_failed", "auth.logout", "member.created"]);
         // The names of the Eddytor reference, and the ones existing receivers rely on.
         for name in [

@@ -47,7 +47,8 @@ pub async fn gate(
         Some(ApiError::too_many_requests(retry_after_secs(wait)).into_response())
     };
     // Failed credentials are charged to the address, so guessing keys is limited too.
-    let refuse = |err: ApiError| over_limit(&anonymous_key, Caller::Anonymous, true).unwrap_or_else(|| err.into_response());
+    let refuse =
+        |err: ApiError| over_limit(&anonymous_key, Caller::Anonymous, true).unwrap_or_else(|| err.into_response());
 
     let principal = match bearer_token(req.headers()) {
         Ok(None) => None,
@@ -58,7 +59,9 @@ pub async fn gate(
         Err(err) => return refuse(err),
     };
     let (key, caller) = match &principal {
-        Some(Principal { credential: Credential::ApiKey { key_id, .. }, .. }) => (format!("key:{key_id}"), Caller::ApiKey),
+        Some(Principal { credential: Credential::ApiKey { key_id, .. }, .. }) => {
+            (format!("key:{key_id}"), Caller::ApiKey)
+        }
         Some(Principal { user_id, .. }) => (format!("user:{user_id}"), Caller::User),
         None => (anonymous_key.clone(), Caller::Anonymous),
     };

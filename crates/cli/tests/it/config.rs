@@ -75,7 +75,8 @@ fn file_then_environment_then_flags() {
     assert_eq!(metrics["metrics_public"], true);
     let metrics = config(lakeward(dir.path()).args(["--metrics-public=false"]));
     assert_eq!(metrics["metrics_public"], false);
-    let after: Value = serde_json::from_str(&run_ok(lakeward(dir.path()).args(["config", "--metrics-public"]))).unwrap();
+    let after: Value =
+        serde_json::from_str(&run_ok(lakeward(dir.path()).args(["config", "--metrics-public"]))).unwrap();
     assert_eq!(after["metrics_public"], true);
 
     let from_flags = config(lakeward(dir.path()).env("LAKEWARD_LISTEN", "127.0.0.1:7002").args([

@@ -225,7 +225,9 @@ async fn the_default_log_has_lakewards_lines_and_no_dependencys() {
         let res = client.post(served.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
         assert!(res.status().is_success(), "{path}: {}", res.text().await.unwrap());
     }
-    for path in ["/v1/tables/main/crm/people/rows?id=eq.2", "/v1/tables/main/crm/people", "/v1/tables/main/crm/people/history"] {
+    for path in
+        ["/v1/tables/main/crm/people/rows?id=eq.2", "/v1/tables/main/crm/people", "/v1/tables/main/crm/people/history"]
+    {
         let res = client.get(served.url(path)).bearer_auth(token).send().await.unwrap();
         assert_eq!(res.status(), 200, "{path}");
         res.bytes().await.unwrap();

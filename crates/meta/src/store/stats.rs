@@ -8,9 +8,10 @@ use super::{MetaResult, MetaStore};
 impl MetaStore {
     /// `(kind, status, count)` of the jobs recorded, one entry per kind and status.
     pub async fn count_jobs(&self) -> MetaResult<Vec<(String, String, i64)>> {
-        let rows = sqlx::query("SELECT kind, status, COUNT(*) AS n FROM jobs GROUP BY kind, status ORDER BY kind, status")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT kind, status, COUNT(*) AS n FROM jobs GROUP BY kind, status ORDER BY kind, status")
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows
             .iter()
             .map(|r| Ok((r.try_get("kind")?, r.try_get("status")?, r.try_get("n")?)))

@@ -161,8 +161,13 @@ pub async fn logout(
         ));
     };
     state.meta.revoke_session(session_id).await?;
-    audit_log::record(&state, &request, Actor::Principal(&principal), Event::new(principal.org_id, EventKind::AuthLogout))
-        .await?;
+    audit_log::record(
+        &state,
+        &request,
+        Actor::Principal(&principal),
+        Event::new(principal.org_id, EventKind::AuthLogout),
+    )
+    .await?;
     Ok(SuccessResponse::new("Signed out"))
 }
 

@@ -101,7 +101,9 @@ pub async fn create_catalog(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(principal.org_id, EventKind::CatalogCreated).target("catalog", &name).details(json!({ "comment": comment })),
+        Event::new(principal.org_id, EventKind::CatalogCreated)
+            .target("catalog", &name)
+            .details(json!({ "comment": comment })),
     )
     .await?;
     Ok((StatusCode::CREATED, axum::Json(catalog.into())))

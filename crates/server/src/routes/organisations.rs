@@ -273,7 +273,9 @@ pub async fn deactivate_member(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(org_id, EventKind::MemberDeactivated).target("user", user_id).details(json!({ "email": user.email })),
+        Event::new(org_id, EventKind::MemberDeactivated)
+            .target("user", user_id)
+            .details(json!({ "email": user.email })),
     )
     .await?;
     Ok(axum::Json(UserResponse::from(&user)))

@@ -305,7 +305,10 @@ pub async fn insert_rows(
     let large = length.is_none_or(|n| n > STREAM_ABOVE_BYTES);
     let (outcome, action) = if prefs.merge_duplicates {
         authorize(&principal, Action::RowsUpdate, &Resource::Table { org_id: principal.org_id })?;
-        (state.engine.upsert(&t.location, format, buffered(&state, body).await?, &write).await?, EventKind::RowsUpserted)
+        (
+            state.engine.upsert(&t.location, format, buffered(&state, body).await?, &write).await?,
+            EventKind::RowsUpserted,
+        )
     } else if format == InputFormat::Csv && large && !prefs.representation {
         // A large CSV streams from disk into the write: memory stays flat, whatever its size.
         let file =
@@ -314,7 +317,10 @@ pub async fn insert_rows(
         let import = state.engine.import(&t.location, &file, options, &write, Default::default());
         (import.await.map_err(body_not_file)?, EventKind::RowBatchInserted)
     } else {
-        (state.engine.insert(&t.location, format, buffered(&state, body).await?, &write).await?, EventKind::RowBatchInserted)
+        (
+            state.engine.insert(&t.location, format, buffered(&state, body).await?, &write).await?,
+            EventKind::RowBatchInserted,
+        )
     };
     audit_write(&state, &request, &principal, &t, action, &outcome).await?;
     Ok(write_response(StatusCode::CREATED, outcome))

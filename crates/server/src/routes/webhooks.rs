@@ -150,7 +150,10 @@ fn check_events(events: &[String]) -> ApiResult<Vec<String>> {
             };
             if let Some(refusal) = refusal {
                 let names: Vec<&str> = EventKind::subscribable_events().map(EventKind::as_str).collect();
-                return Err(ApiError::invalid_field(format!("events[{i}]"), format!("{refusal}; events: {}", names.join(", "))));
+                return Err(ApiError::invalid_field(
+                    format!("events[{i}]"),
+                    format!("{refusal}; events: {}", names.join(", ")),
+                ));
             }
         }
         if !out.contains(e) {
@@ -314,7 +317,9 @@ pub async fn delete_webhook(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(principal.org_id, EventKind::WebhookDeleted).target("webhook", hook.id).details(json!({ "url": hook.url })),
+        Event::new(principal.org_id, EventKind::WebhookDeleted)
+            .target("webhook", hook.id)
+            .details(json!({ "url": hook.url })),
     )
     .await?;
     Ok(SuccessResponse::new("Webhook deleted"))

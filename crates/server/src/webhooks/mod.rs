@@ -18,9 +18,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use lakeward_meta::{EventKind, MetaStore};
 use lakeward_meta::secrets::{self, ServerSecret};
 use lakeward_meta::store::{Delivery, DeliveryResult, Webhook};
+use lakeward_meta::{EventKind, MetaStore};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -72,7 +72,14 @@ impl Webhooks {
             client = client.dns_resolver(Arc::new(targets::PublicOnly)).no_proxy();
         }
         let client = client.build()?;
-        Ok(Arc::new(Self { meta, sealing_key: secret.derive("webhook-secrets"), config, client, wake: Notify::new(), attempts: Default::default() }))
+        Ok(Arc::new(Self {
+            meta,
+            sealing_key: secret.derive("webhook-secrets"),
+            config,
+            client,
+            wake: Notify::new(),
+            attempts: Default::default(),
+        }))
     }
 
     /// The delivery attempts counted so far, by outcome, for the server's metrics.

@@ -114,7 +114,8 @@ async fn requests_are_counted_by_route_template_with_latency_jobs_and_deliveries
     assert_eq!(sample_value(&body, "lakeward_webhook_deliveries{status=\"delivered\"}"), Some(1.0), "{body}");
 
     // The next scrape counts this one; OpenMetrics when the scraper prefers it.
-    let prometheus_accept = "application/openmetrics-text;version=1.0.0;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    let prometheus_accept =
+        "application/openmetrics-text;version=1.0.0;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
     let (status, content_type, body) = scrape(&s, Some(t), Some(prometheus_accept)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(content_type, "application/openmetrics-text; version=1.0.0; charset=utf-8");
@@ -129,7 +130,10 @@ async fn metrics_need_an_admins_metrics_read() {
     let ada = s.onboard("Acme", "ada@example.com").await;
     let missing = error(401, "Unauthorized", "Missing bearer token in the Authorization header");
     let (status, _, body) = scrape(&s, None, None).await;
-    assert_eq!((status, serde_json::from_str::<serde_json::Value>(&body).unwrap()), (StatusCode::UNAUTHORIZED, missing));
+    assert_eq!(
+        (status, serde_json::from_str::<serde_json::Value>(&body).unwrap()),
+        (StatusCode::UNAUTHORIZED, missing)
+    );
     let (status, _, body) = scrape(&s, Some("not-a-token"), None).await;
     assert_eq!((status, serde_json::from_str(&body).unwrap()), (StatusCode::UNAUTHORIZED, unauthorized()));
 
@@ -143,7 +147,10 @@ async fn metrics_need_an_admins_metrics_read() {
     let (scraper, _) = s.create_key(&ada.token, json!({ "name": "prometheus", "scopes": ["metrics:read"] })).await;
     let (status, _, body) = scrape(&s, Some(&scraper), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(body.contains("lakeward_http_requests_total{method=\"GET\",route=\"/metrics\",status=\"403\"} 2"), "{body}");
+    assert!(
+        body.contains("lakeward_http_requests_total{method=\"GET\",route=\"/metrics\",status=\"403\"} 2"),
+        "{body}"
+    );
 }
 
 #[tokio::test]

@@ -326,8 +326,9 @@ async fn webhooks_to_internal_addresses_are_refused_by_default() {
     assert!(message.starts_with("`localhost` resolves to ") && message.ends_with(PUBLIC_ONLY), "{message}");
 
     // Changing a webhook's URL to an internal address is refused too, and changes nothing.
-    let (status, hook) =
-        s.post("/v1/webhooks", Some(t), json!({ "url": "https://203.0.113.9/hook", "events": ["table.created"] })).await;
+    let (status, hook) = s
+        .post("/v1/webhooks", Some(t), json!({ "url": "https://203.0.113.9/hook", "events": ["table.created"] }))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{hook}");
     let path = format!("/v1/webhooks/{}", hook["id"].as_str().unwrap());
     let change = json!({ "url": "http://[::ffff:10.0.0.1]:9000/x", "active": false });
@@ -438,8 +439,9 @@ async fn every_subscribable_event_is_listed_with_its_meaning_and_can_be_subscrib
     // A name not in the list, or one the audit trail alone records, is refused by position,
     // naming the events there are.
     let events = SUBSCRIBABLE.join(", ");
-    let (status, body) =
-        s.post("/v1/webhooks", Some(t), json!({ "url": receiver.url, "events": ["table.created", "table.exploded"] })).await;
+    let (status, body) = s
+        .post("/v1/webhooks", Some(t), json!({ "url": receiver.url, "events": ["table.created", "table.exploded"] }))
+        .await;
     assert_eq!(
         (status, body),
         (StatusCode::BAD_REQUEST, invalid("events[1]", &format!("unknown event `table.exploded`; events: {events}")))
