@@ -6,10 +6,10 @@ use std::io::BufRead;
 use anyhow::{Context, bail};
 use chrono::{Duration, Utc};
 use clap::{Args, Subcommand};
-use lakeward_meta::MetaStore;
 use lakeward_meta::access::{Role, ScopeSet};
 use lakeward_meta::secrets;
 use lakeward_meta::store::{NewApiKey, NewAuditEvent};
+use lakeward_meta::{EventKind, MetaStore};
 use lakeward_server::ServerConfig;
 use serde_json::json;
 use uuid::Uuid;
@@ -84,7 +84,7 @@ impl PasswordArgs {
 
 fn system_event(
     org_id: Uuid,
-    action: &'static str,
+    action: EventKind,
     target_type: &'static str,
     target_id: Uuid,
     details: serde_json::Value,
@@ -92,11 +92,10 @@ fn system_event(
     NewAuditEvent {
         org_id: Some(org_id),
         actor_type: "system",
-        action,
         target_type: Some(target_type),
         target_id: Some(target_id.to_string()),
         details,
-        ..Default::default()
+        ..NewAuditEvent::new(action)
     }
 }
 
@@ -108,7 +107,7 @@ pub async fn run(config: &ServerConfig, command: AdminCommand) -> anyhow::Result
             let (org, user) = meta.create_organisation(name.trim(), &email, &hash).await?;
             meta.record_audit(system_event(
                 org.id,
-                "auth.onboard",
+                EventKind::AuthOnboard,
                 "organisation",
                 org.id,
                 json!({ "organisation_name": org.name, "email": user.email, "via": "lakeward admin" }),
@@ -128,7 +127,7 @@ pub async fn run(config: &ServerConfig, command: AdminCommand) -> anyhow::Result
             let user = meta.create_user(org.id, &email, role, Some(&hash)).await?;
             meta.record_audit(system_event(
                 org.id,
-                "member.created",
+                EventKind::MemberCreated,
                 "user",
                 user.id,
                 json!({ "email": user.email, "role": role.as_str(), "via": "lakeward admin" }),
@@ -167,7 +166,7 @@ pub async fn run(config: &ServerConfig, command: AdminCommand) -> anyhow::Result
                     expires_at,
                 })
                 .await?;
-            meta.record_audit(system_event(user.org_id, "apikey.created", "api_key", key.id, json!({ "name": key.name, "key_prefix": key.key_prefix, "scopes": key.scopes.names(), "owner_id": user.id, "via": "lakeward admin" })))
+            meta.record_audit(system_event(user.org_id, EventKind::ApiKeyCreated, "api_key", key.id, json!({ "name": key.name, "key_prefix": key.key_prefix, "scopes": key.scopes.names(), "owner_id": user.id, "via": "lakeward admin" })))
                 .await?;
             println!("{}", material.plaintext);
         }

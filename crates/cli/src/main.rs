@@ -4,11 +4,23 @@ use clap::Parser;
 use lakeward::{Cli, Command, admin, settings};
 use tracing_subscriber::EnvFilter;
 
+/// The log filter unless `LAKEWARD_LOG` gives one: Lakeward's crates at `info`, every
+/// dependency at `warn`. At `info`, delta-rs and its kernel log every snapshot and file
+/// they touch, with full storage URIs: nine lines in ten, and paths that are never shown.
+/// The kernel's snapshot builder is off: besides that `info` line it only logs, at
+/// `error`, each error it returns (`#[instrument(err)]`), which its caller handles or
+/// Lakeward reports; creating a table probes for an existing one, so every creation
+/// logged a false "No files in log segment" error.
+/// (tower-http's request spans and events are at `debug`, so requests add no line either;
+/// only its 5xx failures, at `error`, pass.)
+const DEFAULT_LOG_FILTER: &str = "warn,buoyant_kernel::snapshot::builder=off,\
+    lakeward=info,lakeward_server=info,lakeward_engine=info,lakeward_meta=info,lakeward_model=info";
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("LAKEWARD_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(EnvFilter::try_from_env("LAKEWARD_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER)))
         .with_writer(std::io::stderr)
         // Colour codes only on a terminal: logs piped to journald, docker or a file stay plain.
         .with_ansi(std::io::stderr().is_terminal())

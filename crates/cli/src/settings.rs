@@ -84,6 +84,9 @@ pub struct ConfigArgs {
     /// Let webhooks target loopback, private and link-local addresses, i.e. the server's own network [default: false]
     #[arg(long, env = "LAKEWARD_WEBHOOK_ALLOW_PRIVATE_TARGETS", global = true)]
     pub webhook_allow_private_targets: Option<bool>,
+    /// Serve GET /metrics without credentials or rate limit, for a scraper on a network only operators reach (`--metrics-public` alone means `=true`) [default: false: an admin's metrics:read is needed]
+    #[arg(long, env = "LAKEWARD_METRICS_PUBLIC", global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub metrics_public: Option<bool>,
 }
 
 /// `lakeward.toml`. Unknown keys are an error, so that a typo is not silently ignored.
@@ -99,6 +102,7 @@ struct FileConfig {
     session_ttl_secs: Option<u64>,
     invite_ttl_secs: Option<u64>,
     trusted_proxies: Option<Vec<IpNet>>,
+    metrics_public: Option<bool>,
     #[serde(default)]
     limits: FileLimits,
     #[serde(default)]
@@ -230,6 +234,7 @@ pub fn resolve(args: &ConfigArgs) -> anyhow::Result<ServerConfig> {
         limits,
         trusted_proxies: args.trusted_proxies.clone().or(file.trusted_proxies).unwrap_or_default(),
         webhooks,
+        metrics_public: args.metrics_public.or(file.metrics_public).unwrap_or(false),
     })
 }
 
@@ -270,6 +275,7 @@ pub fn describe(config: &ServerConfig) -> serde_json::Value {
         "session_ttl_secs": config.session_ttl.as_secs(),
         "invite_ttl_secs": config.invite_ttl.as_secs(),
         "trusted_proxies": config.trusted_proxies.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "metrics_public": config.metrics_public,
         "limits": {
             "max_body_bytes": config.limits.max_body_bytes,
             "max_upload_bytes": config.limits.max_upload_bytes,

@@ -105,6 +105,9 @@ scopes! {
     AuditRead = "audit:read" => Admin,
     WebhooksRead = "webhooks:read" => Builder,
     WebhooksWrite = "webhooks:write" => Builder,
+    // Not in the reference either: `GET /metrics` shows the whole server's traffic (counts
+    // by route, no names), which is an operator's concern, so admins only.
+    MetricsRead = "metrics:read" => Admin,
 }
 
 impl Scope {
@@ -236,10 +239,11 @@ pub enum Action {
     DomainsWrite,
     WebhooksRead,
     WebhooksWrite,
+    MetricsRead,
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 22] = [
         Action::OrgRead,
         Action::OrgUpdate,
         Action::MembersRead,
@@ -261,6 +265,7 @@ impl Action {
         Action::DomainsWrite,
         Action::WebhooksRead,
         Action::WebhooksWrite,
+        Action::MetricsRead,
     ];
 
     /// The scope an API key must carry for this action.
@@ -285,6 +290,7 @@ impl Action {
             Action::DomainsWrite => Scope::DomainsWrite,
             Action::WebhooksRead => Scope::WebhooksRead,
             Action::WebhooksWrite => Scope::WebhooksWrite,
+            Action::MetricsRead => Scope::MetricsRead,
         }
     }
 
@@ -379,9 +385,12 @@ mod tests {
 
     fn resource_for(action: Action, org: Uuid) -> Resource {
         match action {
-            Action::OrgRead | Action::OrgUpdate | Action::AuditRead | Action::WebhooksRead | Action::WebhooksWrite => {
-                Resource::Organisation { org_id: org }
-            }
+            Action::OrgRead
+            | Action::OrgUpdate
+            | Action::AuditRead
+            | Action::WebhooksRead
+            | Action::WebhooksWrite
+            | Action::MetricsRead => Resource::Organisation { org_id: org },
             Action::MembersRead | Action::MembersManage => {
                 Resource::Member { org_id: org, user_id: Uuid::from_u128(2) }
             }
@@ -401,7 +410,7 @@ mod tests {
             TablesImport | RowsInsert | RowsUpdate | RowsDelete => Role::Editor,
             TablesCreate | TablesModify | DomainsWrite | ApiKeysRead | ApiKeysCreate | ApiKeysUpdate
             | ApiKeysRevoke | WebhooksRead | WebhooksWrite => Role::Builder,
-            OrgUpdate | MembersManage | AuditRead => Role::Admin,
+            OrgUpdate | MembersManage | AuditRead | MetricsRead => Role::Admin,
         }
     }
 

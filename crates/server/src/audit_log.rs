@@ -1,6 +1,8 @@
 //! Writing audit events from handlers: one call per mutation, naming the actor, the
-//! action, the target and a summary. Secrets never go in here.
+//! action (one [`EventKind`] of the one list), the target and a summary. Secrets never
+//! go in here.
 
+use lakeward_meta::EventKind;
 use lakeward_meta::access::{Credential, Principal};
 use lakeward_meta::store::NewAuditEvent;
 use serde_json::{Value, json};
@@ -19,14 +21,14 @@ pub enum Actor<'a> {
 
 pub struct Event {
     pub org_id: Option<Uuid>,
-    pub action: &'static str,
+    pub action: EventKind,
     pub target_type: Option<&'static str>,
     pub target_id: Option<String>,
     pub details: Value,
 }
 
 impl Event {
-    pub fn new(org_id: Uuid, action: &'static str) -> Self {
+    pub fn new(org_id: Uuid, action: EventKind) -> Self {
         Self { org_id: Some(org_id), action, target_type: None, target_id: None, details: json!({}) }
     }
 

@@ -28,6 +28,10 @@ pub struct ServerConfig {
     /// attributed to the connecting address, whatever headers they carry.
     pub trusted_proxies: Vec<IpNet>,
     pub webhooks: crate::webhooks::WebhookConfig,
+    /// Whether `GET /metrics` answers without credentials (and without a rate limit), for
+    /// a scraper that reaches the server on a network only operators can. Otherwise it
+    /// needs an admin's `metrics:read`.
+    pub metrics_public: bool,
 }
 
 #[derive(Debug, Clone)]

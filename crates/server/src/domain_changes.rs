@@ -4,6 +4,7 @@
 
 use lakeward_engine::ops;
 use lakeward_engine::{DomainChange, DomainOutcome};
+use lakeward_meta::EventKind;
 use lakeward_meta::access::Principal;
 use lakeward_model::TableRef;
 use serde_json::json;
@@ -33,7 +34,7 @@ pub async fn apply(
     force: bool,
 ) -> ApiResult<DomainOutcome> {
     let actor = table_access::actor(state, principal).await?;
-    let action = change.action();
+    let action = event_of(&change);
     let outcome = state
         .engine
         .run(ops::rules::ChangeDomain {
@@ -58,4 +59,24 @@ pub async fn apply(
     )
     .await?;
     Ok(outcome)
+}
+
+/// The audit event a domain change records.
+fn event_of(change: &DomainChange) -> EventKind {
+    match change {
+        DomainChange::SetFixed { .. }
+        | DomainChange::SetInline { .. }
+        | DomainChange::SetDerived { .. }
+        | DomainChange::SetTable { .. }
+        | DomainChange::SetReference { .. } => EventKind::DomainSet,
+        DomainChange::Remove => EventKind::DomainRemoved,
+        DomainChange::AddValue { .. }
+        | DomainChange::ReplaceValues { .. }
+        | DomainChange::RemoveValue { .. }
+        | DomainChange::AddParent { .. }
+        | DomainChange::RemoveParent { .. }
+        | DomainChange::AddChild { .. }
+        | DomainChange::ReplaceChildren { .. }
+        | DomainChange::RemoveChild { .. } => EventKind::DomainValuesChanged,
+    }
 }

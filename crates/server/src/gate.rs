@@ -12,11 +12,14 @@ use lakeward_meta::access::{Credential, Principal};
 use crate::auth::{RequestMeta, resolve_bearer};
 use crate::client_ip::client_ip;
 use crate::error::ApiError;
+use crate::metrics::Caller;
 use crate::rate_limit::retry_after_secs;
 use crate::state::SharedState;
 
-/// Paths that load balancers poll; never rate limited.
-const UNLIMITED_PATHS: &[&str] = &["/v1/health"];
+/// What load balancers poll; never rate limited.
+const HEALTH_PATH: &str = "/v1/health";
+/// What scrapers poll; not rate limited when it is served without credentials.
+const METRICS_PATH: &str = "/metrics";
 
 pub async fn gate(
     State(state): State<SharedState>,
@@ -28,34 +31,41 @@ pub async fn gate(
     let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     req.extensions_mut().insert(RequestMeta { client_ip: ip, request_id });
     let path = req.uri().path();
-    let limited = !UNLIMITED_PATHS.contains(&path);
+    let exempt = path == HEALTH_PATH || (path == METRICS_PATH && state.config.metrics_public);
     let auth_endpoint = path.starts_with("/v1/auth/");
     let anonymous_key = format!("ip:{ip}");
 
-    // Charges one request to `key`; the 429 to answer if its budget is spent.
-    let over_limit = |key: &str| -> Option<Response> {
-        if !limited {
+    // Charges one request to `key`; the 429 to answer if its budget is spent. Failed
+    // credentials are charged on exempt paths too, so that no path lets keys be guessed
+    // without limit.
+    let over_limit = |key: &str, caller: Caller, failed_credentials: bool| -> Option<Response> {
+        if exempt && !failed_credentials {
             return None;
         }
         let wait = state.rate_limits.check(key, auth_endpoint).err()?;
+        state.metrics.rate_limited(caller);
         Some(ApiError::too_many_requests(retry_after_secs(wait)).into_response())
     };
+    // Failed credentials are charged to the address, so guessing keys is limited too.
+    let refuse =
+        |err: ApiError| over_limit(&anonymous_key, Caller::Anonymous, true).unwrap_or_else(|| err.into_response());
 
     let principal = match bearer_token(req.headers()) {
         Ok(None) => None,
         Ok(Some(token)) => match resolve_bearer(&state, token).await {
             Ok(principal) => Some(principal),
-            // Failed credentials are charged to the address, so guessing keys is limited too.
-            Err(err) => return over_limit(&anonymous_key).unwrap_or_else(|| err.into_response()),
+            Err(err) => return refuse(err),
         },
-        Err(err) => return over_limit(&anonymous_key).unwrap_or_else(|| err.into_response()),
+        Err(err) => return refuse(err),
     };
-    let key = match &principal {
-        Some(Principal { credential: Credential::ApiKey { key_id, .. }, .. }) => format!("key:{key_id}"),
-        Some(Principal { user_id, .. }) => format!("user:{user_id}"),
-        None => anonymous_key.clone(),
+    let (key, caller) = match &principal {
+        Some(Principal { credential: Credential::ApiKey { key_id, .. }, .. }) => {
+            (format!("key:{key_id}"), Caller::ApiKey)
+        }
+        Some(Principal { user_id, .. }) => (format!("user:{user_id}"), Caller::User),
+        None => (anonymous_key.clone(), Caller::Anonymous),
     };
-    if let Some(response) = over_limit(&key) {
+    if let Some(response) = over_limit(&key, caller, false) {
         return response;
     }
     if let Some(principal) = principal {

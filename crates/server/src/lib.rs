@@ -1,5 +1,6 @@
 //! The HTTP API: routing, authentication and the one authorization call, the error
-//! shape, rate limits, the audit trail of identity changes, and the OpenAPI document.
+//! shape, rate limits, the audit trail, webhooks, operations metrics, and the OpenAPI
+//! document.
 //! [`start`] runs it; the `lakeward` binary decides the configuration.
 
 pub mod config;
@@ -15,6 +16,7 @@ mod error_shape;
 mod gate;
 mod identity_views;
 mod json;
+mod metrics;
 mod openapi;
 mod paging;
 mod postgrest;
@@ -65,6 +67,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         .fallback(error_shape::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), gate::gate))
+        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
         .with_state(state)
         .layer(TraceLayer::new_for_http())
@@ -114,6 +117,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     let dispatcher = webhooks.spawn_dispatcher();
     let state: SharedState = Arc::new(AppState {
         engine,
+        metrics: metrics::Metrics::new(webhooks.delivery_attempts()),
         webhooks,
         tokens: Tokens::new(&config.secret),
         rate_limits: RateLimits::new(&config.limits),

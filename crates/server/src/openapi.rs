@@ -17,6 +17,7 @@ use crate::error::{ErrorBody, FieldError};
     components(schemas(ErrorBody, FieldError)),
     tags(
         (name = "health", description = "Liveness"),
+        (name = "operations", description = "Metrics for monitoring (Prometheus)"),
         (name = "auth", description = "Onboarding, sign-in and sign-out, invitations"),
         (name = "users", description = "The signed-in user"),
         (name = "organisations", description = "The organisation and its members"),
@@ -26,6 +27,7 @@ use crate::error::{ErrorBody, FieldError};
         (name = "tables", description = "Delta tables: create, describe, history, rollback, export, search"),
         (name = "rows", description = "Rows through the PostgREST grammar"),
         (name = "sql", description = "Read-only SQL"),
+        (name = "webhooks", description = "Signed deliveries of audited events; `GET /v1/webhooks/events` lists them"),
     )
 )]
 pub struct ApiDoc;

@@ -16,6 +16,7 @@ pub struct AppState {
     pub tokens: Tokens,
     pub rate_limits: RateLimits,
     pub webhooks: std::sync::Arc<crate::webhooks::Webhooks>,
+    pub metrics: crate::metrics::Metrics,
     /// Serializes onboarding so that the `allow_signup` check and the insert are atomic.
     pub onboarding: tokio::sync::Mutex<()>,
 }

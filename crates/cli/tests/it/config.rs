@@ -16,6 +16,7 @@ fn defaults_give_an_embedded_server_on_a_local_data_directory() {
     assert_eq!(c["warehouse"], format!("file://{}/warehouse/", data.display()));
     assert_eq!(c["database_url"], format!("sqlite://{}/lakeward.db?mode=rwc", data.display()));
     assert_eq!(c["allow_signup"], false);
+    assert_eq!(c["metrics_public"], false);
     assert_eq!(c["limits"]["rate_limit_per_minute"], 60);
     assert_eq!(c["limits"]["auth_rate_limit_per_minute"], 10);
     assert_eq!(
@@ -41,12 +42,13 @@ fn file_then_environment_then_flags() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("lakeward.toml"),
-        "listen = \"127.0.0.1:7001\"\nallow_signup = true\n[limits]\nrate_limit_per_minute = 11\nauth_rate_limit_per_minute = 5\nmax_body_bytes = 2048\n[webhooks]\nmax_attempts = 3\nallow_private_targets = true\n",
+        "listen = \"127.0.0.1:7001\"\nallow_signup = true\nmetrics_public = true\n[limits]\nrate_limit_per_minute = 11\nauth_rate_limit_per_minute = 5\nmax_body_bytes = 2048\n[webhooks]\nmax_attempts = 3\nallow_private_targets = true\n",
     )
     .unwrap();
     let from_file = config(&mut lakeward(dir.path()));
     assert_eq!(from_file["listen"], "127.0.0.1:7001");
     assert_eq!(from_file["allow_signup"], true);
+    assert_eq!(from_file["metrics_public"], true);
     assert_eq!(from_file["limits"]["rate_limit_per_minute"], 11);
     assert_eq!(from_file["limits"]["max_body_bytes"], 2048);
     assert_eq!(from_file["webhooks"]["max_attempts"], 3);
@@ -66,6 +68,16 @@ fn file_then_environment_then_flags() {
             .args(["--webhook-allow-private-targets", "true"]),
     );
     assert_eq!(private["webhooks"]["allow_private_targets"], true);
+    let metrics = config(lakeward(dir.path()).env("LAKEWARD_METRICS_PUBLIC", "false"));
+    assert_eq!(metrics["metrics_public"], false);
+    // A bare flag means true, before or after the subcommand.
+    let metrics = config(lakeward(dir.path()).env("LAKEWARD_METRICS_PUBLIC", "false").arg("--metrics-public"));
+    assert_eq!(metrics["metrics_public"], true);
+    let metrics = config(lakeward(dir.path()).args(["--metrics-public=false"]));
+    assert_eq!(metrics["metrics_public"], false);
+    let after: Value =
+        serde_json::from_str(&run_ok(lakeward(dir.path()).args(["config", "--metrics-public"]))).unwrap();
+    assert_eq!(after["metrics_public"], true);
 
     let from_flags = config(lakeward(dir.path()).env("LAKEWARD_LISTEN", "127.0.0.1:7002").args([
         "--listen",
@@ -121,6 +133,7 @@ fn serve_help_documents_every_option() {
         "--auth-rate-limit-per-minute",
         "--query-timeout-secs",
         "--memory-limit-mb",
+        "--metrics-public",
     ] {
         assert!(help.contains(option), "{option} missing from:\n{help}");
         let env = format!("LAKEWARD_{}", option.trim_start_matches("--").replace('-', "_").to_uppercase());

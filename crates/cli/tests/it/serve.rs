@@ -16,16 +16,21 @@ struct Served {
 }
 
 impl Served {
+    /// With every `info` line (`LAKEWARD_LOG=info`).
     fn start(dir: &std::path::Path, args: &[&str]) -> Self {
+        Self::start_logging(dir, args, Some("info"))
+    }
+
+    /// With `LAKEWARD_LOG` set to `log`, or unset for the default filter.
+    fn start_logging(dir: &std::path::Path, args: &[&str], log: Option<&str>) -> Self {
         // Port 0 and the address from the server's own log: a port picked here and bound
         // later could be taken in between by a server of a test running in parallel.
-        let mut child = lakeward(dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .env("LAKEWARD_LOG", "info")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut command = lakeward(dir);
+        command.args(["serve", "--listen", "127.0.0.1:0"]).args(args).stderr(Stdio::piped());
+        if let Some(log) = log {
+            command.env("LAKEWARD_LOG", log);
+        }
+        let mut child = command.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let (lines_tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -187,4 +192,66 @@ async fn a_storage_failure_is_a_logged_500_not_a_404() {
     }
     let (exit, _) = served.stop();
     assert!(exit.success());
+}
+
+/// At the default level the log holds Lakeward's own lines: the start-up lines, and no
+/// line per request or per file from the storage layer (delta-rs and the object store log
+/// each file they touch at `info`, with its full URI). `LAKEWARD_LOG` still shows them.
+#[tokio::test]
+async fn the_default_log_has_lakewards_lines_and_no_dependencys() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start_logging(dir.path(), &[], None);
+    let client = reqwest::Client::new();
+    let onboarded: Value = client
+        .post(served.url("/v1/auth/onboard"))
+        .json(&json!({ "email": "ada@example.com", "password": "correct horse", "organisation_name": "Acme" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = onboarded["access_token"].as_str().unwrap();
+    let table = json!({ "columns": [{ "name": "id", "type": "int64", "nullable": false }, { "name": "name", "type": "string" }],
+                        "primary_key": ["id"] });
+    for (path, body) in [
+        ("/v1/catalogs", json!({ "name": "main" })),
+        ("/v1/catalogs/main/schemas", json!({ "name": "crm" })),
+        ("/v1/tables/main/crm/people", table),
+        ("/v1/tables/main/crm/people/rows", json!([{ "id": 1, "name": "Ada" }, { "id": 2, "name": "Bob" }])),
+        ("/v1/tables/main/crm/people/rows", json!([{ "id": 3, "name": "Cy" }])),
+        ("/v1/sql", json!({ "query": "SELECT count(*) AS n FROM main.crm.people" })),
+    ] {
+        let res = client.post(served.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
+        assert!(res.status().is_success(), "{path}: {}", res.text().await.unwrap());
+    }
+    for path in
+        ["/v1/tables/main/crm/people/rows?id=eq.2", "/v1/tables/main/crm/people", "/v1/tables/main/crm/people/history"]
+    {
+        let res = client.get(served.url(path)).bearer_auth(token).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        res.bytes().await.unwrap();
+    }
+    let res = client.patch(served.url("/v1/tables/main/crm/people/rows?id=eq.1")).bearer_auth(token);
+    assert_eq!(res.json(&json!({ "name": "Ada L." })).send().await.unwrap().status(), 200);
+
+    let (exit, log) = served.stop();
+    assert!(exit.success(), "{exit:?}");
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(lines.iter().any(|l| l.contains(" lakeward: starting")), "{log}");
+    assert!(lines.iter().any(|l| l.contains(" lakeward_server: lakeward listening")), "{log}");
+    for line in &lines {
+        // `<time>  <LEVEL> <target>: <message>`
+        let target = line.split_whitespace().nth(2).unwrap_or_default();
+        assert!(target.starts_with("lakeward"), "a line from a dependency: {line}\n{log}");
+        // Only the start-up line names the warehouse.
+        assert!(!line.contains("file://") || line.contains(" lakeward: starting"), "{line}\n{log}");
+    }
+    assert!(lines.len() <= 4, "a line per request or per write: {log}");
+
+    // `LAKEWARD_LOG` replaces the filter: requests are logged at `debug`, as tower-http spans.
+    let served = Served::start_logging(dir.path(), &[], Some("info,tower_http=debug"));
+    assert_eq!(reqwest::get(served.url("/v1/health")).await.unwrap().status(), 200);
+    let (_, log) = served.stop();
+    assert!(log.lines().any(|l| l.contains("DEBUG") && l.contains("tower_http::trace")), "{log}");
 }

@@ -10,9 +10,11 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
+use crate::events::EventKind;
+
 use super::{MetaResult, MetaStore, now_ms, opt_uuid, time, uuid};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NewAuditEvent {
     /// The organisation whose admins may read the event; `None` for events that belong to
     /// no organisation (a failed login for an unknown email).
@@ -20,8 +22,8 @@ pub struct NewAuditEvent {
     /// `user`, `api_key`, `anonymous` or `system`.
     pub actor_type: &'static str,
     pub actor_id: Option<Uuid>,
-    /// Dotted verb, for example `apikey.created`.
-    pub action: &'static str,
+    /// What happened, stored by its dotted name (`apikey.created`).
+    pub action: EventKind,
     pub target_type: Option<&'static str>,
     pub target_id: Option<String>,
     pub client_ip: Option<String>,
@@ -29,6 +31,25 @@ pub struct NewAuditEvent {
     pub details: Value,
 }
 
+impl NewAuditEvent {
+    /// `action` by an unnamed actor on no target, with empty details: a base to fill in.
+    pub fn new(action: EventKind) -> Self {
+        Self {
+            org_id: None,
+            actor_type: "system",
+            actor_id: None,
+            action,
+            target_type: None,
+            target_id: None,
+            client_ip: None,
+            request_id: None,
+            details: Value::Object(Default::default()),
+        }
+    }
+}
+
+/// An event as stored. Its action stays a string: the trail keeps whatever names older
+/// versions recorded.
 #[derive(Debug, Clone)]
 pub struct AuditEvent {
     pub id: Uuid,
@@ -90,7 +111,7 @@ impl MetaStore {
         .bind(event.org_id.map(|id| id.to_string()))
         .bind(event.actor_type)
         .bind(event.actor_id.map(|id| id.to_string()))
-        .bind(event.action)
+        .bind(event.action.as_str())
         .bind(event.target_type)
         .bind(event.target_id)
         .bind(event.client_ip)

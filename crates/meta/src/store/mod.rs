@@ -10,6 +10,7 @@ mod catalog;
 mod jobs;
 mod organisations;
 mod sessions;
+mod stats;
 mod webhooks;
 
 use chrono::{DateTime, TimeZone, Utc};

@@ -1,7 +1,7 @@
 use chrono::{Duration, Utc};
 use lakeward_meta::access::{Role, ScopeSet};
 use lakeward_meta::store::{ApiKeyUpdate, AuditFilter, NewApiKey, NewAuditEvent, UserStatus};
-use lakeward_meta::{MetaError, MetaStore};
+use lakeward_meta::{EventKind, MetaError, MetaStore};
 
 async fn store() -> (tempfile::TempDir, MetaStore) {
     let dir = tempfile::tempdir().unwrap();
@@ -121,10 +121,9 @@ async fn audit_events_filter_and_paginate_per_organisation() {
                 org_id: Some(org.id),
                 actor_type: "user",
                 actor_id: Some(admin.id),
-                action: if i % 2 == 0 { "apikey.created" } else { "member.role_changed" },
                 target_id: Some(format!("t{i}")),
                 details: serde_json::json!({ "i": i }),
-                ..Default::default()
+                ..NewAuditEvent::new(if i % 2 == 0 { EventKind::ApiKeyCreated } else { EventKind::MemberRoleChanged })
             })
             .await
             .unwrap();
@@ -133,8 +132,7 @@ async fn audit_events_filter_and_paginate_per_organisation() {
         .record_audit(NewAuditEvent {
             org_id: Some(other.id),
             actor_type: "user",
-            action: "apikey.created",
-            ..Default::default()
+            ..NewAuditEvent::new(EventKind::ApiKeyCreated)
         })
         .await
         .unwrap();

@@ -6,6 +6,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
+use lakeward_meta::EventKind;
 use lakeward_meta::access::{Action, Principal, Resource, ScopeSet, authorize};
 use lakeward_meta::secrets;
 use lakeward_meta::store::{ApiKey, ApiKeyUpdate, NewApiKey};
@@ -179,7 +180,7 @@ pub async fn create_key(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(principal.org_id, "apikey.created")
+        Event::new(principal.org_id, EventKind::ApiKeyCreated)
             .target("api_key", key.id)
             .details(json!({ "name": key.name, "key_prefix": key.key_prefix, "scopes": key.scopes.names(), "expires_at": key.expires_at })),
     )
@@ -248,7 +249,7 @@ pub async fn update_key(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(key.org_id, "apikey.updated").target("api_key", key.id).details(json!({
+        Event::new(key.org_id, EventKind::ApiKeyUpdated).target("api_key", key.id).details(json!({
             "before": { "name": before.name, "scopes": before.scopes.names(), "expires_at": before.expires_at },
             "after": { "name": key.name, "scopes": key.scopes.names(), "expires_at": key.expires_at },
         })),
@@ -273,7 +274,7 @@ pub async fn revoke_key(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(key.org_id, "apikey.revoked")
+        Event::new(key.org_id, EventKind::ApiKeyRevoked)
             .target("api_key", key.id)
             .details(json!({ "name": key.name, "key_prefix": key.key_prefix, "owner_id": key.user_id })),
     )

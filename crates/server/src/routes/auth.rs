@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use lakeward_meta::EventKind;
 use lakeward_meta::access::Credential;
 use lakeward_meta::secrets;
 use lakeward_meta::store::UserStatus;
@@ -71,7 +72,7 @@ pub async fn onboard(
         &state,
         &request,
         Actor::User(user.id),
-        Event::new(org.id, "auth.onboard")
+        Event::new(org.id, EventKind::AuthOnboard)
             .target("organisation", org.id)
             .details(json!({ "organisation_name": org.name, "email": user.email })),
     )
@@ -125,7 +126,7 @@ pub async fn login(
         // Known users' failures go to their organisation's trail; unknown emails to none.
         let event = Event {
             org_id: known_user.map(|(org, _)| org),
-            action: "auth.login_failed",
+            action: EventKind::AuthLoginFailed,
             target_type: Some("user"),
             target_id: known_user.map(|(_, id)| id.to_string()),
             details: json!({ "email": body.email.trim().to_lowercase() }),
@@ -138,7 +139,7 @@ pub async fn login(
         &state,
         &request,
         Actor::User(user.id),
-        Event::new(user.org_id, "auth.login").target("user", user.id),
+        Event::new(user.org_id, EventKind::AuthLogin).target("user", user.id),
     )
     .await?;
     let user = state.meta.get_user(user.id).await?.ok_or_else(ApiError::not_found)?;
@@ -159,8 +160,13 @@ pub async fn logout(
         ));
     };
     state.meta.revoke_session(session_id).await?;
-    audit_log::record(&state, &request, Actor::Principal(&principal), Event::new(principal.org_id, "auth.logout"))
-        .await?;
+    audit_log::record(
+        &state,
+        &request,
+        Actor::Principal(&principal),
+        Event::new(principal.org_id, EventKind::AuthLogout),
+    )
+    .await?;
     Ok(SuccessResponse::new("Signed out"))
 }
 
@@ -193,7 +199,7 @@ pub async fn accept_invite(
         &state,
         &request,
         Actor::User(user.id),
-        Event::new(user.org_id, "member.invite_accepted")
+        Event::new(user.org_id, EventKind::MemberInviteAccepted)
             .target("user", user.id)
             .details(json!({ "email": user.email })),
     )

@@ -3,6 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use lakeward_meta::EventKind;
 use lakeward_meta::MetaError;
 use lakeward_meta::access::{Action, Resource, authorize};
 use lakeward_meta::store::{CatalogEntry, SchemaEntry};
@@ -100,7 +101,9 @@ pub async fn create_catalog(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(principal.org_id, "catalog.created").target("catalog", &name).details(json!({ "comment": comment })),
+        Event::new(principal.org_id, EventKind::CatalogCreated)
+            .target("catalog", &name)
+            .details(json!({ "comment": comment })),
     )
     .await?;
     Ok((StatusCode::CREATED, axum::Json(catalog.into())))
@@ -135,7 +138,7 @@ pub async fn drop_catalog(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(principal.org_id, "catalog.dropped").target("catalog", &name),
+        Event::new(principal.org_id, EventKind::CatalogDropped).target("catalog", &name),
     )
     .await?;
     Ok(SuccessResponse::new("Catalog dropped"))
@@ -168,7 +171,7 @@ pub async fn create_schema(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(principal.org_id, "schema.created")
+        Event::new(principal.org_id, EventKind::SchemaCreated)
             .target("schema", format!("{catalog}.{name}"))
             .details(json!({ "comment": comment })),
     )
@@ -214,7 +217,7 @@ pub async fn drop_schema(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(principal.org_id, "schema.dropped").target("schema", format!("{catalog}.{schema}")),
+        Event::new(principal.org_id, EventKind::SchemaDropped).target("schema", format!("{catalog}.{schema}")),
     )
     .await?;
     Ok(SuccessResponse::new("Schema dropped"))

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, State};
 use lakeward_engine::ops;
 use lakeward_engine::{ColumnChange, ColumnRewrite, ColumnSpec, ColumnType, TableChange};
+use lakeward_meta::EventKind;
 use lakeward_meta::access::{Action, Principal};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -82,7 +83,7 @@ async fn record(
     t: &ResolvedTable,
     details: Value,
 ) -> ApiResult<()> {
-    let event = Event::new(principal.org_id, "table.updated").target("table", &t.entry.table).details(details);
+    let event = Event::new(principal.org_id, EventKind::TableUpdated).target("table", &t.entry.table).details(details);
     audit_log::record(state, request, Actor::Principal(principal), event).await
 }
 
@@ -213,7 +214,7 @@ pub async fn change_table(
     let actor = table_access::actor(&state, &principal).await?;
     let change = TableChange { description: body.description.clone(), properties: body.properties.clone() };
     let version = state.engine.run(ops::schema::ChangeTable { location: t.location.clone(), change, actor }).await?;
-    let event = Event::new(principal.org_id, "table.updated").target("table", &t.entry.table).details(json!({
+    let event = Event::new(principal.org_id, EventKind::TableUpdated).target("table", &t.entry.table).details(json!({
         "description": body.description, "properties": body.properties, "version": version,
     }));
     audit_log::record(&state, &request, Actor::Principal(&principal), event).await?;

@@ -4,6 +4,7 @@
 
 use axum::extract::{Path, State};
 use lakeward_engine::ops;
+use lakeward_meta::EventKind;
 use lakeward_meta::access::Action;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -64,7 +65,7 @@ pub async fn add_constraints(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(principal.org_id, "constraint.added")
+        Event::new(principal.org_id, EventKind::ConstraintAdded)
             .target("table", &t.entry.table)
             .details(json!({ "constraints": body.constraints, "version": version })),
     )
@@ -97,7 +98,7 @@ pub async fn drop_constraint(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(principal.org_id, "constraint.dropped")
+        Event::new(principal.org_id, EventKind::ConstraintDropped)
             .target("table", &t.entry.table)
             .details(json!({ "name": name, "before": expr, "version": version })),
     )

@@ -18,6 +18,7 @@ use lakeward_engine::ops;
 use lakeward_engine::{
     ColumnSpec, CsvOptions, DomainChange, ImportFormat, ImportProgress, InferredColumn, TableSpec, WriteRequest,
 };
+use lakeward_meta::EventKind;
 use lakeward_meta::access::{Action, Principal, Resource, authorize};
 use lakeward_meta::store::{Job, JobEnd};
 use lakeward_model::{Ident, TableRef};
@@ -395,7 +396,7 @@ impl ImportRun {
                 if let Err(err) = state.meta.finish_job(self.job, read, end).await {
                     tracing::warn!(%err, job = %self.job, "recording the import's end failed");
                 }
-                let event = Event::new(self.principal.org_id, "row.batch_inserted")
+                let event = Event::new(self.principal.org_id, EventKind::RowBatchInserted)
                     .target("table", &self.entry.table)
                     .details(json!({ "version": outcome.version, "rows": outcome.rows, "job_id": self.job }));
                 if let Err(err) =

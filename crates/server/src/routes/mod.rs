@@ -11,6 +11,7 @@ pub mod constraints;
 pub mod domains;
 pub mod health;
 pub mod imports;
+pub mod metrics;
 pub mod organisations;
 pub mod rows;
 pub mod sql;
@@ -37,6 +38,7 @@ pub fn router(limits: &crate::config::Limits) -> OpenApiRouter<SharedState> {
         .merge(constraints::router())
         .merge(sql::router())
         .merge(health::router())
+        .merge(metrics::router())
         .merge(auth::router())
         .merge(users::router())
         .merge(organisations::router())

@@ -4,6 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use lakeward_meta::EventKind;
 use lakeward_meta::access::{Action, Principal, Resource, authorize};
 use lakeward_meta::secrets;
 use lakeward_meta::store::User;
@@ -113,7 +114,7 @@ pub async fn rename_organisation(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(org_id, "organisation.renamed")
+        Event::new(org_id, EventKind::OrganisationRenamed)
             .target("organisation", org_id)
             .details(json!({ "before": { "name": before.name }, "after": { "name": name } })),
     )
@@ -173,7 +174,7 @@ pub async fn invite_member(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(org_id, "member.invited")
+        Event::new(org_id, EventKind::MemberInvited)
             .target("user", user.id)
             .details(json!({ "email": user.email, "role": user.role.as_str() })),
     )
@@ -209,7 +210,7 @@ pub async fn change_role(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(org_id, "member.role_changed")
+        Event::new(org_id, EventKind::MemberRoleChanged)
             .target("user", user_id)
             .details(json!({ "before": { "role": before.role.as_str() }, "after": { "role": user.role.as_str() } })),
     )
@@ -236,7 +237,9 @@ pub async fn deactivate_member(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(org_id, "member.deactivated").target("user", user_id).details(json!({ "email": user.email })),
+        Event::new(org_id, EventKind::MemberDeactivated)
+            .target("user", user_id)
+            .details(json!({ "email": user.email })),
     )
     .await?;
     Ok(axum::Json(UserResponse::from(&user)))
@@ -259,7 +262,7 @@ pub async fn delete_member(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(org_id, "member.deleted")
+        Event::new(org_id, EventKind::MemberDeleted)
             .target("user", user_id)
             .details(json!({ "email": user.email, "role": user.role.as_str() })),
     )

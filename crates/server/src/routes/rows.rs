@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use lakeward_engine::ops;
 use lakeward_engine::{ACCEPTED_CONTENT_TYPES, CsvOptions, ImportFormat, InputFormat, WriteOutcome, WriteRequest};
+use lakeward_meta::EventKind;
 use lakeward_meta::access::{Action, Principal, Resource, authorize};
 use lakeward_model::query::RowQuery;
 use serde::Serialize;
@@ -245,7 +246,7 @@ async fn audit_write(
     request: &RequestMeta,
     principal: &Principal,
     t: &ResolvedTable,
-    action: &'static str,
+    action: EventKind,
     outcome: &WriteOutcome,
 ) -> ApiResult<()> {
     if outcome.replayed || outcome.version.is_none() {
@@ -310,7 +311,7 @@ pub async fn insert_rows(
                     request: write,
                 })
                 .await?,
-            "rows.upserted",
+            EventKind::RowsUpserted,
         )
     } else if format == InputFormat::Csv && large && !prefs.representation {
         // A large CSV streams from disk into the write: memory stays flat, whatever its size.
@@ -324,7 +325,7 @@ pub async fn insert_rows(
             request: write,
             progress: Default::default(),
         };
-        (state.engine.run(import).await?, "row.batch_inserted")
+        (state.engine.run(import).await?, EventKind::RowBatchInserted)
     } else {
         (
             state
@@ -336,7 +337,7 @@ pub async fn insert_rows(
                     request: write,
                 })
                 .await?,
-            "row.batch_inserted",
+            EventKind::RowBatchInserted,
         )
     };
     audit_write(&state, &request, &principal, &t, action, &outcome).await?;
@@ -387,7 +388,7 @@ pub async fn update_rows(
     let write = write_request(&state, &principal, &headers, prefer(&headers).representation).await?;
     let outcome =
         state.engine.run(ops::rows::UpdateRows { location: t.location.clone(), filter, set, request: write }).await?;
-    audit_write(&state, &request, &principal, &t, "rows.updated", &outcome).await?;
+    audit_write(&state, &request, &principal, &t, EventKind::RowsUpdated, &outcome).await?;
     Ok(write_response(StatusCode::OK, outcome))
 }
 
@@ -408,6 +409,6 @@ pub async fn delete_rows(
     let write = write_request(&state, &principal, &headers, prefer(&headers).representation).await?;
     let outcome =
         state.engine.run(ops::rows::DeleteRows { location: t.location.clone(), filter, request: write }).await?;
-    audit_write(&state, &request, &principal, &t, "rows.deleted", &outcome).await?;
+    audit_write(&state, &request, &principal, &t, EventKind::RowsDeleted, &outcome).await?;
     Ok(write_response(StatusCode::OK, outcome))
 }

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use lakeward_engine::ops;
 use lakeward_engine::{EngineError, OutputFormat, TableMetadata, WriteRequest};
+use lakeward_meta::EventKind;
 use lakeward_meta::access::{Action, Resource, authorize};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -235,7 +236,7 @@ pub async fn drop_table(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(principal.org_id, "table.deleted").target("table", &name),
+        Event::new(principal.org_id, EventKind::TableDeleted).target("table", &name),
     )
     .await?;
     Ok(SuccessResponse::new("Table dropped"))
@@ -411,7 +412,7 @@ pub async fn rollback(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(principal.org_id, "table.rolled_back")
+        Event::new(principal.org_id, EventKind::TableRolledBack)
             .target("table", &t.entry.table)
             .details(json!({ "restored_version": version, "version": new_version })),
     )

@@ -5,6 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use lakeward_meta::EventKind;
 use lakeward_meta::access::{Action, Principal, Resource, authorize};
 use lakeward_meta::secrets::{WEBHOOK_SECRET_PREFIX, generate_webhook_secret};
 use lakeward_meta::store::{Delivery, NewWebhook, Webhook, WebhookUpdate};
@@ -21,11 +22,12 @@ use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::query::Query;
 use crate::state::SharedState;
-use crate::webhooks::{EVENTS, targets};
+use crate::webhooks::targets;
 
 pub fn router() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
         .routes(routes!(create_webhook, list_webhooks))
+        .routes(routes!(list_events))
         .routes(routes!(get_webhook, update_webhook, delete_webhook))
         .routes(routes!(ping_webhook))
         .routes(routes!(list_deliveries))
@@ -37,7 +39,7 @@ pub struct CreateWebhookRequest {
     /// `http://` or `https://` URL that receives `POST`s. Unless the server allows
     /// private targets, it must be (and resolve to) a public address.
     pub url: String,
-    /// Events to receive (see the `webhooks` tag), or `["*"]` for all.
+    /// Events to receive (`GET /v1/webhooks/events` lists them), or `["*"]` for all.
     pub events: Vec<String>,
     /// The signing secret, 16 to 256 characters; generated (`whsec_...`) when absent.
     /// Returned once, in this response.
@@ -133,17 +135,26 @@ async fn check_url(state: &SharedState, raw: &str) -> ApiResult<String> {
     Ok(url.to_string())
 }
 
+/// The subscription as given, without repeats: `*` or names of subscribable events.
 fn check_events(events: &[String]) -> ApiResult<Vec<String>> {
     if events.is_empty() {
         return Err(ApiError::invalid_field("events", "give at least one event, or `*` for all"));
     }
     let mut out: Vec<String> = Vec::new();
     for (i, e) in events.iter().enumerate() {
-        if e != "*" && !EVENTS.contains(&e.as_str()) {
-            return Err(ApiError::invalid_field(
-                format!("events[{i}]"),
-                format!("unknown event `{e}`; events: {}", EVENTS.join(", ")),
-            ));
+        if e != "*" {
+            let refusal = match e.parse::<EventKind>() {
+                Ok(kind) if kind.subscribable() => None,
+                Ok(_) => Some(format!("`{e}` is recorded in the audit trail only")),
+                Err(unknown) => Some(unknown.to_string()),
+            };
+            if let Some(refusal) = refusal {
+                let names: Vec<&str> = EventKind::subscribable_events().map(EventKind::as_str).collect();
+                return Err(ApiError::invalid_field(
+                    format!("events[{i}]"),
+                    format!("{refusal}; events: {}", names.join(", ")),
+                ));
+            }
         }
         if !out.contains(e) {
             out.push(e.clone());
@@ -163,6 +174,27 @@ async fn find(state: &SharedState, principal: &Principal, raw_id: &str) -> ApiRe
 
 fn org(principal: &Principal) -> Resource {
     Resource::Organisation { org_id: principal.org_id }
+}
+
+/// An event a webhook can subscribe to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventDescription {
+    #[schema(example = "table.created")]
+    pub name: &'static str,
+    #[schema(example = "A table was created.")]
+    pub description: &'static str,
+}
+
+/// The events a webhook can subscribe to, with what each means (`webhooks:read`). Every
+/// other audited action (sign-ins, sign-outs) is recorded in the audit trail only.
+#[utoipa::path(get, path = "/v1/webhooks/events", tag = "webhooks", security(("bearer" = [])),
+    responses((status = 200, body = Vec<EventDescription>)))]
+pub async fn list_events(Auth(principal): Auth) -> ApiResult<axum::Json<Vec<EventDescription>>> {
+    authorize(&principal, Action::WebhooksRead, &org(&principal))?;
+    let events = EventKind::subscribable_events()
+        .map(|e| EventDescription { name: e.as_str(), description: e.description() })
+        .collect();
+    Ok(axum::Json(events))
 }
 
 /// Registers a webhook (`webhooks:write`).
@@ -200,7 +232,7 @@ pub async fn create_webhook(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(principal.org_id, "webhook.created")
+        Event::new(principal.org_id, EventKind::WebhookCreated)
             .target("webhook", hook.id)
             .details(json!({ "url": hook.url, "events": hook.events, "generated_secret": secret.starts_with(WEBHOOK_SECRET_PREFIX) })),
     )
@@ -260,7 +292,7 @@ pub async fn update_webhook(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(principal.org_id, "webhook.updated").target("webhook", after.id).details(json!({
+        Event::new(principal.org_id, EventKind::WebhookUpdated).target("webhook", after.id).details(json!({
             "before": { "url": before.url, "events": before.events, "active": before.active },
             "after": { "url": after.url, "events": after.events, "active": after.active },
         })),
@@ -285,7 +317,9 @@ pub async fn delete_webhook(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(principal.org_id, "webhook.deleted").target("webhook", hook.id).details(json!({ "url": hook.url })),
+        Event::new(principal.org_id, EventKind::WebhookDeleted)
+            .target("webhook", hook.id)
+            .details(json!({ "url": hook.url })),
     )
     .await?;
     Ok(SuccessResponse::new("Webhook deleted"))

@@ -2,6 +2,7 @@
 //! event, or none of them.
 
 use lakeward_engine::{TableMetadata, TableSpec, ops};
+use lakeward_meta::EventKind;
 use lakeward_meta::access::Principal;
 use lakeward_meta::store::TableEntry;
 use serde_json::json;
@@ -53,7 +54,7 @@ pub async fn create_table(
         state,
         request,
         Actor::Principal(principal),
-        Event::new(principal.org_id, "table.created")
+        Event::new(principal.org_id, EventKind::TableCreated)
             .target("table", reference)
             .details(json!({ "version": metadata.version, "columns": spec.columns.len(), "primary_key": primary_key })),
     )

@@ -7,6 +7,8 @@
 //! `t=<unix seconds>,v1=<hex>`, where `<hex>` is HMAC-SHA256 under the webhook's secret of
 //! `"<t>.<raw body>"`; they should also refuse a `t` far from their clock (replays).
 //!
+//! What can be subscribed to is [`EventKind::subscribable`]; `*` subscribes to all of it.
+//!
 //! Deliveries go only to public addresses unless the server allows private ones
 //! ([`targets`]).
 
@@ -16,30 +18,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use lakeward_meta::MetaStore;
 use lakeward_meta::secrets::{self, ServerSecret};
 use lakeward_meta::store::{Delivery, DeliveryResult, Webhook};
+use lakeward_meta::{EventKind, MetaStore};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-/// Every event a webhook can subscribe to (`*` subscribes to all).
-pub const EVENTS: &[&str] = &[
-    "table.created",
-    "table.updated",
-    "table.deleted",
-    "table.rolled_back",
-    "row.batch_inserted",
-    "rows.upserted",
-    "rows.updated",
-    "rows.deleted",
-    "domain.set",
-    "domain.values_changed",
-    "domain.removed",
-    "constraint.added",
-    "constraint.dropped",
-    "apikey.revoked",
-];
+use crate::metrics::{DeliveryAttempts, Outcome};
 
 #[derive(Debug, Clone)]
 pub struct WebhookConfig {
@@ -71,6 +57,7 @@ pub struct Webhooks {
     config: WebhookConfig,
     client: webhook_client::Client,
     wake: Notify,
+    attempts: DeliveryAttempts,
 }
 
 impl Webhooks {
@@ -85,7 +72,19 @@ impl Webhooks {
             client = client.dns_resolver(Arc::new(targets::PublicOnly)).no_proxy();
         }
         let client = client.build()?;
-        Ok(Arc::new(Self { meta, sealing_key: secret.derive("webhook-secrets"), config, client, wake: Notify::new() }))
+        Ok(Arc::new(Self {
+            meta,
+            sealing_key: secret.derive("webhook-secrets"),
+            config,
+            client,
+            wake: Notify::new(),
+            attempts: Default::default(),
+        }))
+    }
+
+    /// The delivery attempts counted so far, by outcome, for the server's metrics.
+    pub(crate) fn delivery_attempts(&self) -> &DeliveryAttempts {
+        &self.attempts
     }
 
     pub fn allows_private_targets(&self) -> bool {
@@ -97,10 +96,12 @@ impl Webhooks {
     }
 
     /// Queues `event` for every subscribed webhook of the organisation, in the background.
-    pub fn emit(self: &Arc<Self>, org_id: Uuid, event: &str, target: Option<(&str, &str)>, data: Value) {
-        if !EVENTS.contains(&event) {
+    /// Audit-only events ([`EventKind::subscribable`]) are never sent.
+    pub fn emit(self: &Arc<Self>, org_id: Uuid, event: EventKind, target: Option<(&str, &str)>, data: Value) {
+        if !event.subscribable() {
             return;
         }
+        let event = event.as_str();
         let payload = json!({
             "id": Uuid::now_v7(),
             "event": event,
@@ -111,9 +112,8 @@ impl Webhooks {
         })
         .to_string();
         let this = self.clone();
-        let event = event.to_owned();
         tokio::spawn(async move {
-            match this.meta.queue_deliveries(org_id, &event, &payload).await {
+            match this.meta.queue_deliveries(org_id, event, &payload).await {
                 Ok(0) => {}
                 Ok(_) => this.wake.notify_one(),
                 Err(err) => tracing::warn!(%err, event, "queueing webhook deliveries failed"),
@@ -188,6 +188,11 @@ impl Webhooks {
                 DeliveryResult::Failed { response_code: code, error, retry_at }
             }
         };
+        self.attempts.count(match &result {
+            DeliveryResult::Delivered { .. } => Outcome::Delivered,
+            DeliveryResult::Failed { retry_at: Some(_), .. } => Outcome::Retrying,
+            DeliveryResult::Failed { retry_at: None, .. } => Outcome::Failed,
+        });
         if let Err(err) = self.meta.record_attempt(delivery.id, result).await {
             tracing::warn!(%err, delivery = %delivery.id, "recording a webhook attempt failed");
         }

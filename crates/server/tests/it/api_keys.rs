@@ -93,7 +93,7 @@ async fn create_validates_name_scopes_and_expiry() {
 
     let (_, created) = s.post("/v1/api-keys", Some(&ada.token), json!({ "name": "k", "expires_at": future })).await;
     assert_eq!(created["api_key"]["expires_at"].as_str().unwrap()[..19], future[..19]);
-    assert_eq!(created["api_key"]["scopes"].as_array().unwrap().len(), 29, "defaults to every scope the admin holds");
+    assert_eq!(created["api_key"]["scopes"].as_array().unwrap().len(), 30, "defaults to every scope the admin holds");
     let (status, body) = s.post("/v1/api-keys", Some(&ada.token), json!({ "name": "k" })).await;
     assert_eq!(
         (status, body),

@@ -13,6 +13,7 @@ mod domains;
 mod errors;
 mod imports;
 mod limits;
+mod metrics;
 mod openapi;
 mod organisations;
 mod output;

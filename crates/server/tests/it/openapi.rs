@@ -9,6 +9,7 @@ use crate::support::TestServer;
 /// without documentation, or documentation without a route, fails this test.
 const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/health"),
+    ("get", "/metrics"),
     ("post", "/v1/auth/onboard"),
     ("post", "/v1/auth/login"),
     ("post", "/v1/auth/logout"),
@@ -39,6 +40,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/v1/webhooks/{webhook_id}"),
     ("post", "/v1/webhooks/{webhook_id}/test"),
     ("get", "/v1/webhooks/{webhook_id}/deliveries"),
+    ("get", "/v1/webhooks/events"),
     ("post", "/v1/catalogs"),
     ("get", "/v1/catalogs"),
     ("delete", "/v1/catalogs/{catalog}"),

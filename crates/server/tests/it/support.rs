@@ -39,6 +39,7 @@ pub fn test_config(dir: &std::path::Path) -> ServerConfig {
         limits: Limits { rate_limit_per_minute: 100_000, auth_rate_limit_per_minute: 100_000, ..Limits::default() },
         trusted_proxies: Vec::new(),
         webhooks: Default::default(),
+        metrics_public: false,
     }
 }
 
@@ -179,7 +180,7 @@ pub fn forbidden(scope: &str) -> Value {
         "tables:import" | "rows:insert" | "rows:update" | "rows:delete" => "editors, builders and admins",
         "tables:create" | "tables:modify" | "domains:write" | "apikeys:read" | "apikeys:create" | "apikeys:update"
         | "apikeys:revoke" | "webhooks:read" | "webhooks:write" => "builders and admins",
-        "org:update" | "audit:read" => "admins",
+        "org:update" | "audit:read" | "metrics:read" => "admins",
         other => panic!("no role table entry for scope {other}"),
     };
     let message = format!("Insufficient permissions: requires `{scope}`, held by {held_by}");

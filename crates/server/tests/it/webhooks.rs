@@ -11,8 +11,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::data::{T, customers, fixed_domain, insert, sample};
-use crate::support::{TestServer, forbidden, invalid, not_found};
+use crate::data::{T, customers, fixed_domain, insert, namespace, sample};
+use crate::support::{PASSWORD, TestServer, forbidden, invalid, not_found};
 
 #[derive(Clone, Debug)]
 struct Received {
@@ -167,7 +167,12 @@ async fn failing_receivers_are_retried_with_backoff_then_given_up() {
     let t = &ada.token;
     let flaky = Receiver::start(2, Duration::ZERO).await;
     let (_, hook) = s
-        .post("/v1/webhooks", Some(t), json!({ "url": flaky.url, "events": ["*"], "secret": "0123456789abcdef" }))
+        .post(
+            "/v1/webhooks",
+            Some(t),
+            // Not `*`: the next webhook's creation would be delivered here too.
+            json!({ "url": flaky.url, "events": ["table.created", "row.batch_inserted"], "secret": "0123456789abcdef" }),
+        )
         .await;
     let flaky_id = hook["id"].as_str().unwrap().to_owned();
     // Nothing listens here: every attempt fails to connect.
@@ -259,7 +264,9 @@ async fn webhook_requests_are_checked_and_scoped() {
     let (_, listed) = s.get("/v1/webhooks", t).await;
     assert_eq!(listed, json!([]), "nothing was created");
 
-    let (_, hook) = s.post("/v1/webhooks", Some(t), json!({ "url": "http://203.0.113.9/x", "events": ["*"] })).await;
+    // Subscribed to an event this test causes none of: nothing is sent to that address.
+    let (_, hook) =
+        s.post("/v1/webhooks", Some(t), json!({ "url": "http://203.0.113.9/x", "events": ["table.created"] })).await;
     let id = hook["id"].as_str().unwrap();
     let editor = s.add_member(&ada, "ed@example.com", "editor").await;
     let (status, body) = s.get("/v1/webhooks", &editor.token).await;
@@ -319,8 +326,9 @@ async fn webhooks_to_internal_addresses_are_refused_by_default() {
     assert!(message.starts_with("`localhost` resolves to ") && message.ends_with(PUBLIC_ONLY), "{message}");
 
     // Changing a webhook's URL to an internal address is refused too, and changes nothing.
-    let (status, hook) =
-        s.post("/v1/webhooks", Some(t), json!({ "url": "https://203.0.113.9/hook", "events": ["*"] })).await;
+    let (status, hook) = s
+        .post("/v1/webhooks", Some(t), json!({ "url": "https://203.0.113.9/hook", "events": ["table.created"] }))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{hook}");
     let path = format!("/v1/webhooks/{}", hook["id"].as_str().unwrap());
     let change = json!({ "url": "http://[::ffff:10.0.0.1]:9000/x", "active": false });
@@ -345,7 +353,8 @@ async fn deliveries_check_the_address_again_when_they_are_sent() {
     let by_name = receiver.url.replace("127.0.0.1", "localhost");
     let mut ids = Vec::new();
     for url in [&receiver.url, &by_name] {
-        let (status, hook) = s.post("/v1/webhooks", Some(&t), json!({ "url": url, "events": ["*"] })).await;
+        // Not `*`: the second webhook's creation would reach the receiver through the first.
+        let (status, hook) = s.post("/v1/webhooks", Some(&t), json!({ "url": url, "events": ["table.created"] })).await;
         assert_eq!(status, StatusCode::CREATED, "{hook}");
         ids.push(hook["id"].as_str().unwrap().to_owned());
     }
@@ -370,4 +379,138 @@ async fn deliveries_check_the_address_again_when_they_are_sent() {
         assert!(created["last_error"].as_str().unwrap().ends_with(PUBLIC_ONLY), "{created}");
     }
     assert_eq!(receiver.received().len(), 0, "nothing reached the receiver");
+}
+
+/// The events a webhook can subscribe to, written out by hand: receivers depend on these
+/// names, so renaming or dropping one must fail a test.
+const SUBSCRIBABLE: &[&str] = &[
+    "organisation.renamed",
+    "member.invited",
+    "member.invite_accepted",
+    "member.role_changed",
+    "member.deactivated",
+    "member.deleted",
+    "apikey.created",
+    "apikey.updated",
+    "apikey.revoked",
+    "webhook.created",
+    "webhook.updated",
+    "webhook.deleted",
+    "catalog.created",
+    "catalog.dropped",
+    "schema.created",
+    "schema.dropped",
+    "table.created",
+    "table.updated",
+    "table.deleted",
+    "table.rolled_back",
+    "row.batch_inserted",
+    "rows.upserted",
+    "rows.updated",
+    "rows.deleted",
+    "domain.set",
+    "domain.values_changed",
+    "domain.removed",
+    "constraint.added",
+    "constraint.dropped",
+    "job.cancelled",
+];
+
+#[tokio::test]
+async fn every_subscribable_event_is_listed_with_its_meaning_and_can_be_subscribed() {
+    let s = TestServer::start_with(fast).await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    let t = &ada.token;
+    let (status, listed) = s.get("/v1/webhooks/events", t).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let listed = listed.as_array().unwrap();
+    let names: Vec<&str> = listed.iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(names, SUBSCRIBABLE);
+    assert!(listed.iter().all(|e| e["description"].as_str().is_some_and(|d| d.ends_with('.'))), "{listed:?}");
+    let created = listed.iter().find(|e| e["name"] == "table.created").unwrap();
+    assert_eq!(created, &json!({ "name": "table.created", "description": "A table was created." }));
+
+    // Every one of them is accepted (the receiver is local, so nothing leaves the machine).
+    let receiver = Receiver::start(0, Duration::ZERO).await;
+    let (status, hook) = s.post("/v1/webhooks", Some(t), json!({ "url": receiver.url, "events": SUBSCRIBABLE })).await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    assert_eq!(hook["events"], json!(SUBSCRIBABLE));
+
+    // A name not in the list, or one the audit trail alone records, is refused by position,
+    // naming the events there are.
+    let events = SUBSCRIBABLE.join(", ");
+    let (status, body) = s
+        .post("/v1/webhooks", Some(t), json!({ "url": receiver.url, "events": ["table.created", "table.exploded"] }))
+        .await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::BAD_REQUEST, invalid("events[1]", &format!("unknown event `table.exploded`; events: {events}")))
+    );
+    let path = format!("/v1/webhooks/{}", hook["id"].as_str().unwrap());
+    let (status, body) = s.call(Method::PATCH, &path, Some(t), Some(json!({ "events": ["auth.login"] }))).await;
+    let audit_only = format!("`auth.login` is recorded in the audit trail only; events: {events}");
+    assert_eq!((status, body), (StatusCode::BAD_REQUEST, invalid("events[0]", &audit_only)));
+    let (_, after) = s.get(&path, t).await;
+    assert_eq!(after["events"], json!(SUBSCRIBABLE), "a refused change changes nothing");
+
+    let editor = s.add_member(&ada, "ed@example.com", "editor").await;
+    assert_eq!(s.get("/v1/webhooks/events", &editor.token).await, (StatusCode::FORBIDDEN, forbidden("webhooks:read")));
+    let (status, _) = s.call(Method::GET, "/v1/webhooks/events", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+/// Catalog and schema changes reach webhooks (they were audit-only before), `*` means
+/// every subscribable event, and sign-ins are never sent.
+#[tokio::test]
+async fn catalog_changes_are_delivered_and_sign_ins_are_not() {
+    let s = TestServer::start_with(fast).await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    let t = &ada.token;
+    // `*` first: it then hears of both creations, whenever their deliveries are queued.
+    let everything = Receiver::start(0, Duration::ZERO).await;
+    let (status, all) = s.post("/v1/webhooks", Some(t), json!({ "url": everything.url, "events": ["*"] })).await;
+    assert_eq!(status, StatusCode::CREATED, "{all}");
+    let catalogs = Receiver::start(0, Duration::ZERO).await;
+    let (status, hook) = s
+        .post("/v1/webhooks", Some(t), json!({ "url": catalogs.url, "events": ["catalog.created", "schema.created"] }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+
+    namespace(&s, &ada).await;
+    assert_eq!(s.login("ada@example.com", PASSWORD).await.0, StatusCode::OK);
+    assert_eq!(s.login("ada@example.com", "wrong password").await.0, StatusCode::UNAUTHORIZED);
+
+    let events = |got: Vec<Received>| -> Vec<(String, Value)> {
+        let mut events: Vec<(String, Value)> = got
+            .iter()
+            .map(|r| {
+                let body: Value = serde_json::from_str(&r.body).unwrap();
+                (body["event"].as_str().unwrap().to_owned(), body["target"].clone())
+            })
+            .collect();
+        events.sort_by(|a, b| a.0.cmp(&b.0));
+        events
+    };
+    let got = events(catalogs.wait_for(2).await);
+    assert_eq!(
+        got,
+        [
+            ("catalog.created".to_owned(), json!({ "type": "catalog", "id": "main" })),
+            ("schema.created".to_owned(), json!({ "type": "schema", "id": "main.crm" })),
+        ]
+    );
+    // The `*` webhook also hears of its own creation, and of the other one's.
+    let got = events(everything.wait_for(4).await);
+    assert_eq!(
+        got.iter().map(|(e, _)| e.as_str()).collect::<Vec<_>>(),
+        ["catalog.created", "schema.created", "webhook.created", "webhook.created"]
+    );
+    let mut created: Vec<&Value> = got[2..].iter().map(|(_, target)| &target["id"]).collect();
+    created.sort_by_key(|id| *id != &all["id"]);
+    assert_eq!(created, [&all["id"], &hook["id"]]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(everything.received().len(), 4, "sign-ins are in the audit trail only");
+    assert_eq!(catalogs.received().len(), 2);
+    let (_, audit) = s.get("/v1/audit?action=auth.*", t).await;
+    assert_eq!(audit["total"], 3, "onboarding and both sign-ins are audited: {audit}");
 }
