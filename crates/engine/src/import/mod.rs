@@ -9,12 +9,19 @@
 //! writer (the rest of the file is still read, to count every fault), and the stream
 //! ends in an error, so the writer never commits. Data files it had already written are
 //! not part of any version; `VACUUM` removes them.
+//!
+//! An import can be cancelled ([`ImportProgress::cancel`]): the flag is checked on every
+//! batch, by the reader and by the stream into the writer, and once more when the stream
+//! ends, which is the last moment before delta-rs commits. A cancelled import ends in
+//! [`EngineError::Cancelled`] and commits nothing; a cancel that arrives after that point
+//! is too late, and the import commits as if it had not been asked.
 
 pub mod infer;
 
 use std::fs::File;
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arrow::datatypes::SchemaRef;
@@ -49,18 +56,98 @@ pub enum ImportFormat {
     Parquet,
 }
 
-/// Rows read from the file and rows handed to the writer so far.
+/// Rows read from the file, rows handed to the writer and bytes read of the file so far;
+/// and whether the import was asked to stop.
 #[derive(Debug, Default)]
 pub struct ImportProgress {
     pub rows_read: AtomicU64,
     pub rows_written: AtomicU64,
+    /// Bytes of the file read so far (CSV: read ahead of parsing by up to a buffer; Parquet:
+    /// the column chunks and footer fetched).
+    pub bytes_read: AtomicU64,
+    cancelled: AtomicBool,
+}
+
+impl ImportProgress {
+    /// Asks the import to stop: it ends in [`EngineError::Cancelled`] and commits nothing,
+    /// unless it has already passed the point of committing.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+
+    fn check(&self) -> EngineResult<()> {
+        if self.is_cancelled() { Err(EngineError::Cancelled) } else { Ok(()) }
+    }
+}
+
+/// A reader that counts the bytes read through it into [`ImportProgress::bytes_read`].
+struct Counted<R> {
+    inner: R,
+    progress: Arc<ImportProgress>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// The CSV upload, past any byte-order mark (counted as read), its reads counted.
+fn counted_csv(path: &Path, progress: &Arc<ImportProgress>) -> EngineResult<std::io::BufReader<Counted<File>>> {
+    let mut file = open_csv(path)?.into_inner();
+    let skipped = file.stream_position().map_err(|e| EngineError::Internal(e.to_string()))?;
+    progress.bytes_read.fetch_add(skipped, Ordering::Relaxed);
+    Ok(std::io::BufReader::with_capacity(1 << 20, Counted { inner: file, progress: progress.clone() }))
+}
+
+/// The Parquet upload, its reads counted (at most the file's size: the footer may be
+/// fetched twice).
+struct CountedFile {
+    file: File,
+    len: u64,
+    progress: Arc<ImportProgress>,
+}
+
+impl CountedFile {
+    fn count(&self, n: u64) {
+        let len = self.len;
+        let _ = self.progress.bytes_read.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| Some((b + n).min(len)));
+    }
+}
+
+impl parquet::file::reader::Length for CountedFile {
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+impl parquet::file::reader::ChunkReader for CountedFile {
+    type T = std::io::BufReader<Counted<File>>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        let mut file = self.file.try_clone()?;
+        file.seek(std::io::SeekFrom::Start(start))?;
+        Ok(std::io::BufReader::new(Counted { inner: file, progress: self.progress.clone() }))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        let bytes = self.file.get_bytes(start, length)?;
+        self.count(bytes.len() as u64);
+        Ok(bytes)
+    }
 }
 
 const BATCH_ROWS: usize = 64 * 1024;
 
 /// The columns of a Parquet file, as Lakeward types.
 pub fn parquet_columns(path: &Path) -> EngineResult<Vec<InferredColumn>> {
-    let builder = parquet_reader(path)?;
+    let builder = parquet_reader(open_upload(path)?)?;
     builder
         .schema()
         .fields()
@@ -77,18 +164,24 @@ pub fn parquet_columns(path: &Path) -> EngineResult<Vec<InferredColumn>> {
         .collect()
 }
 
-fn parquet_reader(path: &Path) -> EngineResult<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<File>> {
-    let file = File::open(path).map_err(|e| EngineError::Internal(format!("cannot open the upload: {e}")))?;
-    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+fn open_upload(path: &Path) -> EngineResult<File> {
+    File::open(path).map_err(|e| EngineError::Internal(format!("cannot open the upload: {e}")))
+}
+
+fn parquet_reader<R: parquet::file::reader::ChunkReader + 'static>(
+    reader: R,
+) -> EngineResult<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<R>> {
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(reader)
         .map_err(|e| EngineError::invalid("file", format!("not a readable Parquet file: {e}")))
 }
 
 /// The file's batches: CSV as text (typed by the caller, which counts the faults),
-/// Parquet cast to the table's columns.
+/// Parquet cast to the table's columns. Bytes read are counted in `progress`.
 fn batches(
     path: &Path,
     format: ImportFormat,
     schema: &SchemaRef,
+    progress: &Arc<ImportProgress>,
 ) -> EngineResult<Box<dyn Iterator<Item = EngineResult<RecordBatch>> + Send>> {
     let schema = schema.clone();
     Ok(match format {
@@ -98,13 +191,15 @@ fn batches(
                 .with_header(opts.has_header)
                 .with_delimiter(opts.delimiter)
                 .with_batch_size(BATCH_ROWS)
-                .build(open_csv(path)?)
+                .build(counted_csv(path, progress)?)
                 .map_err(csv_read_error)?;
             // Text batches: `produce` types them, reporting every value that does not fit.
             Box::new(reader.map(move |b| b.map_err(|e| csv_error(&e.to_string(), &header, opts.has_header))))
         }
         ImportFormat::Parquet => {
-            let builder = parquet_reader(path)?;
+            let file = open_upload(path)?;
+            let len = file.metadata().map_err(|e| EngineError::Internal(e.to_string()))?.len();
+            let builder = parquet_reader(CountedFile { file, len, progress: progress.clone() })?;
             let mut errors = RowErrors::default();
             for f in builder.schema().fields() {
                 if schema.field_with_name(f.name()).is_err() {
@@ -135,12 +230,13 @@ fn produce(
     rules: &Rules,
     keys: &[String],
     tx: &mpsc::Sender<EngineResult<RecordBatch>>,
-    progress: &ImportProgress,
+    progress: &Arc<ImportProgress>,
 ) -> EngineResult<Vec<RecordBatch>> {
     let mut errors = RowErrors::default();
     let mut offset = 0usize;
     let mut key_batches = Vec::new();
-    for batch in batches(path, format, schema)? {
+    for batch in batches(path, format, schema, progress)? {
+        progress.check()?;
         let before = errors.total;
         let batch = match format {
             ImportFormat::Csv(_) => typed_csv_batch(&batch?, schema, offset, &mut errors)?,
@@ -163,9 +259,12 @@ fn produce(
         }
         let sealed = RecordBatch::try_new(schema.clone(), batch.columns().to_vec())?;
         if tx.blocking_send(Ok(sealed)).is_err() {
-            return Err(EngineError::Internal("the import was cancelled".into()));
+            // The writer stopped reading: it failed, or the import was cancelled.
+            progress.check()?;
+            return Err(EngineError::Internal("the import's writer stopped".into()));
         }
     }
+    progress.check()?;
     if !errors.is_empty() {
         return Err(EngineError::Rows(errors));
     }
@@ -222,9 +321,11 @@ impl Engine {
         progress: Arc<ImportProgress>,
     ) -> EngineResult<WriteOutcome> {
         let _guard = self.lock(location).await;
+        progress.check()?;
         // A redone import (another writer committed first) reads the file again.
         progress.rows_read.store(0, Ordering::Relaxed);
         progress.rows_written.store(0, Ordering::Relaxed);
+        progress.bytes_read.store(0, Ordering::Relaxed);
         let delta = self.open(location, TimeTravel::Latest).await?;
         if let Some(outcome) = replayed(&delta, request.idempotency_key.as_deref()).await? {
             return Ok(outcome);
@@ -316,6 +417,9 @@ impl Engine {
                 Some(first) => Some(first),
                 None => state.rx.recv().await,
             };
+            if let Err(e) = state.progress.check() {
+                return Some((Err(refused(&state, e)), None));
+            }
             match next {
                 Some(Ok(batch)) => {
                     state.progress.rows_written.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
@@ -344,6 +448,10 @@ impl Engine {
                         if let Err(e) = checked {
                             return Some((Err(refused(&state, e)), None));
                         }
+                    }
+                    // The last moment to stop: once the stream ends, the writer commits.
+                    if let Err(e) = state.progress.check() {
+                        return Some((Err(refused(&state, e)), None));
                     }
                     None
                 }
