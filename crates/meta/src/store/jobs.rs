@@ -175,9 +175,9 @@ impl MetaStore {
         Ok(cancel_requested(row.as_ref())?)
     }
 
-    /// Records a running job's progress (an ended job does not change). Answers whether a
-    /// cancel has been requested.
-    pub async fn job_progress(&self, id: Uuid, progress: &JobProgress) -> MetaResult<bool> {
+    /// Records a running job's progress as of `updated_at`, when it last changed (an ended
+    /// job does not change). Answers whether a cancel has been requested.
+    pub async fn job_progress(&self, id: Uuid, progress: &JobProgress, updated_at: DateTime<Utc>) -> MetaResult<bool> {
         let sql = format!(
             "UPDATE jobs SET rows_read = $1, rows_written = $2, bytes_read = $3, steps_done = $4, updated_at = $5 \
              WHERE id = $6 AND {NOT_ENDED} RETURNING cancel_requested_at"
@@ -187,7 +187,7 @@ impl MetaStore {
             .bind(progress.rows_written)
             .bind(progress.bytes_read)
             .bind(progress.steps_done)
-            .bind(now_ms())
+            .bind(updated_at.timestamp_millis())
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;

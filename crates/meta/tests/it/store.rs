@@ -184,7 +184,7 @@ async fn jobs_record_progress_and_a_restart_fails_the_running_ones() {
     assert!(!store.job_started(done.id).await.unwrap(), "no cancel requested");
     assert!(!store.job_started(running.id).await.unwrap());
     let progress = JobProgress { rows_read: 10, rows_written: 8, bytes_read: Some(50), steps_done: None };
-    assert!(!store.job_progress(done.id, &progress).await.unwrap());
+    assert!(!store.job_progress(done.id, &progress, chrono::Utc::now()).await.unwrap());
     let job = store.get_job(org.id, done.id).await.unwrap().unwrap();
     assert_eq!((job.status.as_str(), job.progress), ("running", progress));
     assert!(job.started_at.is_some());
@@ -192,7 +192,7 @@ async fn jobs_record_progress_and_a_restart_fails_the_running_ones() {
     let end = JobEnd::Succeeded { version: Some(3), result: serde_json::json!({ "version": 3 }) };
     assert!(store.finish_job(done.id, &last, end).await.unwrap());
     // Progress, a second end or a cancel after the end change nothing.
-    assert!(!store.job_progress(done.id, &JobProgress { rows_read: 99, ..last }).await.unwrap());
+    assert!(!store.job_progress(done.id, &JobProgress { rows_read: 99, ..last }, chrono::Utc::now()).await.unwrap());
     assert!(!store.finish_job(done.id, &last, JobEnd::Cancelled).await.unwrap());
     assert!(!store.request_job_cancel(org.id, done.id).await.unwrap());
     let job = store.get_job(org.id, done.id).await.unwrap().unwrap();
@@ -204,7 +204,7 @@ async fn jobs_record_progress_and_a_restart_fails_the_running_ones() {
     let (other, _) = store.create_organisation("Other", "o@other.test", "h").await.unwrap();
     assert!(!store.request_job_cancel(other.id, running.id).await.unwrap(), "jobs stay in their organisation");
     assert!(store.request_job_cancel(org.id, running.id).await.unwrap());
-    assert!(store.job_progress(running.id, &progress).await.unwrap());
+    assert!(store.job_progress(running.id, &progress, chrono::Utc::now()).await.unwrap());
     assert!(store.finish_job(running.id, &progress, JobEnd::Cancelled).await.unwrap());
     let job = store.get_job(org.id, running.id).await.unwrap().unwrap();
     assert_eq!((job.status.as_str(), job.progress.rows_written), ("cancelled", 0), "nothing counts as written");
