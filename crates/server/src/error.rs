@@ -199,6 +199,9 @@ impl From<lakeward_engine::EngineError> for ApiError {
             E::Forbidden(message) => ApiError::bad_request(message),
             e @ E::Timeout(_) => ApiError::new(StatusCode::REQUEST_TIMEOUT, e.to_string()),
             e @ E::ResourcesExhausted(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+            // Only jobs are cancelled, and a cancelled job records no error; should one reach
+            // a response, the operation ended because someone stopped it.
+            e @ E::Cancelled => ApiError::conflict(e.to_string()),
             E::Storage(cause) => ApiError::internal(format!("storage: {cause}")),
             E::Internal(message) => ApiError::internal(message),
         }

@@ -12,6 +12,7 @@ mod domain_changes;
 mod error;
 mod error_shape;
 mod gate;
+mod jobs;
 mod json;
 mod openapi;
 mod paging;
@@ -95,10 +96,15 @@ impl RunningServer {
 /// Opens the metadata store, binds the listener and starts serving.
 pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     let meta = MetaStore::connect(&config.database_url).await?;
+    // No lease tells yet whether another process still runs a job: every job left queued or
+    // running is one a previous run of this server could not finish.
     let interrupted = meta.fail_interrupted_jobs().await?;
     if interrupted > 0 {
         tracing::warn!(interrupted, "jobs left running by a previous run were marked failed");
     }
+    // This process's id, recorded with every job it runs.
+    let instance_id = uuid::Uuid::now_v7();
+    let jobs = jobs::Jobs::new(meta.clone(), instance_id);
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let engine = lakeward_engine::Engine::new(lakeward_engine::EngineLimits {
@@ -111,6 +117,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     let state: SharedState = Arc::new(AppState {
         engine,
         webhooks,
+        jobs,
         tokens: Tokens::new(&config.secret),
         rate_limits: RateLimits::new(&config.limits),
         onboarding: tokio::sync::Mutex::new(()),
@@ -134,7 +141,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
             })
             .await
     });
-    tracing::info!(%addr, "lakeward listening");
+    tracing::info!(%addr, %instance_id, "lakeward listening");
     Ok(RunningServer { addr, shutdown: Some(tx), task, dispatcher })
 }
 

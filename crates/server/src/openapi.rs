@@ -26,6 +26,7 @@ use crate::error::{ErrorBody, FieldError};
         (name = "tables", description = "Delta tables: create, describe, history, rollback, export, search"),
         (name = "rows", description = "Rows through the PostgREST grammar"),
         (name = "sql", description = "Read-only SQL"),
+        (name = "jobs", description = "Long work: status, progress, Server-Sent Events, cancel"),
     )
 )]
 pub struct ApiDoc;

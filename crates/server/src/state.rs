@@ -16,6 +16,8 @@ pub struct AppState {
     pub tokens: Tokens,
     pub rate_limits: RateLimits,
     pub webhooks: std::sync::Arc<crate::webhooks::Webhooks>,
+    /// The job runner: all long work runs through it.
+    pub jobs: std::sync::Arc<crate::jobs::Jobs>,
     /// Serializes onboarding so that the `allow_signup` check and the insert are atomic.
     pub onboarding: tokio::sync::Mutex<()>,
 }
