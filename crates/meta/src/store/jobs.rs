@@ -77,8 +77,13 @@ pub struct NewJob<'a> {
 
 /// How a job ended.
 pub enum JobEnd {
-    Succeeded { version: Option<i64>, result: serde_json::Value },
-    Failed { error: serde_json::Value },
+    Succeeded {
+        version: Option<i64>,
+        result: serde_json::Value,
+    },
+    Failed {
+        error: serde_json::Value,
+    },
     /// Stopped on request before committing anything.
     Cancelled,
 }
@@ -248,11 +253,8 @@ impl MetaStore {
             "UPDATE jobs SET status = 'failed', error = $1, rows_written = 0, updated_at = $2, finished_at = $2 \
              WHERE {NOT_ENDED}"
         );
-        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(error.to_string())
-            .bind(now_ms())
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(error.to_string()).bind(now_ms()).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 

@@ -179,7 +179,10 @@ async fn jobs_record_progress_and_a_restart_fails_the_running_ones() {
     let done = store.create_job(&new("main.crm.a")).await.unwrap();
     let running = store.create_job(&new("main.crm.b")).await.unwrap();
     let queued = store.create_job(&new("main.crm.c")).await.unwrap();
-    assert_eq!((done.status.as_str(), done.progress, done.instance_id), ("queued", JobProgress::default(), Some(instance)));
+    assert_eq!(
+        (done.status.as_str(), done.progress, done.instance_id),
+        ("queued", JobProgress::default(), Some(instance))
+    );
     assert_eq!((done.totals.bytes, done.started_at, done.finished_at), (Some(100), None, None));
     assert!(!store.job_started(done.id).await.unwrap(), "no cancel requested");
     assert!(!store.job_started(running.id).await.unwrap());

@@ -108,11 +108,8 @@ impl Jobs {
         };
         let job = self.meta.create_job(&new).await?;
         let id = job.id;
-        let live = Arc::new(Live {
-            org_id: owner.org_id,
-            state: watch::Sender::new(job),
-            cancel: watch::Sender::new(false),
-        });
+        let live =
+            Arc::new(Live { org_id: owner.org_id, state: watch::Sender::new(job), cancel: watch::Sender::new(false) });
         self.live.lock().expect("not poisoned").insert(id, live.clone());
         let cancel = live.cancel.subscribe();
         Ok(JobHandle { jobs: self.clone(), live, id, cancel, persisted: None, finished: false })
@@ -135,7 +132,7 @@ impl Jobs {
     pub fn follow(&self, job: Job) -> impl Stream<Item = Job> + Send + use<> {
         let start = match self.live(job.org_id, job.id) {
             Some(live) => Follow::Live { rx: live.state.subscribe(), meta: self.meta.clone(), first: true },
-            None => Follow::Polled { meta: self.meta.clone(), last: job, first: true },
+            None => Follow::Polled { meta: self.meta.clone(), last: Box::new(job), first: true },
         };
         futures::stream::unfold(start, |state| async move {
             match state {
@@ -143,7 +140,7 @@ impl Jobs {
                 Follow::Live { mut rx, meta, first } => {
                     if !first && rx.changed().await.is_err() {
                         // The work is gone without a last word here: the store has it.
-                        let last = rx.borrow().clone();
+                        let last = Box::new(rx.borrow().clone());
                         return Follow::Polled { meta, last, first: false }.next().await;
                     }
                     let job = rx.borrow_and_update().clone();
@@ -223,7 +220,7 @@ impl Jobs {
 /// when it ends without a word), or the store.
 enum Follow {
     Live { rx: watch::Receiver<Job>, meta: MetaStore, first: bool },
-    Polled { meta: MetaStore, last: Job, first: bool },
+    Polled { meta: MetaStore, last: Box<Job>, first: bool },
     Done,
 }
 
@@ -232,8 +229,12 @@ impl Follow {
     async fn next(self) -> Option<(Job, Follow)> {
         let Follow::Polled { meta, last, first } = self else { return None };
         if first || last.is_finished() {
-            let next = if last.is_finished() { Follow::Done } else { Follow::Polled { meta, last: last.clone(), first: false } };
-            return Some((last, next));
+            let next = if last.is_finished() {
+                Follow::Done
+            } else {
+                Follow::Polled { meta, last: last.clone(), first: false }
+            };
+            return Some((*last, next));
         }
         loop {
             tokio::time::sleep(POLL_EVERY).await;
@@ -245,9 +246,12 @@ impl Follow {
                     continue;
                 }
             };
-            if job != last {
-                let next =
-                    if job.is_finished() { Follow::Done } else { Follow::Polled { meta, last: job.clone(), first: false } };
+            if job != *last {
+                let next = if job.is_finished() {
+                    Follow::Done
+                } else {
+                    Follow::Polled { meta, last: Box::new(job.clone()), first: false }
+                };
                 return Some((job, next));
             }
         }
@@ -376,7 +380,8 @@ mod tests {
 
     async fn runner() -> (tempfile::TempDir, Arc<Jobs>, Owner) {
         let dir = tempfile::tempdir().unwrap();
-        let meta = MetaStore::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("m.db").display())).await.unwrap();
+        let meta =
+            MetaStore::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("m.db").display())).await.unwrap();
         let (org, user) = meta.create_organisation("Acme", "a@acme.test", "h").await.unwrap();
         (dir, Jobs::new(meta, Uuid::now_v7()), Owner { org_id: org.id, user_id: user.id })
     }

@@ -36,9 +36,7 @@ use crate::state::{AppState, SharedState};
 use crate::table_access;
 
 pub fn router() -> OpenApiRouter<SharedState> {
-    OpenApiRouter::new()
-        .routes(routes!(infer))
-        .routes(routes!(import))
+    OpenApiRouter::new().routes(routes!(infer)).routes(routes!(import))
 }
 
 /// An upload on disk (deleted when dropped) and the form's other fields.

@@ -28,10 +28,7 @@ use crate::query::Query;
 use crate::state::SharedState;
 
 pub fn router() -> OpenApiRouter<SharedState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_jobs))
-        .routes(routes!(get_job, cancel_job))
-        .routes(routes!(job_events))
+    OpenApiRouter::new().routes(routes!(list_jobs)).routes(routes!(get_job, cancel_job)).routes(routes!(job_events))
 }
 
 const DEFAULT_LIMIT: i64 = 50;

@@ -146,7 +146,10 @@ async fn jobs_are_listed_newest_first_with_filters_and_a_cursor() {
     assert!(time(&job["started_at"]) <= time(&job["finished_at"]), "{job}");
     assert_eq!(job["updated_at"], job["finished_at"]);
     let (_, failed) = s.get(&format!("/v1/jobs/{j3}"), t).await;
-    assert_eq!((&failed["status"], &failed["rows_written"], &failed["result"]), (&json!("failed"), &json!(0), &Value::Null));
+    assert_eq!(
+        (&failed["status"], &failed["rows_written"], &failed["result"]),
+        (&json!("failed"), &json!(0), &Value::Null)
+    );
     assert_eq!(failed["error"]["statusCode"], 400, "{failed}");
 
     let list = |query: &'static str| {
@@ -297,7 +300,13 @@ async fn a_cancelled_import_commits_nothing() {
     let (status, cancelled) = cancel(&s, t, &id).await;
     assert_eq!(status, StatusCode::OK, "{cancelled}");
     assert_eq!(
-        (&cancelled["status"], &cancelled["rows_written"], &cancelled["version"], &cancelled["error"], &cancelled["result"]),
+        (
+            &cancelled["status"],
+            &cancelled["rows_written"],
+            &cancelled["version"],
+            &cancelled["error"],
+            &cancelled["result"]
+        ),
         (&json!("cancelled"), &json!(0), &Value::Null, &Value::Null, &Value::Null),
         "{cancelled}"
     );
