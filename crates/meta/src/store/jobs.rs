@@ -166,9 +166,9 @@ impl MetaStore {
         self.get_job(job.org_id, id).await?.ok_or(MetaError::NotFound)
     }
 
-    /// A queued job's work starts. Answers whether a cancel was already requested.
-    pub async fn job_started(&self, id: Uuid) -> MetaResult<bool> {
-        let now = now_ms();
+    /// A queued job's work starts at `at`. Answers when a cancel was requested, if one was.
+    pub async fn job_started(&self, id: Uuid, at: DateTime<Utc>) -> MetaResult<Option<DateTime<Utc>>> {
+        let now = at.timestamp_millis();
         let row = sqlx::query(
             "UPDATE jobs SET status = 'running', started_at = $1, updated_at = $1 WHERE id = $2 AND status = 'queued' \
              RETURNING cancel_requested_at",
@@ -181,8 +181,13 @@ impl MetaStore {
     }
 
     /// Records a running job's progress as of `updated_at`, when it last changed (an ended
-    /// job does not change). Answers whether a cancel has been requested.
-    pub async fn job_progress(&self, id: Uuid, progress: &JobProgress, updated_at: DateTime<Utc>) -> MetaResult<bool> {
+    /// job does not change). Answers when a cancel was requested, if one was.
+    pub async fn job_progress(
+        &self,
+        id: Uuid,
+        progress: &JobProgress,
+        updated_at: DateTime<Utc>,
+    ) -> MetaResult<Option<DateTime<Utc>>> {
         let sql = format!(
             "UPDATE jobs SET rows_read = $1, rows_written = $2, bytes_read = $3, steps_done = $4, updated_at = $5 \
              WHERE id = $6 AND {NOT_ENDED} RETURNING cancel_requested_at"
@@ -229,15 +234,15 @@ impl MetaStore {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Asks the organisation's job to stop: answers false when it has already ended (or
-    /// there is no such job). A second request keeps the first one's time.
-    pub async fn request_job_cancel(&self, org_id: Uuid, id: Uuid) -> MetaResult<bool> {
+    /// Asks the organisation's job to stop, at `at`: answers false when it has already ended
+    /// (or there is no such job). A second request keeps the first one's time.
+    pub async fn request_job_cancel(&self, org_id: Uuid, id: Uuid, at: DateTime<Utc>) -> MetaResult<bool> {
         let sql = format!(
             "UPDATE jobs SET cancel_requested_at = COALESCE(cancel_requested_at, $1) \
              WHERE id = $2 AND org_id = $3 AND {NOT_ENDED}"
         );
         let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(now_ms())
+            .bind(at.timestamp_millis())
             .bind(id.to_string())
             .bind(org_id.to_string())
             .execute(&self.pool)
@@ -311,9 +316,9 @@ impl MetaStore {
     }
 }
 
-fn cancel_requested(row: Option<&AnyRow>) -> sqlx::Result<bool> {
-    Ok(match row {
-        Some(row) => row.try_get::<Option<i64>, _>("cancel_requested_at")?.is_some(),
-        None => false,
-    })
+fn cancel_requested(row: Option<&AnyRow>) -> sqlx::Result<Option<DateTime<Utc>>> {
+    match row {
+        Some(row) => opt_time(row, "cancel_requested_at"),
+        None => Ok(None),
+    }
 }

@@ -184,10 +184,11 @@ async fn jobs_record_progress_and_a_restart_fails_the_running_ones() {
         ("queued", JobProgress::default(), Some(instance))
     );
     assert_eq!((done.totals.bytes, done.started_at, done.finished_at), (Some(100), None, None));
-    assert!(!store.job_started(done.id).await.unwrap(), "no cancel requested");
-    assert!(!store.job_started(running.id).await.unwrap());
+    let now = chrono::Utc::now;
+    assert_eq!(store.job_started(done.id, now()).await.unwrap(), None, "no cancel requested");
+    assert_eq!(store.job_started(running.id, now()).await.unwrap(), None);
     let progress = JobProgress { rows_read: 10, rows_written: 8, bytes_read: Some(50), steps_done: None };
-    assert!(!store.job_progress(done.id, &progress, chrono::Utc::now()).await.unwrap());
+    assert_eq!(store.job_progress(done.id, &progress, now()).await.unwrap(), None);
     let job = store.get_job(org.id, done.id).await.unwrap().unwrap();
     assert_eq!((job.status.as_str(), job.progress), ("running", progress));
     assert!(job.started_at.is_some());
@@ -195,9 +196,9 @@ async fn jobs_record_progress_and_a_restart_fails_the_running_ones() {
     let end = JobEnd::Succeeded { version: Some(3), result: serde_json::json!({ "version": 3 }) };
     assert!(store.finish_job(done.id, &last, end).await.unwrap());
     // Progress, a second end or a cancel after the end change nothing.
-    assert!(!store.job_progress(done.id, &JobProgress { rows_read: 99, ..last }, chrono::Utc::now()).await.unwrap());
+    assert_eq!(store.job_progress(done.id, &JobProgress { rows_read: 99, ..last }, now()).await.unwrap(), None);
     assert!(!store.finish_job(done.id, &last, JobEnd::Cancelled).await.unwrap());
-    assert!(!store.request_job_cancel(org.id, done.id).await.unwrap());
+    assert!(!store.request_job_cancel(org.id, done.id, now()).await.unwrap());
     let job = store.get_job(org.id, done.id).await.unwrap().unwrap();
     assert_eq!((job.status.as_str(), job.progress, job.version), ("succeeded", last, Some(3)));
     assert_eq!(job.result, Some(serde_json::json!({ "version": 3 })));
@@ -205,15 +206,17 @@ async fn jobs_record_progress_and_a_restart_fails_the_running_ones() {
 
     // A cancel is seen by the process running the job when it next records progress.
     let (other, _) = store.create_organisation("Other", "o@other.test", "h").await.unwrap();
-    assert!(!store.request_job_cancel(other.id, running.id).await.unwrap(), "jobs stay in their organisation");
-    assert!(store.request_job_cancel(org.id, running.id).await.unwrap());
-    assert!(store.job_progress(running.id, &progress, chrono::Utc::now()).await.unwrap());
+    assert!(!store.request_job_cancel(other.id, running.id, now()).await.unwrap(), "jobs stay in their organisation");
+    let asked = chrono::DateTime::from_timestamp_millis(1_800_000_000_000).unwrap();
+    assert!(store.request_job_cancel(org.id, running.id, asked).await.unwrap());
+    assert!(store.request_job_cancel(org.id, running.id, now()).await.unwrap(), "asked again");
+    assert_eq!(store.job_progress(running.id, &progress, now()).await.unwrap(), Some(asked), "the first time");
     assert!(store.finish_job(running.id, &progress, JobEnd::Cancelled).await.unwrap());
     let job = store.get_job(org.id, running.id).await.unwrap().unwrap();
     assert_eq!((job.status.as_str(), job.progress.rows_written), ("cancelled", 0), "nothing counts as written");
 
     let interrupted = store.create_job(&new("main.crm.d")).await.unwrap();
-    store.job_started(interrupted.id).await.unwrap();
+    store.job_started(interrupted.id, now()).await.unwrap();
     assert_eq!(store.fail_interrupted_jobs().await.unwrap(), 2, "the queued and the running one");
     for id in [queued.id, interrupted.id] {
         let job = store.get_job(org.id, id).await.unwrap().unwrap();

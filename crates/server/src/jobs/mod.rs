@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::Stream;
 use lakeward_meta::MetaStore;
 use lakeward_meta::store::{Job, JobEnd, JobProgress, JobTotals, NewJob};
@@ -37,6 +37,11 @@ pub const REPORT_EVERY: Duration = Duration::from_millis(100);
 
 /// How often a job running in another process is read again for an event stream.
 const POLL_EVERY: Duration = Duration::from_millis(500);
+
+/// Now, to the millisecond the store keeps, so that live and stored states agree.
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_default()
+}
 
 /// The kinds of job there are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +77,18 @@ struct Live {
     /// The job's current state, as the store will hold it.
     state: watch::Sender<Job>,
     cancel: watch::Sender<bool>,
+}
+
+impl Live {
+    /// A cancel was asked for at `at`: shown on the job (the first time kept), told the work.
+    fn cancel_requested(&self, at: DateTime<Utc>) {
+        self.state.send_if_modified(|job| {
+            let first = job.cancel_requested_at.is_none();
+            job.cancel_requested_at.get_or_insert(at);
+            first
+        });
+        self.cancel.send_if_modified(|cancelled| !std::mem::replace(cancelled, true));
+    }
 }
 
 pub struct Jobs {
@@ -154,14 +171,10 @@ impl Jobs {
 
     /// Asks the organisation's job to stop. Answers false when it had already ended.
     pub async fn cancel(&self, org_id: Uuid, id: Uuid) -> ApiResult<bool> {
-        let requested = self.meta.request_job_cancel(org_id, id).await?;
+        let at = now();
+        let requested = self.meta.request_job_cancel(org_id, id, at).await?;
         if requested && let Some(live) = self.live(org_id, id) {
-            live.state.send_if_modified(|job| {
-                let unset = job.cancel_requested_at.is_none();
-                job.cancel_requested_at.get_or_insert_with(Utc::now);
-                unset
-            });
-            live.cancel.send_replace(true);
+            live.cancel_requested(at);
         }
         Ok(requested)
     }
@@ -199,7 +212,7 @@ impl Jobs {
         let last = stored.unwrap_or_else(|| {
             // The store did not answer: publish the end as it would have recorded it.
             let mut job = live.state.borrow().clone();
-            let now = Utc::now();
+            let now = now();
             job.status = status.to_owned();
             job.progress = progress;
             if status != "succeeded" {
@@ -281,30 +294,33 @@ impl JobHandle {
 
     /// The work starts: the job is `running`.
     pub async fn running(&mut self) {
-        match self.jobs.meta.job_started(self.id).await {
-            Ok(true) => {
-                self.live.cancel.send_replace(true);
+        let at = now();
+        let cancelled = match self.jobs.meta.job_started(self.id, at).await {
+            Ok(cancelled) => cancelled,
+            Err(err) => {
+                tracing::warn!(%err, job = %self.id, "recording the job's start failed");
+                None
             }
-            Ok(false) => {}
-            Err(err) => tracing::warn!(%err, job = %self.id, "recording the job's start failed"),
-        }
-        let now = Utc::now();
+        };
         self.live.state.send_modify(|job| {
             job.status = "running".to_owned();
-            job.started_at = Some(now);
-            job.updated_at = now;
+            job.started_at = Some(at);
+            job.updated_at = at;
         });
+        if let Some(asked) = cancelled {
+            self.live.cancel_requested(asked);
+        }
     }
 
     /// Reports progress: published at once when it changed, written to the store at most
     /// every [`PERSIST_EVERY`] (which is also when a cancel from another process is seen).
     pub async fn progress(&mut self, progress: JobProgress) {
-        let now = Utc::now();
+        let at = now();
         self.live.state.send_if_modified(|job| {
             let changed = job.progress != progress;
             if changed {
                 job.progress = progress;
-                job.updated_at = now;
+                job.updated_at = at;
             }
             changed
         });
@@ -315,15 +331,8 @@ impl JobHandle {
         self.persisted = Some(Instant::now());
         let updated_at = self.live.state.borrow().updated_at;
         match self.jobs.meta.job_progress(self.id, &progress, updated_at).await {
-            Ok(true) => {
-                if !*self.cancel.borrow() {
-                    self.live.state.send_modify(|job| {
-                        job.cancel_requested_at.get_or_insert(now);
-                    });
-                    self.live.cancel.send_replace(true);
-                }
-            }
-            Ok(false) => {}
+            Ok(Some(asked)) => self.live.cancel_requested(asked),
+            Ok(None) => {}
             Err(err) => tracing::warn!(%err, job = %self.id, "recording the job's progress failed"),
         }
     }
@@ -420,7 +429,7 @@ mod tests {
         let mut job = jobs.start(JobKind::Import, owner, None, JobTotals::default()).await.unwrap();
         job.running().await;
         job.progress(rows(1)).await;
-        assert!(jobs.meta.request_job_cancel(owner.org_id, job.id()).await.unwrap());
+        assert!(jobs.meta.request_job_cancel(owner.org_id, job.id(), now()).await.unwrap());
         assert!(!job.is_cancelled());
         tokio::time::sleep(PERSIST_EVERY).await;
         job.progress(rows(1)).await;

@@ -270,6 +270,10 @@ async fn an_import_streams_its_progress_as_server_sent_events() {
     assert!(during.iter().all(|e| e.job["progress"]["bytes_read"].as_i64().unwrap_or(0) <= size));
     let end = &events.last().unwrap().job;
     assert_eq!((&end["status"], &end["rows_written"]), (&json!("succeeded"), &json!(BIG)), "{end}");
+    // Live states and the stored end tell the same times (to the millisecond).
+    for e in during.iter().filter(|e| e.job["status"] == "running") {
+        assert_eq!((&e.job["created_at"], &e.job["started_at"]), (&end["created_at"], &end["started_at"]));
+    }
     assert_eq!(end["progress"]["bytes_read"], size);
     let (_, table) = s.get("/v1/tables/main/crm/big", t).await;
     assert_eq!(end["result"], json!({ "version": table["version"], "rows_written": BIG }));
