@@ -84,6 +84,9 @@ pub enum EngineError {
     Timeout(u64),
     #[error("the query needs more memory than the configured limit: {0}")]
     ResourcesExhausted(String),
+    /// The caller asked the operation to stop before it committed; it committed nothing.
+    #[error("the operation was cancelled; nothing was committed")]
+    Cancelled,
     /// The table's storage failed, or holds no Delta table where one is registered. Never
     /// a "not found": the table exists, its storage does not answer for it.
     #[error("storage: {0}")]

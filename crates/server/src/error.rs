@@ -236,6 +236,9 @@ impl ApiError {
             E::Denied(message) => ApiError::new(StatusCode::FORBIDDEN, message),
             e @ E::Timeout(_) => ApiError::new(StatusCode::REQUEST_TIMEOUT, e.to_string()),
             e @ E::ResourcesExhausted(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+            // Only jobs are cancelled, and a cancelled job records no error; should one reach
+            // a response, the operation ended because someone stopped it.
+            e @ E::Cancelled => ApiError::conflict(e.to_string()),
             E::Storage(cause) => ApiError::internal(format!("storage: {cause}")),
             e @ E::Internal { .. } => ApiError::internal(error_chain(&e)),
         }

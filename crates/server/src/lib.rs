@@ -15,6 +15,7 @@ mod error;
 mod error_shape;
 mod gate;
 mod identity_views;
+mod jobs;
 mod json;
 mod metrics;
 mod openapi;
@@ -102,10 +103,15 @@ impl RunningServer {
 /// Opens the metadata store, binds the listener and starts serving.
 pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     let meta = MetaStore::connect(&config.database_url).await?;
+    // No lease tells yet whether another process still runs a job: every job left queued or
+    // running is one a previous run of this server could not finish.
     let interrupted = meta.fail_interrupted_jobs().await?;
     if interrupted > 0 {
         tracing::warn!(interrupted, "jobs left running by a previous run were marked failed");
     }
+    // This process's id, recorded with every job it runs.
+    let instance_id = uuid::Uuid::now_v7();
+    let jobs = jobs::Jobs::new(meta.clone(), instance_id);
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let engine = lakeward_engine::Engine::new(lakeward_engine::EngineLimits {
@@ -119,6 +125,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         engine,
         metrics: metrics::Metrics::new(webhooks.delivery_attempts()),
         webhooks,
+        jobs,
         tokens: Tokens::new(&config.secret),
         rate_limits: RateLimits::new(&config.limits),
         onboarding: tokio::sync::Mutex::new(()),
@@ -142,7 +149,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
             })
             .await
     });
-    tracing::info!(%addr, "lakeward listening");
+    tracing::info!(%addr, %instance_id, "lakeward listening");
     Ok(RunningServer { addr, shutdown: Some(tx), task, dispatcher })
 }
 

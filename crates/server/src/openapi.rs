@@ -28,6 +28,7 @@ use crate::error::{ErrorBody, FieldError};
         (name = "rows", description = "Rows through the PostgREST grammar"),
         (name = "sql", description = "Read-only SQL"),
         (name = "webhooks", description = "Signed deliveries of audited events; `GET /v1/webhooks/events` lists them"),
+        (name = "jobs", description = "Long work: status, progress, Server-Sent Events, cancel"),
     )
 )]
 pub struct ApiDoc;

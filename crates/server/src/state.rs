@@ -17,6 +17,8 @@ pub struct AppState {
     pub rate_limits: RateLimits,
     pub webhooks: std::sync::Arc<crate::webhooks::Webhooks>,
     pub metrics: crate::metrics::Metrics,
+    /// The job runner: all long work runs through it.
+    pub jobs: std::sync::Arc<crate::jobs::Jobs>,
     /// Serializes onboarding so that the `allow_signup` check and the insert are atomic.
     pub onboarding: tokio::sync::Mutex<()>,
 }

@@ -9,12 +9,19 @@
 //! writer (the rest of the file is still read, to count every fault), and the stream
 //! ends in an error, so the writer never commits. Data files it had already written are
 //! not part of any version; `VACUUM` removes them.
+//!
+//! An import can be cancelled ([`ImportProgress::cancel`]): the flag is checked on every
+//! batch, by the reader and by the stream into the writer, and once more when the stream
+//! ends, which is the last moment before delta-rs commits. A cancelled import ends in
+//! [`EngineError::Cancelled`] and commits nothing; a cancel that arrives after that point
+//! is too late, and the import commits as if it had not been asked.
 
 pub mod infer;
 
 use std::fs::File;
+use std::io::{Read, Seek};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arrow::datatypes::SchemaRef;
@@ -43,18 +50,98 @@ pub enum ImportFormat {
     Parquet,
 }
 
-/// Rows read from the file and rows handed to the writer so far.
+/// Rows read from the file, rows handed to the writer and bytes read of the file so far;
+/// and whether the import was asked to stop.
 #[derive(Debug, Default)]
 pub struct ImportProgress {
     pub rows_read: AtomicU64,
     pub rows_written: AtomicU64,
+    /// Bytes of the file read so far (CSV: read ahead of parsing by up to a buffer; Parquet:
+    /// the column chunks and footer fetched).
+    pub bytes_read: AtomicU64,
+    cancelled: AtomicBool,
+}
+
+impl ImportProgress {
+    /// Asks the import to stop: it ends in [`EngineError::Cancelled`] and commits nothing,
+    /// unless it has already passed the point of committing.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn check(&self) -> EngineResult<()> {
+        if self.is_cancelled() { Err(EngineError::Cancelled) } else { Ok(()) }
+    }
+}
+
+/// A reader that counts the bytes read through it into [`ImportProgress::bytes_read`].
+struct Counted<R> {
+    inner: R,
+    progress: Arc<ImportProgress>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// The CSV upload, past any byte-order mark (counted as read), its reads counted.
+fn counted_csv(path: &Path, progress: &Arc<ImportProgress>) -> EngineResult<std::io::BufReader<Counted<File>>> {
+    let mut file = open_csv(path)?.into_inner();
+    let skipped = file.stream_position().map_err(|e| EngineError::internal(e.to_string()))?;
+    progress.bytes_read.fetch_add(skipped, Ordering::Relaxed);
+    Ok(std::io::BufReader::with_capacity(1 << 20, Counted { inner: file, progress: progress.clone() }))
+}
+
+/// The Parquet upload, its reads counted (at most the file's size: the footer may be
+/// fetched twice).
+struct CountedFile {
+    file: File,
+    len: u64,
+    progress: Arc<ImportProgress>,
+}
+
+impl CountedFile {
+    fn count(&self, n: u64) {
+        let len = self.len;
+        let _ = self.progress.bytes_read.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| Some((b + n).min(len)));
+    }
+}
+
+impl parquet::file::reader::Length for CountedFile {
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+impl parquet::file::reader::ChunkReader for CountedFile {
+    type T = std::io::BufReader<Counted<File>>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        let mut file = self.file.try_clone()?;
+        file.seek(std::io::SeekFrom::Start(start))?;
+        Ok(std::io::BufReader::new(Counted { inner: file, progress: self.progress.clone() }))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        let bytes = self.file.get_bytes(start, length)?;
+        self.count(bytes.len() as u64);
+        Ok(bytes)
+    }
 }
 
 const BATCH_ROWS: usize = 64 * 1024;
 
 /// The columns of a Parquet file, as Lakeward types.
 pub fn parquet_columns(path: &Path) -> EngineResult<Vec<InferredColumn>> {
-    let builder = parquet_reader(path)?;
+    let builder = parquet_reader(open_upload(path)?)?;
     builder
         .schema()
         .fields()
@@ -71,18 +158,24 @@ pub fn parquet_columns(path: &Path) -> EngineResult<Vec<InferredColumn>> {
         .collect()
 }
 
-fn parquet_reader(path: &Path) -> EngineResult<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<File>> {
-    let file = File::open(path).map_err(|e| EngineError::internal(format!("cannot open the upload: {e}")))?;
-    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+fn open_upload(path: &Path) -> EngineResult<File> {
+    File::open(path).map_err(|e| EngineError::internal(format!("cannot open the upload: {e}")))
+}
+
+fn parquet_reader<R: parquet::file::reader::ChunkReader + 'static>(
+    reader: R,
+) -> EngineResult<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<R>> {
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(reader)
         .map_err(|e| EngineError::invalid(Input::Rows, format!("not a readable Parquet file: {e}")))
 }
 
 /// The file's batches: CSV as text (typed by the caller, which counts the faults),
-/// Parquet cast to the table's columns.
+/// Parquet cast to the table's columns. Bytes read are counted in `progress`.
 fn batches(
     path: &Path,
     format: ImportFormat,
     schema: &SchemaRef,
+    progress: &Arc<ImportProgress>,
 ) -> EngineResult<Box<dyn Iterator<Item = EngineResult<RecordBatch>> + Send>> {
     let schema = schema.clone();
     Ok(match format {
@@ -92,13 +185,15 @@ fn batches(
                 .with_header(opts.has_header)
                 .with_delimiter(opts.delimiter)
                 .with_batch_size(BATCH_ROWS)
-                .build(open_csv(path)?)
+                .build(counted_csv(path, progress)?)
                 .map_err(csv_read_error)?;
             // Text batches: `produce` types them, reporting every value that does not fit.
             Box::new(reader.map(move |b| b.map_err(|e| csv_error(&e.to_string(), &header, opts.has_header))))
         }
         ImportFormat::Parquet => {
-            let builder = parquet_reader(path)?;
+            let file = open_upload(path)?;
+            let len = file.metadata().map_err(|e| EngineError::internal(e.to_string()))?.len();
+            let builder = parquet_reader(CountedFile { file, len, progress: progress.clone() })?;
             let mut errors = RowErrors::default();
             for f in builder.schema().fields() {
                 if schema.field_with_name(f.name()).is_err() {
@@ -130,12 +225,13 @@ pub(crate) fn produce(
     rules: &Rules,
     keys: &[String],
     tx: &mpsc::Sender<EngineResult<RecordBatch>>,
-    progress: &ImportProgress,
+    progress: &Arc<ImportProgress>,
 ) -> EngineResult<Vec<RecordBatch>> {
     let mut errors = RowErrors::default();
     let mut offset = 0usize;
     let mut key_batches = Vec::new();
-    for batch in batches(path, format, schema)? {
+    for batch in batches(path, format, schema, progress)? {
+        progress.check()?;
         let before = errors.total;
         let batch = match format {
             ImportFormat::Csv(_) => typed_csv_batch(&batch?, schema, offset, &mut errors)?,
@@ -158,9 +254,12 @@ pub(crate) fn produce(
         }
         let sealed = RecordBatch::try_new(schema.clone(), batch.columns().to_vec())?;
         if tx.blocking_send(Ok(sealed)).is_err() {
-            return Err(EngineError::internal("the import was cancelled"));
+            // The writer stopped reading: it failed, or the import was cancelled.
+            progress.check()?;
+            return Err(EngineError::internal("the import's writer stopped"));
         }
     }
+    progress.check()?;
     if !errors.is_empty() {
         return Err(EngineError::Rows(errors));
     }
@@ -207,8 +306,8 @@ impl PartitionStream for OnceStream {
 }
 
 /// The producer's batches for the writer (`first`, already received, then the rest);
-/// at their end, the primary-key check. Any failure is kept in `failure` and ends the
-/// stream in an error.
+/// at their end, the primary-key check. Any failure (or a cancel) is kept in `failure`
+/// and ends the stream in an error, so the writer never commits.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn checked_stream(
     state: Arc<EngineState>,
@@ -241,6 +340,9 @@ pub(crate) fn checked_stream(
             Some(first) => Some(first),
             None => state.rx.recv().await,
         };
+        if let Err(e) = state.progress.check() {
+            return Some((Err(refused(&state, e)), None));
+        }
         match next {
             Some(Ok(batch)) => {
                 state.progress.rows_written.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
@@ -264,6 +366,10 @@ pub(crate) fn checked_stream(
                     if let Err(e) = checked {
                         return Some((Err(refused(&state, e)), None));
                     }
+                }
+                // The last moment to stop: once the stream ends, the writer commits.
+                if let Err(e) = state.progress.check() {
+                    return Some((Err(refused(&state, e)), None));
                 }
                 None
             }

@@ -79,9 +79,11 @@ impl Import {
         let format = *format;
         let progress = progress.clone();
         let _guard = state.lock(location).await;
+        progress.check()?;
         // A redone import (another writer committed first) reads the file again.
         progress.rows_read.store(0, Ordering::Relaxed);
         progress.rows_written.store(0, Ordering::Relaxed);
+        progress.bytes_read.store(0, Ordering::Relaxed);
         let delta = state.open(location, TimeTravel::Latest).await?;
         if let Some(outcome) = replayed(&delta, request.idempotency_key.as_deref()).await? {
             return Ok(outcome);

@@ -21,7 +21,7 @@ use uuid::Uuid;
 pub use api_keys::{ApiKey, ApiKeyUpdate, NewApiKey};
 pub use audit::{AuditEvent, AuditFilter, AuditPage, NewAuditEvent};
 pub use catalog::{CatalogEntry, SchemaEntry, TableEntry};
-pub use jobs::{Job, JobEnd};
+pub use jobs::{JOB_STATUSES, Job, JobEnd, JobFilter, JobProgress, JobTotals, NewJob};
 pub use organisations::{Invite, Organisation, User, UserStatus};
 pub use sessions::Session;
 pub use webhooks::{Delivery, DeliveryResult, NewWebhook, Webhook, WebhookUpdate};
@@ -32,6 +32,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../migrations/0002_catalog.sql")),
     (3, include_str!("../../migrations/0003_webhooks.sql")),
     (4, include_str!("../../migrations/0004_jobs.sql")),
+    (5, include_str!("../../migrations/0005_job_runner.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

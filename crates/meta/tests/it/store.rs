@@ -162,29 +162,80 @@ async fn audit_events_filter_and_paginate_per_organisation() {
 
 #[tokio::test]
 async fn jobs_record_progress_and_a_restart_fails_the_running_ones() {
-    use lakeward_meta::store::JobEnd;
+    use lakeward_meta::store::{JobEnd, JobFilter, JobProgress, JobTotals, NewJob};
     let (_dir, store) = store().await;
     let (org, user) = store.create_organisation("Acme", "a@acme.test", "h").await.unwrap();
-    let done = store.start_job(org.id, "import", "main.crm.a", user.id).await.unwrap();
-    let running = store.start_job(org.id, "import", "main.crm.b", user.id).await.unwrap();
-    assert_eq!((done.status.as_str(), done.rows_read, done.rows_written), ("running", 0, 0));
-    store.job_progress(done.id, 10, 8).await.unwrap();
-    let end = JobEnd::Succeeded { version: Some(3), rows_written: 10 };
-    store.finish_job(done.id, 10, end).await.unwrap();
-    // Progress after the end changes nothing.
-    store.job_progress(done.id, 99, 99).await.unwrap();
+    let instance = uuid::Uuid::now_v7();
+    let new = |target: &'static str| NewJob {
+        org_id: org.id,
+        kind: "import",
+        target: Some(target),
+        created_by: user.id,
+        instance_id: instance,
+        totals: JobTotals { bytes: Some(100), ..Default::default() },
+    };
+    let done = store.create_job(&new("main.crm.a")).await.unwrap();
+    let running = store.create_job(&new("main.crm.b")).await.unwrap();
+    let queued = store.create_job(&new("main.crm.c")).await.unwrap();
+    assert_eq!(
+        (done.status.as_str(), done.progress, done.instance_id),
+        ("queued", JobProgress::default(), Some(instance))
+    );
+    assert_eq!((done.totals.bytes, done.started_at, done.finished_at), (Some(100), None, None));
+    let now = chrono::Utc::now;
+    assert_eq!(store.job_started(done.id, now()).await.unwrap(), None, "no cancel requested");
+    assert_eq!(store.job_started(running.id, now()).await.unwrap(), None);
+    let progress = JobProgress { rows_read: 10, rows_written: 8, bytes_read: Some(50), steps_done: None };
+    assert_eq!(store.job_progress(done.id, &progress, now()).await.unwrap(), None);
     let job = store.get_job(org.id, done.id).await.unwrap().unwrap();
-    assert_eq!((job.status.as_str(), job.rows_read, job.rows_written, job.version), ("succeeded", 10, 10, Some(3)));
-    assert!(job.finished_at.is_some());
+    assert_eq!((job.status.as_str(), job.progress), ("running", progress));
+    assert!(job.started_at.is_some());
+    let last = JobProgress { rows_read: 10, rows_written: 10, bytes_read: Some(100), steps_done: None };
+    let end = JobEnd::Succeeded { version: Some(3), result: serde_json::json!({ "version": 3 }) };
+    assert!(store.finish_job(done.id, &last, end).await.unwrap());
+    // Progress, a second end or a cancel after the end change nothing.
+    assert_eq!(store.job_progress(done.id, &JobProgress { rows_read: 99, ..last }, now()).await.unwrap(), None);
+    assert!(!store.finish_job(done.id, &last, JobEnd::Cancelled).await.unwrap());
+    assert!(!store.request_job_cancel(org.id, done.id, now()).await.unwrap());
+    let job = store.get_job(org.id, done.id).await.unwrap().unwrap();
+    assert_eq!((job.status.as_str(), job.progress, job.version), ("succeeded", last, Some(3)));
+    assert_eq!(job.result, Some(serde_json::json!({ "version": 3 })));
+    assert!(job.finished_at.is_some() && job.cancel_requested_at.is_none());
 
-    assert_eq!(store.fail_interrupted_jobs().await.unwrap(), 1, "only the running one");
+    // A cancel is seen by the process running the job when it next records progress.
+    let (other, _) = store.create_organisation("Other", "o@other.test", "h").await.unwrap();
+    assert!(!store.request_job_cancel(other.id, running.id, now()).await.unwrap(), "jobs stay in their organisation");
+    let asked = chrono::DateTime::from_timestamp_millis(1_800_000_000_000).unwrap();
+    assert!(store.request_job_cancel(org.id, running.id, asked).await.unwrap());
+    assert!(store.request_job_cancel(org.id, running.id, now()).await.unwrap(), "asked again");
+    assert_eq!(store.job_progress(running.id, &progress, now()).await.unwrap(), Some(asked), "the first time");
+    assert!(store.finish_job(running.id, &progress, JobEnd::Cancelled).await.unwrap());
     let job = store.get_job(org.id, running.id).await.unwrap().unwrap();
-    assert_eq!(job.status, "failed");
-    assert_eq!(job.error.unwrap()["statusCode"], 500);
+    assert_eq!((job.status.as_str(), job.progress.rows_written), ("cancelled", 0), "nothing counts as written");
+
+    let interrupted = store.create_job(&new("main.crm.d")).await.unwrap();
+    store.job_started(interrupted.id, now()).await.unwrap();
+    assert_eq!(store.fail_interrupted_jobs().await.unwrap(), 2, "the queued and the running one");
+    for id in [queued.id, interrupted.id] {
+        let job = store.get_job(org.id, id).await.unwrap().unwrap();
+        assert_eq!(job.status, "failed");
+        assert_eq!(job.error.unwrap()["statusCode"], 500);
+    }
     assert_eq!(store.get_job(org.id, done.id).await.unwrap().unwrap().status, "succeeded");
 
-    let (other, _) = store.create_organisation("Other", "o@other.test", "h").await.unwrap();
     assert!(store.get_job(other.id, done.id).await.unwrap().is_none(), "jobs stay in their organisation");
-    let listed: Vec<_> = store.list_jobs(org.id, 10).await.unwrap().into_iter().map(|j| j.id).collect();
-    assert_eq!(listed, [running.id, done.id], "newest first");
+    let ids = |jobs: Vec<lakeward_meta::store::Job>| jobs.into_iter().map(|j| j.id).collect::<Vec<_>>();
+    let all = JobFilter::default();
+    assert_eq!(
+        ids(store.list_jobs(org.id, &all, 10).await.unwrap()),
+        [interrupted.id, queued.id, running.id, done.id],
+        "newest first"
+    );
+    let failed = JobFilter { status: Some("failed".into()), ..Default::default() };
+    assert_eq!(ids(store.list_jobs(org.id, &failed, 10).await.unwrap()), [interrupted.id, queued.id]);
+    let page = JobFilter { before: Some(queued.id), ..Default::default() };
+    assert_eq!(ids(store.list_jobs(org.id, &page, 1).await.unwrap()), [running.id]);
+    let by_target = JobFilter { target: Some("main.crm.a".into()), ..Default::default() };
+    assert_eq!(ids(store.list_jobs(org.id, &by_target, 10).await.unwrap()), [done.id]);
+    assert!(store.list_jobs(other.id, &all, 10).await.unwrap().is_empty());
 }

@@ -1,38 +1,38 @@
 //! File uploads: CSV schema inference (`POST /v1/tables/infer`) and imports
 //! (`POST /v1/tables/{catalog}/{schema}/{table}/import`), both multipart. The upload is
 //! streamed to a temporary file (never held in memory), so a file may be as large as the
-//! upload limit. An import runs as a job (`GET /v1/jobs/{id}`): it creates the table when
-//! it does not exist (from the given or the inferred schema, optionally with the proposed
-//! domains), then commits every row or none; a job that fails after creating its table
-//! removes the table again.
+//! upload limit. An import runs as a job on the job runner ([`crate::jobs`]; followed and
+//! cancelled through `/v1/jobs/{id}`): it creates the table when it does not exist (from
+//! the given or the inferred schema, optionally with the proposed domains), then commits
+//! every row or none; a job that fails or is cancelled after creating its table removes
+//! the table again.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
 use lakeward_engine::ops;
 use lakeward_engine::{
-    ColumnSpec, CsvOptions, DomainChange, ImportFormat, ImportProgress, InferredColumn, TableSpec, WriteRequest,
+    ColumnSpec, CsvOptions, DomainChange, EngineError, ImportFormat, ImportProgress, InferredColumn, TableSpec,
+    WriteRequest,
 };
 use lakeward_meta::EventKind;
 use lakeward_meta::access::{Action, Principal, Resource, authorize};
-use lakeward_meta::store::{Job, JobEnd};
+use lakeward_meta::store::{JobEnd, JobProgress, JobTotals};
 use lakeward_model::{Ident, TableRef};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use uuid::Uuid;
 
 use crate::audit_log::{self, Actor, Event};
 use crate::auth::{Auth, RequestMeta};
 use crate::domain_changes::{self, DomainTarget};
 use crate::error::{ApiError, ApiResult, FieldNames};
-use crate::query::Query;
+use crate::jobs::view::JobResponse;
+use crate::jobs::{JobHandle, JobKind, Owner, REPORT_EVERY};
 use crate::services;
 use crate::state::{AppState, SharedState};
 use crate::table_access;
@@ -40,11 +40,7 @@ use crate::table_access::TablePath;
 use crate::table_definition::{CreateTableRequest, table_spec};
 
 pub fn router() -> OpenApiRouter<SharedState> {
-    OpenApiRouter::new()
-        .routes(routes!(infer))
-        .routes(routes!(import))
-        .routes(routes!(get_job))
-        .routes(routes!(list_jobs))
+    OpenApiRouter::new().routes(routes!(infer)).routes(routes!(import))
 }
 
 /// An upload on disk (deleted when dropped) and the form's other fields.
@@ -179,45 +175,6 @@ pub async fn infer(
     ))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct JobResponse {
-    pub id: Uuid,
-    /// `import`.
-    pub kind: String,
-    /// `running`, `succeeded` or `failed`.
-    pub status: String,
-    /// The table, `catalog.schema.table`.
-    pub target: Option<String>,
-    pub rows_read: i64,
-    pub rows_written: i64,
-    /// The table version the job committed.
-    pub version: Option<i64>,
-    /// On failure: the error, in the shape a request would have answered it.
-    #[schema(value_type = Option<Object>)]
-    pub error: Option<Value>,
-    pub created_by: Option<Uuid>,
-    pub created_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
-}
-
-impl From<Job> for JobResponse {
-    fn from(j: Job) -> Self {
-        Self {
-            id: j.id,
-            kind: j.kind,
-            status: j.status,
-            target: j.target,
-            rows_read: j.rows_read,
-            rows_written: j.rows_written,
-            version: j.version,
-            error: j.error,
-            created_by: j.created_by,
-            created_at: j.created_at,
-            finished_at: j.finished_at,
-        }
-    }
-}
-
 fn format_of(upload: &Upload) -> ApiResult<ImportFormat> {
     let by_name = upload.file_name.as_deref().is_some_and(|n| n.to_ascii_lowercase().ends_with(".parquet"));
     match upload.fields.get("format").map(|f| f.trim().to_ascii_lowercase()) {
@@ -338,15 +295,19 @@ pub async fn import(
             (entry, true)
         }
     };
-    let job = state.meta.start_job(principal.org_id, "import", &reference.to_string(), principal.user_id).await?;
     let write = WriteRequest {
         actor: table_access::actor(&state, &principal).await?,
         idempotency_key: None,
         return_rows: false,
     };
-    let runner = ImportRun { state: state.clone(), request, principal, entry, created, job: job.id, write };
-    tokio::spawn(runner.run(upload, format));
-    Ok((StatusCode::ACCEPTED, axum::Json(job.into())))
+    let size = tokio::fs::metadata(&upload.file).await.ok().map(|m| m.len() as i64);
+    let owner = Owner { org_id: principal.org_id, user_id: principal.user_id };
+    let totals = JobTotals { bytes: size, ..Default::default() };
+    let job = state.jobs.start(JobKind::Import, owner, Some(&reference.to_string()), totals).await?;
+    let accepted = job.snapshot();
+    let runner = ImportRun { state: state.clone(), request, principal, entry, created, write };
+    tokio::spawn(runner.run(job, upload, format));
+    Ok((StatusCode::ACCEPTED, axum::Json(accepted.into())))
 }
 
 struct ImportRun {
@@ -354,19 +315,22 @@ struct ImportRun {
     request: RequestMeta,
     principal: Principal,
     entry: lakeward_meta::store::TableEntry,
-    /// The job created the table, and removes it again if the import fails.
+    /// The job created the table, and removes it again if the import fails or is cancelled.
     created: bool,
-    job: Uuid,
     write: WriteRequest,
 }
 
 impl ImportRun {
-    async fn run(self, upload: Upload, format: ImportFormat) {
+    /// Runs the import, reporting its progress; a cancel of the job reaches the engine,
+    /// which stops at its next batch (or, past its commit point, commits anyway).
+    async fn run(self, mut job: JobHandle, upload: Upload, format: ImportFormat) {
+        job.running().await;
+        let job_id = job.id();
         let state = &self.state;
         let progress = Arc::new(ImportProgress::default());
         let location = match url::Url::parse(&self.entry.location) {
             Ok(l) => l,
-            Err(e) => return self.fail(&progress, ApiError::internal(e)).await,
+            Err(e) => return self.fail(job, &progress, ApiError::internal(e)).await,
         };
         let import = state.engine.run(ops::import::Import {
             location: location.clone(),
@@ -376,95 +340,66 @@ impl ImportRun {
             progress: progress.clone(),
         });
         tokio::pin!(import);
-        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        let cancellation = job.cancellation();
+        tokio::pin!(cancellation);
+        let mut cancelling = false;
+        let mut tick = tokio::time::interval(REPORT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let outcome = loop {
             tokio::select! {
                 outcome = &mut import => break outcome,
-                _ = tick.tick() => {
-                    let (read, written) = counts(&progress);
-                    if let Err(err) = state.meta.job_progress(self.job, read, written).await {
-                        tracing::warn!(%err, job = %self.job, "recording import progress failed");
-                    }
+                _ = &mut cancellation, if !cancelling => {
+                    cancelling = true;
+                    progress.cancel();
                 }
+                _ = tick.tick() => job.progress(counts(&progress)).await,
             }
         };
         match outcome {
             Ok(outcome) => {
-                let (read, _) = counts(&progress);
                 let version = outcome.version.map(|v| v as i64);
-                let end = JobEnd::Succeeded { version, rows_written: outcome.rows as i64 };
-                if let Err(err) = state.meta.finish_job(self.job, read, end).await {
-                    tracing::warn!(%err, job = %self.job, "recording the import's end failed");
-                }
+                let done = JobProgress { rows_written: outcome.rows as i64, ..counts(&progress) };
+                let result = json!({ "version": version, "rows_written": outcome.rows });
+                job.finish(done, JobEnd::Succeeded { version, result }).await;
                 let event = Event::new(self.principal.org_id, EventKind::RowBatchInserted)
                     .target("table", &self.entry.table)
-                    .details(json!({ "version": outcome.version, "rows": outcome.rows, "job_id": self.job }));
+                    .details(json!({ "version": outcome.version, "rows": outcome.rows, "job_id": job_id }));
                 if let Err(err) =
                     audit_log::record(state, &self.request, Actor::Principal(&self.principal), event).await
                 {
-                    tracing::warn!(status = %err.status, job = %self.job, "auditing the import failed");
+                    tracing::warn!(status = %err.status, job = %job_id, "auditing the import failed");
                 }
             }
-            Err(e) => self.fail(&progress, ApiError::engine(e, FieldNames::IMPORT)).await,
+            Err(EngineError::Cancelled) => {
+                self.remove_created().await;
+                job.finish(counts(&progress), JobEnd::Cancelled).await;
+            }
+            Err(e) => self.fail(job, &progress, ApiError::engine(e, FieldNames::IMPORT)).await,
         }
     }
 
-    async fn fail(&self, progress: &ImportProgress, error: ApiError) {
-        let state = &self.state;
+    async fn fail(&self, job: JobHandle, progress: &ImportProgress, error: ApiError) {
+        self.remove_created().await;
+        job.fail(counts(progress), error).await;
+    }
+
+    /// Commit everything or nothing: the table the job created goes too.
+    async fn remove_created(&self) {
         if self.created {
-            // Commit everything or nothing: the table the job created goes too.
+            let state = &self.state;
             let _ = state.meta.unregister_table(self.principal.org_id, &self.entry.table).await;
             if let Ok(location) = url::Url::parse(&self.entry.location) {
                 let _ = state.engine.run(ops::table::DropTable { location }).await;
             }
         }
-        let body = serde_json::to_value(error.body()).unwrap_or(Value::Null);
-        let (read, _) = counts(progress);
-        if let Err(err) = state.meta.finish_job(self.job, read, JobEnd::Failed { error: body }).await {
-            tracing::warn!(%err, job = %self.job, "recording the import's failure failed");
-        }
     }
 }
 
-fn counts(progress: &ImportProgress) -> (i64, i64) {
-    (progress.rows_read.load(Ordering::Relaxed) as i64, progress.rows_written.load(Ordering::Relaxed) as i64)
-}
-
-/// A job's status and progress (`tables:read`).
-#[utoipa::path(get, path = "/v1/jobs/{job_id}", tag = "imports", security(("bearer" = [])),
-    responses((status = 200, body = JobResponse)))]
-pub async fn get_job(
-    State(state): State<SharedState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<JobResponse>> {
-    authorize(&principal, Action::TablesRead, &Resource::Table { org_id: principal.org_id })?;
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
-    let job = state.meta.get_job(principal.org_id, id).await?.ok_or_else(ApiError::not_found)?;
-    Ok(axum::Json(job.into()))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct JobsQuery {
-    /// 1 to 500 (default 50).
-    pub limit: Option<i64>,
-}
-
-/// The organisation's jobs, newest first (`tables:read`).
-#[utoipa::path(get, path = "/v1/jobs", tag = "imports", security(("bearer" = [])), params(JobsQuery),
-    responses((status = 200, body = Vec<JobResponse>)))]
-pub async fn list_jobs(
-    State(state): State<SharedState>,
-    Auth(principal): Auth,
-    Query(q): Query<JobsQuery>,
-) -> ApiResult<axum::Json<Vec<JobResponse>>> {
-    authorize(&principal, Action::TablesRead, &Resource::Table { org_id: principal.org_id })?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid_field("limit", "must be between 1 and 500"));
+fn counts(progress: &ImportProgress) -> JobProgress {
+    JobProgress {
+        rows_read: progress.rows_read.load(Ordering::Relaxed) as i64,
+        rows_written: progress.rows_written.load(Ordering::Relaxed) as i64,
+        bytes_read: Some(progress.bytes_read.load(Ordering::Relaxed) as i64),
+        steps_done: None,
     }
-    let jobs = state.meta.list_jobs(principal.org_id, limit).await?;
-    Ok(axum::Json(jobs.into_iter().map(JobResponse::from).collect()))
 }

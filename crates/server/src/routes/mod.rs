@@ -11,6 +11,7 @@ pub mod constraints;
 pub mod domains;
 pub mod health;
 pub mod imports;
+pub mod jobs;
 pub mod metrics;
 pub mod organisations;
 pub mod rows;
@@ -44,6 +45,7 @@ pub fn router(limits: &crate::config::Limits) -> OpenApiRouter<SharedState> {
         .merge(organisations::router())
         .merge(api_keys::router())
         .merge(audit::router())
+        .merge(jobs::router())
         .merge(webhooks::router());
     // Row writes and imports carry whole files (large ones are spooled to disk): they get
     // the upload limit.

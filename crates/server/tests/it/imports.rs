@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::data::{T, customers, fixed_domain, insert, namespace, rows, sample};
 use crate::support::{TestServer, forbidden, invalid};
 
-fn form(file: impl Into<Vec<u8>>, name: &str, fields: &[(&str, &str)]) -> Form {
+pub fn form(file: impl Into<Vec<u8>>, name: &str, fields: &[(&str, &str)]) -> Form {
     let mut form = Form::new().part("file", Part::bytes(file.into()).file_name(name.to_owned()));
     for (k, v) in fields {
         form = form.text(k.to_string(), v.to_string());
@@ -18,7 +18,7 @@ fn form(file: impl Into<Vec<u8>>, name: &str, fields: &[(&str, &str)]) -> Form {
     form
 }
 
-async fn upload(s: &TestServer, token: &str, path: &str, form: Form) -> (StatusCode, Value) {
+pub async fn upload(s: &TestServer, token: &str, path: &str, form: Form) -> (StatusCode, Value) {
     let res = s.client.post(s.url(path)).bearer_auth(token).multipart(form).send().await.unwrap();
     let status = res.status();
     (status, res.json().await.unwrap_or(Value::Null))
@@ -30,7 +30,7 @@ pub async fn finished(s: &TestServer, token: &str, job: &Value) -> Value {
     loop {
         let (status, job) = s.get(&format!("/v1/jobs/{id}"), token).await;
         assert_eq!(status, StatusCode::OK);
-        if job["status"] != "running" {
+        if job["status"] != "queued" && job["status"] != "running" {
             return job;
         }
         assert!(Instant::now() < deadline, "job still running: {job}");

@@ -12,6 +12,7 @@ mod data;
 mod domains;
 mod errors;
 mod imports;
+mod jobs;
 mod limits;
 mod metrics;
 mod openapi;

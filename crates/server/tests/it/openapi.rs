@@ -33,6 +33,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/tables/{catalog}/{schema}/{table}/import"),
     ("get", "/v1/jobs"),
     ("get", "/v1/jobs/{job_id}"),
+    ("delete", "/v1/jobs/{job_id}"),
+    ("get", "/v1/jobs/{job_id}/events"),
     ("post", "/v1/webhooks"),
     ("get", "/v1/webhooks"),
     ("get", "/v1/webhooks/{webhook_id}"),
