@@ -1,39 +1,28 @@
 //! File uploads: CSV schema inference (`POST /v1/tables/infer`) and imports
 //! (`POST /v1/tables/{catalog}/{schema}/{table}/import`), both multipart. The upload is
 //! streamed to a temporary file (never held in memory), so a file may be as large as the
-//! upload limit. An import runs as a job on the job runner ([`crate::jobs`]; followed and
+//! upload limit. An import runs as a job (`services::imports`, on [`crate::jobs`]; followed and
 //! cancelled through `/v1/jobs/{id}`): it creates the table when it does not exist (from
 //! the given or the inferred schema, optionally with the proposed domains), then commits
 //! every row or none; a job that fails or is cancelled after creating its table removes
 //! the table again.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use lakeward_engine::ops;
-use lakeward_engine::{
-    ColumnSpec, CsvOptions, DomainChange, EngineError, ImportFormat, ImportProgress, InferredColumn, TableSpec,
-    WriteRequest,
-};
-use lakeward_meta::EventKind;
-use lakeward_meta::access::{Action, Principal, Resource, authorize};
-use lakeward_meta::store::{JobEnd, JobProgress, JobTotals};
+use lakeward_engine::{ColumnSpec, CsvOptions, ImportFormat, InferredColumn, TableSpec};
+use lakeward_meta::access::{Action, Resource, authorize};
 use lakeward_model::{Ident, TableRef};
 use serde::Serialize;
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::audit_log::{self, Actor, Event};
 use crate::auth::{Auth, RequestMeta};
-use crate::domain_changes::{self, DomainTarget};
 use crate::error::{ApiError, ApiResult, FieldNames};
 use crate::jobs::view::JobResponse;
-use crate::jobs::{JobHandle, JobKind, Owner, REPORT_EVERY};
-use crate::services;
+use crate::services::{self, imports::ImportTarget};
 use crate::state::{AppState, SharedState};
 use crate::table_access;
 use crate::table_access::TablePath;
@@ -267,14 +256,14 @@ pub async fn import(
         spool(&state, form, &["format", "hasHeader", "delimiter", "schema", "primaryKey", "applyDomains"]).await?;
     let format = format_of(&upload)?;
     let existing = state.meta.get_table(principal.org_id, &reference).await?;
-    let (entry, created) = match existing {
+    let target = match existing {
         Some(entry) => {
             if ["schema", "primaryKey", "applyDomains"].iter().any(|f| upload.fields.contains_key(*f)) {
                 return Err(ApiError::conflict(format!(
                     "table `{reference}` exists: schema, primaryKey and applyDomains only apply to a new table"
                 )));
             }
-            (entry, false)
+            ImportTarget::Existing(entry)
         }
         None => {
             authorize(&principal, Action::TablesCreate, &org)?;
@@ -283,123 +272,9 @@ pub async fn import(
                 authorize(&principal, Action::DomainsWrite, &org)?;
             }
             let (spec, domains) = spec_for(&state, &upload, format).await?;
-            let (entry, _) = services::tables::create_table(&state, &request, &principal, &reference, &spec).await?;
-            if apply_domains {
-                let location = url::Url::parse(&entry.location).map_err(ApiError::internal)?;
-                for (column, values) in domains {
-                    let target = DomainTarget { table: &reference, location: &location };
-                    let change = DomainChange::SetFixed { values };
-                    domain_changes::apply(&state, &request, &principal, target, &column, change, false).await?;
-                }
-            }
-            (entry, true)
+            ImportTarget::New { spec, domains: if apply_domains { domains } else { BTreeMap::new() } }
         }
     };
-    let write = WriteRequest {
-        actor: table_access::actor(&state, &principal).await?,
-        idempotency_key: None,
-        return_rows: false,
-    };
-    let size = tokio::fs::metadata(&upload.file).await.ok().map(|m| m.len() as i64);
-    let owner = Owner { org_id: principal.org_id, user_id: principal.user_id };
-    let totals = JobTotals { bytes: size, ..Default::default() };
-    let job = state.jobs.start(JobKind::Import, owner, Some(&reference.to_string()), totals).await?;
-    let accepted = job.snapshot();
-    let runner = ImportRun { state: state.clone(), request, principal, entry, created, write };
-    tokio::spawn(runner.run(job, upload, format));
+    let accepted = services::imports::start(&state, request, principal, reference, target, upload.file, format).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(accepted.into())))
-}
-
-struct ImportRun {
-    state: SharedState,
-    request: RequestMeta,
-    principal: Principal,
-    entry: lakeward_meta::store::TableEntry,
-    /// The job created the table, and removes it again if the import fails or is cancelled.
-    created: bool,
-    write: WriteRequest,
-}
-
-impl ImportRun {
-    /// Runs the import, reporting its progress; a cancel of the job reaches the engine,
-    /// which stops at its next batch (or, past its commit point, commits anyway).
-    async fn run(self, mut job: JobHandle, upload: Upload, format: ImportFormat) {
-        job.running().await;
-        let job_id = job.id();
-        let state = &self.state;
-        let progress = Arc::new(ImportProgress::default());
-        let location = match url::Url::parse(&self.entry.location) {
-            Ok(l) => l,
-            Err(e) => return self.fail(job, &progress, ApiError::internal(e)).await,
-        };
-        let import = state.engine.run(ops::import::Import {
-            location: location.clone(),
-            path: upload.file.to_path_buf(),
-            format,
-            request: self.write.clone(),
-            progress: progress.clone(),
-        });
-        tokio::pin!(import);
-        let cancellation = job.cancellation();
-        tokio::pin!(cancellation);
-        let mut cancelling = false;
-        let mut tick = tokio::time::interval(REPORT_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let outcome = loop {
-            tokio::select! {
-                outcome = &mut import => break outcome,
-                _ = &mut cancellation, if !cancelling => {
-                    cancelling = true;
-                    progress.cancel();
-                }
-                _ = tick.tick() => job.progress(counts(&progress)).await,
-            }
-        };
-        match outcome {
-            Ok(outcome) => {
-                let version = outcome.version.map(|v| v as i64);
-                let done = JobProgress { rows_written: outcome.rows as i64, ..counts(&progress) };
-                let result = json!({ "version": version, "rows_written": outcome.rows });
-                job.finish(done, JobEnd::Succeeded { version, result }).await;
-                let event = Event::new(self.principal.org_id, EventKind::RowBatchInserted)
-                    .target("table", &self.entry.table)
-                    .details(json!({ "version": outcome.version, "rows": outcome.rows, "job_id": job_id }));
-                if let Err(err) =
-                    audit_log::record(state, &self.request, Actor::Principal(&self.principal), event).await
-                {
-                    tracing::warn!(status = %err.status, job = %job_id, "auditing the import failed");
-                }
-            }
-            Err(EngineError::Cancelled) => {
-                self.remove_created().await;
-                job.finish(counts(&progress), JobEnd::Cancelled).await;
-            }
-            Err(e) => self.fail(job, &progress, ApiError::engine(e, FieldNames::IMPORT)).await,
-        }
-    }
-
-    async fn fail(&self, job: JobHandle, progress: &ImportProgress, error: ApiError) {
-        self.remove_created().await;
-        job.fail(counts(progress), error).await;
-    }
-
-    /// Commit everything or nothing: the table the job created goes too.
-    async fn remove_created(&self) {
-        if self.created {
-            let state = &self.state;
-            let _ = state.meta.unregister_table(self.principal.org_id, &self.entry.table).await;
-            if let Ok(location) = url::Url::parse(&self.entry.location) {
-                let _ = state.engine.run(ops::table::DropTable { location }).await;
-            }
-        }
-    }
-}
-
-fn counts(progress: &ImportProgress) -> JobProgress {
-    JobProgress {
-        rows_read: progress.rows_read.load(Ordering::Relaxed) as i64,
-        rows_written: progress.rows_written.load(Ordering::Relaxed) as i64,
-        bytes_read: Some(progress.bytes_read.load(Ordering::Relaxed) as i64),
-        steps_done: None,
-    }
 }

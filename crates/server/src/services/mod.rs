@@ -3,4 +3,5 @@
 //! auditing what it changed. Handlers only extract, authorize, call a service or an engine
 //! operation, and render.
 
+pub mod imports;
 pub mod tables;
