@@ -35,7 +35,7 @@ impl Abandoned {
 }
 
 tokio::task_local! {
-    /// The flag of the query a task runs, for the sessions it makes (`Inner::session`).
+    /// The flag of the query a task runs, for the sessions it makes (`EngineState::session`).
     static ABANDONED: Abandoned;
 }
 

@@ -129,21 +129,6 @@ pub enum DomainChange {
     Remove,
 }
 
-impl DomainChange {
-    /// A short name for audit events and webhooks.
-    pub fn action(&self) -> &'static str {
-        match self {
-            DomainChange::SetFixed { .. }
-            | DomainChange::SetInline { .. }
-            | DomainChange::SetDerived { .. }
-            | DomainChange::SetTable { .. }
-            | DomainChange::SetReference { .. } => "domain.set",
-            DomainChange::Remove => "domain.removed",
-            _ => "domain.values_changed",
-        }
-    }
-}
-
 /// Reads a column's domain from its metadata.
 pub fn of_field(field: &Field) -> EngineResult<Option<Domain>> {
     field
