@@ -10,7 +10,6 @@ mod audit_log;
 mod auth;
 mod body_limit;
 mod client_ip;
-mod domain_changes;
 mod error;
 mod error_shape;
 mod gate;

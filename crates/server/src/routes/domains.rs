@@ -17,10 +17,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::auth::{Auth, RequestMeta};
-use crate::domain_changes::{self, DomainTarget};
 use crate::error::{ApiError, ApiResult, FieldNames};
 use crate::json::Json;
 use crate::query::Query;
+use crate::services::domains::{self, DomainTarget};
 use crate::state::{AppState, SharedState};
 use crate::table_access::{self, ColumnPath, ResolvedTable, TablePath, resolve, time_travel};
 
@@ -190,7 +190,7 @@ async fn change(
     let t: ResolvedTable = resolve(state, principal, &path.table(), Action::DomainsWrite).await?;
     let column = path.column;
     let target = DomainTarget { table: &t.entry.table, location: &t.location };
-    let outcome = domain_changes::apply(state, request, principal, target, &column, change, force).await?;
+    let outcome = domains::apply(state, request, principal, target, &column, change, force).await?;
     Ok(axum::Json(ColumnDomainResponse {
         column_name: column,
         domain: outcome.domain,

@@ -4,12 +4,12 @@
 
 use std::collections::HashMap;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use lakeward_engine::ops;
-use lakeward_engine::{ACCEPTED_CONTENT_TYPES, CsvOptions, ImportFormat, InputFormat, WriteOutcome, WriteRequest};
+use lakeward_engine::{ACCEPTED_CONTENT_TYPES, InputFormat, WriteOutcome, WriteRequest};
 use lakeward_meta::EventKind;
 use lakeward_meta::access::{Action, Principal, Resource, authorize};
 use lakeward_model::query::RowQuery;
@@ -24,6 +24,7 @@ use crate::auth::{Auth, RequestMeta};
 use crate::error::{ApiError, ApiResult};
 use crate::paging::{self, Span};
 use crate::postgrest;
+use crate::services;
 use crate::state::{AppState, SharedState};
 use crate::table_access::{self, ResolvedTable, TablePath, resolve, time_travel};
 
@@ -298,59 +299,13 @@ pub async fn insert_rows(
     let write = write_request(&state, &principal, &headers, prefs.representation).await?;
     let length: Option<u64> =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
-    let large = length.is_none_or(|n| n > STREAM_ABOVE_BYTES);
-    let (outcome, action) = if prefs.merge_duplicates {
+    if prefs.merge_duplicates {
         authorize(&principal, Action::RowsUpdate, &Resource::Table { org_id: principal.org_id })?;
-        (
-            state
-                .engine
-                .run(ops::rows::Upsert {
-                    location: t.location.clone(),
-                    format,
-                    body: buffered(&state, body).await?,
-                    request: write,
-                })
-                .await?,
-            EventKind::RowsUpserted,
-        )
-    } else if format == InputFormat::Csv && large && !prefs.representation {
-        // A large CSV streams from disk into the write: memory stays flat, whatever its size.
-        let file =
-            crate::upload::spool(&state, body.into_data_stream(), |e| ApiError::bad_request(e.to_string())).await?;
-        let options = ImportFormat::Csv(CsvOptions::default());
-        let import = ops::import::Import {
-            location: t.location.clone(),
-            path: file.to_path_buf(),
-            format: options,
-            request: write,
-            progress: Default::default(),
-        };
-        (state.engine.run(import).await?, EventKind::RowBatchInserted)
-    } else {
-        (
-            state
-                .engine
-                .run(ops::rows::Insert {
-                    location: t.location.clone(),
-                    format,
-                    body: buffered(&state, body).await?,
-                    request: write,
-                })
-                .await?,
-            EventKind::RowBatchInserted,
-        )
-    };
+    }
+    let how = services::rows::InsertWith { format, merge_duplicates: prefs.merge_duplicates, length };
+    let (outcome, action) = services::rows::insert(&state, &t.location, how, body, write).await?;
     audit_write(&state, &request, &principal, &t, action, &outcome).await?;
     Ok(write_response(StatusCode::CREATED, outcome))
-}
-
-/// CSV bodies larger than this (or of unknown length) are streamed through a file instead
-/// of being held in memory; smaller ones join the table's group commit.
-const STREAM_ABOVE_BYTES: u64 = 1 << 20;
-
-/// The whole body in memory, within the upload limit.
-async fn buffered(state: &AppState, body: Body) -> ApiResult<Bytes> {
-    axum::body::to_bytes(body, state.config.limits.max_upload_bytes).await.map_err(|_| crate::upload::too_large())
 }
 
 /// Filters of a write request; a write with none must say `all=true`.

@@ -15,10 +15,10 @@ use serde_json::json;
 
 use crate::audit_log::{self, Actor, Event};
 use crate::auth::RequestMeta;
-use crate::domain_changes::{self, DomainTarget};
 use crate::error::{ApiError, ApiResult, FieldNames};
 use crate::jobs::{JobHandle, JobKind, Owner, REPORT_EVERY};
 use crate::services;
+use crate::services::domains::{self, DomainTarget};
 use crate::state::SharedState;
 use crate::table_access;
 
@@ -90,7 +90,7 @@ async fn apply_domains(
     for (column, values) in domains {
         let target = DomainTarget { table: reference, location: &location };
         let change = DomainChange::SetFixed { values };
-        domain_changes::apply(state, request, principal, target, &column, change, false).await?;
+        domains::apply(state, request, principal, target, &column, change, false).await?;
     }
     Ok(())
 }
