@@ -1,7 +1,8 @@
 //! Operations metrics, served by `GET /metrics` in the Prometheus text format (or
 //! OpenMetrics when the scraper asks for it): HTTP requests by route template, method and
 //! status, their latency, requests in flight, rate-limited requests, webhook delivery
-//! attempts by outcome, and, read from the metadata store at each scrape, jobs by kind
+//! attempts by outcome, the engine's commits, conflicts, redos, group commits and query
+//! memory, and, read from the metadata store at each scrape, jobs by kind
 //! and status and webhook deliveries by status.
 //!
 //! Labels are route templates (`/v1/tables/{catalog}/{schema}/{table}/rows`) and fixed
@@ -15,6 +16,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
+use lakeward_engine::{Engine, EngineStats};
 use lakeward_meta::{MetaResult, MetaStore};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -108,6 +110,7 @@ pub struct Metrics {
     rate_limited: Family<CallerLabels, Counter>,
     jobs: Family<JobLabels, Gauge>,
     deliveries: Family<StatusLabels, Gauge>,
+    engine: EngineMetrics,
     /// One scrape at a time: the store-read gauges are cleared and refilled for each.
     scrape: tokio::sync::Mutex<()>,
 }
@@ -146,8 +149,10 @@ impl Metrics {
         registry.register("jobs", "Jobs recorded, by kind and status", jobs.clone());
         let deliveries = Family::<StatusLabels, Gauge>::default();
         registry.register("webhook_deliveries", "Webhook deliveries kept, by status", deliveries.clone());
+        let engine = EngineMetrics::register(&mut registry);
         Self {
             registry,
+            engine,
             requests,
             latency,
             in_flight,
@@ -168,8 +173,9 @@ impl Metrics {
     }
 
     /// The exposition: OpenMetrics if `openmetrics`, else the Prometheus text format.
-    pub async fn render(&self, meta: &MetaStore, openmetrics: bool) -> MetaResult<String> {
+    pub async fn render(&self, meta: &MetaStore, engine: &Engine, openmetrics: bool) -> MetaResult<String> {
         let _one_at_a_time = self.scrape.lock().await;
+        self.engine.update(engine.stats());
         let jobs = meta.count_jobs().await?;
         let deliveries = meta.count_deliveries().await?;
         self.jobs.clear();
@@ -188,6 +194,59 @@ impl Metrics {
         };
         written.expect("writing to a String cannot fail");
         Ok(out)
+    }
+}
+
+/// The engine's own counters (`Engine::stats`), brought up to date at each scrape.
+struct EngineMetrics {
+    commits: Counter,
+    conflicts: Counter,
+    redos: Counter,
+    group_commits: Counter,
+    grouped_inserts: Counter,
+    query_memory: Gauge,
+}
+
+impl EngineMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let m = EngineMetrics {
+            commits: Counter::default(),
+            conflicts: Counter::default(),
+            redos: Counter::default(),
+            group_commits: Counter::default(),
+            grouped_inserts: Counter::default(),
+            query_memory: Gauge::default(),
+        };
+        registry.register("engine_commits", "Delta commits the engine made", m.commits.clone());
+        registry.register(
+            "engine_commit_conflicts",
+            "Commits that did not land because another writer committed first",
+            m.conflicts.clone(),
+        );
+        registry.register("engine_redos", "Operations redone on a table's new state after a conflict", m.redos.clone());
+        registry.register("engine_group_commits", "Group commits of concurrent inserts", m.group_commits.clone());
+        registry.register(
+            "engine_grouped_inserts",
+            "Insert requests carried by group commits (over engine_group_commits_total: the mean group size)",
+            m.grouped_inserts.clone(),
+        );
+        registry.register_with_unit(
+            "engine_query_memory",
+            "Memory queries hold in the engine's memory pool now",
+            Unit::Bytes,
+            m.query_memory.clone(),
+        );
+        m
+    }
+
+    fn update(&self, stats: EngineStats) {
+        let catch_up = |counter: &Counter, total: u64| counter.inc_by(total.saturating_sub(counter.get()));
+        catch_up(&self.commits, stats.commits);
+        catch_up(&self.conflicts, stats.conflicts);
+        catch_up(&self.redos, stats.redos);
+        catch_up(&self.group_commits, stats.group_commits);
+        catch_up(&self.grouped_inserts, stats.grouped_inserts);
+        self.query_memory.set(stats.query_memory_bytes as i64);
     }
 }
 

@@ -39,7 +39,7 @@ pub async fn metrics(
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|accept| accept.contains("application/openmetrics-text"));
-    let body = state.metrics.render(&state.meta, openmetrics).await?;
+    let body = state.metrics.render(&state.meta, &state.engine, openmetrics).await?;
     let content_type = if openmetrics { OPENMETRICS_CONTENT_TYPE } else { PROMETHEUS_CONTENT_TYPE };
     Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
 }

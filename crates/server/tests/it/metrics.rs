@@ -112,6 +112,13 @@ async fn requests_are_counted_by_route_template_with_latency_jobs_and_deliveries
     let attempts = "lakeward_webhook_delivery_attempts_total{outcome=\"delivered\"}";
     assert_eq!(sample_value(&body, attempts), Some(1.0), "{body}");
     assert_eq!(sample_value(&body, "lakeward_webhook_deliveries{status=\"delivered\"}"), Some(1.0), "{body}");
+    // The engine's own counters: three inserts (each its own group commit) and one import.
+    assert_eq!(sample_value(&body, "lakeward_engine_commits_total"), Some(4.0), "{body}");
+    assert_eq!(sample_value(&body, "lakeward_engine_group_commits_total"), Some(3.0), "{body}");
+    assert_eq!(sample_value(&body, "lakeward_engine_grouped_inserts_total"), Some(3.0), "{body}");
+    assert_eq!(sample_value(&body, "lakeward_engine_commit_conflicts_total"), Some(0.0), "{body}");
+    assert_eq!(sample_value(&body, "lakeward_engine_redos_total"), Some(0.0), "{body}");
+    assert!(sample_value(&body, "lakeward_engine_query_memory_bytes").is_some(), "{body}");
 
     // The next scrape counts this one; OpenMetrics when the scraper prefers it.
     let prometheus_accept =
