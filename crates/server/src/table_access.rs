@@ -92,9 +92,20 @@ pub struct ColumnPath {
     pub column: String,
 }
 
-impl ColumnPath {
-    pub fn table(&self) -> TablePath {
-        TablePath::new(self.catalog.clone(), self.schema.clone(), self.table.clone())
+/// A path that names a table (and maybe more inside it).
+pub trait NamesTable {
+    fn table_names(&self) -> (&str, &str, &str);
+}
+
+impl NamesTable for TablePath {
+    fn table_names(&self) -> (&str, &str, &str) {
+        (&self.catalog, &self.schema, &self.table)
+    }
+}
+
+impl NamesTable for ColumnPath {
+    fn table_names(&self) -> (&str, &str, &str) {
+        (&self.catalog, &self.schema, &self.table)
     }
 }
 
@@ -107,11 +118,12 @@ pub struct ResolvedTable {
 pub async fn resolve(
     state: &AppState,
     principal: &Principal,
-    path: &TablePath,
+    path: &impl NamesTable,
     action: Action,
 ) -> ApiResult<ResolvedTable> {
     authorize(principal, action, &Resource::Table { org_id: principal.org_id })?;
-    let r = table_ref(&path.catalog, &path.schema, &path.table)?;
+    let (catalog, schema, table) = path.table_names();
+    let r = table_ref(catalog, schema, table)?;
     let Some(entry) = state.meta.get_table(principal.org_id, &r).await? else {
         return Err(not_found(state, principal.org_id, &r.catalog, Some(&r.schema), Some(&r.table)).await);
     };

@@ -19,7 +19,7 @@ use crate::auth::{Auth, RequestMeta};
 use crate::error::{ApiError, ApiResult, FieldNames};
 use crate::json::Json;
 use crate::state::{AppState, SharedState};
-use crate::table_access::{self, ResolvedTable, TablePath, new_ident, resolve};
+use crate::table_access::{self, ColumnPath, ResolvedTable, TablePath, new_ident, resolve};
 use crate::table_definition::ColumnRequest;
 
 pub fn router() -> OpenApiRouter<SharedState> {
@@ -114,21 +114,16 @@ pub async fn add_column(
 
 /// Changes a column's nullability or comment.
 #[utoipa::path(patch, path = "/v1/tables/{catalog}/{schema}/{table}/columns/{column}", tag = "tables",
-    security(("bearer" = [])), request_body = ChangeColumnRequest, responses((status = 200, body = SchemaChangeResponse)))]
+    security(("bearer" = [])), params(ColumnPath), request_body = ChangeColumnRequest, responses((status = 200, body = SchemaChangeResponse)))]
 pub async fn change_column(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
-    Path((catalog, schema, table, column)): Path<(String, String, String, String)>,
+    Path(path): Path<ColumnPath>,
     Json(body): Json<ChangeColumnRequest>,
 ) -> ApiResult<axum::Json<SchemaChangeResponse>> {
-    let t = resolve(
-        &state,
-        &principal,
-        &TablePath::new(catalog.clone(), schema.clone(), table.clone()),
-        Action::TablesModify,
-    )
-    .await?;
+    let t = resolve(&state, &principal, &path, Action::TablesModify).await?;
+    let column = path.column;
     let kinds = [body.name.is_some(), body.column_type.is_some(), body.nullable.is_some() || body.comment.is_some()];
     match kinds.iter().filter(|k| **k).count() {
         0 => return Err(ApiError::invalid_field("body", "nothing to change: give name, type, nullable or comment")),
@@ -232,21 +227,16 @@ pub struct DropColumnQuery {
 /// Drops a column (its data is rewritten without it; earlier versions keep it). Needs
 /// `?confirm=<column>`.
 #[utoipa::path(delete, path = "/v1/tables/{catalog}/{schema}/{table}/columns/{column}", tag = "tables",
-    security(("bearer" = [])), params(DropColumnQuery), responses((status = 200, body = SchemaChangeResponse)))]
+    security(("bearer" = [])), params(ColumnPath, DropColumnQuery), responses((status = 200, body = SchemaChangeResponse)))]
 pub async fn drop_column(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
-    Path((catalog, schema, table, column)): Path<(String, String, String, String)>,
+    Path(path): Path<ColumnPath>,
     crate::query::Query(q): crate::query::Query<DropColumnQuery>,
 ) -> ApiResult<axum::Json<SchemaChangeResponse>> {
-    let t = resolve(
-        &state,
-        &principal,
-        &TablePath::new(catalog.clone(), schema.clone(), table.clone()),
-        Action::TablesModify,
-    )
-    .await?;
+    let t = resolve(&state, &principal, &path, Action::TablesModify).await?;
+    let column = path.column;
     if q.confirm.as_deref() != Some(column.as_str()) {
         return Err(ApiError::invalid_field(
             "confirm",

@@ -187,7 +187,7 @@ async fn change(
     change: DomainChange,
     force: bool,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
-    let t: ResolvedTable = resolve(state, principal, &path.table(), Action::DomainsWrite).await?;
+    let t: ResolvedTable = resolve(state, principal, &path, Action::DomainsWrite).await?;
     let column = path.column;
     let target = DomainTarget { table: &t.entry.table, location: &t.location };
     let outcome = domains::apply(state, request, principal, target, &column, change, force).await?;
@@ -201,20 +201,15 @@ async fn change(
 
 /// A column's domain (`domains:read`); `?version=`/`?as_of=` read an earlier state.
 #[utoipa::path(get, path = "/v1/tables/{catalog}/{schema}/{table}/columns/{column}/domain", tag = "domains",
-    security(("bearer" = [])), params(ReadQuery), responses((status = 200, body = ColumnDomainResponse)))]
+    security(("bearer" = [])), params(ColumnPath, ReadQuery), responses((status = 200, body = ColumnDomainResponse)))]
 pub async fn get_domain(
     State(state): State<SharedState>,
     Auth(principal): Auth,
     Query(q): Query<ReadQuery>,
-    Path((catalog, schema, table, column)): Path<(String, String, String, String)>,
+    Path(path): Path<ColumnPath>,
 ) -> ApiResult<axum::Json<ColumnDomainResponse>> {
-    let t = resolve(
-        &state,
-        &principal,
-        &TablePath::new(catalog.clone(), schema.clone(), table.clone()),
-        Action::DomainsRead,
-    )
-    .await?;
+    let t = resolve(&state, &principal, &path, Action::DomainsRead).await?;
+    let column = path.column;
     let at = time_travel(q.version, q.as_of.as_deref())?;
     let domain =
         state.engine.run(ops::rules::ColumnDomain { location: t.location.clone(), column: column.clone(), at }).await?;
@@ -468,20 +463,15 @@ pub struct AllowedValuesResponse {
 
 /// The values a column accepts now, with lookups resolved (`domains:read`).
 #[utoipa::path(get, path = "/v1/tables/{catalog}/{schema}/{table}/columns/{column}/allowed-values", tag = "domains",
-    security(("bearer" = [])), params(AllowedValuesQuery), responses((status = 200, body = AllowedValuesResponse)))]
+    security(("bearer" = [])), params(ColumnPath, AllowedValuesQuery), responses((status = 200, body = AllowedValuesResponse)))]
 pub async fn allowed_values(
     State(state): State<SharedState>,
     Auth(principal): Auth,
     Query(q): Query<AllowedValuesQuery>,
-    Path((catalog, schema, table, column)): Path<(String, String, String, String)>,
+    Path(path): Path<ColumnPath>,
 ) -> ApiResult<axum::Json<AllowedValuesResponse>> {
-    let t = resolve(
-        &state,
-        &principal,
-        &TablePath::new(catalog.clone(), schema.clone(), table.clone()),
-        Action::DomainsRead,
-    )
-    .await?;
+    let t = resolve(&state, &principal, &path, Action::DomainsRead).await?;
+    let column = path.column;
     let resolved = state
         .engine
         .run(ops::rules::ResolveAllowedValues {
