@@ -127,6 +127,8 @@ impl EngineError {
 pub enum DeltaFault {
     /// Another writer committed first; the commit did not land.
     Concurrent,
+    /// The table needs Delta features delta-rs cannot write (deletion vectors, ...).
+    UnsupportedFeatures,
     /// A transaction error other than a concurrent commit (the commit did not land).
     Transaction,
     /// No Delta table at the location.
@@ -151,6 +153,7 @@ pub fn classify_delta(err: &deltalake::DeltaTableError) -> DeltaFault {
         E::Transaction { source: T::MaxCommitAttempts(_) | T::CommitConflict(_) } | E::VersionAlreadyExists(_) => {
             DeltaFault::Concurrent
         }
+        E::Transaction { source: T::UnsupportedTableFeatures(_) } => DeltaFault::UnsupportedFeatures,
         E::Transaction { .. } => DeltaFault::Transaction,
         E::NotATable(_) => DeltaFault::NotATable,
         E::InvalidTableLocation(_) => DeltaFault::NoStore,
@@ -220,6 +223,17 @@ impl From<deltalake::DeltaTableError> for EngineError {
             }
             (DeltaFault::Storage, E::ObjectStore { source }) => EngineError::Storage(source.to_string()),
             (DeltaFault::Concurrent, _) => EngineError::Concurrent,
+            (
+                DeltaFault::UnsupportedFeatures,
+                E::Transaction { source: deltalake::kernel::transaction::TransactionError::UnsupportedTableFeatures(f) },
+            ) => {
+                let mut names: Vec<String> = f.iter().map(|f| f.to_string()).collect();
+                names.sort();
+                EngineError::Conflict(format!(
+                    "the table uses Delta features Lakeward cannot write safely: {}; it can be read, not written",
+                    names.join(", ")
+                ))
+            }
             (DeltaFault::Transaction, e) => EngineError::Conflict(format!("the table changed concurrently: {e}")),
             (DeltaFault::ResourcesExhausted, e) => {
                 EngineError::ResourcesExhausted(crate::redact::paths(&e.to_string()))

@@ -108,7 +108,7 @@ mod tests {
         let batch = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![1, 2]))]).unwrap();
         created.write(vec![batch]).with_commit_properties(actor.commit_properties("commit-42", None)).await.unwrap();
 
-        let table = crate::table::open(&location, TimeTravel::Latest).await.unwrap();
+        let table = crate::table::open(&Default::default(), &location, TimeTravel::Latest).await.unwrap();
         assert_eq!(committed(&table, 0, "commit-42").await.unwrap(), Some(1));
         assert_eq!(committed(&table, 0, "never-made").await.unwrap(), None);
         assert_eq!(committed(&table, 1, "commit-42").await.unwrap(), None, "only commits after the read version count");

@@ -66,6 +66,8 @@ pub struct EngineState {
     /// Which columns of each table are written without a dictionary.
     pub(crate) encodings: write::encoding::Encodings,
     pub(crate) counters: Counters,
+    /// The object stores tables may live in, by the location prefix each serves.
+    pub(crate) stores: crate::storage::Stores,
 }
 
 impl EngineState {
@@ -94,6 +96,7 @@ impl EngineState {
             key_indexes: Default::default(),
             encodings: Default::default(),
             counters: Counters::default(),
+            stores: Default::default(),
         })
     }
 
@@ -112,7 +115,7 @@ impl EngineState {
     /// The table at `at`; the latest state comes from the cache, refreshed.
     pub(crate) async fn open(&self, location: &Url, at: TimeTravel) -> EngineResult<deltalake::DeltaTable> {
         if at != TimeTravel::Latest {
-            return table::open(location, at).await;
+            return table::open(&self.stores, location, at).await;
         }
         let cached = self.latest.lock().expect("not poisoned").get(location.as_str()).cloned();
         let table = match cached {
@@ -120,7 +123,7 @@ impl EngineState {
                 table.update_state().await?;
                 table
             }
-            None => table::open(location, TimeTravel::Latest).await?,
+            None => table::open(&self.stores, location, TimeTravel::Latest).await?,
         };
         self.remember(location, &table);
         Ok(table)
@@ -144,6 +147,17 @@ impl EngineState {
         self.latest.lock().expect("not poisoned").remove(location.as_str());
         self.key_indexes.forget(location);
         self.encodings.forget(location);
+    }
+
+    /// Forgets every table under `prefix` (a storage connection going away).
+    pub(crate) fn forget_under(&self, prefix: &Url) {
+        let under: Vec<String> = {
+            let latest = self.latest.lock().expect("not poisoned");
+            latest.keys().filter(|k| k.starts_with(prefix.as_str())).cloned().collect()
+        };
+        for location in under.iter().filter_map(|l| Url::parse(l).ok()) {
+            self.forget(&location);
+        }
     }
 
     /// Keeps a table state (for example the one a write just produced) as the latest.

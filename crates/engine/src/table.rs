@@ -15,6 +15,7 @@ use url::Url;
 
 use crate::commit::Actor;
 use crate::error::{EngineError, EngineResult};
+use crate::storage::Stores;
 use crate::types::{COMMENT_KEY, ColumnType};
 
 /// Table property naming the primary-key columns, comma-separated.
@@ -114,21 +115,27 @@ impl TableSpec {
     }
 }
 
-pub(crate) async fn builder(location: &Url) -> EngineResult<DeltaTableBuilder> {
-    Ok(DeltaTableBuilder::from_url(location.clone())?)
+/// A builder for the table at `location`, on the attached store that serves it (local
+/// folders on delta-rs' own file store).
+pub(crate) fn builder(stores: &Stores, location: &Url) -> EngineResult<DeltaTableBuilder> {
+    let builder = DeltaTableBuilder::from_url(location.clone())?;
+    Ok(match stores.for_location(location)? {
+        Some((store, root)) => builder.with_storage_backend(store, root),
+        None => builder,
+    })
 }
 
 /// Whether the storage answers, for certain, that there is no Delta table at `location`
 /// (a failing storage is not taken for an absent table).
-pub(crate) async fn surely_absent(location: &Url) -> bool {
-    let Ok(builder) = builder(location).await else { return false };
+pub(crate) async fn surely_absent(stores: &Stores, location: &Url) -> bool {
+    let Ok(builder) = builder(stores, location) else { return false };
     let Ok(table) = builder.build() else { return false };
     matches!(table.log_store().is_delta_table_location().await, Ok(false))
 }
 
 /// Opens a table at the state asked for.
-pub async fn open(location: &Url, at: TimeTravel) -> EngineResult<DeltaTable> {
-    let builder = builder(location).await?;
+pub(crate) async fn open(stores: &Stores, location: &Url, at: TimeTravel) -> EngineResult<DeltaTable> {
+    let builder = builder(stores, location)?;
     let builder = match at {
         TimeTravel::Latest => builder,
         TimeTravel::Version(v) => builder.with_version(v),
@@ -164,7 +171,13 @@ fn first_commit_after(table: &DeltaTable, t: DateTime<Utc>) -> bool {
 }
 
 /// Creates a table at `location` (version 0).
-pub async fn create(location: &Url, name: &str, spec: &TableSpec, actor: &Actor) -> EngineResult<DeltaTable> {
+pub(crate) async fn create(
+    stores: &Stores,
+    location: &Url,
+    name: &str,
+    spec: &TableSpec,
+    actor: &Actor,
+) -> EngineResult<DeltaTable> {
     spec.validate()?;
     let schema: StructType =
         (&spec.arrow_schema()).try_into_kernel().map_err(|e| EngineError::internal(e.to_string()))?;
@@ -177,7 +190,7 @@ pub async fn create(location: &Url, name: &str, spec: &TableSpec, actor: &Actor)
     }
     // Creates the directory for local locations; object stores need none.
     let location = deltalake::ensure_table_uri(location.as_str())?;
-    let table = DeltaTable::try_from_url(location).await?;
+    let table = builder(stores, &location)?.build()?;
     let created = table
         .create()
         .with_columns(schema.fields().cloned())
@@ -367,6 +380,6 @@ pub(crate) async fn id_table(dir: &std::path::Path) -> (Url, Actor, DeltaTable) 
         }],
         ..Default::default()
     };
-    let created = create(&location, "t", &spec, &actor).await.unwrap();
+    let created = create(&Stores::default(), &location, "t", &spec, &actor).await.unwrap();
     (location, actor, created)
 }

@@ -9,14 +9,10 @@ use uuid::Uuid;
 pub enum WarehouseError {
     #[error("warehouse location is not a valid URL: {0}")]
     InvalidUrl(String),
-    #[error("unsupported warehouse scheme `{0}` (supported: file)")]
+    #[error("unsupported warehouse scheme `{0}` (supported: file, s3, az, gs)")]
     UnsupportedScheme(String),
-    /// Object stores are planned but not built in yet: tables there would be unreachable.
-    #[error(
-        "object-store warehouses (`{0}://`) are not supported yet: give a local folder as a `file://` URL, \
-         or leave the warehouse unset for `<data-dir>/warehouse/`"
-    )]
-    ObjectStoreNotSupported(String),
+    #[error("an object-store warehouse names its bucket or container: `{0}://<bucket>/<prefix>`")]
+    NoBucket(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,9 +26,13 @@ impl Warehouse {
         let root = Url::parse(location).map_err(|e| WarehouseError::InvalidUrl(e.to_string()))?;
         match root.scheme() {
             "file" => Ok(Self::at(root)),
-            // The engine is built without object-store support: every table call would fail.
-            scheme @ ("s3" | "s3a" | "az" | "azure" | "abfs" | "abfss" | "gs") => {
-                Err(WarehouseError::ObjectStoreNotSupported(scheme.to_owned()))
+            // Its store is configured by the standard environment variables (`AWS_*`,
+            // `AZURE_STORAGE_*`, `GOOGLE_*`) and attached when the server starts.
+            scheme @ ("s3" | "az" | "gs") => {
+                if root.host_str().is_none_or(str::is_empty) {
+                    return Err(WarehouseError::NoBucket(scheme.to_owned()));
+                }
+                Ok(Self::at(root))
             }
             scheme => Err(WarehouseError::UnsupportedScheme(scheme.to_owned())),
         }
@@ -85,8 +85,8 @@ mod tests {
             wh.table_location(org, &table()).as_str(),
             "file:///var/lib/lakeward/warehouse/0190c0de-0000-7000-8000-000000000001/main/crm/customers/"
         );
-        // The layout is the same on object stores (once they are supported).
-        let s3 = Warehouse::at(Url::parse("s3://bucket/prefix").unwrap());
+        // The layout is the same on object stores.
+        let s3 = Warehouse::parse("s3://bucket/prefix").unwrap();
         assert!(s3.table_location(org, &table()).as_str().starts_with("s3://bucket/prefix/0190c0de-"));
         let other = TableRef { table: Ident::new("countries").unwrap(), ..table() };
         let sibling = Warehouse::sibling(&s3.table_location(org, &table()), &other);
@@ -97,6 +97,7 @@ mod tests {
     fn bad_locations_are_refused() {
         assert!(matches!(Warehouse::parse("not a url"), Err(WarehouseError::InvalidUrl(_))));
         assert_eq!(Warehouse::parse("http://x/y"), Err(WarehouseError::UnsupportedScheme("http".into())));
-        assert_eq!(Warehouse::parse("s3://bucket/lake"), Err(WarehouseError::ObjectStoreNotSupported("s3".into())));
+        assert_eq!(Warehouse::parse("s3:///lake"), Err(WarehouseError::NoBucket("s3".into())));
+        assert_eq!(Warehouse::parse("abfss://c@a.dfs.core.windows.net/x"), Err(WarehouseError::UnsupportedScheme("abfss".into())));
     }
 }

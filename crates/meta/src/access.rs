@@ -90,6 +90,9 @@ scopes! {
     ObjectsRead = "objects:read" => Viewer,
     ObjectsDownload = "objects:download" => Viewer,
     ObjectsDelete = "objects:delete" => Builder,
+    // Not in the reference, which has no uploads scope: writing files into a connected
+    // bucket is managing that storage, so builders, like deleting objects.
+    ObjectsUpload = "objects:upload" => Builder,
     AiQuery = "ai:query" => Viewer,
     AiCredentialsRead = "ai:credentials:read" => Builder,
     AiCredentialsWrite = "ai:credentials:write" => Builder,
@@ -240,10 +243,20 @@ pub enum Action {
     WebhooksRead,
     WebhooksWrite,
     MetricsRead,
+    ConnectionsRead,
+    /// Registering or changing a storage connection.
+    ConnectionsManage,
+    ConnectionsDelete,
+    /// The tables a connection holds (and discovering them).
+    StorageRead,
+    ObjectsRead,
+    ObjectsDownload,
+    ObjectsDelete,
+    ObjectsUpload,
 }
 
 impl Action {
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 30] = [
         Action::OrgRead,
         Action::OrgUpdate,
         Action::MembersRead,
@@ -266,6 +279,14 @@ impl Action {
         Action::WebhooksRead,
         Action::WebhooksWrite,
         Action::MetricsRead,
+        Action::ConnectionsRead,
+        Action::ConnectionsManage,
+        Action::ConnectionsDelete,
+        Action::StorageRead,
+        Action::ObjectsRead,
+        Action::ObjectsDownload,
+        Action::ObjectsDelete,
+        Action::ObjectsUpload,
     ];
 
     /// The scope an API key must carry for this action.
@@ -291,6 +312,14 @@ impl Action {
             Action::WebhooksRead => Scope::WebhooksRead,
             Action::WebhooksWrite => Scope::WebhooksWrite,
             Action::MetricsRead => Scope::MetricsRead,
+            Action::ConnectionsRead => Scope::ConnectionsRead,
+            Action::ConnectionsManage => Scope::ConnectionsCreate,
+            Action::ConnectionsDelete => Scope::ConnectionsDelete,
+            Action::StorageRead => Scope::StorageRead,
+            Action::ObjectsRead => Scope::ObjectsRead,
+            Action::ObjectsDownload => Scope::ObjectsDownload,
+            Action::ObjectsDelete => Scope::ObjectsDelete,
+            Action::ObjectsUpload => Scope::ObjectsUpload,
         }
     }
 
@@ -390,7 +419,15 @@ mod tests {
             | Action::AuditRead
             | Action::WebhooksRead
             | Action::WebhooksWrite
-            | Action::MetricsRead => Resource::Organisation { org_id: org },
+            | Action::MetricsRead
+            | Action::ConnectionsRead
+            | Action::ConnectionsManage
+            | Action::ConnectionsDelete
+            | Action::StorageRead
+            | Action::ObjectsRead
+            | Action::ObjectsDownload
+            | Action::ObjectsDelete
+            | Action::ObjectsUpload => Resource::Organisation { org_id: org },
             Action::MembersRead | Action::MembersManage => {
                 Resource::Member { org_id: org, user_id: Uuid::from_u128(2) }
             }
@@ -406,10 +443,12 @@ mod tests {
     fn expected_min_role(action: Action) -> Role {
         use Action::*;
         match action {
-            OrgRead | MembersRead | TablesQuery | TablesRead | DomainsRead => Role::Viewer,
+            OrgRead | MembersRead | TablesQuery | TablesRead | DomainsRead | ConnectionsRead | StorageRead
+            | ObjectsRead | ObjectsDownload => Role::Viewer,
             TablesImport | RowsInsert | RowsUpdate | RowsDelete => Role::Editor,
             TablesCreate | TablesModify | DomainsWrite | ApiKeysRead | ApiKeysCreate | ApiKeysUpdate
-            | ApiKeysRevoke | WebhooksRead | WebhooksWrite => Role::Builder,
+            | ApiKeysRevoke | WebhooksRead | WebhooksWrite | ConnectionsManage | ConnectionsDelete | ObjectsDelete
+            | ObjectsUpload => Role::Builder,
             OrgUpdate | MembersManage | AuditRead | MetricsRead => Role::Admin,
         }
     }

@@ -7,7 +7,7 @@
 //! rather than the organisation's data and would flood receivers, and actions that the
 //! offline `lakeward admin` commands alone record (they run without the server's webhook
 //! dispatcher). Every other audited mutation (tables, rows, domains, constraints,
-//! catalogs, schemas, API keys, members, the organisation, webhooks, jobs) can be
+//! catalogs, schemas, API keys, members, the organisation, webhooks, storage connections and their objects, jobs) can be
 //! delivered.
 
 use std::fmt;
@@ -91,6 +91,18 @@ events! {
     DomainRemoved = "domain.removed", webhook, "A column's domain was removed.";
     ConstraintAdded = "constraint.added", webhook, "A CHECK constraint was added to a table.";
     ConstraintDropped = "constraint.dropped", webhook, "A CHECK constraint was dropped.";
+
+    StorageConnectionCreated = "storage.connection_created", webhook,
+        "A storage connection (S3, Azure or GCS) was registered, after its checks passed.";
+    StorageConnectionUpdated = "storage.connection_updated", webhook,
+        "A storage connection's settings or credentials changed (re-tested).";
+    StorageConnectionDeleted = "storage.connection_deleted", webhook,
+        "A storage connection was removed; its tables were unregistered, their data kept.";
+    StorageConnectionTested = "storage.connection_tested", webhook, "A storage connection's checks were run again.";
+    StorageTablesDiscovered = "storage.tables_discovered", webhook,
+        "Discovery registered the tables found on a storage connection (and reported vanished ones).";
+    StorageObjectsUploaded = "storage.objects_uploaded", webhook, "Files were uploaded to a storage connection.";
+    StorageObjectDeleted = "storage.object_deleted", webhook, "An object was deleted from a storage connection.";
 
     JobCancelled = "job.cancelled", webhook, "A running job was cancelled; it committed nothing.";
 }

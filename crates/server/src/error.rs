@@ -36,6 +36,10 @@ pub struct ErrorBody {
     /// On a refused rule change: how many existing rows would violate it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub violating_rows: Option<u64>,
+    /// On a refused storage connection: every check with `ok`, `skipped` and the store's reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub checks: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +50,8 @@ pub struct ApiError {
     pub required_scope: Option<String>,
     pub retry_after: Option<u64>,
     pub violating_rows: Option<u64>,
+    /// A storage connection's checks, when they refused it.
+    pub checks: Option<serde_json::Value>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -59,6 +65,7 @@ impl ApiError {
             required_scope: None,
             retry_after: None,
             violating_rows: None,
+            checks: None,
         }
     }
 
@@ -128,6 +135,7 @@ impl ApiError {
             required_scope: self.required_scope.clone(),
             retry_after: self.retry_after,
             violating_rows: self.violating_rows,
+            checks: self.checks.clone(),
         }
     }
 }

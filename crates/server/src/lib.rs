@@ -118,6 +118,14 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         memory_limit_bytes: config.limits.memory_limit_bytes,
     })
     .map_err(|e| anyhow::anyhow!("cannot start the query engine: {e}"))?;
+    if lakeward_engine::OBJECT_STORE_SCHEMES.contains(&config.warehouse.root().scheme()) {
+        let root = config.warehouse.root().clone();
+        let config = lakeward_engine::StoreConfig::FromEnvironment(root.clone());
+        engine
+            .run(lakeward_engine::ops::storage::AttachStore { prefix: root, config })
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the warehouse's object store: {e}"))?;
+    }
     let webhooks = webhooks::Webhooks::new(meta.clone(), &config.secret, config.webhooks.clone())?;
     let dispatcher = webhooks.spawn_dispatcher();
     let state: SharedState = Arc::new(AppState {
@@ -131,6 +139,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         meta,
         config,
     });
+    services::storages::attach_all(&state).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
     spawn_housekeeping(Arc::downgrade(&state));
     let (tx, rx) = oneshot::channel::<()>();
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();

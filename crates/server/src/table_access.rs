@@ -114,8 +114,48 @@ pub struct ResolvedTable {
     pub location: Url,
 }
 
-/// Authorizes `action` on tables of the caller's organisation and finds the table.
+/// Authorizes `action` on tables of the caller's organisation and finds the table; a
+/// write to a table on a read-only storage connection is refused (409).
 pub async fn resolve(
+    state: &AppState,
+    principal: &Principal,
+    path: &impl NamesTable,
+    action: Action,
+) -> ApiResult<ResolvedTable> {
+    let resolved = resolve_registered(state, principal, path, action).await?;
+    if writes(action) {
+        refuse_read_only(state, principal, &resolved.entry).await?;
+    }
+    Ok(resolved)
+}
+
+/// The actions that change a table's data or definition.
+fn writes(action: Action) -> bool {
+    matches!(
+        action,
+        Action::RowsInsert
+            | Action::RowsUpdate
+            | Action::RowsDelete
+            | Action::TablesImport
+            | Action::TablesModify
+            | Action::DomainsWrite
+    )
+}
+
+/// Refuses writes to a table on a read-only storage connection.
+pub async fn refuse_read_only(state: &AppState, principal: &Principal, entry: &TableEntry) -> ApiResult<()> {
+    let Some(connection_id) = entry.connection_id else { return Ok(()) };
+    match state.meta.get_storage_connection(principal.org_id, connection_id).await? {
+        Some(connection) if connection.read_only => Err(ApiError::conflict(format!(
+            "table `{}` is on the read-only storage connection `{}`: it can be read, not written",
+            entry.table, connection.name
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// [`resolve`] without the read-only check: for what changes only the registry.
+pub async fn resolve_registered(
     state: &AppState,
     principal: &Principal,
     path: &impl NamesTable,

@@ -39,3 +39,11 @@ pub async fn spool<E>(
     out.flush().await.map_err(ApiError::internal)?;
     Ok(path)
 }
+
+/// A multipart body that could not be read: too large (413), or malformed (400).
+pub fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        return too_large();
+    }
+    ApiError::invalid_field("body", format!("malformed multipart body: {}", e.body_text()))
+}

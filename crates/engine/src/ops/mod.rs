@@ -11,6 +11,7 @@ pub mod rows;
 pub mod rules;
 pub mod schema;
 pub mod sql;
+pub mod storage;
 pub mod table;
 
 use std::future::Future;

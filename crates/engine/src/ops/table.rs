@@ -30,7 +30,7 @@ impl Operation for CreateTable {
 
     async fn run(self, state: Arc<EngineState>) -> EngineResult<TableMetadata> {
         let _guard = state.lock(&self.location).await;
-        let created = table::create(&self.location, &self.name, &self.spec, &self.actor).await?;
+        let created = table::create(&state.stores, &self.location, &self.name, &self.spec, &self.actor).await?;
         state.remember(&self.location, &created);
         table::describe(&created)
     }
@@ -52,15 +52,15 @@ impl Operation for DropTable {
         // listing is scoped here, and every object is checked against the table's path.
         let prefix = object_store::path::Path::from_url_path(location.path())
             .map_err(|e| EngineError::internal(e.to_string()))?;
-        if prefix.parts().count() < 4 {
-            return Err(EngineError::internal(format!(
-                "refusing to delete a location this shallow: {}",
-                redact::paths(location.as_str())
-            )));
+        // Managed tables lie four folders deep (organisation, catalog, schema, table); a
+        // table on a connection may lie higher, but must be a Delta table's root.
+        let depth = prefix.parts().count();
+        if depth == 0 {
+            return Err(EngineError::internal("refusing to delete a store's root"));
         }
         // A table created again at this location must not inherit what was known of this one.
         state.forget(location);
-        let delta = table::builder(location).await?.build()?;
+        let delta = table::builder(&state.stores, location)?.build()?;
         let store = delta.log_store().root_object_store(None);
         let mut listing = store.list(Some(&prefix));
         let mut paths = Vec::new();
@@ -70,6 +70,13 @@ impl Operation for DropTable {
                 return Err(EngineError::internal("listing returned an object outside the table"));
             }
             paths.push(path);
+        }
+        let log = prefix.clone().join("_delta_log");
+        if depth < 4 && !paths.iter().any(|p| p.prefix_match(&log).is_some()) {
+            return Err(EngineError::internal(format!(
+                "refusing to delete a location that holds no Delta log: {}",
+                redact::paths(location.as_str())
+            )));
         }
         for path in paths {
             store.delete(&path).await.map_err(|e| EngineError::Storage(e.to_string()))?;

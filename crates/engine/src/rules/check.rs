@@ -292,7 +292,7 @@ pub(crate) async fn referenced_table(
 ) -> EngineResult<DeltaTable> {
     let sibling = Warehouse::sibling(location, table);
     match engine.open(&sibling, TimeTravel::Latest).await {
-        Err(EngineError::Storage(_)) if table::surely_absent(&sibling).await => {
+        Err(EngineError::Storage(_)) if table::surely_absent(&engine.stores, &sibling).await => {
             Err(EngineError::Conflict(format!("the table `{table}` a domain refers to does not exist")))
         }
         other => other,

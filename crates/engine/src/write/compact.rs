@@ -151,13 +151,13 @@ mod tests {
         let limits =
             crate::EngineLimits { query_timeout: std::time::Duration::from_secs(30), memory_limit_bytes: 1 << 30 };
         let engine = EngineState::new(&limits).unwrap();
-        let prepared = table::open(&location, TimeTravel::Latest).await.unwrap();
+        let prepared = table::open(&Default::default(), &location, TimeTravel::Latest).await.unwrap();
         let before = prepared.version();
 
         if_needed(&engine, &location, prepared.clone()).await;
         if_needed(&engine, &location, prepared).await;
 
-        let after = table::open(&location, TimeTravel::Latest).await.unwrap();
+        let after = table::open(&Default::default(), &location, TimeTravel::Latest).await.unwrap();
         assert_eq!(after.version(), before.map(|v| v + 1), "one compaction commit");
         assert_eq!(rows_in(&after), COMPACT_AT_SMALL_FILES as i64);
         assert_eq!(after.snapshot().unwrap().log_data().iter().count(), 1, "the small files became one");

@@ -223,7 +223,7 @@ mod tests {
     /// Each column of the table's one data file, and whether its first row group has a
     /// dictionary.
     async fn dictionaries(location: &url::Url) -> Vec<(String, bool)> {
-        let table = crate::table::open(location, crate::table::TimeTravel::Latest).await.unwrap();
+        let table = crate::table::open(&Default::default(), location, crate::table::TimeTravel::Latest).await.unwrap();
         let files: Vec<String> = table.snapshot().unwrap().log_data().iter().map(|f| f.path().to_string()).collect();
         assert_eq!(files.len(), 1, "{files:?}");
         let file = std::fs::File::open(location.to_file_path().unwrap().join(&files[0])).unwrap();

@@ -33,6 +33,8 @@ pub struct TableEntry {
     pub org_id: Uuid,
     pub table: TableRef,
     pub location: String,
+    /// The storage connection the table lives on; `None` for managed tables.
+    pub connection_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub created_by: Option<Uuid>,
 }
@@ -52,12 +54,13 @@ fn table_from_row(row: &AnyRow) -> sqlx::Result<TableEntry> {
             table: ident(row, "name")?,
         },
         location: row.try_get("location")?,
+        connection_id: opt_uuid(row, "connection_id")?,
         created_at: time(row, "created_at")?,
         created_by: opt_uuid(row, "created_by")?,
     })
 }
 
-const TABLE_COLUMNS: &str = "id, org_id, catalog, schema_name, name, location, created_at, created_by";
+const TABLE_COLUMNS: &str = "id, org_id, catalog, schema_name, name, location, connection_id, created_at, created_by";
 
 fn exists(what: &str) -> MetaError {
     MetaError::Conflict(format!("{what} already exists"))
@@ -216,13 +219,25 @@ impl MetaStore {
         location: &str,
         by: Uuid,
     ) -> MetaResult<TableEntry> {
+        self.register_table_on(org_id, table, location, None, by).await
+    }
+
+    /// Registers a table at `location`, on a storage connection or (`None`) in the warehouse.
+    pub async fn register_table_on(
+        &self,
+        org_id: Uuid,
+        table: &TableRef,
+        location: &str,
+        connection_id: Option<Uuid>,
+        by: Uuid,
+    ) -> MetaResult<TableEntry> {
         if self.get_schema(org_id, &table.catalog, &table.schema).await?.is_none() {
             return Err(MetaError::NotFound);
         }
         let id = Uuid::now_v7();
         let done = sqlx::query(
-            "INSERT INTO tables (id, org_id, catalog, schema_name, name, location, created_at, created_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO tables (id, org_id, catalog, schema_name, name, location, connection_id, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(id.to_string())
         .bind(org_id.to_string())
@@ -230,6 +245,7 @@ impl MetaStore {
         .bind(table.schema.as_str())
         .bind(table.table.as_str())
         .bind(location)
+        .bind(connection_id.map(|c| c.to_string()))
         .bind(now_ms())
         .bind(by.to_string())
         .execute(self.pool())

@@ -11,6 +11,7 @@ mod jobs;
 mod organisations;
 mod sessions;
 mod stats;
+mod storages;
 mod webhooks;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -24,6 +25,7 @@ pub use catalog::{CatalogEntry, SchemaEntry, TableEntry};
 pub use jobs::{JOB_STATUSES, Job, JobEnd, JobFilter, JobProgress, JobTotals, NewJob};
 pub use organisations::{Invite, Organisation, User, UserStatus};
 pub use sessions::Session;
+pub use storages::{NewStorageConnection, StorageConnection};
 pub use webhooks::{Delivery, DeliveryResult, NewWebhook, Webhook, WebhookUpdate};
 
 /// Migrations, applied in order once each; a migration is never edited after release.
@@ -33,6 +35,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/0003_webhooks.sql")),
     (4, include_str!("../../migrations/0004_jobs.sql")),
     (5, include_str!("../../migrations/0005_job_runner.sql")),
+    (6, include_str!("../../migrations/0006_storage_connections.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

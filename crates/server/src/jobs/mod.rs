@@ -48,14 +48,17 @@ fn now() -> DateTime<Utc> {
 pub enum JobKind {
     /// A file imported into a table.
     Import,
+    /// The tables of a storage connection looked for and registered.
+    Discovery,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 1] = [JobKind::Import];
+    pub const ALL: [JobKind; 2] = [JobKind::Import, JobKind::Discovery];
 
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Import => "import",
+            JobKind::Discovery => "discovery",
         }
     }
 

@@ -25,6 +25,7 @@ use crate::jobs::view::JobResponse;
 use crate::services::{self, imports::ImportTarget};
 use crate::state::{AppState, SharedState};
 use crate::table_access;
+use crate::upload::multipart_error;
 use crate::table_access::TablePath;
 use crate::table_definition::{CreateTableRequest, table_spec};
 
@@ -37,14 +38,6 @@ struct Upload {
     file: tempfile::TempPath,
     file_name: Option<String>,
     fields: HashMap<String, String>,
-}
-
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
-    let status = e.status();
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        return crate::upload::too_large();
-    }
-    ApiError::invalid_field("body", format!("malformed multipart body: {}", e.body_text()))
 }
 
 /// Streams the `file` part to a temporary file; keeps the small text parts.

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod organisations;
 pub mod rows;
 pub mod sql;
+pub mod storages;
 pub mod tables;
 pub mod users;
 pub mod webhooks;
@@ -46,10 +47,14 @@ pub fn router(limits: &crate::config::Limits) -> OpenApiRouter<SharedState> {
         .merge(api_keys::router())
         .merge(audit::router())
         .merge(jobs::router())
+        .merge(storages::router())
         .merge(webhooks::router());
     // Row writes and imports carry whole files (large ones are spooled to disk): they get
     // the upload limit.
-    let uploads = OpenApiRouter::new().merge(rows::router()).merge(imports::router());
+    let uploads = OpenApiRouter::new()
+        .merge(rows::router())
+        .merge(imports::router())
+        .merge(storages::upload_router());
     body_limit::limit(json, limits.max_body_bytes).merge(body_limit::limit(uploads, limits.max_upload_bytes))
 }
 

@@ -207,8 +207,13 @@ pub async fn get_table(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DropQuery {
-    /// Must repeat the table's full name, `catalog.schema.table`, to confirm.
+    /// Must repeat the table's full name, `catalog.schema.table`, to confirm a drop that
+    /// deletes data.
     pub confirm: Option<String>,
+    /// For a table on a storage connection: also delete its data (with `confirm`).
+    /// Without it, the table is only unregistered and its files stay in the store.
+    #[serde(default)]
+    pub purge: bool,
 }
 
 /// Drops a table and deletes its data (`tables:modify`). Needs `?confirm=<catalog.schema.table>`.
@@ -222,24 +227,34 @@ pub async fn drop_table(
     Path(path): Path<TablePath>,
     Query(query): Query<DropQuery>,
 ) -> ApiResult<axum::Json<SuccessResponse>> {
-    let t = resolve(&state, &principal, &path, Action::TablesModify).await?;
+    // Unregistering a table of a read-only connection writes nothing to the store.
+    let t = table_access::resolve_registered(&state, &principal, &path, Action::TablesModify).await?;
     let name = t.entry.table.to_string();
-    if query.confirm.as_deref() != Some(name.as_str()) {
+    let on_connection = t.entry.connection_id.is_some();
+    let purge = !on_connection || query.purge;
+    if purge && query.confirm.as_deref() != Some(name.as_str()) {
         return Err(ApiError::invalid_field(
             "confirm",
             format!("dropping deletes all data: repeat the table's name, ?confirm={name}"),
         ));
     }
+    if purge && on_connection {
+        table_access::refuse_read_only(&state, &principal, &t.entry).await?;
+    }
     state.meta.unregister_table(principal.org_id, &t.entry.table).await?;
-    state.engine.run(ops::table::DropTable { location: t.location.clone() }).await?;
+    if purge {
+        state.engine.run(ops::table::DropTable { location: t.location.clone() }).await?;
+    }
     audit_log::record(
         &state,
         &request,
         Actor::Principal(&principal),
-        Event::new(principal.org_id, EventKind::TableDeleted).target("table", &name),
+        Event::new(principal.org_id, EventKind::TableDeleted)
+            .target("table", &name)
+            .details(serde_json::json!({ "data_deleted": purge })),
     )
     .await?;
-    Ok(SuccessResponse::new("Table dropped"))
+    Ok(SuccessResponse::new(if purge { "Table dropped" } else { "Table unregistered; its data stays in the store" }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

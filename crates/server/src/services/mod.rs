@@ -6,4 +6,5 @@
 pub mod domains;
 pub mod imports;
 pub mod rows;
+pub mod storages;
 pub mod tables;

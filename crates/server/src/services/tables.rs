@@ -29,7 +29,7 @@ pub async fn create_table(
     if state.meta.get_table(principal.org_id, reference).await?.is_some() {
         return Err(ApiError::conflict(format!("table `{reference}` already exists")));
     }
-    let location = state.config.warehouse.table_location(principal.org_id, reference);
+    let (location, connection_id) = location_for(state, principal, reference).await?;
     let actor = table_access::actor(state, principal).await?;
     let metadata = state
         .engine
@@ -40,8 +40,11 @@ pub async fn create_table(
             actor,
         })
         .await?;
-    let entry = match state.meta.register_table(principal.org_id, reference, location.as_str(), principal.user_id).await
-    {
+    let registered = state
+        .meta
+        .register_table_on(principal.org_id, reference, location.as_str(), connection_id, principal.user_id)
+        .await;
+    let entry = match registered {
         Ok(entry) => entry,
         Err(e) => {
             // Someone registered the same name meanwhile: leave no orphaned files.
@@ -60,4 +63,26 @@ pub async fn create_table(
     )
     .await?;
     Ok((entry, metadata))
+}
+
+/// Where a new table goes: under the base of the storage connection its catalog is bound
+/// to (`<base>/<schema>/<table>/`, refused on a read-only one), else in the warehouse.
+async fn location_for(
+    state: &AppState,
+    principal: &Principal,
+    reference: &lakeward_model::TableRef,
+) -> ApiResult<(url::Url, Option<uuid::Uuid>)> {
+    let Some(connection) = state.meta.storage_connection_of_catalog(principal.org_id, reference.catalog.as_str()).await?
+    else {
+        return Ok((state.config.warehouse.table_location(principal.org_id, reference), None));
+    };
+    if connection.read_only {
+        return Err(ApiError::conflict(format!(
+            "catalog `{}` is on the read-only storage connection `{}`: tables cannot be created there",
+            reference.catalog, connection.name
+        )));
+    }
+    let base = super::storages::open(state, &connection)?.base()?;
+    let location = base.join(&format!("{}/{}/", reference.schema, reference.table)).map_err(ApiError::internal)?;
+    Ok((location, Some(connection.id)))
 }
