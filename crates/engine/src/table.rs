@@ -189,7 +189,8 @@ pub(crate) async fn create(
         );
     }
     // Creates the directory for local locations; object stores need none.
-    let location = deltalake::ensure_table_uri(location.as_str())?;
+    let location =
+        if location.scheme() == "file" { deltalake::ensure_table_uri(location.as_str())? } else { location.clone() };
     let table = builder(stores, &location)?.build()?;
     let created = table
         .create()

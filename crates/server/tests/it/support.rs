@@ -25,11 +25,24 @@ pub struct Tenant {
 
 pub const PASSWORD: &str = "correct horse battery";
 
+/// The warehouse of a test server: a folder of its data directory, or, when
+/// `LAKEWARD_TEST_WAREHOUSE` names an object-store prefix (`s3://bucket/prefix`, the store
+/// configured by the standard `AWS_*` variables), a fresh prefix under it: the data-plane
+/// tests run a second time that way in `scripts/test.sh`.
+fn test_warehouse(dir: &std::path::Path) -> Warehouse {
+    match std::env::var("LAKEWARD_TEST_WAREHOUSE") {
+        Ok(root) => {
+            Warehouse::parse(&format!("{}/{}/", root.trim_end_matches('/'), uuid::Uuid::new_v4())).unwrap()
+        }
+        Err(_) => Warehouse::parse(&format!("file://{}/warehouse/", dir.display())).unwrap(),
+    }
+}
+
 pub fn test_config(dir: &std::path::Path) -> ServerConfig {
     ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.to_path_buf(),
-        warehouse: Warehouse::parse(&format!("file://{}/warehouse/", dir.display())).unwrap(),
+        warehouse: test_warehouse(dir),
         database_url: format!("sqlite://{}?mode=rwc", dir.join("meta.db").display()),
         secret: ServerSecret::generate(),
         allow_signup: true,

@@ -1,0 +1,264 @@
+"""Storage connections against real emulators (moto for S3, Azurite for Azure Blob), which
+scripts/emulators.sh starts: registering with good and bad credentials, discovering the
+Delta tables Python `deltalake` wrote there, reading and writing them through the API,
+reading Lakeward's writes back with `deltalake` and DuckDB, and the object browser."""
+
+import os
+import uuid
+
+from pathlib import Path
+
+import duckdb
+import duckdb_extension_delta
+import duckdb_extension_httpfs
+import pytest
+from deltalake import DeltaTable
+
+import delta_fixtures
+
+S3_ENDPOINT = os.environ.get("LAKEWARD_TEST_S3_ENDPOINT")
+AZURITE_ENDPOINT = os.environ.get("LAKEWARD_TEST_AZURITE_ENDPOINT")
+BUCKET = os.environ.get("LAKEWARD_TEST_S3_BUCKET", "lakeward")
+CONTAINER = os.environ.get("LAKEWARD_TEST_AZURITE_CONTAINER", "lakeward")
+
+
+def duckdb_on_s3() -> duckdb.DuckDBPyConnection:
+    """DuckDB with its delta and httpfs extensions from their PyPI packages (nothing downloads)."""
+    def extension(module, name):
+        return Path(module.__file__).parent / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+    con = duckdb.connect(config={"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"})
+    con.execute(f"LOAD '{extension(duckdb_extension_httpfs, 'httpfs')}'")
+    con.execute(f"LOAD '{extension(duckdb_extension_delta, 'delta')}'")
+    return con
+
+
+def test_the_emulators_are_running():
+    # Not a skip: without the emulators these tests cannot say anything, so they fail.
+    assert S3_ENDPOINT and AZURITE_ENDPOINT, "run scripts/emulators.sh and export what it prints"
+
+
+def s3_request(base_path: str, **extra) -> dict:
+    return {
+        "accessKeyId": "test", "secretKey": "test", "region": "us-east-1", "bucketName": BUCKET,
+        "endpoint": S3_ENDPOINT, "basePath": base_path, **extra,
+    }
+
+
+def az_request(base_path: str, **extra) -> dict:
+    return {
+        "accountName": delta_fixtures.AZURITE_ACCOUNT, "container": CONTAINER, "accessKey": delta_fixtures.AZURITE_KEY,
+        "endpoint": AZURITE_ENDPOINT, "basePath": base_path, **extra,
+    }
+
+
+KINDS = {
+    "s3": (f"s3://{BUCKET}", s3_request),
+    "az": (f"az://{CONTAINER}", az_request),
+}
+
+
+@pytest.fixture(scope="module")
+def admin(lakeward):
+    return lakeward.onboard("Storage Org", f"storage-{uuid.uuid4().hex[:8]}@example.com")
+
+
+@pytest.fixture(scope="module", params=["s3", "az"])
+def connected(request, lakeward, admin):
+    """Fixture tables written by Python deltalake under a fresh prefix, and a connection to it."""
+    kind = request.param
+    root, make = KINDS[kind]
+    prefix = f"lake-{uuid.uuid4().hex[:8]}"
+    uri = f"{root}/{prefix}"
+    options = delta_fixtures.storage_options_from_env(uri)
+    delta_fixtures.ensure_bucket(uri, options)
+    fixtures = delta_fixtures.write_fixtures(uri, options)
+    res = lakeward.call("POST", f"/v1/storages/{kind}", admin["access_token"],
+                        json=make(prefix, name=f"{kind}-{prefix}", discoverIceberg=True))
+    assert res.status_code == 201, res.text
+    return {"kind": kind, "uri": uri, "options": options, "fixtures": fixtures, "answer": res.json(), "prefix": prefix}
+
+
+def test_registering_tests_the_connection_and_discovers_its_tables(lakeward, admin, connected):
+    answer = connected["answer"]
+    assert [(c["name"], c["ok"]) for c in answer["checks"]] == [
+        ("reachable", True), ("list", True), ("write", True), ("read", True), ("delete", True)]
+    config = answer["config"]
+    assert config["path"] == connected["uri"] + "/"
+    assert "test" not in str(config["settings"].get("secretKey", "")) and "accessKey" not in config["settings"]
+    discovery = answer["discovery"]
+    catalog = config["catalog"]
+    # Hidden (`.tmp`) and `_` folders are skipped; the folder layout names schemas.
+    assert sorted(discovery["registered"]) == sorted(
+        [f"{catalog}.sales.orders", f"{catalog}.sales.events", f"{catalog}.crm.customers", f"{catalog}.crm.accounts"])
+    assert discovery["deltaTablesCount"] == 4 and discovery["vanished"] == []
+    assert [t["path"] for t in discovery["iceberg"]] == ["ice/t"]
+    assert [c["name"] for c in discovery["iceberg"][0]["columns"]] == ["id", "name"]
+    # One LIST per folder: the levels are base, then its folders, then theirs.
+    assert discovery["listsPerLevel"][0] == 1
+
+    # Rediscovery registers nothing new and reports nothing vanished.
+    again = lakeward.call("GET", f"/v1/storages/tables?with_discovery=true&config_id={config['id']}", admin["access_token"])
+    assert again.status_code == 200, again.text
+    report = again.json()["discovery"][config["name"]]
+    assert report["registered"] == [] and len(report["alreadyRegistered"]) == 4
+
+
+def test_discovered_tables_read_and_write_like_managed_ones(lakeward, admin, connected):
+    token, catalog = admin["access_token"], connected["answer"]["config"]["catalog"]
+    fixtures = connected["fixtures"]
+    for rel, schema, table in [("sales/orders", "sales", "orders"), ("sales/events", "sales", "events"),
+                               ("crm/customers", "crm", "customers"), ("crm/accounts", "crm", "accounts")]:
+        res = lakeward.call("GET", f"/v1/tables/{catalog}/{schema}/{table}/rows?limit=1000", token,
+                            headers={"Prefer": "count=exact"})
+        assert res.status_code in (200, 206), res.text
+        assert len(res.json()) == fixtures[rel]["rows"], rel
+    # Partitioned: a filter on the partition column.
+    res = lakeward.call("GET", f"/v1/tables/{catalog}/sales/orders/rows?region=eq.emea&limit=1000", token)
+    assert res.status_code == 200 and res.json() and {r["region"] for r in res.json()} == {"emea"}
+    # Evolved schema: the added column reads as null for the first rows.
+    res = lakeward.call("GET", f"/v1/tables/{catalog}/crm/customers", token)
+    assert "email" in [c["name"] for c in res.json()["schema"]["fields"]], res.text
+
+    # SQL over a discovered table.
+    res = lakeward.call("POST", "/v1/sql", token, json={"query": f"SELECT count(*) AS n FROM {catalog}.sales.events"})
+    assert res.status_code == 200, res.text
+    assert res.json()["rows"][0]["n"] == fixtures["sales/events"]["rows"]
+
+    # The constraint another engine declared holds for Lakeward's writes too.
+    res = lakeward.call("POST", f"/v1/tables/{catalog}/crm/accounts/rows", token,
+                        json=[{"account_id": 1000, "customer_id": 1, "balance": -5.0}])
+    assert res.status_code in (400, 409), res.text
+    res = lakeward.call("POST", f"/v1/tables/{catalog}/crm/accounts/rows", token,
+                        json=[{"account_id": 1001, "customer_id": 1, "balance": 5.0}])
+    assert res.status_code == 201, res.text
+    # Lakeward's write, read back by deltalake and DuckDB straight from the store.
+    uri = connected["uri"] + "/crm/accounts"
+    dt = DeltaTable(uri, storage_options=connected["options"])
+    assert dt.to_pyarrow_table().num_rows == fixtures["crm/accounts"]["rows"] + 1
+    assert 1001 in dt.to_pyarrow_table().column("account_id").to_pylist()
+    if connected["kind"] == "s3":
+        con = duckdb_on_s3()
+        con.execute(
+            f"CREATE SECRET s3 (TYPE s3, KEY_ID 'test', SECRET 'test', REGION 'us-east-1', "
+            f"ENDPOINT '{S3_ENDPOINT.removeprefix('http://')}', URL_STYLE 'path', USE_SSL false)")
+        n = con.execute(f"SELECT count(*) FROM delta_scan('{uri}')").fetchone()[0]
+        assert n == fixtures["crm/accounts"]["rows"] + 1
+
+    # Update, delete, history, rollback.
+    res = lakeward.call("PATCH", f"/v1/tables/{catalog}/crm/accounts/rows?account_id=eq.1001", token, json={"balance": 7.0})
+    assert res.status_code == 200, res.text
+    res = lakeward.call("DELETE", f"/v1/tables/{catalog}/crm/accounts/rows?account_id=eq.1001", token)
+    assert res.status_code == 200, res.text
+    history = lakeward.call("GET", f"/v1/tables/{catalog}/crm/accounts/history", token).json()
+    assert len(history) == 5, history  # 2 by deltalake, insert, update, delete
+
+
+def test_registering_with_bad_credentials_or_places_stores_nothing(lakeward, admin):
+    token = admin["access_token"]
+    before = lakeward.call("GET", "/v1/storages/configs", token).json()["configs"]
+    cases = [
+        ("s3", s3_request("x", secretKey="wrong", name="wrong-secret"), "list"),
+        ("s3", s3_request("x", bucketName="no-such-bucket-here", name="no-bucket"), "list"),
+        ("s3", s3_request("x", endpoint="http://127.0.0.1:1", name="unreachable"), "reachable"),
+        ("az", az_request("x", accessKey="d3Jvbmc=", name="az-wrong-key"), "list"),
+        ("az", az_request("x", container="nosuchcontainer", name="az-no-container"), "list"),
+    ]
+    for kind, body, failing in cases:
+        res = lakeward.call("POST", f"/v1/storages/{kind}", token, json=body)
+        assert res.status_code == 400, (body["name"], res.text)
+        error = res.json()
+        checks = {c["name"]: c for c in error["checks"]}
+        assert checks[failing]["ok"] is False and checks[failing]["reason"], error
+        assert "wrong" not in checks[failing]["reason"] and delta_fixtures.AZURITE_KEY not in res.text
+    after = lakeward.call("GET", "/v1/storages/configs", token).json()["configs"]
+    assert after == before
+
+
+def test_object_browser_lists_downloads_uploads_and_deletes(lakeward, admin, connected):
+    token, config = admin["access_token"], connected["answer"]["config"]
+    base = f"/v1/storages/configs/{config['id']}"
+    res = lakeward.call("GET", f"{base}/objects?delimiter=true", token)
+    assert res.status_code == 200, res.text
+    listing = res.json()
+    assert {"crm/", "sales/", "raw/", "ice/", "_staging/", ".tmp/"} <= set(listing["commonPrefixes"])
+    res = lakeward.call("GET", f"{base}/objects?path=raw/files&extensions=csv", token)
+    names = [o["name"] for o in res.json()["objects"]]
+    assert names == ["a.csv", "b.csv"], res.text
+    # Pages: one object at a time, by continuation token.
+    first = lakeward.call("GET", f"{base}/objects?path=raw/files&limit=1", token).json()
+    assert first["hasMore"] and first["count"] == 1
+    second = lakeward.call("GET", f"{base}/objects?path=raw/files&limit=1&continuation_token={first['nextContinuationToken']}",
+                           token).json()
+    assert [o["name"] for o in second["objects"]] == ["b.csv"]
+
+    body = b"id,name\n1,x\n2,y\n"
+    up = lakeward.call("POST", "/v1/storages/uploads", token,
+                       data={"configId": config["id"], "path": "uploads/day1"},
+                       files=[("files", ("new.csv", body, "text/csv")), ("files", ("other.txt", b"hello", "text/plain"))])
+    assert up.status_code == 201, up.text
+    assert [u["path"] for u in up.json()["uploaded"]] == ["uploads/day1/new.csv", "uploads/day1/other.txt"]
+    down = lakeward.call("GET", f"{base}/objects/download?path=uploads/day1/new.csv", token)
+    assert down.status_code == 200 and down.content == body
+    assert down.headers["content-type"].startswith("text/csv")
+    assert down.headers["content-disposition"].startswith("attachment")
+    part = lakeward.call("GET", f"{base}/objects/download?path=uploads/day1/new.csv&inline=true", token,
+                         headers={"Range": "bytes=3-6"})
+    assert part.status_code == 206 and part.content == body[3:7]
+    assert part.headers["content-range"] == f"bytes 3-6/{len(body)}"
+    assert lakeward.call("GET", f"{base}/objects/download?path=uploads/none.csv", token).status_code == 404
+
+    # Paths stay inside the base.
+    for trick in ["../x", "/etc/passwd", "a/../../b", "a\\..\\b", "%2e%2e/x", "a//b", "./a"]:
+        res = lakeward.call("GET", f"{base}/objects/download", token, params={"path": trick})
+        assert res.status_code == 400, (trick, res.text)
+        assert res.json()["details"][0]["field"] == "path"
+    # A registered table's files are not deleted one by one.
+    res = lakeward.call("DELETE", f"{base}/objects", token, params={"path": "crm/accounts/_delta_log/00000000000000000000.json"})
+    assert res.status_code == 409, res.text
+    res = lakeward.call("DELETE", f"{base}/objects", token, params={"path": "uploads/day1/new.csv"})
+    assert res.status_code == 200, res.text
+    assert lakeward.call("GET", f"{base}/objects/download?path=uploads/day1/new.csv", token).status_code == 404
+
+
+def test_other_organisations_and_viewers(lakeward, admin, connected):
+    config = connected["answer"]["config"]
+    other = lakeward.onboard("Other Org", f"other-{uuid.uuid4().hex[:8]}@example.com")
+    for method, path in [("GET", f"/v1/storages/configs/{config['id']}"),
+                         ("GET", f"/v1/storages/configs/{config['id']}/objects"),
+                         ("GET", f"/v1/storages/configs/{config['id']}/test"),
+                         ("DELETE", f"/v1/storages/configs/{config['id']}")]:
+        res = lakeward.call(method, path, other["access_token"])
+        assert res.status_code == 404, (method, path, res.text)
+    assert lakeward.call("GET", "/v1/storages/configs", other["access_token"]).json()["configs"] == []
+    # The same location cannot be connected by another organisation.
+    root, make = KINDS[connected["kind"]]
+    res = lakeward.call("POST", f"/v1/storages/{connected['kind']}", other["access_token"],
+                        json=make(connected["prefix"], name="steal"))
+    assert res.status_code == 409, res.text
+
+
+def test_read_only_connections_refuse_writes(lakeward, admin):
+    token = admin["access_token"]
+    prefix = f"ro-{uuid.uuid4().hex[:8]}"
+    uri = f"s3://{BUCKET}/{prefix}"
+    options = delta_fixtures.storage_options_from_env(uri)
+    delta_fixtures.write_fixtures(uri, options, include_iceberg=False)
+    res = lakeward.call("POST", "/v1/storages/s3?readOnly=true", token, json=s3_request(prefix, name=prefix))
+    assert res.status_code == 201, res.text
+    answer = res.json()
+    assert [c["name"] for c in answer["checks"] if c["skipped"]] == ["write", "read", "delete"]
+    catalog, config_id = answer["config"]["catalog"], answer["config"]["id"]
+    rows = lakeward.call("GET", f"/v1/tables/{catalog}/crm/accounts/rows", token)
+    assert rows.status_code == 200 and len(rows.json()) == 40
+    res = lakeward.call("POST", f"/v1/tables/{catalog}/crm/accounts/rows", token, json=[{"account_id": 1, "customer_id": 1, "balance": 1.0}])
+    assert res.status_code == 409 and "read-only" in res.json()["message"], res.text
+    up = lakeward.call("POST", "/v1/storages/uploads", token, data={"configId": config_id, "path": "x"},
+                       files=[("files", ("a.txt", b"a", "text/plain"))])
+    assert up.status_code == 409, up.text
+    # Deleting a connection with tables needs the confirm, and keeps the data.
+    res = lakeward.call("DELETE", f"/v1/storages/configs/{config_id}", token)
+    assert res.status_code == 409, res.text
+    res = lakeward.call("DELETE", f"/v1/storages/configs/{config_id}?confirm={prefix}", token)
+    assert res.status_code == 200 and res.json()["tablesUnregistered"] == 4, res.text
+    assert lakeward.call("GET", f"/v1/tables/{catalog}/crm/accounts/rows", token).status_code == 404
+    assert DeltaTable(uri + "/crm/accounts", storage_options=options).to_pyarrow_table().num_rows == 40
