@@ -11,7 +11,20 @@ if ! command -v cargo-nextest >/dev/null 2>&1; then
     cargo install --locked cargo-nextest
 fi
 
+# The S3 (moto) and Azure (Azurite) emulators on loopback, installed and started here;
+# the storage tests need them, and stopping them is left to the end of this script.
+eval "$(scripts/emulators.sh start)"
+trap 'scripts/emulators.sh stop >/dev/null 2>&1 || true' EXIT
+
 cargo nextest run --workspace --no-fail-fast "$@"
+
+# The data-plane tests a second time, with the warehouse on the S3 emulator (one test
+# matrix: the same tests, another warehouse). Tests that look at the warehouse's local
+# files are left out of this pass.
+AWS_ENDPOINT_URL="$LAKEWARD_TEST_S3_ENDPOINT" AWS_ALLOW_HTTP=true AWS_REGION="$LAKEWARD_TEST_S3_REGION" \
+    AWS_ACCESS_KEY_ID="$LAKEWARD_TEST_S3_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$LAKEWARD_TEST_S3_SECRET_ACCESS_KEY" \
+    LAKEWARD_TEST_WAREHOUSE="s3://$LAKEWARD_TEST_S3_BUCKET/warehouse-tests" \
+    cargo nextest run --workspace --no-fail-fast -E "package(lakeward-server) and ($(sed 's/.*/(&)/' scripts/s3-warehouse-tests.txt | paste -sd'|' | sed 's/|/ or /g'))"
 
 # Interop: the binary the Rust tests just built, and pinned Python clients in a venv.
 target_dir="${CARGO_TARGET_DIR:-target}"

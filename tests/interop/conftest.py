@@ -39,7 +39,9 @@ class Lakeward:
         return self.data_dir / "warehouse" / org_id / catalog / schema / table
 
 
-def start(data_dir: Path, log_name: str = "lakeward.log") -> tuple[subprocess.Popen, Lakeward]:
+def start(
+    data_dir: Path, log_name: str = "lakeward.log", extra_args: list[str] | None = None, env: dict | None = None
+) -> tuple[subprocess.Popen, Lakeward]:
     """`lakeward serve` on `data_dir` (several processes may share one), once it answers."""
     binary = os.environ.get("LAKEWARD_BIN")
     assert binary and Path(binary).exists(), "set LAKEWARD_BIN to the built lakeward binary"
@@ -49,9 +51,11 @@ def start(data_dir: Path, log_name: str = "lakeward.log") -> tuple[subprocess.Po
         [
             binary, "serve", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}",
             "--allow-signup", "true", "--rate-limit-per-minute", "100000", "--auth-rate-limit-per-minute", "10000",
+            *(extra_args or []),
         ],
         stdout=log,
         stderr=log,
+        env={**os.environ, **(env or {})},
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60

@@ -24,6 +24,7 @@ mod rows;
 mod schema_changes;
 mod search;
 mod sql;
+mod storages;
 mod support;
 mod tables;
 mod time_travel;

@@ -189,10 +189,12 @@ pub fn missing(what: &str) -> Value {
 /// tests do not re-derive the access model they check.
 pub fn forbidden(scope: &str) -> Value {
     let held_by = match scope {
-        "tables:query" | "tables:read" | "domains:read" | "org:read" => "every role",
+        "tables:query" | "tables:read" | "domains:read" | "org:read" | "connections:read" | "storage:read"
+        | "objects:read" | "objects:download" => "every role",
         "tables:import" | "rows:insert" | "rows:update" | "rows:delete" => "editors, builders and admins",
         "tables:create" | "tables:modify" | "domains:write" | "apikeys:read" | "apikeys:create" | "apikeys:update"
-        | "apikeys:revoke" | "webhooks:read" | "webhooks:write" => "builders and admins",
+        | "apikeys:revoke" | "webhooks:read" | "webhooks:write" | "connections:create" | "connections:delete"
+        | "objects:delete" | "objects:upload" => "builders and admins",
         "org:update" | "audit:read" | "metrics:read" => "admins",
         other => panic!("no role table entry for scope {other}"),
     };
