@@ -33,7 +33,15 @@ pub struct ConfigArgs {
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "LAKEWARD_LISTEN", global = true)]
     pub listen: Option<SocketAddr>,
-    /// Where managed tables live, as a file:// URL (object stores are not supported yet) [default: file://<data-dir>/warehouse/]
+    /// Where managed tables live: a local folder as a file:// URL, or an object store as
+    /// s3://bucket/prefix, az://container/prefix or gs://bucket/prefix, configured by the
+    /// standard variables: S3: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+    /// AWS_REGION, AWS_ENDPOINT_URL (S3-compatible stores), AWS_ALLOW_HTTP=true (plain
+    /// http); Azure: AZURE_STORAGE_ACCOUNT_NAME, AZURE_STORAGE_ACCOUNT_KEY (or
+    /// AZURE_STORAGE_SAS_KEY, AZURE_STORAGE_TOKEN), AZURE_STORAGE_ENDPOINT, AZURE_ALLOW_HTTP;
+    /// GCS: GOOGLE_SERVICE_ACCOUNT (key file) or GOOGLE_SERVICE_ACCOUNT_KEY (its JSON).
+    /// Commits are conditional puts, so several servers may write one table without a lock
+    /// service [default: file://<data-dir>/warehouse/]
     #[arg(long, env = "LAKEWARD_WAREHOUSE", global = true)]
     pub warehouse: Option<String>,
     /// Metadata database URL [default: sqlite://<data-dir>/lakeward.db]

@@ -372,7 +372,7 @@ mod tests {
             bucket: "lake".into(),
             service_account_key: Some(Secret("{not json".into())),
         });
-        let err = bad_key.build().err().expect("a key that is not JSON is refused");
+        let err = bad_key.build().expect_err("a key that is not JSON is refused");
         assert!(matches!(err, EngineError::Invalid { .. }), "{err:?}");
         assert!(!err.to_string().contains("{not json"));
         let key = serde_json::json!({

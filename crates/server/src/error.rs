@@ -50,8 +50,8 @@ pub struct ApiError {
     pub required_scope: Option<String>,
     pub retry_after: Option<u64>,
     pub violating_rows: Option<u64>,
-    /// A storage connection's checks, when they refused it.
-    pub checks: Option<serde_json::Value>,
+    /// A storage connection's checks, when they refused it (boxed: errors stay small).
+    pub checks: Option<Box<serde_json::Value>>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -135,7 +135,7 @@ impl ApiError {
             required_scope: self.required_scope.clone(),
             retry_after: self.retry_after,
             violating_rows: self.violating_rows,
-            checks: self.checks.clone(),
+            checks: self.checks.as_deref().cloned(),
         }
     }
 }

@@ -441,7 +441,7 @@ pub fn all_passed(checks: &[StoreCheck]) -> bool {
 pub fn failed_checks(checks: &[StoreCheck]) -> ApiError {
     let failed: Vec<&str> = checks.iter().filter(|c| !c.ok && !c.skipped).map(|c| c.name).collect();
     ApiError {
-        checks: Some(serde_json::to_value(checks).unwrap_or_default()),
+        checks: Some(Box::new(serde_json::to_value(checks).unwrap_or_default())),
         ..ApiError::bad_request(format!("the connection test failed: {}", failed.join(", ")))
     }
 }
