@@ -93,7 +93,7 @@ async fn create_validates_name_scopes_and_expiry() {
 
     let (_, created) = s.post("/v1/api-keys", Some(&ada.token), json!({ "name": "k", "expires_at": future })).await;
     assert_eq!(created["api_key"]["expires_at"].as_str().unwrap()[..19], future[..19]);
-    assert_eq!(created["api_key"]["scopes"].as_array().unwrap().len(), 30, "defaults to every scope the admin holds");
+    assert_eq!(created["api_key"]["scopes"].as_array().unwrap().len(), 31, "defaults to every scope the admin holds");
     let (status, body) = s.post("/v1/api-keys", Some(&ada.token), json!({ "name": "k" })).await;
     assert_eq!(
         (status, body),
@@ -116,7 +116,7 @@ async fn keys_cannot_exceed_their_creators_role_or_scopes() {
         s.post("/v1/api-keys", Some(&builder.token), json!({ "name": "k", "scopes": ["admin"] })).await;
     assert_eq!((status, body), (StatusCode::FORBIDDEN, forbidden("org:update")));
     let (_, created) = s.post("/v1/api-keys", Some(&builder.token), json!({ "name": "k", "scopes": ["write"] })).await;
-    assert_eq!(created["api_key"]["scopes"].as_array().unwrap().len(), 27);
+    assert_eq!(created["api_key"]["scopes"].as_array().unwrap().len(), 28);
 
     // Viewers hold no API-key scopes at all.
     let (status, body) = s.post("/v1/api-keys", Some(&viewer.token), json!({ "name": "k", "scopes": ["read"] })).await;

@@ -87,6 +87,19 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/v1/tables/{catalog}/{schema}/{table}/columns/{column}/domain/parents/{parent}/children/{child}"),
     ("get", "/v1/tables/{catalog}/{schema}/{table}/columns/{column}/allowed-values"),
     ("post", "/v1/sql"),
+    ("post", "/v1/storages/s3"),
+    ("post", "/v1/storages/az"),
+    ("post", "/v1/storages/gcs"),
+    ("post", "/v1/storages/uploads"),
+    ("get", "/v1/storages/configs"),
+    ("get", "/v1/storages/configs/{config_id}"),
+    ("patch", "/v1/storages/configs/{config_id}"),
+    ("delete", "/v1/storages/configs/{config_id}"),
+    ("get", "/v1/storages/configs/{config_id}/test"),
+    ("get", "/v1/storages/tables"),
+    ("get", "/v1/storages/configs/{config_id}/objects"),
+    ("delete", "/v1/storages/configs/{config_id}/objects"),
+    ("get", "/v1/storages/configs/{config_id}/objects/download"),
 ];
 
 #[tokio::test]

@@ -413,6 +413,13 @@ const SUBSCRIBABLE: &[&str] = &[
     "domain.removed",
     "constraint.added",
     "constraint.dropped",
+    "storage.connection_created",
+    "storage.connection_updated",
+    "storage.connection_deleted",
+    "storage.connection_tested",
+    "storage.tables_discovered",
+    "storage.objects_uploaded",
+    "storage.object_deleted",
     "job.cancelled",
 ];
 
