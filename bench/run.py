@@ -85,14 +85,15 @@ def median_ms(fn, repeat: int) -> float:
 
 
 class Server:
-    def __init__(self, binary: str, data_dir: Path, query_timeout_secs: int = 600):
+    def __init__(self, binary: str, data_dir: Path, query_timeout_secs: int = 600, extra_args=(), env=None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [binary, "serve", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{self.port}",
              "--rate-limit-per-minute", "10000000", "--auth-rate-limit-per-minute", "100000",
-             "--max-upload-bytes", str(8 << 30), "--query-timeout-secs", str(query_timeout_secs), "--memory-limit-mb", "4096"],
-            stdout=subprocess.DEVNULL, stderr=open(data_dir.parent / "server.log", "w"))
+             "--max-upload-bytes", str(8 << 30), "--query-timeout-secs", str(query_timeout_secs), "--memory-limit-mb", "4096",
+             *extra_args],
+            stdout=subprocess.DEVNULL, stderr=open(data_dir.parent / "server.log", "w"), env={**os.environ, **(env or {})})
         self.http = requests.Session()
         deadline = time.time() + 60
         while True:
@@ -133,14 +134,16 @@ def main():
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--work", default=None, help="working directory (default: a temporary one)")
     parser.add_argument("--only", default="dataplane,governance,cancel",
-                        help="comma-separated workload groups: dataplane (issue 3), governance (issue 4), cancel (issue 11)")
+                        help="comma-separated workload groups: dataplane (issue 3), governance (issue 4), cancel (issue 11), "
+                             "storage (issue 13: needs scripts/emulators.sh running)")
+    parser.add_argument("--object-mb", type=int, default=1024, help="size of the object uploaded and downloaded (storage)")
     args = parser.parse_args()
     groups = set(args.only.split(","))
     work = Path(args.work or tempfile.mkdtemp(prefix="lakeward-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     if "cancel" in groups:
         cancel(work)
-    if not groups & {"dataplane", "governance"}:
+    if not groups & {"dataplane", "governance", "storage"}:
         return
     csv_path = work / f"customers-{args.rows}.csv"
     if not csv_path.exists():
@@ -157,7 +160,19 @@ def main():
         governance(server, csv_path, args.rows)
     if "dataplane" in groups:
         dataplane(server, csv_path, work, data_dir, ext, args.rows)
+    if "storage" in groups:
+        import storage
+        storage.storage(server, report, csv_path, args.rows, args.object_mb, peak_rss_mb, current_rss_mb)
     server.stop()
+    if "storage" in groups:
+        s3_dir = work / "server-s3-data"
+        shutil.rmtree(s3_dir, ignore_errors=True)
+        s3_dir.mkdir()
+        warehouse = f"s3://{storage.BUCKET}/bench-warehouse-{random.randrange(1 << 30):08x}"
+        env = {k: v for k, v in storage.OPTIONS.items() if k.isupper()}
+        s3_server = Server(os.environ["LAKEWARD_BIN"], s3_dir, extra_args=["--warehouse", warehouse], env=env)
+        storage.import_to_s3_warehouse(s3_server, report, csv_path, args.rows, import_job)
+        s3_server.stop()
 
 
 def cpu_seconds(pid: int) -> float:
