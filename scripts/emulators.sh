@@ -13,6 +13,12 @@
 # Idempotent: an emulator already answering on its port is reused. A bucket and a container,
 # both named $LAKEWARD_TEST_BUCKET (default `lakeward`), are created.
 #
+# moto checks credentials, as S3 does: by default it accepts any key, so a test of wrong
+# credentials could not fail. Setup creates an IAM user with an s3:* policy and an access
+# key (kept in the state folder, exported as LAKEWARD_TEST_S3_ACCESS_KEY_ID/SECRET), then
+# switches moto's authentication on (`POST /moto-api/reset-auth` with 0: every later
+# request must be signed by a known key with the right secret).
+#
 # Settings (environment):
 #   LAKEWARD_EMULATOR_VENV   venv for moto and the Python clients ($HOME/.cache/lakeward-emulator-venv)
 #   LAKEWARD_AZURITE_DIR     npm prefix for Azurite ($HOME/.cache/lakeward-azurite)
@@ -42,6 +48,7 @@ requirements=tests/interop/requirements-emulators.txt
 timeout_s=60
 
 moto_pidfile="$state/moto-$moto_port.pid"
+moto_keys="$state/moto-$moto_port.keys"
 azurite_pidfile="$state/azurite-$azurite_port.pid"
 
 log() { echo "emulators: $*" >&2; }
@@ -110,6 +117,7 @@ start_moto() {
     install_moto
     local logfile="$state/moto-$moto_port.log"
     log "starting moto on 127.0.0.1:$moto_port (log $logfile)"
+    rm -f "$moto_keys"
     nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$logfile" 2>&1 </dev/null &
     echo $! >"$moto_pidfile"
     wait_for moto moto_answers "$moto_pidfile" "$logfile"
@@ -137,20 +145,49 @@ start_azurite() {
     wait_for Azurite azurite_answers "$azurite_pidfile" "$logfile"
 }
 
-# The bucket and the container of the tests (both calls succeed when they already exist).
+# The bucket and the container of the tests (both calls succeed when they already exist),
+# the test user's S3 key (created once per moto process), then moto's authentication on.
 create_bucket_and_container() {
     install_moto
-    "$venv/bin/python" - "$moto_port" "$azurite_port" "$bucket" "$AZURITE_ACCOUNT" "$AZURITE_KEY" <<'EOF'
+    "$venv/bin/python" - "$moto_port" "$azurite_port" "$bucket" "$AZURITE_ACCOUNT" "$AZURITE_KEY" "$moto_keys" <<'EOF'
+import json
+import os
 import sys
+import urllib.request
+
 import boto3
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient
 
-moto_port, azurite_port, bucket, account, key = sys.argv[1:]
-s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{moto_port}", region_name="us-east-1",
+moto_port, azurite_port, bucket, account, key, keys_file = sys.argv[1:]
+endpoint = f"http://127.0.0.1:{moto_port}"
+
+
+def moto_auth_after(count: str) -> None:
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset-auth", data=count.encode(),
+                                     method="POST", headers={"Content-Type": "text/plain"})
+    urllib.request.urlopen(request, timeout=10).read()
+
+
+moto_auth_after("inf")  # setup itself runs unauthenticated
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                   aws_access_key_id="test", aws_secret_access_key="test")
 if bucket not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
     s3.create_bucket(Bucket=bucket)
+if not os.path.exists(keys_file):
+    iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
+                       aws_access_key_id="test", aws_secret_access_key="test")
+    user = "lakeward-tests"
+    if user not in [u["UserName"] for u in iam.list_users()["Users"]]:
+        iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="s3-all", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    access_key = iam.create_access_key(UserName=user)["AccessKey"]
+    with open(keys_file + ".tmp", "w") as out:
+        out.write(f"{access_key['AccessKeyId']}\n{access_key['SecretAccessKey']}\n")
+    os.replace(keys_file + ".tmp", keys_file)
+moto_auth_after("0")
 service = BlobServiceClient(f"http://127.0.0.1:{azurite_port}/{account}",
                             credential={"account_name": account, "account_key": key})
 try:
@@ -161,12 +198,16 @@ EOF
 }
 
 print_env() {
+    local key_id=test secret=test
+    if [ -f "$moto_keys" ]; then
+        { read -r key_id; read -r secret; } <"$moto_keys"
+    fi
     cat <<EOF
 export LAKEWARD_TEST_S3_ENDPOINT=http://127.0.0.1:$moto_port
 export LAKEWARD_TEST_S3_BUCKET=$bucket
 export LAKEWARD_TEST_S3_REGION=us-east-1
-export LAKEWARD_TEST_S3_ACCESS_KEY_ID=test
-export LAKEWARD_TEST_S3_SECRET_ACCESS_KEY=test
+export LAKEWARD_TEST_S3_ACCESS_KEY_ID=$key_id
+export LAKEWARD_TEST_S3_SECRET_ACCESS_KEY='$secret'
 export LAKEWARD_TEST_AZURITE_ENDPOINT=http://127.0.0.1:$azurite_port/$AZURITE_ACCOUNT
 export LAKEWARD_TEST_AZURITE_CONTAINER=$bucket
 export LAKEWARD_TEST_AZURITE_ACCOUNT=$AZURITE_ACCOUNT
@@ -212,6 +253,7 @@ case "${1:-start}" in
         ;;
     stop)
         stop_one moto "$moto_pidfile"
+        rm -f "$moto_keys"
         stop_one Azurite "$azurite_pidfile"
         rm -rf "$state/azurite-$azurite_port-data"
         ;;

@@ -16,26 +16,23 @@ lays out, under `uri_root`:
     ice/t            a minimal Iceberg layout (metadata/v1.metadata.json, no snapshot);
                      Python deltalake cannot write Iceberg, so it is written by hand
 
-Standalone, for a quick manual check (creates the bucket or container when missing, then
-prints the descriptions and every key under the root):
+Standalone, for a quick manual check (prints the descriptions and every key under the root;
+the bucket and the container are the ones scripts/emulators.sh creates, and its exports
+carry the endpoints and moto's key):
 
-    LAKEWARD_TEST_S3_ENDPOINT=http://127.0.0.1:5055 python tests/interop/delta_fixtures.py s3://lakeward/fixtures
-    LAKEWARD_TEST_AZURITE_ENDPOINT=http://127.0.0.1:10055/devstoreaccount1 python tests/interop/delta_fixtures.py az://lakeward/fixtures
+    eval "$(scripts/emulators.sh)"
+    python tests/interop/delta_fixtures.py s3://lakeward/fixtures
+    python tests/interop/delta_fixtures.py az://lakeward/fixtures
     python tests/interop/delta_fixtures.py /tmp/fixtures
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import hmac
 import json
 import os
 import sys
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 
 import pyarrow as pa
@@ -302,62 +299,12 @@ def write_fixtures(uri_root: str, storage_options: dict | None = None, include_i
     return out
 
 
-def _azurite_shared_key_put(url: str, account: str, key: str) -> int:
-    """A SharedKey-signed `PUT` with no body (enough to create a container on Azurite)."""
-    date = dt.datetime.now(dt.timezone.utc).strftime("%a, %d %b %Y %H:%M:%S GMT")
-    version = "2021-08-06"
-    parsed = urllib.parse.urlparse(url)
-    query = urllib.parse.parse_qs(parsed.query)
-    resource = f"/{account}{parsed.path}" + "".join(f"\n{k}:{','.join(v)}" for k, v in sorted(query.items()))
-    content_type = "application/octet-stream"  # urllib would otherwise send a form type
-    # VERB, 4 empty fields (Content-Length is empty for 0), Content-Type, 6 empty, headers.
-    to_sign = "PUT\n" + "\n" * 4 + content_type + "\n" * 7 + f"x-ms-date:{date}\nx-ms-version:{version}\n" + resource
-    signature = base64.b64encode(hmac.new(base64.b64decode(key), to_sign.encode(), hashlib.sha256).digest()).decode()
-    request = urllib.request.Request(
-        url,
-        method="PUT",
-        data=b"",
-        headers={
-            "Content-Type": content_type,
-            "x-ms-date": date,
-            "x-ms-version": version,
-            "Authorization": f"SharedKey {account}:{signature}",
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
-def ensure_bucket(uri_root: str, storage_options: dict) -> None:
-    """Create the bucket (moto) or container (Azurite) of `uri_root` when it is missing."""
-    parsed = urllib.parse.urlparse(uri_root)
-    if parsed.scheme in ("s3", "s3a"):
-        # moto accepts an unsigned CreateBucket; 409 BucketAlreadyOwnedByYou is fine too.
-        url = storage_options["AWS_ENDPOINT_URL"].rstrip("/") + "/" + parsed.netloc
-        try:
-            urllib.request.urlopen(urllib.request.Request(url, method="PUT", data=b""), timeout=30).close()
-        except urllib.error.HTTPError as error:
-            if error.code != 409:
-                raise
-    elif parsed.scheme in ("az", "azure"):
-        url = storage_options["azure_storage_endpoint"].rstrip("/") + f"/{parsed.netloc}?restype=container"
-        status = _azurite_shared_key_put(
-            url, storage_options["azure_storage_account_name"], storage_options["azure_storage_account_key"]
-        )
-        if status not in (201, 409):
-            raise RuntimeError(f"creating container {parsed.netloc}: HTTP {status}")
-
-
 def main(argv: list[str]) -> int:
     if len(argv) != 2 or argv[1].startswith("-"):
         print(__doc__, file=sys.stderr)
         return 2
     root = argv[1]
     so = storage_options_from_env(root)
-    ensure_bucket(root, so)
     tables = write_fixtures(root, so)
     print(json.dumps(tables, indent=2))
     print("objects:")

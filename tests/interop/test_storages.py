@@ -20,6 +20,9 @@ S3_ENDPOINT = os.environ.get("LAKEWARD_TEST_S3_ENDPOINT")
 AZURITE_ENDPOINT = os.environ.get("LAKEWARD_TEST_AZURITE_ENDPOINT")
 BUCKET = os.environ.get("LAKEWARD_TEST_S3_BUCKET", "lakeward")
 CONTAINER = os.environ.get("LAKEWARD_TEST_AZURITE_CONTAINER", "lakeward")
+# moto runs with authentication on (scripts/emulators.sh): only this key, with this secret, is let in.
+S3_KEY_ID = os.environ.get("LAKEWARD_TEST_S3_ACCESS_KEY_ID", "")
+S3_SECRET = os.environ.get("LAKEWARD_TEST_S3_SECRET_ACCESS_KEY", "")
 
 
 def duckdb_on_s3() -> duckdb.DuckDBPyConnection:
@@ -34,12 +37,12 @@ def duckdb_on_s3() -> duckdb.DuckDBPyConnection:
 
 def test_the_emulators_are_running():
     # Not a skip: without the emulators these tests cannot say anything, so they fail.
-    assert S3_ENDPOINT and AZURITE_ENDPOINT, "run scripts/emulators.sh and export what it prints"
+    assert S3_ENDPOINT and AZURITE_ENDPOINT and S3_SECRET, "run scripts/emulators.sh and export what it prints"
 
 
 def s3_request(base_path: str, **extra) -> dict:
     return {
-        "accessKeyId": "test", "secretKey": "test", "region": "us-east-1", "bucketName": BUCKET,
+        "accessKeyId": S3_KEY_ID, "secretKey": S3_SECRET, "region": "us-east-1", "bucketName": BUCKET,
         "endpoint": S3_ENDPOINT, "basePath": base_path, **extra,
     }
 
@@ -70,7 +73,6 @@ def connected(request, lakeward, admin):
     prefix = f"lake-{uuid.uuid4().hex[:8]}"
     uri = f"{root}/{prefix}"
     options = delta_fixtures.storage_options_from_env(uri)
-    delta_fixtures.ensure_bucket(uri, options)
     fixtures = delta_fixtures.write_fixtures(uri, options)
     res = lakeward.call("POST", f"/v1/storages/{kind}", admin["access_token"],
                         json=make(prefix, name=f"{kind}-{prefix}", discoverIceberg=True))
@@ -84,7 +86,8 @@ def test_registering_tests_the_connection_and_discovers_its_tables(lakeward, adm
         ("reachable", True), ("list", True), ("write", True), ("read", True), ("delete", True)]
     config = answer["config"]
     assert config["path"] == connected["uri"] + "/"
-    assert "test" not in str(config["settings"].get("secretKey", "")) and "accessKey" not in config["settings"]
+    assert S3_SECRET not in str(config) and delta_fixtures.AZURITE_KEY not in str(config)
+    assert "accessKey" not in config["settings"]
     discovery = answer["discovery"]
     catalog = config["catalog"]
     # Hidden (`.tmp`) and `_` folders are skipped; the folder layout names schemas.
@@ -139,7 +142,7 @@ def test_discovered_tables_read_and_write_like_managed_ones(lakeward, admin, con
     if connected["kind"] == "s3":
         con = duckdb_on_s3()
         con.execute(
-            f"CREATE SECRET s3 (TYPE s3, KEY_ID 'test', SECRET 'test', REGION 'us-east-1', "
+            f"CREATE SECRET s3 (TYPE s3, KEY_ID '{S3_KEY_ID}', SECRET '{S3_SECRET}', REGION 'us-east-1', "
             f"ENDPOINT '{S3_ENDPOINT.removeprefix('http://')}', URL_STYLE 'path', USE_SSL false)")
         n = con.execute(f"SELECT count(*) FROM delta_scan('{uri}')").fetchone()[0]
         assert n == fixtures["crm/accounts"]["rows"] + 1
@@ -158,8 +161,10 @@ def test_registering_with_bad_credentials_or_places_stores_nothing(lakeward, adm
     before = lakeward.call("GET", "/v1/storages/configs", token).json()["configs"]
     cases = [
         ("s3", s3_request("x", bucketName="no-such-bucket-here", name="no-bucket"), "list"),
+        ("s3", s3_request("x", secretKey="wrong-secret-value", name="s3-bad-secret"), "list"),
+        ("s3", s3_request("x", accessKeyId="AKIANOSUCHKEY000000", name="s3-unknown-key"), "list"),
         ("s3", s3_request("x", endpoint="http://127.0.0.1:1", name="unreachable"), "reachable"),
-        ("az", az_request("x", accessKey="d3Jvbmc=", name="az-wrong-key"), "list"),
+        ("az", az_request("x", accessKey="d3Jvbmc=", name="az-bad-key"), "list"),
         ("az", az_request("x", container="nosuchcontainer", name="az-no-container"), "list"),
     ]
     for kind, body, failing in cases:
@@ -168,7 +173,8 @@ def test_registering_with_bad_credentials_or_places_stores_nothing(lakeward, adm
         error = res.json()
         checks = {c["name"]: c for c in error["checks"]}
         assert checks[failing]["ok"] is False and checks[failing]["reason"], error
-        assert "wrong" not in checks[failing]["reason"] and delta_fixtures.AZURITE_KEY not in res.text
+        assert "wrong" not in res.text and delta_fixtures.AZURITE_KEY not in res.text
+        assert S3_SECRET not in res.text
     after = lakeward.call("GET", "/v1/storages/configs", token).json()["configs"]
     assert after == before
 
