@@ -46,6 +46,19 @@ def assert_each_once(table_path, expected_ids: set[int]) -> None:
     assert set(ids) == expected_ids
 
 
+SCHEMA = pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("writer", pa.string())])
+
+
+def python_appends(uri: str, ids: list[int], errors: list, storage_options: dict | None = None) -> None:
+    """Python `deltalake` appending one row per commit, as another engine would."""
+    try:
+        for i in ids:
+            batch = pa.table({"id": [i], "writer": ["python"]}, schema=SCHEMA)
+            deltalake.write_deltalake(uri, batch, mode="append", storage_options=storage_options)
+    except Exception as e:  # reported by the test, in its own thread
+        errors.append(e)
+
+
 def test_two_processes_on_one_data_directory_commit_each_row_once(tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
@@ -94,19 +107,9 @@ def test_two_processes_on_one_data_directory_commit_each_row_once(tmp_path):
 def test_lakeward_beside_python_deltalake_keeps_every_row_once(lakeward):
     token, org_id = setup_table(lakeward, "BesideDeltalake")
     path = str(lakeward.table_path(org_id, "main", "crm", "t"))
-    schema = pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("writer", pa.string())])
     errors: list = []
-
-    def python_appends():
-        try:
-            for i in range(100):
-                batch = pa.table({"id": [50_000 + i], "writer": ["python"]}, schema=schema)
-                deltalake.write_deltalake(path, batch, mode="append")
-        except Exception as e:  # reported below, in the test's own thread
-            errors.append(e)
-
     answers: list = []
-    writers = [threading.Thread(target=python_appends)] + [
+    writers = [threading.Thread(target=python_appends, args=(path, [50_000 + i for i in range(100)], errors))] + [
         threading.Thread(target=insert_all, args=(lakeward, token, list(range(c * 100, c * 100 + 50)), "lakeward", answers))
         for c in range(2)
     ]
@@ -129,8 +132,9 @@ def test_lakeward_beside_python_deltalake_keeps_every_row_once(lakeward):
 
 
 def test_two_processes_on_one_s3_table_commit_each_row_once_without_version_gaps(tmp_path):
-    """The same on a warehouse in the S3 emulator: commits are conditional puts
-    (`If-None-Match: *`), so two processes never both write one version, with no lock service."""
+    """The same on a warehouse in the S3 emulator, with Python `deltalake` appending to the
+    same table meanwhile: commits are conditional puts (`If-None-Match: *`), so no two
+    writers both write one version, with no lock service."""
     import os
     import uuid
 
@@ -151,24 +155,35 @@ def test_two_processes_on_one_s3_table_commit_each_row_once_without_version_gaps
         second, b = start(data_dir, "s3-second.log", args, env)
         try:
             token_b = login(b, "admin@s3procs.example")
+            uri = f"{warehouse}/{org_id}/main/crm/t"
             answers: list = []
+            errors: list = []
+            python_ids = [90_000 + i for i in range(15)]
             threads = [
                 threading.Thread(target=insert_all, args=(server, tok, list(range(c * 1000, c * 1000 + 10)), name, answers))
                 for c, (server, tok, name) in enumerate([(a, token, "a"), (b, token_b, "b")] * 3)
-            ]
+            ] + [threading.Thread(target=python_appends, args=(uri, python_ids, errors, options))]
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
+            assert errors == []
             refused = [x for x in answers if x[1] != 201]
             assert refused == [], refused[:5]
             expected = {i for i, _, _ in answers}
             assert len(expected) == 60
-            table = deltalake.DeltaTable(f"{warehouse}/{org_id}/main/crm/t", storage_options=options)
+            expected |= set(python_ids)
+            table = deltalake.DeltaTable(uri, storage_options=options)
             ids = table.to_pyarrow_table(columns=["id"]).column("id").to_pylist()
             assert sorted(ids) == sorted(expected), f"{len(ids)} rows, {len(set(ids))} distinct"
             versions = sorted(h["version"] for h in table.history())
             assert versions == list(range(len(versions))), versions
+            # Both processes know the keys the other engine committed.
+            for server, tok in [(a, token), (b, token_b)]:
+                res = server.call("POST", "/v1/tables/main/crm/t/rows", tok, json=[{"id": 90_007, "writer": "again"}])
+                assert res.status_code == 409, res.text
+            res = b.call("GET", "/v1/tables/main/crm/t/rows?select=id", token_b)
+            assert sorted(r["id"] for r in res.json()) == sorted(expected)
         finally:
             stop(second)
     finally:
