@@ -299,6 +299,29 @@ def write_fixtures(uri_root: str, storage_options: dict | None = None, include_i
     return out
 
 
+def write_feature_fixtures(uri_root: str, storage_options: dict) -> dict[str, str | None]:
+    """Tables under `lake/` that use Delta table features, two rows each (ids 1 and 2):
+    deletion vectors enabled and column mapping by name (which delta-rs writes), and identity
+    columns (a writer feature delta-rs lacks). Python deltalake cannot create the last, so
+    its protocol is raised to it by a hand-written commit, as Spark or Databricks would
+    leave it. The table name, and the feature writes must be refused for (None: writable)."""
+    rows = pa.table({"id": pa.array([1, 2], pa.int64()), "name": ["a", "b"]})
+    tables = {
+        "deletion_vectors": ({"delta.enableDeletionVectors": "true"}, None),
+        "column_mapping": ({"delta.columnMapping.mode": "name"}, None),
+        "identity_columns": ({}, "identityColumns"),
+    }
+    for name, (configuration, _) in tables.items():
+        write_deltalake(_join(uri_root, f"lake/{name}"), rows, configuration=configuration,
+                        storage_options=storage_options)
+    protocol = {"protocol": {"minReaderVersion": 1, "minWriterVersion": 7,
+                             "writerFeatures": ["appendOnly", "invariants", "identityColumns"]}}
+    info = {"commitInfo": {"timestamp": 1767225600000, "operation": "UPGRADE PROTOCOL"}}
+    _put_object(uri_root, storage_options, "lake/identity_columns/_delta_log/00000000000000000001.json",
+                (json.dumps(info) + "\n" + json.dumps(protocol) + "\n").encode())
+    return {name: feature for name, (_, feature) in tables.items()}
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2 or argv[1].startswith("-"):
         print(__doc__, file=sys.stderr)

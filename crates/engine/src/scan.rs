@@ -138,9 +138,7 @@ impl FileScan {
     /// table the caller may read, and most go unread).
     fn try_new(table: &DeltaTable) -> EngineResult<Option<Self>> {
         let state = table.snapshot()?;
-        let configuration = state.metadata().configuration();
-        let column_mapping = configuration.get("delta.columnMapping.mode").is_some_and(|m| m != "none");
-        if !state.metadata().partition_columns().is_empty() || column_mapping {
+        if !state.metadata().partition_columns().is_empty() || crate::schema::column_mapped(state.metadata()) {
             return Ok(None);
         }
         let (mut rows, mut bytes, mut rows_known) = (0usize, 0usize, true);

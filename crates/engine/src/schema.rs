@@ -55,6 +55,44 @@ pub(crate) fn edit_field(
         .map_err(|e| EngineError::internal(e.to_string()))
 }
 
+/// Whether the table uses column mapping (`delta.columnMapping.mode` `name` or `id`, as Spark
+/// and Databricks write it): data files then name columns by physical names kept in each
+/// field's metadata, so renames and drops change metadata only, a new column needs an id
+/// and a physical name, and a change that rewrites the data is not made.
+pub(crate) fn column_mapped(metadata: &Metadata) -> bool {
+    metadata.configuration().get(MAPPING_MODE).is_some_and(|mode| mode != "none")
+}
+
+const MAPPING_MODE: &str = "delta.columnMapping.mode";
+const MAPPING_MAX_ID: &str = "delta.columnMapping.maxColumnId";
+const MAPPING_ID: &str = "delta.columnMapping.id";
+const MAPPING_PHYSICAL_NAME: &str = "delta.columnMapping.physicalName";
+
+/// `field` as a new column of a column-mapped table: the next column id (above the table's
+/// `maxColumnId` and every id in use, as Delta asks) and a fresh physical name; `metadata`
+/// with the raised `maxColumnId`.
+pub(crate) fn mapped_column(
+    metadata: Metadata,
+    schema: &StructType,
+    mut field: StructField,
+) -> EngineResult<(Metadata, StructField)> {
+    let recorded = metadata.configuration().get(MAPPING_MAX_ID).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+    let in_use = schema
+        .fields()
+        .filter_map(|f| match f.metadata.get(MAPPING_ID) {
+            Some(MetadataValue::Number(id)) => Some(*id),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    let id = recorded.max(in_use) + 1;
+    field.metadata.insert(MAPPING_ID.to_owned(), MetadataValue::Number(id));
+    field
+        .metadata
+        .insert(MAPPING_PHYSICAL_NAME.to_owned(), MetadataValue::String(format!("col-{}", uuid::Uuid::new_v4())));
+    Ok((metadata.add_config_key(MAPPING_MAX_ID.to_owned(), id.to_string())?, field))
+}
+
 /// Sets (or with `None`, removes) one metadata key of a column, as one commit.
 pub(crate) async fn set_field_metadata(
     engine: &EngineState,

@@ -12,7 +12,8 @@ use super::{Operation, Timeout};
 use crate::commit::{self, Actor, Commit};
 use crate::error::{EngineError, EngineResult, Input};
 use crate::schema::{
-    ColumnChange, ColumnRewrite, SETTABLE_DELTA_PROPERTIES, TableChange, commit_metadata, edit_field, reserved_key,
+    ColumnChange, ColumnRewrite, SETTABLE_DELTA_PROPERTIES, TableChange, column_mapped, commit_metadata, edit_field,
+    mapped_column, reserved_key,
     widens,
 };
 use crate::state::EngineState;
@@ -56,12 +57,63 @@ impl AddColumn {
             .field(0)
             .try_into_kernel()
             .map_err(|e: arrow::error::ArrowError| EngineError::internal(e.to_string()))?;
+        let (metadata, field) = if column_mapped(snapshot.metadata()) {
+            mapped_column(snapshot.metadata().clone(), schema.as_ref(), field)?
+        } else {
+            (snapshot.metadata().clone(), field)
+        };
         let new_schema = StructType::try_new(schema.fields().cloned().chain([field.clone()]))
             .map_err(|e| EngineError::internal(e.to_string()))?;
-        let metadata = snapshot.metadata().clone().with_schema(&new_schema)?;
+        let metadata = metadata.with_schema(&new_schema)?;
         commit_metadata(state, location, &delta, metadata, DeltaOperation::AddColumn { fields: vec![field] }, actor)
             .await
     }
+}
+
+/// A rename or drop on a column-mapped table changes metadata only: the data files name
+/// columns by their physical names, which stay. A widening would rewrite every file under
+/// new physical names, which Lakeward does not do.
+async fn rename_or_drop_mapped(
+    state: &EngineState,
+    location: &Url,
+    delta: &deltalake::DeltaTable,
+    column: &str,
+    rewrite: &ColumnRewrite,
+    actor: &Actor,
+) -> EngineResult<u64> {
+    let snapshot = delta.snapshot()?;
+    let schema = snapshot.schema();
+    let fields = match rewrite {
+        ColumnRewrite::Widen(_) => {
+            return Err(EngineError::Conflict(
+                "the table uses column mapping (Delta feature columnMapping): widening a column would rewrite \
+                 its data, which Lakeward does not do on such tables; add a new column instead"
+                    .into(),
+            ));
+        }
+        ColumnRewrite::Drop => schema.fields().filter(|f| f.name() != column).cloned().collect::<Vec<_>>(),
+        ColumnRewrite::Rename(new) => {
+            if schema.fields().any(|o| o.name().eq_ignore_ascii_case(new.as_str())) {
+                return Err(EngineError::Conflict(format!("the table already has a column `{new}`")));
+            }
+            schema
+                .fields()
+                .map(|f| {
+                    let mut f = f.clone();
+                    if f.name == column {
+                        f.name = new.as_str().to_owned();
+                    }
+                    f
+                })
+                .collect()
+        }
+    };
+    let changed = schema.field(column).cloned().ok_or_else(|| EngineError::no_column(column))?;
+    let new_schema = StructType::try_new(fields).map_err(|e| EngineError::internal(e.to_string()))?;
+    let metadata = snapshot.metadata().clone().with_schema(&new_schema)?;
+    // Delta has no operation name for either; the commit records the column it changed.
+    commit_metadata(state, location, delta, metadata, DeltaOperation::UpdateFieldMetadata { fields: vec![changed] }, actor)
+        .await
 }
 
 pub struct ChangeColumn {
@@ -311,6 +363,9 @@ impl RewriteColumn {
         }
         if schema.fields().len() == 1 && matches!(rewrite, ColumnRewrite::Drop) {
             return Err(in_use("the table's only column"));
+        }
+        if column_mapped(&metadata) {
+            return rename_or_drop_mapped(state, location, &delta, column, rewrite, actor).await;
         }
         let mut fields: Vec<Field> = Vec::with_capacity(schema.fields().len());
         let mut exprs: Vec<Expr> = Vec::with_capacity(schema.fields().len());

@@ -69,7 +69,7 @@ async fn compact(engine: &EngineState, location: &Url, delta: &DeltaTable) -> En
     // Files of partitioned, column-mapped or deletion-vector tables are not plain copies
     // of their rows: leave those tables to engines that know them.
     let plain = metadata.partition_columns().is_empty()
-        && configuration.get("delta.columnMapping.mode").is_none_or(|m| m == "none")
+        && !crate::schema::column_mapped(metadata)
         && configuration.get("delta.enableDeletionVectors").is_none_or(|v| v != "true");
     let small: Vec<_> = snapshot.log_data().iter().filter(|f| (f.size().max(0) as u64) < SMALL_FILE_BYTES).collect();
     if !plain || small.len() < COMPACT_AT_SMALL_FILES {
