@@ -19,9 +19,10 @@ def _free_port() -> int:
 
 
 class Lakeward:
-    def __init__(self, base: str, data_dir: Path):
+    def __init__(self, base: str, data_dir: Path, pid: int):
         self.base = base
         self.data_dir = data_dir
+        self.pid = pid
         self.http = requests.Session()
 
     def call(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
@@ -68,7 +69,20 @@ def start(
         assert proc.poll() is None, f"lakeward exited; see {log_name}"
         assert time.time() < deadline, "lakeward did not start"
         time.sleep(0.1)
-    return proc, Lakeward(base, data_dir)
+    return proc, Lakeward(base, data_dir, proc.pid)
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """A process's resident memory (`VmRSS`) or its peak since the last reset (`VmHWM`)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no {field} for {pid}")
+
+
+def reset_peak_rss(pid: int) -> None:
+    """Makes `VmHWM` the current RSS, so that the next peak is that of what follows."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
 def stop(proc: subprocess.Popen) -> None:

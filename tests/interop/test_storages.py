@@ -3,6 +3,7 @@ scripts/emulators.sh starts: registering with good and bad credentials, discover
 Delta tables Python `deltalake` wrote there, reading and writing them through the API,
 reading Lakeward's writes back with `deltalake` and DuckDB, and the object browser."""
 
+import hashlib
 import os
 import uuid
 
@@ -15,6 +16,7 @@ import pytest
 from deltalake import DeltaTable
 
 import delta_fixtures
+from conftest import reset_peak_rss, rss_mb
 
 S3_ENDPOINT = os.environ.get("LAKEWARD_TEST_S3_ENDPOINT")
 AZURITE_ENDPOINT = os.environ.get("LAKEWARD_TEST_AZURITE_ENDPOINT")
@@ -241,6 +243,55 @@ def test_other_organisations_and_viewers(lakeward, admin, connected):
     res = lakeward.call("POST", f"/v1/storages/{connected['kind']}", other["access_token"],
                         json=make(connected["prefix"], name="steal"))
     assert res.status_code == 409, res.text
+
+
+def multipart_stream(fields: dict[str, str], name: str, chunk: bytes, chunks: int, boundary: str):
+    """A multipart body (`fields`, then one file part of `chunks` x `chunk`) produced piece by
+    piece, so that the client holds one chunk, not the file (requests sends it chunked)."""
+    for key, value in fields.items():
+        yield f"--{boundary}\r\nContent-Disposition: form-data; name=\"{key}\"\r\n\r\n{value}\r\n".encode()
+    yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\n"
+           "Content-Type: application/octet-stream\r\n\r\n").encode()
+    for _ in range(chunks):
+        yield chunk
+    yield f"\r\n--{boundary}--\r\n".encode()
+
+
+def test_a_gigabyte_streams_through_the_browser_in_bounded_memory(lakeward, admin, connected):
+    """1.05 GB up and down through the object browser: the bytes arrive whole and in order, and
+    the server's resident memory grows by less than 64 MB at its peak (never the object)."""
+    token, config = admin["access_token"], connected["answer"]["config"]
+    base = f"/v1/storages/configs/{config['id']}"
+    chunk = hashlib.sha256(connected["prefix"].encode()).digest() * (1 << 15)  # 1 MiB, not all zeros
+    chunks = 1000  # 1.05 GB: above the 1 GB asked for, below the default 1 GiB upload limit
+    reset_peak_rss(lakeward.pid)
+    before = rss_mb(lakeward.pid)
+    boundary = uuid.uuid4().hex
+    res = lakeward.http.post(
+        f"{lakeward.base}/v1/storages/uploads",
+        data=multipart_stream({"configId": config["id"], "path": "big"}, "gigabyte.bin", chunk, chunks, boundary),
+        headers={"authorization": f"Bearer {token}", "content-type": f"multipart/form-data; boundary={boundary}"},
+        timeout=1800,
+    )
+    assert res.status_code == 201, res.text
+    assert [(u["path"], u["size"]) for u in res.json()["uploaded"]] == [("big/gigabyte.bin", chunks * len(chunk))]
+    upload_peak = rss_mb(lakeward.pid, "VmHWM") - before
+
+    digest, expected, received = hashlib.sha256(), hashlib.sha256(), 0
+    for _ in range(chunks):
+        expected.update(chunk)
+    with lakeward.http.get(f"{lakeward.base}{base}/objects/download", params={"path": "big/gigabyte.bin"},
+                           headers={"authorization": f"Bearer {token}"}, stream=True, timeout=1800) as down:
+        assert down.status_code == 200, down.text
+        assert down.headers["content-length"] == str(chunks * len(chunk))
+        for piece in down.iter_content(1 << 20):
+            digest.update(piece)
+            received += len(piece)
+    assert received == chunks * len(chunk) and digest.hexdigest() == expected.hexdigest()
+    both_peak = rss_mb(lakeward.pid, "VmHWM") - before
+    assert upload_peak < 64 and both_peak < 64, f"peak RSS +{upload_peak:.0f} MB (upload), +{both_peak:.0f} MB (both)"
+    res = lakeward.call("DELETE", f"{base}/objects", token, params={"path": "big/gigabyte.bin"})
+    assert res.status_code == 200, res.text
 
 
 def test_read_only_connections_refuse_writes(lakeward, admin):
