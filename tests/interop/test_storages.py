@@ -5,6 +5,7 @@ reading Lakeward's writes back with `deltalake` and DuckDB, and the object brows
 
 import hashlib
 import os
+import time
 import uuid
 
 from pathlib import Path
@@ -110,6 +111,54 @@ def test_registering_tests_the_connection_and_discovers_its_tables(lakeward, adm
     assert again.status_code == 200, again.text
     report = again.json()["discovery"][config["name"]]
     assert report["registered"] == [] and len(report["alreadyRegistered"]) == 4
+
+
+def wait_for_job(lakeward, token, job_id: str, timeout_s: float = 60) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        res = lakeward.call("GET", f"/v1/jobs/{job_id}", token)
+        assert res.status_code == 200, res.text
+        job = res.json()
+        if job["finished_at"] or time.monotonic() > deadline:
+            return job
+        time.sleep(0.1)
+
+
+def test_discovery_runs_as_a_job_when_the_client_prefers_not_to_wait(lakeward, admin):
+    """`Prefer: respond-async` answers at once with the discovery job; the job's result is
+    the report a waiting request would have had, and the tables it found are governed."""
+    token = admin["access_token"]
+    prefix = f"async-{uuid.uuid4().hex[:8]}"
+    uri = f"s3://{BUCKET}/{prefix}"
+    delta_fixtures.write_fixtures(uri, delta_fixtures.storage_options_from_env(uri), include_iceberg=False)
+    res = lakeward.call("POST", "/v1/storages/s3", token, json=s3_request(prefix, name=prefix),
+                        headers={"Prefer": "respond-async"})
+    assert res.status_code == 201, res.text
+    answer = res.json()
+    assert "discovery" not in answer
+    job = answer["discoveryJob"]
+    assert job["kind"] == "discovery" and job["target"] == prefix
+    job = wait_for_job(lakeward, token, job["id"])
+    assert job["status"] == "succeeded", job
+    catalog = answer["config"]["catalog"]
+    assert sorted(job["result"]["registered"]) == sorted(
+        [f"{catalog}.sales.orders", f"{catalog}.sales.events", f"{catalog}.crm.customers", f"{catalog}.crm.accounts"])
+    assert job["progress"]["rows_written"] == 4  # tables found
+    rows = lakeward.call("GET", f"/v1/tables/{catalog}/crm/accounts/rows", token)
+    assert rows.status_code == 200 and len(rows.json()) == 40
+
+    # Rediscovery of every connection: 202 with one job per connection, each ending in a report.
+    res = lakeward.call("GET", "/v1/storages/tables?with_discovery=true", token, headers={"Prefer": "respond-async"})
+    assert res.status_code == 202, res.text
+    jobs = res.json()["jobs"]
+    configs = lakeward.call("GET", "/v1/storages/configs", token).json()["configs"]
+    assert sorted(j["target"] for j in jobs) == sorted(c["name"] for c in configs)
+    mine = next(j for j in jobs if j["target"] == prefix)
+    done = wait_for_job(lakeward, token, mine["id"])
+    assert done["status"] == "succeeded" and done["result"]["registered"] == [], done
+    assert len(done["result"]["alreadyRegistered"]) == 4
+    listed = lakeward.call("GET", "/v1/jobs?kind=discovery", token).json()
+    assert {j["id"] for j in jobs} <= {j["id"] for j in listed}
 
 
 def test_discovered_tables_read_and_write_like_managed_ones(lakeward, admin, connected):

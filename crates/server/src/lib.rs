@@ -20,6 +20,7 @@ mod metrics;
 mod openapi;
 mod paging;
 mod postgrest;
+mod prefer;
 mod query;
 mod rate_limit;
 mod routes;

@@ -12,7 +12,7 @@ use uuid::Uuid;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobResponse {
     pub id: Uuid,
-    /// What the job does: `import`.
+    /// What the job does: `import` or `discovery`.
     pub kind: String,
     /// `queued`, `running`, then `succeeded`, `failed` or `cancelled`.
     pub status: String,

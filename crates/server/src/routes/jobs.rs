@@ -62,7 +62,7 @@ pub async fn get_job(
 pub struct JobsQuery {
     /// Only jobs with this status: `queued`, `running`, `succeeded`, `failed` or `cancelled`.
     pub status: Option<String>,
-    /// Only jobs of this kind: `import`.
+    /// Only jobs of this kind: `import` or `discovery`.
     pub kind: Option<String>,
     /// Only jobs on this target (for imports, the table: `catalog.schema.table`).
     pub target: Option<String>,

@@ -24,35 +24,13 @@ use crate::auth::{Auth, RequestMeta};
 use crate::error::{ApiError, ApiResult};
 use crate::paging::{self, Span};
 use crate::postgrest;
+use crate::prefer::prefer;
 use crate::services;
 use crate::state::{AppState, SharedState};
 use crate::table_access::{self, ResolvedTable, TablePath, resolve, time_travel};
 
 pub fn router() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new().routes(routes!(read_rows, insert_rows, update_rows, delete_rows))
-}
-
-/// `Prefer` preferences, from every `Prefer` header.
-#[derive(Debug, Default)]
-struct Prefer {
-    representation: bool,
-    count_exact: bool,
-    merge_duplicates: bool,
-}
-
-fn prefer(headers: &HeaderMap) -> Prefer {
-    let mut p = Prefer::default();
-    for value in headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()) {
-        for item in value.split(',').map(str::trim) {
-            match item {
-                "return=representation" => p.representation = true,
-                "count=exact" => p.count_exact = true,
-                "resolution=merge-duplicates" => p.merge_duplicates = true,
-                _ => {}
-            }
-        }
-    }
-    p
 }
 
 fn pairs(uri: &Uri) -> Vec<(String, String)> {

@@ -10,7 +10,7 @@
 use axum::body::Body;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use lakeward_engine::ops::storage::{
@@ -33,7 +33,8 @@ use crate::audit_log::{self, Actor, Event};
 use crate::auth::{Auth, RequestMeta};
 use crate::error::{ApiError, ApiResult};
 use crate::upload::multipart_error;
-use crate::jobs::{JobKind, Owner};
+use crate::jobs::view::JobResponse;
+use crate::prefer::prefer;
 use crate::json::Json;
 use crate::query::Query;
 use crate::services::storages::{
@@ -113,8 +114,12 @@ pub struct RegisterStorageResponse {
     pub config: ConnectionResponse,
     #[schema(value_type = Vec<Object>)]
     pub checks: Vec<StoreCheck>,
-    /// Present when the discovery flags asked for one.
+    /// Present when the discovery flags asked for one (and the request waited for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub discovery: Option<DiscoveryReport>,
+    /// With `Prefer: respond-async`, the discovery job, followed in `/v1/jobs/{id}`.
+    #[serde(rename = "discoveryJob", skip_serializing_if = "Option::is_none")]
+    pub discovery_job: Option<JobResponse>,
 }
 
 /// Registers an S3 bucket or S3-compatible store (`connections:create`). The connection
@@ -128,9 +133,10 @@ pub async fn register_s3(
     request: RequestMeta,
     Auth(principal): Auth,
     Query(query): Query<RegisterQuery>,
+    headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> ApiResult<(StatusCode, axum::Json<RegisterStorageResponse>)> {
-    register(state, request, principal, StorageKind::S3, query.read_only, body).await
+    register(state, request, principal, StorageKind::S3, query.read_only, prefer(&headers).respond_async, body).await
 }
 
 /// Registers an Azure Blob Storage / ADLS Gen2 container (`connections:create`), tested
@@ -143,9 +149,10 @@ pub async fn register_az(
     request: RequestMeta,
     Auth(principal): Auth,
     Query(query): Query<RegisterQuery>,
+    headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> ApiResult<(StatusCode, axum::Json<RegisterStorageResponse>)> {
-    register(state, request, principal, StorageKind::Az, query.read_only, body).await
+    register(state, request, principal, StorageKind::Az, query.read_only, prefer(&headers).respond_async, body).await
 }
 
 /// Registers a Google Cloud Storage bucket (`connections:create`), tested first.
@@ -157,9 +164,10 @@ pub async fn register_gcs(
     request: RequestMeta,
     Auth(principal): Auth,
     Query(query): Query<RegisterQuery>,
+    headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> ApiResult<(StatusCode, axum::Json<RegisterStorageResponse>)> {
-    register(state, request, principal, StorageKind::Gcs, query.read_only, body).await
+    register(state, request, principal, StorageKind::Gcs, query.read_only, prefer(&headers).respond_async, body).await
 }
 
 fn org(principal: &Principal) -> Resource {
@@ -172,6 +180,7 @@ async fn register(
     principal: Principal,
     kind: StorageKind,
     read_only: bool,
+    respond_async: bool,
     body: Value,
 ) -> ApiResult<(StatusCode, axum::Json<RegisterStorageResponse>)> {
     authorize(&principal, Action::ConnectionsManage, &org(&principal))?;
@@ -215,38 +224,17 @@ async fn register(
         ),
     )
     .await?;
-    let discovery = if spec.discover_delta || spec.discover_iceberg {
-        Some(run_discovery(&state, &request, &principal, &connection, spec.clone()).await?)
-    } else {
-        None
-    };
+    let (mut discovery, mut discovery_job) = (None, None);
+    if spec.discover_delta || spec.discover_iceberg {
+        let started = storages::start_discovery(&state, &request, &principal, &connection, spec.clone()).await?;
+        if respond_async {
+            discovery_job = Some(started.job.into());
+        } else {
+            discovery = Some(started.report().await?);
+        }
+    }
     let config = response(&connection, &spec)?;
-    Ok((StatusCode::CREATED, axum::Json(RegisterStorageResponse { config, checks, discovery })))
-}
-
-/// Runs a discovery as a job and waits for it; audits what it registered.
-async fn run_discovery(
-    state: &SharedState,
-    request: &RequestMeta,
-    principal: &Principal,
-    connection: &StorageConnection,
-    spec: ConnectionSpec,
-) -> ApiResult<DiscoveryReport> {
-    let owner = Owner { org_id: principal.org_id, user_id: principal.user_id };
-    let job = state.jobs.start(JobKind::Discovery, owner, Some(&connection.name), Default::default()).await?;
-    let work = storages::discover_as_job(state.clone(), principal.clone(), connection.clone(), spec, job);
-    // The job runs on even if this request goes away.
-    let report = tokio::spawn(work).await.map_err(ApiError::internal)??;
-    audit_log::record(
-        state,
-        request,
-        Actor::Principal(principal),
-        Event::new(principal.org_id, EventKind::StorageTablesDiscovered).target("storage", connection.id).details(
-            json!({ "registered": report.registered, "vanished": report.vanished, "delta_tables": report.delta_tables_count, "iceberg_tables": report.iceberg_tables_count }),
-        ),
-    )
-    .await?;
-    Ok(report)
+    Ok((StatusCode::CREATED, axum::Json(RegisterStorageResponse { config, checks, discovery, discovery_job })))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -483,15 +471,19 @@ pub struct StorageTablesResponse {
 }
 
 /// The tables registered on the organisation's storage connections (`storage:read`),
-/// after a discovery when `with_discovery=true`.
+/// after a discovery when `with_discovery=true` (`connections:create`). Each connection's
+/// discovery is a job (kind `discovery`); with `Prefer: respond-async` the answer is 202
+/// with those jobs at once, to follow in `/v1/jobs/{id}`, and the tables are listed after.
 #[utoipa::path(get, path = "/v1/storages/tables", tag = "storages", security(("bearer" = [])),
-    params(StorageTablesQuery), responses((status = 200, body = StorageTablesResponse)))]
+    params(StorageTablesQuery),
+    responses((status = 200, body = StorageTablesResponse), (status = 202, body = DiscoveryJobsResponse)))]
 pub async fn list_storage_tables(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
     Query(query): Query<StorageTablesQuery>,
-) -> ApiResult<axum::Json<StorageTablesResponse>> {
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     authorize(&principal, Action::StorageRead, &org(&principal))?;
     let connections = match &query.config_id {
         Some(raw) => vec![find(&state, &principal, raw).await?.0],
@@ -500,10 +492,18 @@ pub async fn list_storage_tables(
     let mut discovery = None;
     if query.with_discovery {
         authorize(&principal, Action::ConnectionsManage, &org(&principal))?;
-        let mut reports = serde_json::Map::new();
+        let mut started = Vec::with_capacity(connections.len());
         for connection in &connections {
             let spec = storages::open(&state, connection)?;
-            let report = run_discovery(&state, &request, &principal, connection, spec).await?;
+            started.push((connection, storages::start_discovery(&state, &request, &principal, connection, spec).await?));
+        }
+        if prefer(&headers).respond_async {
+            let jobs = started.into_iter().map(|(_, s)| s.job.into()).collect();
+            return Ok((StatusCode::ACCEPTED, axum::Json(DiscoveryJobsResponse { jobs })).into_response());
+        }
+        let mut reports = serde_json::Map::new();
+        for (connection, discovery) in started {
+            let report = discovery.report().await?;
             reports.insert(connection.name.clone(), serde_json::to_value(report).map_err(ApiError::internal)?);
         }
         discovery = Some(Value::Object(reports));
@@ -532,7 +532,13 @@ pub async fn list_storage_tables(
             });
         }
     }
-    Ok(axum::Json(StorageTablesResponse { file_explorer: Value::Object(tree), tables, discovery }))
+    Ok(axum::Json(StorageTablesResponse { file_explorer: Value::Object(tree), tables, discovery }).into_response())
+}
+
+/// Discoveries started with `Prefer: respond-async`, one job per connection.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DiscoveryJobsResponse {
+    pub jobs: Vec<JobResponse>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

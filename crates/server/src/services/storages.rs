@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use lakeward_engine::ops::storage::{CheckStore, Discover, Discovery, DiscoveryProgress, FoundTable, StoreCheck};
 use lakeward_engine::{AzureConfig, GcsConfig, S3Config, Secret, StoreConfig, ops};
+use lakeward_meta::EventKind;
 use lakeward_meta::access::Principal;
 use lakeward_meta::secrets;
 use lakeward_meta::store::{JobProgress, StorageConnection, TableEntry};
@@ -21,8 +22,10 @@ use url::Url;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::audit_log::{self, Actor, Event};
+use crate::auth::RequestMeta;
 use crate::error::{ApiError, ApiResult};
-use crate::jobs::JobHandle;
+use crate::jobs::{JobHandle, JobKind, Owner};
 use crate::state::AppState;
 
 /// The kinds of connection, as stored and as `POST /v1/storages/{kind}` names them.
@@ -623,12 +626,54 @@ fn name_for(catalog: &Ident, schema_name: Option<&Ident>, table: &FoundTable, ta
     }
 }
 
-/// Runs a discovery as the job `job`, its progress the folders listed and tables found.
-pub async fn discover_as_job(
-    state: Arc<AppState>,
-    principal: Principal,
-    connection: StorageConnection,
+/// A discovery started as a job: the job as it is at the start, and the work, which runs on
+/// whether or not anyone waits for it (a request that goes away, or `Prefer: respond-async`).
+pub struct StartedDiscovery {
+    pub job: lakeward_meta::store::Job,
+    pub work: tokio::task::JoinHandle<ApiResult<DiscoveryReport>>,
+}
+
+impl StartedDiscovery {
+    pub async fn report(self) -> ApiResult<DiscoveryReport> {
+        self.work.await.map_err(ApiError::internal)?
+    }
+}
+
+/// Starts a discovery of `connection` as a job (kind `discovery`, progress the folders
+/// listed and tables found); what it registered is audited when it ends.
+pub async fn start_discovery(
+    state: &Arc<AppState>,
+    request: &RequestMeta,
+    principal: &Principal,
+    connection: &StorageConnection,
     spec: ConnectionSpec,
+) -> ApiResult<StartedDiscovery> {
+    let owner = Owner { org_id: principal.org_id, user_id: principal.user_id };
+    let handle = state.jobs.start(JobKind::Discovery, owner, Some(&connection.name), Default::default()).await?;
+    let job = handle.snapshot();
+    let (state, request, principal, connection) = (state.clone(), request.clone(), principal.clone(), connection.clone());
+    let work = tokio::spawn(async move {
+        let report = discover_as_job(&state, &principal, &connection, &spec, handle).await?;
+        audit_log::record(
+            &state,
+            &request,
+            Actor::Principal(&principal),
+            Event::new(principal.org_id, EventKind::StorageTablesDiscovered).target("storage", connection.id).details(
+                json!({ "registered": report.registered, "vanished": report.vanished, "delta_tables": report.delta_tables_count, "iceberg_tables": report.iceberg_tables_count }),
+            ),
+        )
+        .await?;
+        Ok(report)
+    });
+    Ok(StartedDiscovery { job, work })
+}
+
+/// Runs a discovery as the job `job`, its progress the folders listed and tables found.
+async fn discover_as_job(
+    state: &Arc<AppState>,
+    principal: &Principal,
+    connection: &StorageConnection,
+    spec: &ConnectionSpec,
     mut job: JobHandle,
 ) -> ApiResult<DiscoveryReport> {
     job.running().await;
@@ -639,7 +684,7 @@ pub async fn discover_as_job(
         bytes_read: None,
         steps_done: Some(p.folders_listed.load(std::sync::atomic::Ordering::Relaxed) as i64),
     };
-    let work = discover(&state, &principal, &connection, &spec, progress.clone());
+    let work = discover(state, principal, connection, spec, progress.clone());
     tokio::pin!(work);
     let cancellation = job.cancellation();
     tokio::pin!(cancellation);
