@@ -16,6 +16,7 @@ mod import;
 mod local_reads;
 pub mod ops;
 mod output;
+mod page_index;
 mod read;
 mod redact;
 mod row_errors;

@@ -6,11 +6,13 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
+use deltalake::table::config::TablePropertiesExt;
 use url::Url;
 
 use crate::error::EngineResult;
@@ -49,6 +51,21 @@ pub struct EngineStats {
     pub query_memory_bytes: u64,
 }
 
+/// A table state known to have been the latest at `listed_at`.
+#[derive(Clone)]
+pub(crate) struct Latest {
+    table: deltalake::DeltaTable,
+    listed_at: Instant,
+}
+
+/// How long a state that was the latest may be checked for newer commits by asking only
+/// for the next commit file (one request instead of a listing of the log and a read of
+/// `_last_checkpoint`). Commits come in order, so the next one exists if any newer one does;
+/// the one way it can be missing with newer ones present is log cleanup, which removes only
+/// commits older than the table's log retention (30 days unless set). Within this long (or
+/// the retention, if shorter) of a listing, the next commit cannot have been cleaned up.
+const NEXT_COMMIT_PROBE_TRUSTED_FOR: Duration = Duration::from_secs(600);
+
 /// The engine's state, shared by every operation [`crate::Engine::run`] runs.
 pub struct EngineState {
     pub(crate) config: SessionConfig,
@@ -58,7 +75,7 @@ pub struct EngineState {
     pub(crate) write_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// The latest loaded state of each table, brought up to date incrementally (reading
     /// only newer commits) instead of replaying the log on every request.
-    pub(crate) latest: Mutex<HashMap<String, deltalake::DeltaTable>>,
+    pub(crate) latest: Mutex<HashMap<String, Latest>>,
     /// Inserts waiting for a group commit, per table.
     pub(crate) insert_queues: Mutex<HashMap<String, Vec<write::group::PendingInsert>>>,
     /// Primary keys of small tables, for checking concurrent inserts without a query.
@@ -70,11 +87,30 @@ pub struct EngineState {
     pub(crate) stores: crate::storage::Stores,
 }
 
+fn probe_trusted(table: &deltalake::DeltaTable, listed_at: Instant) -> bool {
+    let retention = table.snapshot().map(|s| s.table_config().log_retention_duration()).unwrap_or_default();
+    listed_at.elapsed() < NEXT_COMMIT_PROBE_TRUSTED_FOR.min(retention)
+}
+
+/// Whether a commit after `table`'s version has been written (one HEAD request).
+async fn next_commit_exists(table: &deltalake::DeltaTable) -> EngineResult<bool> {
+    let Some(version) = table.version() else { return Ok(true) };
+    let log_store = table.log_store();
+    let next = log_store.log_path().clone().join(format!("{:020}.json", version + 1));
+    match object_store::ObjectStoreExt::head(&log_store.object_store(None), &next).await {
+        Ok(_) => Ok(true),
+        Err(object_store::Error::NotFound { .. }) => Ok(false),
+        Err(e) => Err(deltalake::DeltaTableError::from(e).into()),
+    }
+}
+
 impl EngineState {
     pub(crate) fn new(limits: &EngineLimits) -> EngineResult<Self> {
         let mut config = SessionConfig::new().with_information_schema(false).with_target_partitions(2);
-        // Let Parquet row-group statistics and page indexes prune point lookups.
-        config.options_mut().execution.parquet.pushdown_filters = true;
+        // Filters are evaluated while decoding (the filter's columns first, the others only
+        // for the rows that pass) in tables in a local folder; the table scan decides
+        // (`scan::FileScan`), because DataFusion turns it on for every scan when this is on.
+        config.options_mut().execution.parquet.pushdown_filters = false;
         config.options_mut().execution.parquet.reorder_filters = true;
         config.options_mut().sql_parser.enable_ident_normalization = false;
         let config = config.with_extension(Arc::new(scan::FileLists::default()));
@@ -119,7 +155,10 @@ impl EngineState {
         }
         let cached = self.latest.lock().expect("not poisoned").get(location.as_str()).cloned();
         let table = match cached {
-            Some(mut table) => {
+            Some(Latest { mut table, listed_at }) => {
+                if probe_trusted(&table, listed_at) && !next_commit_exists(&table).await? {
+                    return Ok(table);
+                }
                 table.update_state().await?;
                 table
             }
@@ -160,12 +199,12 @@ impl EngineState {
         }
     }
 
-    /// Keeps a table state (for example the one a write just produced) as the latest.
+    /// Keeps a table state that is the latest now (just loaded, or just committed) as the latest.
     pub(crate) fn remember(&self, location: &Url, table: &deltalake::DeltaTable) {
         let mut latest = self.latest.lock().expect("not poisoned");
-        let newer = latest.get(location.as_str()).is_none_or(|known| known.version() <= table.version());
+        let newer = latest.get(location.as_str()).is_none_or(|known| known.table.version() <= table.version());
         if newer {
-            latest.insert(location.to_string(), table.clone());
+            latest.insert(location.to_string(), Latest { table: table.clone(), listed_at: Instant::now() });
         }
     }
 

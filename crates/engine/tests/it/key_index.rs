@@ -1,13 +1,9 @@
 //! Primary keys stay unique when another Delta writer commits between Lakeward's inserts:
 //! the keys Lakeward holds for the table are brought up to date with that commit.
 
-use std::sync::Arc;
-
-use arrow::array::{Int64Array, StringArray};
-use arrow::record_batch::RecordBatch;
 use lakeward_engine::{EngineError, TimeTravel};
 
-use crate::support::{delta, engine, ids, insert, keyed_table};
+use crate::support::{engine, ids, insert, keyed_table, other_writer_appends};
 
 #[tokio::test]
 async fn keys_committed_by_another_writer_are_duplicates() {
@@ -17,17 +13,7 @@ async fn keys_committed_by_another_writer_are_duplicates() {
     insert(&engine, &location, 1..=10).await;
 
     // Another engine appends key 11.
-    let other = delta(&location).await;
-    let schema = Arc::new(arrow::datatypes::Schema::new(vec![
-        arrow::datatypes::Field::new("id", arrow::datatypes::DataType::Int64, false),
-        arrow::datatypes::Field::new("name", arrow::datatypes::DataType::Utf8, true),
-    ]));
-    let batch = RecordBatch::try_new(
-        schema,
-        vec![Arc::new(Int64Array::from(vec![11])), Arc::new(StringArray::from(vec!["from elsewhere"]))],
-    )
-    .unwrap();
-    other.write(vec![batch]).await.unwrap();
+    other_writer_appends(&location, &[(11, "from elsewhere")]).await;
 
     let op = |id: i64| lakeward_engine::ops::rows::Insert {
         location: location.clone(),

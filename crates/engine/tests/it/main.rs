@@ -3,6 +3,7 @@
 //! between where a test needs another engine.
 
 mod compaction;
+mod freshness;
 mod group_commit;
 mod idempotency;
 mod key_index;

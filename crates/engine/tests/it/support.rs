@@ -74,3 +74,19 @@ pub async fn ids(engine: &Engine, location: &Url, at: TimeTravel) -> Vec<i64> {
 pub async fn delta(location: &Url) -> deltalake::DeltaTable {
     deltalake::open_table(location.clone()).await.unwrap()
 }
+
+/// Another Delta writer (delta-rs) appends rows `(id, name)`; answers the table after it.
+pub async fn other_writer_appends(location: &Url, rows: &[(i64, &str)]) -> deltalake::DeltaTable {
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    let schema = std::sync::Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("name", DataType::Utf8, true),
+    ]));
+    let ids = Int64Array::from(rows.iter().map(|r| r.0).collect::<Vec<_>>());
+    let names = StringArray::from(rows.iter().map(|r| Some(r.1)).collect::<Vec<_>>());
+    let batch =
+        arrow::record_batch::RecordBatch::try_new(schema, vec![std::sync::Arc::new(ids), std::sync::Arc::new(names)])
+            .unwrap();
+    delta(location).await.write(vec![batch]).await.unwrap()
+}
