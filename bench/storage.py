@@ -68,7 +68,7 @@ def register(server, prefix: str, name: str, **extra) -> dict:
     return res.json()
 
 
-def storage(server, report, csv_path: Path, rows: int, object_mb: int, peak_rss_mb, current_rss_mb, repeat: int = 3):
+def storage(server, report, post_file, csv_path: Path, rows: int, object_mb: int, peak_rss_mb, current_rss_mb, repeat: int = 3):
     assert ENDPOINT, "run scripts/emulators.sh and export what it prints (LAKEWARD_TEST_S3_ENDPOINT)"
     run = uuid.uuid4().hex[:8]
 
@@ -138,9 +138,8 @@ def storage(server, report, csv_path: Path, rows: int, object_mb: int, peak_rss_
     Path(f"/proc/{pid}/clear_refs").write_text("5")
     base_rss = current_rss_mb(pid)
     start = time.perf_counter()
-    with open(blob, "rb") as f:
-        res = server.http.post(f"{server.base}/v1/storages/uploads", data={"configId": config_id, "path": "objects"},
-                               files={"files": (blob.name, f, "application/octet-stream")}, timeout=3600)
+    res = post_file(server, "/v1/storages/uploads", "files", blob, "application/octet-stream",
+                    {"configId": config_id, "path": "objects"})
     upload_s = time.perf_counter() - start
     assert res.status_code == 201, res.text
     upload_peak = peak_rss_mb(pid) - base_rss

@@ -113,30 +113,150 @@ fn cast_type(t: ColumnType) -> DataType {
     }
 }
 
+/// Files smaller than this are read in one part (threads would cost more than they save).
+const PARALLEL_FROM_BYTES: u64 = 16 << 20;
+
+/// The columns of the CSV file at `path`, read in as many parts at once as there are cores.
 pub fn infer_csv(path: &Path, opts: &CsvOptions) -> EngineResult<Inferred> {
+    let parts = std::thread::available_parallelism().map_or(1, |n| n.get());
+    infer_in_parts(path, opts, parts, PARALLEL_FROM_BYTES)
+}
+
+fn infer_in_parts(path: &Path, opts: &CsvOptions, parts: usize, min_bytes: u64) -> EngineResult<Inferred> {
     let names = csv_header(path, opts)?;
-    let schema = Arc::new(Schema::new(names.iter().map(|n| Field::new(n, DataType::Utf8, true)).collect::<Vec<_>>()));
-    let reader = arrow::csv::ReaderBuilder::new(schema)
-        .with_header(opts.has_header)
-        .with_delimiter(opts.delimiter)
-        .with_batch_size(64 * 1024)
-        .build(open_csv(path)?)
-        .map_err(csv_read_error)?;
-    let mut states: Vec<ColumnState> = names
-        .iter()
-        .map(|_| ColumnState {
-            alive: [true; CANDIDATES.len()],
-            nullable: false,
-            any_value: false,
-            distinct: Some(HashSet::new()),
-        })
-        .collect();
-    let strict = CastOptions { safe: false, ..Default::default() };
-    let mut length = 0u64;
-    for batch in reader {
-        let batch = batch.map_err(csv_read_error)?;
-        length += batch.num_rows() as u64;
-        for (state, column) in states.iter_mut().zip(batch.columns()) {
+    if let Some(starts) = record_starts(path, opts.delimiter, parts, min_bytes).ok().flatten() {
+        let ends = starts.iter().skip(1).map(|&end| Some(end)).chain([None]);
+        let parts: Vec<(u64, Option<u64>)> = starts.iter().copied().zip(ends).collect();
+        let tallies: Vec<EngineResult<Tally>> = std::thread::scope(|scope| {
+            let running: Vec<_> = parts
+                .iter()
+                .enumerate()
+                .map(|(i, &(from, to))| {
+                    let names = &names;
+                    scope.spawn(move || Tally::of_part(path, opts, names, from, to, i == 0))
+                })
+                .collect();
+            running.into_iter().map(|t| t.join().unwrap_or_else(|_| Err(EngineError::internal("inference failed")))).collect()
+        });
+        // A part that cannot be read is read again in one pass, whose error names the line
+        // from the start of the file.
+        if let Ok(tallies) = tallies.into_iter().collect::<EngineResult<Vec<_>>>() {
+            let whole = tallies.into_iter().reduce(Tally::merge).expect("at least one part");
+            return Ok(whole.finish(names));
+        }
+    }
+    let start = bom_length(path)?;
+    Ok(Tally::of_part(path, opts, &names, start, None, true)?.finish(names))
+}
+
+fn bom_length(path: &Path) -> EngineResult<u64> {
+    let mut reader = open_csv(path)?;
+    reader.stream_position().map_err(|e| EngineError::internal(e.to_string()))
+}
+
+/// Where about `parts` equal parts of the file start, each at the start of a record: the
+/// first after the byte-order mark, the others after a line end outside quotes. `None`
+/// when the file is too small to split, or when its quoting is not RFC 4180's (a quote that
+/// opens a value anywhere but at its start): then record ends cannot be told from quote
+/// parity, and the file is read in one part.
+fn record_starts(path: &Path, delimiter: u8, parts: usize, min_bytes: u64) -> std::io::Result<Option<Vec<u64>>> {
+    let mut file = File::open(path)?;
+    let size = file.metadata()?.len();
+    let start = bom_length(path).map_err(|e| std::io::Error::other(e.to_string()))?;
+    if parts < 2 || size < min_bytes.max(start + 1) {
+        return Ok(None);
+    }
+    let targets: Vec<u64> = (1..parts as u64).map(|i| start + (size - start) * i / parts as u64).collect();
+    let mut starts = vec![start];
+    file.seek(SeekFrom::Start(start))?;
+    let mut buffer = vec![0u8; 4 << 20];
+    let (mut offset, mut before_chunk, mut in_quotes, mut last_close) = (start, b'\n', false, None::<u64>);
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let chunk = &buffer[..n];
+        for k in memchr::memchr2_iter(b'"', b'\n', chunk) {
+            let at = offset + k as u64;
+            if chunk[k] == b'"' {
+                if in_quotes {
+                    in_quotes = false;
+                    last_close = Some(at);
+                } else {
+                    let before = if k > 0 { chunk[k - 1] } else { before_chunk };
+                    // `""` inside a quoted value closes and opens it again.
+                    let escaped = last_close == Some(at.wrapping_sub(1));
+                    if !(escaped || before == delimiter || before == b'\n' || before == b'\r') {
+                        return Ok(None);
+                    }
+                    in_quotes = true;
+                }
+            } else if !in_quotes && at + 1 >= targets[starts.len() - 1] {
+                starts.push(at + 1);
+                if starts.len() == parts {
+                    // A part of nothing (the file ends at this line end) is no part.
+                    starts.retain(|&s| s < size);
+                    return Ok(Some(starts));
+                }
+            }
+        }
+        before_chunk = chunk[n - 1];
+        offset += n as u64;
+    }
+}
+
+/// What a pass has learnt of every column so far.
+struct Tally {
+    states: Vec<ColumnState>,
+    length: u64,
+}
+
+impl Tally {
+    /// The tally of the records from byte `from` to `to` (the file's end if `None`);
+    /// `first` when the part holds the header.
+    fn of_part(
+        path: &Path,
+        opts: &CsvOptions,
+        names: &[String],
+        from: u64,
+        to: Option<u64>,
+        first: bool,
+    ) -> EngineResult<Self> {
+        let schema =
+            Arc::new(Schema::new(names.iter().map(|n| Field::new(n, DataType::Utf8, true)).collect::<Vec<_>>()));
+        let mut file =
+            File::open(path).map_err(|e| EngineError::internal(format!("cannot open the upload: {e}")))?;
+        file.seek(SeekFrom::Start(from)).map_err(|e| EngineError::internal(e.to_string()))?;
+        let part = BufReader::with_capacity(1 << 20, file.take(to.map_or(u64::MAX, |to| to - from)));
+        let reader = arrow::csv::ReaderBuilder::new(schema)
+            .with_header(opts.has_header && first)
+            .with_delimiter(opts.delimiter)
+            .with_batch_size(64 * 1024)
+            .build(part)
+            .map_err(csv_read_error)?;
+        let mut tally = Tally {
+            states: names
+                .iter()
+                .map(|_| ColumnState {
+                    alive: [true; CANDIDATES.len()],
+                    nullable: false,
+                    any_value: false,
+                    distinct: Some(HashSet::new()),
+                })
+                .collect(),
+            length: 0,
+        };
+        for batch in reader {
+            tally.add(&batch.map_err(csv_read_error)?);
+        }
+        Ok(tally)
+    }
+
+    fn add(&mut self, batch: &arrow::record_batch::RecordBatch) {
+        let strict = CastOptions { safe: false, ..Default::default() };
+        self.length += batch.num_rows() as u64;
+        for (state, column) in self.states.iter_mut().zip(batch.columns()) {
             let strings = column.as_string::<i32>();
             if strings.null_count() > 0 {
                 state.nullable = true;
@@ -179,26 +299,56 @@ pub fn infer_csv(path: &Path, opts: &CsvOptions) -> EngineResult<Inferred> {
             }
         }
     }
-    let mut columns = Vec::with_capacity(names.len());
-    let mut domains = BTreeMap::new();
-    for (name, state) in names.into_iter().zip(states) {
-        let column_type = if state.any_value {
-            CANDIDATES.iter().zip(state.alive).find(|(_, alive)| *alive).map(|(t, _)| *t).unwrap_or(ColumnType::String)
-        } else {
-            ColumnType::String
-        };
-        if column_type == ColumnType::String
-            && let Some(set) = state.distinct
-            && !set.is_empty()
-            && (set.len() as u64) * 2 <= length
-        {
-            let mut values: Vec<String> = set.into_iter().collect();
-            values.sort();
-            domains.insert(name.clone(), values);
+
+    /// The tally of two parts read apart. A candidate type skipped in a part (a stricter
+    /// one held) was held by every value there, so candidates merge by "and".
+    fn merge(mut self, other: Tally) -> Tally {
+        self.length += other.length;
+        for (mine, theirs) in self.states.iter_mut().zip(other.states) {
+            for (a, b) in mine.alive.iter_mut().zip(theirs.alive) {
+                *a &= b;
+            }
+            mine.nullable |= theirs.nullable;
+            mine.any_value |= theirs.any_value;
+            mine.distinct = match (mine.distinct.take(), theirs.distinct) {
+                (Some(mut a), Some(b)) => {
+                    a.extend(b);
+                    (a.len() <= DOMAIN_MAX_VALUES).then_some(a)
+                }
+                _ => None,
+            };
         }
-        columns.push(InferredColumn { name, column_type, nullable: state.nullable || !state.any_value });
+        self
     }
-    Ok(Inferred { columns, length, domains })
+
+    fn finish(self, names: Vec<String>) -> Inferred {
+        let length = self.length;
+        let mut columns = Vec::with_capacity(names.len());
+        let mut domains = BTreeMap::new();
+        for (name, state) in names.into_iter().zip(self.states) {
+            let column_type = if state.any_value {
+                CANDIDATES
+                    .iter()
+                    .zip(state.alive)
+                    .find(|(_, alive)| *alive)
+                    .map(|(t, _)| *t)
+                    .unwrap_or(ColumnType::String)
+            } else {
+                ColumnType::String
+            };
+            if column_type == ColumnType::String
+                && let Some(set) = state.distinct
+                && !set.is_empty()
+                && (set.len() as u64) * 2 <= length
+            {
+                let mut values: Vec<String> = set.into_iter().collect();
+                values.sort();
+                domains.insert(name.clone(), values);
+            }
+            columns.push(InferredColumn { name, column_type, nullable: state.nullable || !state.any_value });
+        }
+        Inferred { columns, length, domains }
+    }
 }
 
 #[cfg(test)]
@@ -210,6 +360,74 @@ mod tests {
         let path = dir.path().join("f.csv");
         std::fs::write(&path, text).unwrap();
         infer_csv(&path, &opts)
+    }
+
+    fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.csv");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn parts_start_at_records_outside_quotes() {
+        let text = "a,b\n1,\"x\ny\"\n2,\"say \"\"hi\"\"\n\"\n3,z\n4,w\n";
+        let (_dir, path) = write(text);
+        let starts = record_starts(&path, b',', 4, 0).unwrap().unwrap();
+        let records: Vec<&str> = starts.iter().map(|&s| &text[s as usize..]).collect();
+        // Every part starts where a record does: never inside the quoted line breaks.
+        for record in &records[1..] {
+            assert!(["2,", "3,", "4,"].iter().any(|r| record.starts_with(r)), "{record:?}");
+        }
+        assert_eq!(starts[0], 0);
+        assert!(starts.windows(2).all(|w| w[0] < w[1]), "{starts:?}");
+    }
+
+    #[test]
+    fn quotes_that_do_not_open_a_value_leave_the_file_in_one_part() {
+        let (_dir, path) = write("a,b\n1,x\"y\n2,\"z\"\n3,w\n4,v\n");
+        assert_eq!(record_starts(&path, b',', 2, 0).unwrap(), None);
+        let (_dir, path) = write("\u{feff}a;b\n1;\"y\"\n2;z\n3;w\n4;v\n");
+        assert_eq!(record_starts(&path, b';', 2, 0).unwrap().unwrap()[0], 3, "after the byte-order mark");
+    }
+
+    #[test]
+    fn parts_read_apart_infer_what_one_pass_infers() {
+        let mut text = String::from("id,price,flag,day,code,note\n");
+        for i in 0..3000 {
+            let price = if i == 2500 { "n/a".to_owned() } else { format!("{}.5", i) };
+            let flag = if i % 2 == 0 { "true" } else { "false" };
+            let code = ["A", "B", "C"][i % 3];
+            let note = if i == 10 { "\"two\nlines, \"\"quoted\"\"\"".to_owned() } else if i == 1500 { String::new() } else { format!("n{i}") };
+            text.push_str(&format!("{i},{price},{flag},2024-01-{:02},{code},{note}\n", i % 28 + 1));
+        }
+        let (_dir, path) = write(&text);
+        let whole = infer_in_parts(&path, &CsvOptions::default(), 1, 0).unwrap();
+        for parts in [2, 3, 7] {
+            assert!(record_starts(&path, b',', parts, 0).unwrap().unwrap().len() == parts);
+            let split = infer_in_parts(&path, &CsvOptions::default(), parts, 0).unwrap();
+            assert_eq!(types(&split), types(&whole), "{parts} parts");
+            assert_eq!((split.length, &split.domains), (whole.length, &whole.domains), "{parts} parts");
+        }
+        assert_eq!(whole.length, 3000);
+        let s = |a: &str, b: &str, c: bool| (a.to_owned(), b.to_owned(), c);
+        assert_eq!(types(&whole), [s("id", "int64", false), s("price", "string", false), s("flag", "boolean", false),
+            s("day", "date", false), s("code", "string", false), s("note", "string", true)]);
+        assert_eq!(whole.domains["code"], ["A", "B", "C"]);
+    }
+
+    #[test]
+    fn a_part_that_cannot_be_read_is_reported_from_the_whole_file() {
+        let mut text = String::from("a,b\n");
+        for i in 0..400 {
+            text.push_str(&format!("{i},x\n"));
+        }
+        text.push_str("401,x,extra\n");
+        let (_dir, path) = write(&text);
+        let split = infer_in_parts(&path, &CsvOptions::default(), 2, 0).unwrap_err().to_string();
+        let whole = infer_in_parts(&path, &CsvOptions::default(), 1, 0).unwrap_err().to_string();
+        assert_eq!(split, whole);
+        assert!(whole.contains("line 402") || whole.contains("402"), "{whole}");
     }
 
     fn types(i: &Inferred) -> Vec<(String, String, bool)> {
