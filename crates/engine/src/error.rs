@@ -225,7 +225,9 @@ impl From<deltalake::DeltaTableError> for EngineError {
             (DeltaFault::Concurrent, _) => EngineError::Concurrent,
             (
                 DeltaFault::UnsupportedFeatures,
-                E::Transaction { source: deltalake::kernel::transaction::TransactionError::UnsupportedTableFeatures(f) },
+                E::Transaction {
+                    source: deltalake::kernel::transaction::TransactionError::UnsupportedTableFeatures(f),
+                },
             ) => {
                 let mut names: Vec<String> = f.iter().map(|f| f.to_string()).collect();
                 names.sort();

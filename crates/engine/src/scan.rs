@@ -170,7 +170,15 @@ impl FileScan {
             None => (store, false),
         };
         let key = (table.table_url().to_string(), state.metadata().id().to_owned(), state.version());
-        Ok(Some(Self { schema, state: state.clone(), statistics, store_url: log_store.object_store_url(), store, local, key }))
+        Ok(Some(Self {
+            schema,
+            state: state.clone(),
+            statistics,
+            store_url: log_store.object_store_url(),
+            store,
+            local,
+            key,
+        }))
     }
 
     /// The table's files, each with its row count, null counts and bounds.

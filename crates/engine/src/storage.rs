@@ -157,9 +157,10 @@ impl StoreConfig {
                     builder = builder.with_access_key(&key.0);
                 }
                 if let Some(sas) = &c.sas_token {
-                    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(sas.0.trim_start_matches('?').as_bytes())
-                        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                        .collect();
+                    let pairs: Vec<(String, String)> =
+                        url::form_urlencoded::parse(sas.0.trim_start_matches('?').as_bytes())
+                            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                            .collect();
                     builder = builder.with_sas_authorization(pairs);
                 }
                 if let Some(token) = &c.bearer_token {
@@ -224,7 +225,8 @@ pub(crate) fn scrub_urls(text: &str) -> String {
     while let Some(start) = rest.find("http") {
         let (before, tail) = rest.split_at(start);
         out.push_str(before);
-        let end = tail.find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ')' | ']' | '>')).unwrap_or(tail.len());
+        let end =
+            tail.find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ')' | ']' | '>')).unwrap_or(tail.len());
         let url = &tail[..end];
         match url.find('?') {
             Some(q) => {

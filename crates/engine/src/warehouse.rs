@@ -98,6 +98,9 @@ mod tests {
         assert!(matches!(Warehouse::parse("not a url"), Err(WarehouseError::InvalidUrl(_))));
         assert_eq!(Warehouse::parse("http://x/y"), Err(WarehouseError::UnsupportedScheme("http".into())));
         assert_eq!(Warehouse::parse("s3:///lake"), Err(WarehouseError::NoBucket("s3".into())));
-        assert_eq!(Warehouse::parse("abfss://c@a.dfs.core.windows.net/x"), Err(WarehouseError::UnsupportedScheme("abfss".into())));
+        assert_eq!(
+            Warehouse::parse("abfss://c@a.dfs.core.windows.net/x"),
+            Err(WarehouseError::UnsupportedScheme("abfss".into()))
+        );
     }
 }

@@ -136,7 +136,10 @@ fn infer_in_parts(path: &Path, opts: &CsvOptions, parts: usize, min_bytes: u64) 
                     scope.spawn(move || Tally::of_part(path, opts, names, from, to, i == 0))
                 })
                 .collect();
-            running.into_iter().map(|t| t.join().unwrap_or_else(|_| Err(EngineError::internal("inference failed")))).collect()
+            running
+                .into_iter()
+                .map(|t| t.join().unwrap_or_else(|_| Err(EngineError::internal("inference failed"))))
+                .collect()
         });
         // A part that cannot be read is read again in one pass, whose error names the line
         // from the start of the file.
@@ -225,8 +228,7 @@ impl Tally {
     ) -> EngineResult<Self> {
         let schema =
             Arc::new(Schema::new(names.iter().map(|n| Field::new(n, DataType::Utf8, true)).collect::<Vec<_>>()));
-        let mut file =
-            File::open(path).map_err(|e| EngineError::internal(format!("cannot open the upload: {e}")))?;
+        let mut file = File::open(path).map_err(|e| EngineError::internal(format!("cannot open the upload: {e}")))?;
         file.seek(SeekFrom::Start(from)).map_err(|e| EngineError::internal(e.to_string()))?;
         let part = BufReader::with_capacity(1 << 20, file.take(to.map_or(u64::MAX, |to| to - from)));
         let reader = arrow::csv::ReaderBuilder::new(schema)
@@ -398,7 +400,13 @@ mod tests {
             let price = if i == 2500 { "n/a".to_owned() } else { format!("{}.5", i) };
             let flag = if i % 2 == 0 { "true" } else { "false" };
             let code = ["A", "B", "C"][i % 3];
-            let note = if i == 10 { "\"two\nlines, \"\"quoted\"\"\"".to_owned() } else if i == 1500 { String::new() } else { format!("n{i}") };
+            let note = if i == 10 {
+                "\"two\nlines, \"\"quoted\"\"\"".to_owned()
+            } else if i == 1500 {
+                String::new()
+            } else {
+                format!("n{i}")
+            };
             text.push_str(&format!("{i},{price},{flag},2024-01-{:02},{code},{note}\n", i % 28 + 1));
         }
         let (_dir, path) = write(&text);
@@ -411,8 +419,17 @@ mod tests {
         }
         assert_eq!(whole.length, 3000);
         let s = |a: &str, b: &str, c: bool| (a.to_owned(), b.to_owned(), c);
-        assert_eq!(types(&whole), [s("id", "int64", false), s("price", "string", false), s("flag", "boolean", false),
-            s("day", "date", false), s("code", "string", false), s("note", "string", true)]);
+        assert_eq!(
+            types(&whole),
+            [
+                s("id", "int64", false),
+                s("price", "string", false),
+                s("flag", "boolean", false),
+                s("day", "date", false),
+                s("code", "string", false),
+                s("note", "string", true)
+            ]
+        );
         assert_eq!(whole.domains["code"], ["A", "B", "C"]);
     }
 

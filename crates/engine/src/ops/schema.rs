@@ -13,8 +13,7 @@ use crate::commit::{self, Actor, Commit};
 use crate::error::{EngineError, EngineResult, Input};
 use crate::schema::{
     ColumnChange, ColumnRewrite, SETTABLE_DELTA_PROPERTIES, TableChange, column_mapped, commit_metadata, edit_field,
-    mapped_column, reserved_key,
-    widens,
+    mapped_column, reserved_key, widens,
 };
 use crate::state::EngineState;
 
@@ -112,8 +111,15 @@ async fn rename_or_drop_mapped(
     let new_schema = StructType::try_new(fields).map_err(|e| EngineError::internal(e.to_string()))?;
     let metadata = snapshot.metadata().clone().with_schema(&new_schema)?;
     // Delta has no operation name for either; the commit records the column it changed.
-    commit_metadata(state, location, delta, metadata, DeltaOperation::UpdateFieldMetadata { fields: vec![changed] }, actor)
-        .await
+    commit_metadata(
+        state,
+        location,
+        delta,
+        metadata,
+        DeltaOperation::UpdateFieldMetadata { fields: vec![changed] },
+        actor,
+    )
+    .await
 }
 
 pub struct ChangeColumn {

@@ -517,11 +517,8 @@ impl Operation for Discover {
             for (names, folder, listed) in listings {
                 let listed = listed.map_err(storage)?;
                 self.progress.folders_listed.fetch_add(1, Ordering::Relaxed);
-                let children: BTreeSet<String> = listed
-                    .common_prefixes
-                    .iter()
-                    .filter_map(|p| p.filename().map(str::to_owned))
-                    .collect();
+                let children: BTreeSet<String> =
+                    listed.common_prefixes.iter().filter_map(|p| p.filename().map(str::to_owned)).collect();
                 let location = |names: &[String]| {
                     let mut url = root.clone();
                     for n in names {

@@ -134,7 +134,11 @@ impl MetaStore {
     }
 
     /// The connection a catalog is bound to, if any.
-    pub async fn storage_connection_of_catalog(&self, org_id: Uuid, catalog: &str) -> MetaResult<Option<StorageConnection>> {
+    pub async fn storage_connection_of_catalog(
+        &self,
+        org_id: Uuid,
+        catalog: &str,
+    ) -> MetaResult<Option<StorageConnection>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM storage_connections WHERE org_id = $1 AND catalog = $2"
         )))

@@ -25,9 +25,9 @@ use crate::jobs::view::JobResponse;
 use crate::services::{self, imports::ImportTarget};
 use crate::state::{AppState, SharedState};
 use crate::table_access;
-use crate::upload::multipart_error;
 use crate::table_access::TablePath;
 use crate::table_definition::{CreateTableRequest, table_spec};
+use crate::upload::multipart_error;
 
 pub fn router() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new().routes(routes!(infer)).routes(routes!(import))

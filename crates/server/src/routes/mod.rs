@@ -51,10 +51,7 @@ pub fn router(limits: &crate::config::Limits) -> OpenApiRouter<SharedState> {
         .merge(webhooks::router());
     // Row writes and imports carry whole files (large ones are spooled to disk): they get
     // the upload limit.
-    let uploads = OpenApiRouter::new()
-        .merge(rows::router())
-        .merge(imports::router())
-        .merge(storages::upload_router());
+    let uploads = OpenApiRouter::new().merge(rows::router()).merge(imports::router()).merge(storages::upload_router());
     body_limit::limit(json, limits.max_body_bytes).merge(body_limit::limit(uploads, limits.max_upload_bytes))
 }
 

@@ -32,16 +32,16 @@ use super::parse_id;
 use crate::audit_log::{self, Actor, Event};
 use crate::auth::{Auth, RequestMeta};
 use crate::error::{ApiError, ApiResult};
-use crate::upload::multipart_error;
 use crate::jobs::view::JobResponse;
-use crate::prefer::prefer;
 use crate::json::Json;
+use crate::prefer::prefer;
 use crate::query::Query;
 use crate::services::storages::{
     self, ConnectionSpec, DiscoveryReport, RegisterAzRequest, RegisterGcsRequest, RegisterS3Request, StorageKind,
     normalized_path,
 };
 use crate::state::{AppState, SharedState};
+use crate::upload::multipart_error;
 
 pub fn router() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
@@ -495,7 +495,8 @@ pub async fn list_storage_tables(
         let mut started = Vec::with_capacity(connections.len());
         for connection in &connections {
             let spec = storages::open(&state, connection)?;
-            started.push((connection, storages::start_discovery(&state, &request, &principal, connection, spec).await?));
+            started
+                .push((connection, storages::start_discovery(&state, &request, &principal, connection, spec).await?));
         }
         if prefer(&headers).respond_async {
             let jobs = started.into_iter().map(|(_, s)| s.job.into()).collect();
@@ -585,16 +586,23 @@ pub async fn list_objects(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid_field("limit", "must be 1 to 1000"));
     }
-    let after = match &query.continuation_token {
-        Some(token) => Some(normalized_path("continuation_token", token).map(|t| {
-            if token.ends_with('/') { format!("{t}/") } else { t }
-        })?),
-        None => None,
-    };
+    let after =
+        match &query.continuation_token {
+            Some(token) => Some(
+                normalized_path("continuation_token", token)
+                    .map(|t| if token.ends_with('/') { format!("{t}/") } else { t })?,
+            ),
+            None => None,
+        };
     let extensions = query
         .extensions
         .as_deref()
-        .map(|e| e.split(',').map(|x| x.trim().trim_start_matches('.').to_ascii_lowercase()).filter(|x| !x.is_empty()).collect())
+        .map(|e| {
+            e.split(',')
+                .map(|x| x.trim().trim_start_matches('.').to_ascii_lowercase())
+                .filter(|x| !x.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     let listing = state
         .engine
@@ -772,7 +780,12 @@ pub async fn delete_object(
 
 /// Objects may be written or deleted only on writable connections, and never inside a
 /// registered table (its files belong to its Delta log).
-async fn writable(state: &AppState, principal: &Principal, connection: &StorageConnection, location: &Url) -> ApiResult<()> {
+async fn writable(
+    state: &AppState,
+    principal: &Principal,
+    connection: &StorageConnection,
+    location: &Url,
+) -> ApiResult<()> {
     if connection.read_only {
         return Err(ApiError::conflict(format!(
             "the storage connection `{}` is read-only: objects cannot be written or deleted",

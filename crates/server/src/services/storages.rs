@@ -178,7 +178,10 @@ impl ConnectionSpec {
             StorageKind::Az => {
                 let r: RegisterAzRequest = serde_json::from_value(body.clone()).map_err(invalid)?;
                 if r.use_fabric_endpoint {
-                    return Err(ApiError::invalid_field("useFabricEndpoint", "Fabric (OneLake) endpoints are not supported"));
+                    return Err(ApiError::invalid_field(
+                        "useFabricEndpoint",
+                        "Fabric (OneLake) endpoints are not supported",
+                    ));
                 }
                 check_text("accountName", &r.account_name, 64)?;
                 check_bucket("container", &r.container)?;
@@ -202,7 +205,9 @@ impl ConnectionSpec {
                     None | Some(Value::Null) => None,
                     Some(Value::String(s)) => Some(s.clone()),
                     Some(v @ Value::Object(_)) => Some(v.to_string()),
-                    Some(_) => return Err(ApiError::invalid_field("serviceAccountKey", "must be the key's JSON document")),
+                    Some(_) => {
+                        return Err(ApiError::invalid_field("serviceAccountKey", "must be the key's JSON document"));
+                    }
                 };
                 if let Some(key) = &key
                     && !serde_json::from_str::<Value>(key).is_ok_and(|v| v.is_object())
@@ -348,7 +353,9 @@ fn check_endpoint(endpoint: &str) -> ApiResult<()> {
 /// `.` segments, absolute paths, empty segments, backslashes, `%` (a percent-encoded
 /// path would be decoded again by some stores), control characters.
 pub fn normalized_path(field: &str, raw: &str) -> ApiResult<String> {
-    let refuse = |why: &str| Err(ApiError::invalid_field(field, format!("{why}; give a path relative to the base, like `folder/file.csv`")));
+    let refuse = |why: &str| {
+        Err(ApiError::invalid_field(field, format!("{why}; give a path relative to the base, like `folder/file.csv`")))
+    };
     if raw.len() > 1024 {
         return refuse("is longer than 1024 characters");
     }
@@ -550,7 +557,9 @@ pub async fn discover(
         match table.format {
             ops::storage::TableFormat::Iceberg => {
                 report.iceberg_tables_count += 1;
-                report.iceberg.push(json!({ "path": table.path.join("/"), "format": "iceberg", "columns": table.columns }));
+                report
+                    .iceberg
+                    .push(json!({ "path": table.path.join("/"), "format": "iceberg", "columns": table.columns }));
             }
             ops::storage::TableFormat::Delta => {
                 report.delta_tables_count += 1;
@@ -561,7 +570,10 @@ pub async fn discover(
                 }
                 let reference = name_for(&catalog, spec.schema_name.as_ref(), table, &mut taken);
                 if state.meta.get_schema(principal.org_id, &catalog, &reference.schema).await?.is_none() {
-                    match state.meta.create_schema(principal.org_id, &catalog, &reference.schema, None, principal.user_id).await
+                    match state
+                        .meta
+                        .create_schema(principal.org_id, &catalog, &reference.schema, None, principal.user_id)
+                        .await
                     {
                         Ok(_) | Err(lakeward_meta::MetaError::Conflict(_)) => {}
                         Err(e) => return Err(e.into()),
@@ -605,7 +617,12 @@ pub async fn discover(
 /// The name a discovered table is registered under (see the README's naming rule):
 /// `schemaName` (or the first folder, or `default` for a table right under the base) and
 /// the remaining folders joined by `_`; a taken name gets `_2`, `_3`, ...
-fn name_for(catalog: &Ident, schema_name: Option<&Ident>, table: &FoundTable, taken: &mut BTreeSet<String>) -> TableRef {
+fn name_for(
+    catalog: &Ident,
+    schema_name: Option<&Ident>,
+    table: &FoundTable,
+    taken: &mut BTreeSet<String>,
+) -> TableRef {
     let (schema, rest): (Ident, &[String]) = match (schema_name, table.path.as_slice()) {
         (Some(schema), parts) => (schema.clone(), parts),
         (None, [only]) => (Ident::new("default").expect("an identifier"), std::slice::from_ref(only)),
@@ -616,8 +633,11 @@ fn name_for(catalog: &Ident, schema_name: Option<&Ident>, table: &FoundTable, ta
     let mut candidate = base.clone();
     let mut n = 2;
     loop {
-        let reference =
-            TableRef { catalog: catalog.clone(), schema: schema.clone(), table: Ident::new(&candidate).expect("an identifier") };
+        let reference = TableRef {
+            catalog: catalog.clone(),
+            schema: schema.clone(),
+            table: Ident::new(&candidate).expect("an identifier"),
+        };
         if taken.insert(reference.to_string()) {
             return reference;
         }
@@ -651,7 +671,8 @@ pub async fn start_discovery(
     let owner = Owner { org_id: principal.org_id, user_id: principal.user_id };
     let handle = state.jobs.start(JobKind::Discovery, owner, Some(&connection.name), Default::default()).await?;
     let job = handle.snapshot();
-    let (state, request, principal, connection) = (state.clone(), request.clone(), principal.clone(), connection.clone());
+    let (state, request, principal, connection) =
+        (state.clone(), request.clone(), principal.clone(), connection.clone());
     let work = tokio::spawn(async move {
         let report = discover_as_job(&state, &principal, &connection, &spec, handle).await?;
         audit_log::record(

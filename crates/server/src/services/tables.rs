@@ -72,7 +72,8 @@ async fn location_for(
     principal: &Principal,
     reference: &lakeward_model::TableRef,
 ) -> ApiResult<(url::Url, Option<uuid::Uuid>)> {
-    let Some(connection) = state.meta.storage_connection_of_catalog(principal.org_id, reference.catalog.as_str()).await?
+    let Some(connection) =
+        state.meta.storage_connection_of_catalog(principal.org_id, reference.catalog.as_str()).await?
     else {
         return Ok((state.config.warehouse.table_location(principal.org_id, reference), None));
     };

@@ -39,13 +39,24 @@ async fn bad_requests_are_refused_before_any_store_is_contacted() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(answer["details"][0]["message"].as_str().unwrap().contains("unknown field `bucket`"), "{answer}");
     let (status, answer) = server
-        .call(Method::POST, "/v1/storages/az", t, Some(json!({ "accountName": "a", "container": "cc", "useFabricEndpoint": true })))
+        .call(
+            Method::POST,
+            "/v1/storages/az",
+            t,
+            Some(json!({ "accountName": "a", "container": "cc", "useFabricEndpoint": true })),
+        )
         .await;
-    assert_eq!((status, answer), (StatusCode::BAD_REQUEST, invalid("useFabricEndpoint", "Fabric (OneLake) endpoints are not supported")));
+    assert_eq!(
+        (status, answer),
+        (StatusCode::BAD_REQUEST, invalid("useFabricEndpoint", "Fabric (OneLake) endpoints are not supported"))
+    );
     let (status, answer) = server
         .call(Method::POST, "/v1/storages/gcs", t, Some(json!({ "bucket": "lake", "serviceAccountKey": "{not json" })))
         .await;
-    assert_eq!((status, answer), (StatusCode::BAD_REQUEST, invalid("serviceAccountKey", "must be the key's JSON document")));
+    assert_eq!(
+        (status, answer),
+        (StatusCode::BAD_REQUEST, invalid("serviceAccountKey", "must be the key's JSON document"))
+    );
     let (_, configs) = server.get("/v1/storages/configs", &admin.token).await;
     assert_eq!(configs, json!({ "configs": [] }));
 }
@@ -65,7 +76,13 @@ async fn an_unreachable_store_is_refused_with_its_checks_and_nothing_is_stored()
         .collect();
     assert_eq!(
         checks,
-        [("reachable", false, false), ("list", false, true), ("write", false, true), ("read", false, true), ("delete", false, true)]
+        [
+            ("reachable", false, false),
+            ("list", false, true),
+            ("write", false, true),
+            ("read", false, true),
+            ("delete", false, true)
+        ]
     );
     assert!(!answer["checks"][0]["reason"].as_str().unwrap().is_empty());
     assert!(!answer.to_string().contains("very-secret-value"), "{answer}");
@@ -102,8 +119,9 @@ async fn connections_follow_roles_and_other_organisations_see_nothing() {
         let (status, answer) = server.call(method.clone(), &path, Some(&admin.token), None).await;
         assert_eq!((status, answer), (StatusCode::NOT_FOUND, not_found()), "{method} {path}");
     }
-    let (status, answer) =
-        server.call(Method::DELETE, &format!("/v1/storages/configs/{id}/objects?path=a.csv"), Some(&viewer.token), None).await;
+    let (status, answer) = server
+        .call(Method::DELETE, &format!("/v1/storages/configs/{id}/objects?path=a.csv"), Some(&viewer.token), None)
+        .await;
     assert_eq!((status, answer), (StatusCode::FORBIDDEN, forbidden("objects:delete")));
 }
 
@@ -115,8 +133,9 @@ async fn the_warehouse_cannot_be_connected() {
     .await;
     let admin = server.onboard("Acme", "ada@acme.test").await;
     for base in ["", "warehouse", "warehouse/inside"] {
-        let (status, answer) =
-            server.call(Method::POST, "/v1/storages/s3", Some(&admin.token), Some(s3(json!({ "basePath": base })))).await;
+        let (status, answer) = server
+            .call(Method::POST, "/v1/storages/s3", Some(&admin.token), Some(s3(json!({ "basePath": base }))))
+            .await;
         assert_eq!(status, StatusCode::CONFLICT, "{base}: {answer}");
     }
 }

@@ -31,9 +31,7 @@ pub const PASSWORD: &str = "correct horse battery";
 /// tests run a second time that way in `scripts/test.sh`.
 fn test_warehouse(dir: &std::path::Path) -> Warehouse {
     match std::env::var("LAKEWARD_TEST_WAREHOUSE") {
-        Ok(root) => {
-            Warehouse::parse(&format!("{}/{}/", root.trim_end_matches('/'), uuid::Uuid::new_v4())).unwrap()
-        }
+        Ok(root) => Warehouse::parse(&format!("{}/{}/", root.trim_end_matches('/'), uuid::Uuid::new_v4())).unwrap(),
         Err(_) => Warehouse::parse(&format!("file://{}/warehouse/", dir.display())).unwrap(),
     }
 }
