@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 pub const DEFAULT_DATA_DIR: &str = "./lakeward-data";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_FLIGHT_LISTEN: &str = "127.0.0.1:8082";
 const SECRET_FILE: &str = "secret.key";
 
 /// Options shared by `serve` and `admin`. Every option can also be set in the config
@@ -33,6 +34,9 @@ pub struct ConfigArgs {
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "LAKEWARD_LISTEN", global = true)]
     pub listen: Option<SocketAddr>,
+    /// Address for Arrow Flight SQL (gRPC), or `off` [default: 127.0.0.1:8082]
+    #[arg(long, env = "LAKEWARD_FLIGHT_LISTEN", global = true)]
+    pub flight_listen: Option<String>,
     /// Where managed tables live: a local folder as a file:// URL, or an object store as
     /// s3://bucket/prefix, az://container/prefix or gs://bucket/prefix, configured by the
     /// standard variables: S3: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
@@ -103,6 +107,7 @@ pub struct ConfigArgs {
 struct FileConfig {
     data_dir: Option<PathBuf>,
     listen: Option<SocketAddr>,
+    flight_listen: Option<String>,
     warehouse: Option<String>,
     database_url: Option<String>,
     secret: Option<String>,
@@ -230,8 +235,16 @@ pub fn resolve(args: &ConfigArgs) -> anyhow::Result<ServerConfig> {
     if webhooks.max_attempts == 0 || webhooks.timeout.is_zero() {
         bail!("webhook timeout and max attempts must be at least 1");
     }
+    let flight_listen = match args.flight_listen.clone().or(file.flight_listen.clone()) {
+        None => Some(DEFAULT_FLIGHT_LISTEN.parse().expect("valid default")),
+        Some(v) if v.trim().eq_ignore_ascii_case("off") => None,
+        Some(v) => {
+            Some(v.trim().parse().map_err(|_| anyhow::anyhow!("flight listen address `{v}`: give host:port or off"))?)
+        }
+    };
     Ok(ServerConfig {
         listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
+        flight_listen,
         data_dir,
         warehouse,
         database_url,
@@ -276,6 +289,7 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
 pub fn describe(config: &ServerConfig) -> serde_json::Value {
     serde_json::json!({
         "listen": config.listen.to_string(),
+        "flight_listen": config.flight_listen.map_or("off".to_owned(), |a| a.to_string()),
         "data_dir": config.data_dir.display().to_string(),
         "warehouse": config.warehouse.root().as_str(),
         "database_url": config.database_url,

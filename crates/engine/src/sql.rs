@@ -156,6 +156,7 @@ pub(crate) async fn plan(ctx: &SessionContext, sql: &str) -> EngineResult<Logica
     let statement = state
         .sql_to_statement(sql, &datafusion::config::Dialect::Generic)
         .map_err(|e| EngineError::invalid(Input::Query, parse_message(&e)))?;
+    refuse_before_planning(&statement)?;
     // DataFusion names a missing table as it resolved it (`datafusion.public.customers`);
     // keep what the query wrote, to say it back.
     let defaults = &state.config_options().catalog;
@@ -174,6 +175,32 @@ pub(crate) async fn plan(ctx: &SessionContext, sql: &str) -> EngineResult<Logica
     })?;
     sql_options().verify_plan(&plan).map_err(|e| EngineError::NotAllowed(forbidden_message(&e.to_string())))?;
     Ok(plan)
+}
+
+/// DataFusion's own statements that are never queries, refused before planning: planning
+/// them can fail for reasons of their own (a COPY to a path without a file type), which
+/// would hide that they are not allowed at all.
+fn refuse_before_planning(statement: &datafusion::sql::parser::Statement) -> EngineResult<()> {
+    use datafusion::sql::parser::Statement as S;
+    match statement {
+        S::CopyTo(_) => Err(EngineError::NotAllowed(forbidden_message("dml"))),
+        S::CreateExternalTable(_) => Err(EngineError::NotAllowed(forbidden_message("ddl"))),
+        S::Reset(_) => Err(EngineError::NotAllowed(forbidden_message("statement"))),
+        S::Explain(explain) => refuse_before_planning(&explain.statement),
+        S::Statement(statement) => refuse_sql_before_planning(statement),
+    }
+}
+
+fn refuse_sql_before_planning(statement: &datafusion::sql::sqlparser::ast::Statement) -> EngineResult<()> {
+    use datafusion::sql::sqlparser::ast::Statement as S;
+    match statement {
+        S::Insert(_) | S::Update(_) | S::Delete(_) | S::Merge(_) | S::Copy { .. } => {
+            Err(EngineError::NotAllowed(forbidden_message("dml")))
+        }
+        S::Explain { statement, .. } => refuse_sql_before_planning(statement),
+        // Everything else is planned, and the plan checked against `sql_options`.
+        _ => Ok(()),
+    }
 }
 
 /// A parse error as a plain sentence (DataFusion shows `SQL error: ParserError("...")`).

@@ -117,9 +117,40 @@ pub fn hash_token(secret: &ServerSecret, purpose: &str, token: &str) -> String {
     hex::encode(hmac_sha256(&secret.derive(purpose), token.as_bytes()))
 }
 
+/// `payload` with its HMAC under the server secret for `purpose` appended: a value the
+/// server hands out and takes back unchanged (Flight SQL tickets and statement handles),
+/// so any replica with the same secret can trust it without keeping it.
+pub fn sign(secret: &ServerSecret, purpose: &str, payload: &[u8]) -> Vec<u8> {
+    let mut signed = payload.to_vec();
+    signed.extend_from_slice(&hmac_sha256(&secret.derive(purpose), payload));
+    signed
+}
+
+/// The payload of a value [`sign`] made for `purpose`; `None` if it was altered (or made
+/// for another purpose or under another secret). The MAC is compared in constant time.
+pub fn verify_signed<'a>(secret: &ServerSecret, purpose: &str, signed: &'a [u8]) -> Option<&'a [u8]> {
+    let (payload, mac) = signed.split_at_checked(signed.len().checked_sub(32)?)?;
+    let mut check = <Hmac<Sha256> as KeyInit>::new_from_slice(&secret.derive(purpose)).expect("any key length");
+    check.update(payload);
+    check.verify_slice(mac).ok().map(|_| payload)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signed_values_verify_only_unchanged_and_for_their_purpose() {
+        let secret = ServerSecret::new(vec![7; 32]);
+        let signed = sign(&secret, "ticket", b"payload");
+        assert_eq!(verify_signed(&secret, "ticket", &signed), Some(&b"payload"[..]));
+        assert_eq!(verify_signed(&secret, "handle", &signed), None);
+        assert_eq!(verify_signed(&ServerSecret::new(vec![8; 32]), "ticket", &signed), None);
+        let mut altered = signed.clone();
+        altered[0] ^= 1;
+        assert_eq!(verify_signed(&secret, "ticket", &altered), None);
+        assert_eq!(verify_signed(&secret, "ticket", &signed[..20]), None);
+    }
 
     #[test]
     fn api_keys_have_the_documented_shape_and_are_stored_hashed() {

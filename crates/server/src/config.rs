@@ -12,6 +12,8 @@ use lakeward_meta::secrets::ServerSecret;
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
+    /// Where Flight SQL (gRPC) listens; `None`: it does not.
+    pub flight_listen: Option<SocketAddr>,
     pub data_dir: PathBuf,
     pub warehouse: Warehouse,
     /// `sqlite://<path>?mode=rwc`.

@@ -12,6 +12,7 @@ mod body_limit;
 mod client_ip;
 mod error;
 mod error_shape;
+mod flight;
 mod gate;
 mod identity_views;
 mod jobs;
@@ -81,8 +82,12 @@ pub fn app(state: SharedState) -> Router {
 /// A server running in the background.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// Where Flight SQL listens, unless it is off.
+    pub flight_addr: Option<SocketAddr>,
     shutdown: Option<oneshot::Sender<()>>,
+    flight_shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    flight: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
     dispatcher: JoinHandle<()>,
 }
 
@@ -92,6 +97,12 @@ impl RunningServer {
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if let Some(tx) = self.flight_shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(flight) = self.flight.take() {
+            flight.await??;
         }
         let served = self.task.await;
         self.dispatcher.abort();
@@ -114,6 +125,11 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     let jobs = jobs::Jobs::new(meta.clone(), instance_id);
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
+    let flight_listener = match config.flight_listen {
+        Some(flight_addr) => Some(flight::bind(flight_addr).await?),
+        None => None,
+    };
+    let flight_addr = flight_listener.as_ref().map(TcpListener::local_addr).transpose()?;
     let engine = lakeward_engine::Engine::new(lakeward_engine::EngineLimits {
         query_timeout: config.limits.query_timeout,
         memory_limit_bytes: config.limits.memory_limit_bytes,
@@ -142,6 +158,16 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     });
     services::storages::attach_all(&state).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
     spawn_housekeeping(Arc::downgrade(&state));
+    let (flight_shutdown, flight) = match flight_listener {
+        Some(listener) => {
+            let (tx, rx) = oneshot::channel::<()>();
+            let task = tokio::spawn(flight::serve(state.clone(), listener, async move {
+                let _ = rx.await;
+            }));
+            (Some(tx), Some(task))
+        }
+        None => (None, None),
+    };
     let (tx, rx) = oneshot::channel::<()>();
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     // Responses are written in pieces (headers, then streamed chunks); without NODELAY,
@@ -158,8 +184,8 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
             })
             .await
     });
-    tracing::info!(%addr, %instance_id, "lakeward listening");
-    Ok(RunningServer { addr, shutdown: Some(tx), task, dispatcher })
+    tracing::info!(%addr, ?flight_addr, %instance_id, "lakeward listening");
+    Ok(RunningServer { addr, flight_addr, shutdown: Some(tx), flight_shutdown, task, flight, dispatcher })
 }
 
 /// Serves until `signal` resolves, then drains in-flight requests and returns.

@@ -33,10 +33,7 @@ impl Operation for Sql {
 
     async fn run(self, state: Arc<EngineState>) -> EngineResult<SqlOutput> {
         let started = Instant::now();
-        sql::check_size(&self.query)?;
-        let ctx = state.session();
-        sql::register_tables(&state, &ctx, &self.tables).await?;
-        let plan = sql::plan(&ctx, &self.query).await?;
+        let (ctx, plan) = planned(&state, &self.tables, &self.query).await?;
         let affected_tables = sql::tables_read(&plan);
         let explain = sql::is_explain(&plan);
         let df = ctx.execute_logical_plan(plan).await?;
@@ -72,6 +69,39 @@ impl Operation for Sql {
 
     fn forward(output: SqlOutput, streams: &Forwarder<'_>) -> SqlOutput {
         SqlOutput { body: streams.stream(output.body), ..output }
+    }
+}
+
+/// The query checked and planned in a session holding only `tables`.
+async fn planned(
+    state: &EngineState,
+    tables: &[SqlTable],
+    query: &str,
+) -> EngineResult<(datafusion::prelude::SessionContext, datafusion::logical_expr::LogicalPlan)> {
+    sql::check_size(query)?;
+    let ctx = state.session();
+    sql::register_tables(state, &ctx, tables).await?;
+    let plan = sql::plan(&ctx, query).await?;
+    Ok((ctx, plan))
+}
+
+/// The schema of a query's Arrow answer (`OutputFormat::ArrowStream`), without running
+/// it: what a Flight SQL client is told before it fetches the rows. Checked as [`Sql`]
+/// checks a query, so a query refused there is refused here with the same error.
+pub struct SqlSchema {
+    pub tables: Vec<SqlTable>,
+    pub query: String,
+    pub view_types: bool,
+}
+
+impl Operation for SqlSchema {
+    type Output = arrow::datatypes::SchemaRef;
+    const TIMEOUT: Timeout = Timeout::Whole;
+
+    async fn run(self, state: Arc<EngineState>) -> EngineResult<arrow::datatypes::SchemaRef> {
+        let (_, plan) = planned(&state, &self.tables, &self.query).await?;
+        let schema = Arc::new(plan.schema().as_arrow().clone());
+        Ok(if self.view_types { schema } else { output::standard_schema(&schema) })
     }
 }
 

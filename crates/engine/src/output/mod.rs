@@ -16,7 +16,8 @@ use futures::{StreamExt, TryStreamExt};
 
 pub(crate) use self::json::json_rows;
 use self::json::{binary_as_base64, json_lines};
-use self::standard_types::{standard_batch, standard_schema};
+use self::standard_types::standard_batch;
+pub(crate) use self::standard_types::standard_schema;
 use crate::error::{EngineError, EngineResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

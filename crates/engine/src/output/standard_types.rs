@@ -36,7 +36,7 @@ fn standard_field(f: &FieldRef) -> FieldRef {
     if &t == f.data_type() { f.clone() } else { Arc::new(Field::clone(f).with_data_type(t)) }
 }
 
-pub(super) fn standard_schema(schema: &Schema) -> SchemaRef {
+pub(crate) fn standard_schema(schema: &Schema) -> SchemaRef {
     Arc::new(Schema::new_with_metadata(
         schema.fields().iter().map(standard_field).collect::<Fields>(),
         schema.metadata().clone(),

@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use lakeward_meta::EventKind;
 use lakeward_meta::access::Credential;
 use lakeward_meta::secrets;
-use lakeward_meta::store::UserStatus;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -17,6 +16,7 @@ use crate::auth::{Auth, RequestMeta, TokenResponse, start_session};
 use crate::error::{ApiError, ApiResult};
 use crate::identity_views::{OrganisationResponse, UserResponse};
 use crate::json::Json;
+use crate::services;
 use crate::state::SharedState;
 
 pub fn router() -> OpenApiRouter<SharedState> {
@@ -110,38 +110,7 @@ pub async fn login(
     request: RequestMeta,
     Json(body): Json<LoginRequest>,
 ) -> ApiResult<axum::Json<LoginResponse>> {
-    let user = state.meta.find_user_by_email(&body.email).await?;
-    let known_user = user.as_ref().map(|u| (u.org_id, u.id));
-    let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    let password = body.password;
-    // Verify against a dummy hash when there is no user, so both failures take as long.
-    let verified = tokio::task::spawn_blocking(move || {
-        secrets::verify_password(&password, stored_hash.as_deref().unwrap_or(secrets::dummy_password_hash()))
-            && stored_hash.is_some()
-    })
-    .await
-    .map_err(ApiError::internal)?;
-
-    let Some(user) = user.filter(|u| verified && u.status == UserStatus::Active) else {
-        // Known users' failures go to their organisation's trail; unknown emails to none.
-        let event = Event {
-            org_id: known_user.map(|(org, _)| org),
-            action: EventKind::AuthLoginFailed,
-            target_type: Some("user"),
-            target_id: known_user.map(|(_, id)| id.to_string()),
-            details: json!({ "email": body.email.trim().to_lowercase() }),
-        };
-        audit_log::record(&state, &request, Actor::Anonymous, event).await?;
-        return Err(ApiError::unauthorized("Invalid email or password"));
-    };
-    let token = start_session(&state, user.id, user.org_id).await?;
-    audit_log::record(
-        &state,
-        &request,
-        Actor::User(user.id),
-        Event::new(user.org_id, EventKind::AuthLogin).target("user", user.id),
-    )
-    .await?;
+    let (user, token) = services::sign_in::sign_in(&state, &request, &body.email, &body.password).await?;
     let user = state.meta.get_user(user.id).await?.ok_or_else(ApiError::not_found)?;
     Ok(axum::Json(LoginResponse { token, user: UserResponse::from(&user) }))
 }

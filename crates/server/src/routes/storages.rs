@@ -586,14 +586,13 @@ pub async fn list_objects(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid_field("limit", "must be 1 to 1000"));
     }
-    let after =
-        match &query.continuation_token {
-            Some(token) => Some(
-                normalized_path("continuation_token", token)
-                    .map(|t| if token.ends_with('/') { format!("{t}/") } else { t })?,
-            ),
-            None => None,
-        };
+    let after = match &query.continuation_token {
+        Some(token) => Some(
+            normalized_path("continuation_token", token)
+                .map(|t| if token.ends_with('/') { format!("{t}/") } else { t })?,
+        ),
+        None => None,
+    };
     let extensions = query
         .extensions
         .as_deref()

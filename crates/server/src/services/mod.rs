@@ -6,5 +6,7 @@
 pub mod domains;
 pub mod imports;
 pub mod rows;
+pub mod sign_in;
+pub mod sql;
 pub mod storages;
 pub mod tables;

@@ -11,6 +11,7 @@ mod cross_org;
 mod data;
 mod domains;
 mod errors;
+mod flight;
 mod imports;
 mod jobs;
 mod limits;

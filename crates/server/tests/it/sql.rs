@@ -107,6 +107,8 @@ async fn everything_but_queries_is_refused() {
         ("UPDATE main.crm.customers SET name = 'x'", "change data"),
         ("DELETE FROM main.crm.customers", "change data"),
         ("COPY (SELECT 1) TO '/tmp/lakeward-escape.csv'", "change data"),
+        // Without a file type DataFusion cannot plan the COPY: still refused as a COPY.
+        ("COPY (SELECT 1) TO '/tmp/lakeward-escape'", "change data"),
         ("COPY main.crm.customers TO '/tmp/lakeward-escape.parquet'", "change data"),
         ("EXPLAIN ANALYZE COPY (SELECT 1) TO '/tmp/lakeward-escape2.csv'", "change data"),
         ("SET datafusion.execution.batch_size = 1", "session"),

@@ -39,6 +39,7 @@ fn test_warehouse(dir: &std::path::Path) -> Warehouse {
 pub fn test_config(dir: &std::path::Path) -> ServerConfig {
     ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
+        flight_listen: Some("127.0.0.1:0".parse().unwrap()),
         data_dir: dir.to_path_buf(),
         warehouse: test_warehouse(dir),
         database_url: format!("sqlite://{}?mode=rwc", dir.join("meta.db").display()),
@@ -77,6 +78,11 @@ impl TestServer {
         let server = lakeward_server::start(config.clone()).await.unwrap();
         let base = format!("http://{}", server.addr);
         Self { base, client: reqwest::Client::new(), config, _server: server, _dir: dir }
+    }
+
+    /// The Flight SQL address, as a gRPC URL.
+    pub fn flight_url(&self) -> String {
+        format!("http://{}", self._server.flight_addr.expect("Flight SQL is on in tests"))
     }
 
     pub fn data_dir(&self) -> &std::path::Path {

@@ -1,0 +1,391 @@
+//! Arrow Flight SQL, a surface of its own port over the same principal, authorization and
+//! engine operations as REST: statement queries and prepared statements run the SQL
+//! sandbox of `POST /v1/sql` (`services::sql`), the metadata calls list what the caller's
+//! organisation holds. Tickets and statement handles are signed and bound to their
+//! principal (`handles`), so no state is kept between calls.
+
+mod auth;
+mod frames;
+mod handles;
+mod status;
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+
+use arrow::datatypes::Schema;
+use arrow::ipc::writer::IpcWriteOptions;
+use arrow_flight::encode::FlightDataEncoderBuilder;
+use arrow_flight::flight_service_server::FlightServiceServer;
+use arrow_flight::sql::metadata::{SqlInfoData, SqlInfoDataBuilder};
+use arrow_flight::sql::server::FlightSqlService;
+use arrow_flight::sql::{
+    ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest, ActionCreatePreparedStatementResult,
+    CommandGetCatalogs, CommandGetDbSchemas, CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables,
+    CommandPreparedStatementQuery, CommandStatementQuery, ProstMessageExt, SqlInfo, TicketStatementQuery,
+};
+use arrow_flight::{
+    FlightData, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse, IpcMessage,
+    SchemaAsIpc, Ticket,
+};
+use futures::{Stream, TryStreamExt};
+use lakeward_engine::{OutputFormat, SqlTable, ops};
+use lakeward_meta::access::{Action, Principal, Resource, authorize};
+use prost::Message;
+use tokio::net::TcpListener;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::flight::handles::Statement;
+use crate::flight::status::status;
+use crate::services;
+use crate::state::{AppState, SharedState};
+
+/// What a ticket and a prepared statement's handle are signed for.
+const TICKET: &str = "flight-ticket";
+const HANDLE: &str = "flight-statement-handle";
+
+/// The Arrow answers Flight sends: standard types (`Utf8`, not `Utf8View`), as every
+/// Flight SQL driver reads them, and as the schemas announced say.
+const ARROW: OutputFormat = OutputFormat::ArrowStream { view_types: false };
+
+type DataStream = Pin<Box<dyn Stream<Item = Result<FlightData, Status>> + Send>>;
+
+pub struct FlightSql {
+    state: SharedState,
+}
+
+/// Serves Flight SQL on `listener` until `shutdown` resolves.
+pub async fn serve(
+    state: SharedState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), tonic::transport::Error> {
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    tonic::transport::Server::builder()
+        .add_service(FlightServiceServer::new(FlightSql { state }))
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await
+}
+
+/// Binds the Flight SQL port, naming it when it cannot be had.
+pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen for Flight SQL on {addr}: {e}"))
+}
+
+fn sql_info() -> &'static SqlInfoData {
+    static INFO: OnceLock<SqlInfoData> = OnceLock::new();
+    INFO.get_or_init(|| {
+        let mut info = SqlInfoDataBuilder::new();
+        info.append(SqlInfo::FlightSqlServerName, "Lakeward");
+        info.append(SqlInfo::FlightSqlServerVersion, env!("CARGO_PKG_VERSION"));
+        info.append(SqlInfo::FlightSqlServerArrowVersion, "59");
+        info.append(SqlInfo::FlightSqlServerReadOnly, true);
+        info.append(SqlInfo::FlightSqlServerSql, true);
+        info.append(SqlInfo::FlightSqlServerSubstrait, false);
+        info.append(SqlInfo::FlightSqlServerTransaction, 0i32);
+        info.append(SqlInfo::FlightSqlServerCancel, false);
+        info.append(SqlInfo::SqlDdlCatalog, false);
+        info.append(SqlInfo::SqlDdlSchema, false);
+        info.append(SqlInfo::SqlDdlTable, false);
+        info.append(SqlInfo::SqlIdentifierQuoteChar, "\"");
+        info.append(SqlInfo::SqlIdentifierCase, 3i32); // case sensitive
+        info.append(SqlInfo::SqlQuotedIdentifierCase, 3i32);
+        info.build().expect("static SQL info")
+    })
+}
+
+fn encode_schema(schema: &Schema) -> Result<bytes::Bytes, Status> {
+    let IpcMessage(bytes) = SchemaAsIpc::new(schema, &IpcWriteOptions::default())
+        .try_into()
+        .map_err(|e: arrow::error::ArrowError| Status::internal(e.to_string()))?;
+    Ok(bytes)
+}
+
+fn batches<E: Into<arrow_flight::error::FlightError> + Send + 'static>(
+    schema: arrow::datatypes::SchemaRef,
+    batch: Result<arrow::record_batch::RecordBatch, E>,
+) -> DataStream {
+    let stream = FlightDataEncoderBuilder::new()
+        .with_schema(schema)
+        .build(futures::stream::once(async move { batch.map_err(Into::into) }))
+        .map_err(Status::from);
+    Box::pin(stream)
+}
+
+/// A FlightInfo whose one endpoint's ticket is `command` itself: metadata answers are
+/// computed for the principal fetching them, so their tickets need no binding.
+fn metadata_info(
+    command: impl ProstMessageExt,
+    schema: &Schema,
+    descriptor: FlightDescriptor,
+) -> Result<FlightInfo, Status> {
+    let ticket = Ticket { ticket: command.as_any().encode_to_vec().into() };
+    Ok(FlightInfo::new()
+        .try_with_schema(schema)
+        .map_err(|e| Status::internal(e.to_string()))?
+        .with_endpoint(FlightEndpoint::new().with_ticket(ticket))
+        .with_descriptor(descriptor))
+}
+
+impl FlightSql {
+    async fn principal<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
+        auth::principal(&self.state, request).await
+    }
+
+    fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The principal, allowed to query, and the tables a session for `query` holds.
+    async fn query_tables(&self, principal: &Principal, query: &str) -> Result<Vec<SqlTable>, Status> {
+        authorize(principal, Action::TablesQuery, &Resource::Table { org_id: principal.org_id })
+            .map_err(|d| status(d.into()))?;
+        services::sql::tables_for(self.state(), principal, query).await.map_err(status)
+    }
+
+    async fn query_schema(&self, principal: &Principal, query: &str) -> Result<arrow::datatypes::SchemaRef, Status> {
+        let tables = self.query_tables(principal, query).await?;
+        let op = ops::sql::SqlSchema { tables, query: query.to_owned(), view_types: false };
+        self.state.engine.run(op).await.map_err(|e| status(e.into()))
+    }
+
+    /// The FlightInfo of `query`: its schema, and a ticket to run it bound to `principal`.
+    async fn statement_info(
+        &self,
+        principal: &Principal,
+        query: String,
+        descriptor: FlightDescriptor,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let schema = self.query_schema(principal, &query).await?;
+        let handle = handles::seal(self.state(), TICKET, principal, Statement { query })?;
+        let ticket = TicketStatementQuery { statement_handle: handle };
+        let ticket = Ticket { ticket: ticket.as_any().encode_to_vec().into() };
+        let info = FlightInfo::new()
+            .try_with_schema(&schema)
+            .map_err(|e| Status::internal(e.to_string()))?
+            .with_endpoint(FlightEndpoint::new().with_ticket(ticket))
+            .with_descriptor(descriptor)
+            .with_total_records(-1)
+            .with_total_bytes(-1);
+        Ok(Response::new(info))
+    }
+
+    async fn catalog_tables(&self, principal: &Principal) -> Result<Vec<lakeward_meta::store::TableEntry>, Status> {
+        authorize(principal, Action::TablesRead, &Resource::Table { org_id: principal.org_id })
+            .map_err(|d| status(d.into()))?;
+        self.state.meta.all_tables(principal.org_id).await.map_err(|e| status(e.into()))
+    }
+}
+
+#[tonic::async_trait]
+impl FlightSqlService for FlightSql {
+    type FlightService = FlightSql;
+
+    async fn do_handshake(
+        &self,
+        request: Request<Streaming<HandshakeRequest>>,
+    ) -> Result<Response<Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>>, Status> {
+        auth::handshake(self.state(), &request).await
+    }
+
+    async fn get_flight_info_statement(
+        &self,
+        query: CommandStatementQuery,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let principal = self.principal(&request).await?;
+        self.statement_info(&principal, query.query, request.into_inner()).await
+    }
+
+    async fn do_get_statement(
+        &self,
+        ticket: TicketStatementQuery,
+        request: Request<Ticket>,
+    ) -> Result<Response<DataStream>, Status> {
+        let principal = self.principal(&request).await?;
+        let Statement { query } = handles::open(self.state(), TICKET, &principal, &ticket.statement_handle)?;
+        let tables = self.query_tables(&principal, &query).await?;
+        let output = self
+            .state
+            .engine
+            .run(ops::sql::Sql { tables, query, format: ARROW })
+            .await
+            .map_err(|e| status(e.into()))?;
+        Ok(Response::new(Box::pin(frames::flight_data(output.body))))
+    }
+
+    async fn do_action_create_prepared_statement(
+        &self,
+        query: ActionCreatePreparedStatementRequest,
+        request: Request<arrow_flight::Action>,
+    ) -> Result<ActionCreatePreparedStatementResult, Status> {
+        let principal = self.principal(&request).await?;
+        let schema = self.query_schema(&principal, &query.query).await?;
+        let handle = handles::seal(self.state(), HANDLE, &principal, Statement { query: query.query })?;
+        Ok(ActionCreatePreparedStatementResult {
+            prepared_statement_handle: handle,
+            dataset_schema: encode_schema(&schema)?,
+            parameter_schema: encode_schema(&Schema::empty())?,
+        })
+    }
+
+    async fn get_flight_info_prepared_statement(
+        &self,
+        command: CommandPreparedStatementQuery,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let principal = self.principal(&request).await?;
+        let Statement { query } = handles::open(self.state(), HANDLE, &principal, &command.prepared_statement_handle)?;
+        self.statement_info(&principal, query, request.into_inner()).await
+    }
+
+    async fn do_action_close_prepared_statement(
+        &self,
+        command: ActionClosePreparedStatementRequest,
+        request: Request<arrow_flight::Action>,
+    ) -> Result<(), Status> {
+        // Nothing is kept for a handle; closing one checks that it is the caller's.
+        let principal = self.principal(&request).await?;
+        handles::open::<Statement>(self.state(), HANDLE, &principal, &command.prepared_statement_handle).map(|_| ())
+    }
+
+    async fn get_flight_info_sql_info(
+        &self,
+        query: CommandGetSqlInfo,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.principal(&request).await?;
+        let schema = query.clone().into_builder(sql_info()).schema();
+        Ok(Response::new(metadata_info(query, &schema, request.into_inner())?))
+    }
+
+    async fn do_get_sql_info(
+        &self,
+        query: CommandGetSqlInfo,
+        request: Request<Ticket>,
+    ) -> Result<Response<DataStream>, Status> {
+        self.principal(&request).await?;
+        let builder = query.into_builder(sql_info());
+        Ok(Response::new(batches(builder.schema(), builder.build())))
+    }
+
+    async fn get_flight_info_catalogs(
+        &self,
+        query: CommandGetCatalogs,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.principal(&request).await?;
+        let schema = query.into_builder().schema();
+        Ok(Response::new(metadata_info(query, &schema, request.into_inner())?))
+    }
+
+    async fn do_get_catalogs(
+        &self,
+        query: CommandGetCatalogs,
+        request: Request<Ticket>,
+    ) -> Result<Response<DataStream>, Status> {
+        let principal = self.principal(&request).await?;
+        authorize(&principal, Action::TablesRead, &Resource::Table { org_id: principal.org_id })
+            .map_err(|d| status(d.into()))?;
+        let catalogs = self.state.meta.list_catalogs(principal.org_id).await.map_err(|e| status(e.into()))?;
+        let mut builder = query.into_builder();
+        for catalog in catalogs {
+            builder.append(catalog.name);
+        }
+        Ok(Response::new(batches(builder.schema(), builder.build())))
+    }
+
+    async fn get_flight_info_schemas(
+        &self,
+        query: CommandGetDbSchemas,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.principal(&request).await?;
+        let schema = query.clone().into_builder().schema();
+        Ok(Response::new(metadata_info(query, &schema, request.into_inner())?))
+    }
+
+    async fn do_get_schemas(
+        &self,
+        query: CommandGetDbSchemas,
+        request: Request<Ticket>,
+    ) -> Result<Response<DataStream>, Status> {
+        let principal = self.principal(&request).await?;
+        authorize(&principal, Action::TablesRead, &Resource::Table { org_id: principal.org_id })
+            .map_err(|d| status(d.into()))?;
+        let meta = &self.state.meta;
+        let mut builder = query.into_builder();
+        for catalog in meta.list_catalogs(principal.org_id).await.map_err(|e| status(e.into()))? {
+            let ident = lakeward_model::Ident::new(&catalog.name).map_err(|e| Status::internal(e.to_string()))?;
+            for schema in meta.list_schemas(principal.org_id, &ident).await.map_err(|e| status(e.into()))? {
+                builder.append(&catalog.name, schema.name);
+            }
+        }
+        Ok(Response::new(batches(builder.schema(), builder.build())))
+    }
+
+    async fn get_flight_info_tables(
+        &self,
+        query: CommandGetTables,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.principal(&request).await?;
+        let schema = query.clone().into_builder().schema();
+        Ok(Response::new(metadata_info(query, &schema, request.into_inner())?))
+    }
+
+    async fn do_get_tables(
+        &self,
+        query: CommandGetTables,
+        request: Request<Ticket>,
+    ) -> Result<Response<DataStream>, Status> {
+        let principal = self.principal(&request).await?;
+        let include_schema = query.include_schema;
+        let mut builder = query.into_builder();
+        for entry in self.catalog_tables(&principal).await? {
+            let t = &entry.table;
+            let schema = if include_schema {
+                let location = url::Url::parse(&entry.location).map_err(|e| Status::internal(e.to_string()))?;
+                let table = SqlTable {
+                    catalog: t.catalog.clone(),
+                    schema: t.schema.clone(),
+                    name: t.table.to_string(),
+                    location,
+                    at: lakeward_engine::TimeTravel::Latest,
+                };
+                let query = format!("SELECT * FROM \"{}\".\"{}\".\"{}\"", t.catalog, t.schema, t.table);
+                let op = ops::sql::SqlSchema { tables: vec![table], query, view_types: false };
+                self.state.engine.run(op).await.map_err(|e| status(e.into()))?
+            } else {
+                Arc::new(Schema::empty())
+            };
+            builder
+                .append(t.catalog.as_str(), t.schema.as_str(), t.table.as_str(), "TABLE", &schema)
+                .map_err(|e| Status::internal(e.to_string()))?;
+        }
+        Ok(Response::new(batches(builder.schema(), builder.build())))
+    }
+
+    async fn get_flight_info_table_types(
+        &self,
+        query: CommandGetTableTypes,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.principal(&request).await?;
+        let schema = query.into_builder().schema();
+        Ok(Response::new(metadata_info(query, &schema, request.into_inner())?))
+    }
+
+    async fn do_get_table_types(
+        &self,
+        query: CommandGetTableTypes,
+        request: Request<Ticket>,
+    ) -> Result<Response<DataStream>, Status> {
+        self.principal(&request).await?;
+        let mut builder = query.into_builder();
+        builder.append("TABLE");
+        Ok(Response::new(batches(builder.schema(), builder.build())))
+    }
+
+    async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}
+}

@@ -1,0 +1,216 @@
+//! Arrow Flight SQL through arrow-flight's own client: the handshake, queries and
+//! prepared statements over the SQL sandbox, metadata, and every refusal as the gRPC
+//! status a driver acts on.
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::Int64Type;
+use arrow::record_batch::RecordBatch;
+use arrow_flight::sql::client::FlightSqlServiceClient;
+use arrow_flight::sql::{CommandGetDbSchemas, CommandGetTables, CommandStatementQuery, ProstMessageExt};
+use arrow_flight::{FlightDescriptor, FlightInfo, Ticket};
+use futures::TryStreamExt;
+use prost::Message;
+use serde_json::json;
+use tonic::Code;
+use tonic::transport::Channel;
+
+use crate::data::{customers, insert, sample};
+use crate::support::{PASSWORD, TestServer};
+
+async fn client(s: &TestServer) -> FlightSqlServiceClient<Channel> {
+    let channel = Channel::from_shared(s.flight_url()).unwrap().connect().await.unwrap();
+    FlightSqlServiceClient::new(channel)
+}
+
+async fn signed_in(s: &TestServer, email: &str) -> FlightSqlServiceClient<Channel> {
+    let mut c = client(s).await;
+    c.handshake(email, PASSWORD).await.unwrap();
+    c
+}
+
+async fn fetch(c: &mut FlightSqlServiceClient<Channel>, info: FlightInfo) -> Vec<RecordBatch> {
+    let mut batches = Vec::new();
+    for endpoint in info.endpoint {
+        let stream = c.do_get(endpoint.ticket.unwrap()).await.unwrap();
+        batches.extend(stream.try_collect::<Vec<_>>().await.unwrap());
+    }
+    batches
+}
+
+/// The status of GetFlightInfo for `query`, sent with `authorization` (if any) as is.
+async fn info_status(s: &TestServer, authorization: Option<&str>, query: &str) -> tonic::Status {
+    let mut c = client(s).await;
+    let command = CommandStatementQuery { query: query.into(), transaction_id: None };
+    let mut request = tonic::Request::new(FlightDescriptor::new_cmd(command.as_any().encode_to_vec()));
+    if let Some(value) = authorization {
+        request.metadata_mut().insert("authorization", value.parse().unwrap());
+    }
+    c.inner_mut().get_flight_info(request).await.unwrap_err()
+}
+
+fn ids(batches: &[RecordBatch]) -> Vec<i64> {
+    batches.iter().flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec()).collect()
+}
+
+#[tokio::test]
+async fn queries_run_the_sql_sandbox_for_the_signed_in_principal() {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    customers(&s, &ada).await;
+    insert(&s, &ada.token, sample()).await;
+
+    let mut c = signed_in(&s, "ada@example.com").await;
+    let info = c.execute("SELECT id, name FROM main.crm.customers ORDER BY id".into(), None).await.unwrap();
+    let announced = info.clone().try_decode_schema().unwrap();
+    let batches = fetch(&mut c, info).await;
+    assert_eq!(ids(&batches), [1, 2, 3]);
+    assert_eq!(batches[0].schema().as_ref(), &announced, "the rows come in the schema announced");
+    let names: Vec<&str> = batches.iter().flat_map(|b| b.column(1).as_string::<i32>().iter().flatten()).collect();
+    assert_eq!(names, ["Ada", "Bob", "Cy"]);
+
+    // Time travel as in POST /v1/sql: version 1 is the empty table.
+    let info = c.execute(r#"SELECT count(*) AS n FROM main.crm."customers@v0""#.into(), None).await.unwrap();
+    assert_eq!(ids(&fetch(&mut c, info).await), [0]);
+
+    // An API key as the Basic password of the user `token`, and a bearer key sent directly.
+    let (key, _) = s.create_key(&ada.token, json!({ "name": "bi", "scopes": ["tables:query", "tables:read"] })).await;
+    let mut c = client(&s).await;
+    let answered = c.handshake("token", &key).await.unwrap();
+    assert_eq!(answered, key.as_bytes());
+    let info = c.execute("SELECT id FROM main.crm.customers WHERE id = 2".into(), None).await.unwrap();
+    assert_eq!(ids(&fetch(&mut c, info).await), [2]);
+    let mut c = client(&s).await;
+    c.set_token(key.clone());
+    let info = c.execute("SELECT 7 AS seven".into(), None).await.unwrap();
+    assert_eq!(ids(&fetch(&mut c, info).await), [7]);
+}
+
+#[tokio::test]
+async fn prepared_statements_are_stateless_handles_of_their_principal() {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    customers(&s, &ada).await;
+    insert(&s, &ada.token, sample()).await;
+    let mut c = signed_in(&s, "ada@example.com").await;
+    let mut prepared =
+        c.prepare("SELECT id FROM main.crm.customers WHERE country = 'DE' ORDER BY id".into(), None).await.unwrap();
+    assert_eq!(prepared.dataset_schema().unwrap().field(0).name(), "id");
+    for _ in 0..2 {
+        let info = prepared.execute().await.unwrap();
+        assert_eq!(ids(&fetch(&mut c, info).await), [1, 3]);
+    }
+    prepared.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn credentials_scopes_and_the_sandbox_refuse_with_the_status_drivers_expect() {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    customers(&s, &ada).await;
+
+    let mut c = client(&s).await;
+    let refused = c.handshake("ada@example.com", "wrong password").await.unwrap_err().to_string();
+    assert!(refused.contains("Unauthenticated") || refused.contains("Invalid email or password"), "{refused}");
+
+    let status = info_status(&s, None, "SELECT 1").await;
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    let status = info_status(&s, Some("Bearer not-a-token"), "SELECT 1").await;
+    assert_eq!((status.code(), status.message()), (Code::Unauthenticated, "Invalid or expired token"));
+
+    // A key without `tables:query` is refused, naming the scope.
+    let (key, _) = s.create_key(&ada.token, json!({ "name": "reader", "scopes": ["tables:read"] })).await;
+    let status = info_status(&s, Some(&format!("Bearer {key}")), "SELECT 1").await;
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert!(status.message().contains("tables:query"), "{}", status.message());
+
+    // The sandbox's refusals, as POST /v1/sql answers them (400 → InvalidArgument).
+    let bearer = format!("Bearer {}", ada.token);
+    for query in
+        ["DROP TABLE main.crm.customers", "INSERT INTO main.crm.customers VALUES (9)", "COPY (SELECT 1) TO '/tmp/x'"]
+    {
+        let status = info_status(&s, Some(&bearer), query).await;
+        assert_eq!(status.code(), Code::InvalidArgument, "{query}: {status:?}");
+        let (code, rest) = s.post("/v1/sql", Some(&ada.token), json!({ "query": query })).await;
+        assert_eq!(code, 400);
+        assert_eq!(status.message(), rest["message"].as_str().unwrap(), "{query}");
+    }
+    let status = info_status(&s, Some(&bearer), "SELECT * FROM main.crm.nowhere").await;
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("main.crm.nowhere"), "{}", status.message());
+}
+
+#[tokio::test]
+async fn tickets_serve_only_the_principal_they_were_issued_to() {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    customers(&s, &ada).await;
+    insert(&s, &ada.token, sample()).await;
+    s.onboard("Other", "eve@example.com").await;
+    let bob = s.add_member(&ada, "bob@example.com", "viewer").await;
+    let mut c = signed_in(&s, "ada@example.com").await;
+    let info = c.execute("SELECT id FROM main.crm.customers".into(), None).await.unwrap();
+    let ticket = info.endpoint[0].ticket.clone().unwrap();
+
+    for email in ["eve@example.com", "bob@example.com"] {
+        let mut other = signed_in(&s, email).await;
+        let err = other.do_get(ticket.clone()).await.unwrap_err().to_string();
+        assert!(err.contains("issued to another principal"), "{email}: {err}");
+    }
+    let _ = bob;
+    // One changed byte and the ticket is not the server's any more.
+    let mut altered = ticket.ticket.to_vec();
+    let at = altered.len() / 2;
+    altered[at] ^= 0x01;
+    let err = c.do_get(Ticket { ticket: altered.into() }).await.map(|_| ()).unwrap_err().to_string();
+    assert!(
+        err.contains("not issued by this server") || err.contains("InvalidArgument") || err.contains("decode"),
+        "{err}"
+    );
+    // The ticket itself still works for Ada.
+    assert_eq!(ids(&fetch(&mut c, info).await).len(), 3);
+}
+
+#[tokio::test]
+async fn metadata_lists_only_the_callers_organisation() {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    customers(&s, &ada).await;
+    let eve = s.onboard("Other", "eve@example.com").await;
+    let (status, _) = s.post("/v1/catalogs", Some(&eve.token), json!({ "name": "secret" })).await;
+    assert_eq!(status, 201);
+
+    let mut c = signed_in(&s, "ada@example.com").await;
+    let info = c.get_catalogs().await.unwrap();
+    let catalogs: Vec<String> = fetch(&mut c, info)
+        .await
+        .iter()
+        .flat_map(|b| b.column(0).as_string::<i32>().iter().flatten().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    assert_eq!(catalogs, ["main"]);
+    let info = c.get_db_schemas(CommandGetDbSchemas { catalog: None, db_schema_filter_pattern: None }).await.unwrap();
+    let schemas = fetch(&mut c, info).await;
+    assert_eq!(schemas.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+    assert_eq!(schemas[0].column(1).as_string::<i32>().value(0), "crm");
+
+    let request = CommandGetTables {
+        catalog: None,
+        db_schema_filter_pattern: None,
+        table_name_filter_pattern: Some("cust%".into()),
+        table_types: vec![],
+        include_schema: true,
+    };
+    let info = c.get_tables(request).await.unwrap();
+    let tables = fetch(&mut c, info).await;
+    let batch = &tables[0];
+    assert_eq!(batch.num_rows(), 1);
+    assert_eq!(batch.column(2).as_string::<i32>().value(0), "customers");
+    assert_eq!(batch.column(3).as_string::<i32>().value(0), "TABLE");
+    let schema_bytes = batch.column(4).as_binary::<i32>().value(0);
+    let schema = arrow::ipc::convert::try_schema_from_ipc_buffer(schema_bytes).unwrap();
+    let columns: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(columns, ["id", "name", "country", "balance", "joined"]);
+    assert!(!batch.column(4).is_null(0));
+
+    let info = c.get_table_types().await.unwrap();
+    assert_eq!(fetch(&mut c, info).await[0].column(0).as_string::<i32>().value(0), "TABLE");
+}
