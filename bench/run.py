@@ -87,10 +87,11 @@ def median_ms(fn, repeat: int) -> float:
 
 class Server:
     def __init__(self, binary: str, data_dir: Path, query_timeout_secs: int = 600, extra_args=(), env=None):
-        self.port = free_port()
+        self.port, self.flight_port = free_port(), free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [binary, "serve", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{self.port}",
+             "--flight-listen", f"127.0.0.1:{self.flight_port}",
              "--rate-limit-per-minute", "10000000", "--auth-rate-limit-per-minute", "100000",
              "--max-upload-bytes", str(8 << 30), "--query-timeout-secs", str(query_timeout_secs), "--memory-limit-mb", "4096",
              *extra_args],

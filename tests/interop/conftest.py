@@ -19,8 +19,10 @@ def _free_port() -> int:
 
 
 class Lakeward:
-    def __init__(self, base: str, data_dir: Path, pid: int):
+    def __init__(self, base: str, data_dir: Path, pid: int, flight: str):
         self.base = base
+        # Flight SQL's gRPC address, as ADBC takes it.
+        self.flight = flight
         self.data_dir = data_dir
         self.pid = pid
         self.http = requests.Session()
@@ -46,12 +48,12 @@ def start(
     """`lakeward serve` on `data_dir` (several processes may share one), once it answers."""
     binary = os.environ.get("LAKEWARD_BIN")
     assert binary and Path(binary).exists(), "set LAKEWARD_BIN to the built lakeward binary"
-    port = _free_port()
+    port, flight_port = _free_port(), _free_port()
     log = open(data_dir.parent / log_name, "w")
     proc = subprocess.Popen(
         [
             binary, "serve", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}",
-            "--allow-signup", "true", "--rate-limit-per-minute", "100000", "--auth-rate-limit-per-minute", "10000",
+            "--flight-listen", f"127.0.0.1:{flight_port}", "--allow-signup", "true", "--rate-limit-per-minute", "100000", "--auth-rate-limit-per-minute", "10000",
             *(extra_args or []),
         ],
         stdout=log,
@@ -69,7 +71,7 @@ def start(
         assert proc.poll() is None, f"lakeward exited; see {log_name}"
         assert time.time() < deadline, "lakeward did not start"
         time.sleep(0.1)
-    return proc, Lakeward(base, data_dir, proc.pid)
+    return proc, Lakeward(base, data_dir, proc.pid, f"grpc://127.0.0.1:{flight_port}")
 
 
 def rss_mb(pid: int, field: str = "VmRSS") -> float:

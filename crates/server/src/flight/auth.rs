@@ -56,8 +56,9 @@ pub async fn handshake<T>(state: &AppState, request: &Request<T>) -> Result<Resp
         resolve_bearer(state, token.trim()).await.map_err(status)?;
         token.trim().to_owned()
     } else if let Some(encoded) = header.strip_prefix("Basic ") {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(encoded.trim())
+        // With or without padding: drivers differ (Go's ADBC driver leaves it out).
+        let decoded = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(encoded.trim().trim_end_matches('='))
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(|| Status::unauthenticated("Basic credentials must be base64 of user:password"))?;
