@@ -138,3 +138,47 @@ def test_a_ticket_replayed_by_another_principal_is_refused(lakeward, org):
         client.do_get(flight.Ticket(bytes(altered)), mine).read_all()
     with pytest.raises(flight.FlightUnauthenticatedError):
         client.get_flight_info(statement_descriptor("SELECT 1"))
+
+
+def test_bulk_ingest_goes_through_the_governed_insert(lakeward, org):
+    token, table = org["token"], "/v1/tables/main/crm/ingested"
+    columns = [{"name": "id", "type": "int64", "nullable": False}, {"name": "country", "type": "string"}]
+    assert lakeward.call("POST", table, token, json={"columns": columns, "primary_key": ["id"]}).status_code == 201
+    res = lakeward.call("PUT", table + "/columns/country/domain/fixed", token, json={"allowed_values": ["DE", "FR"]})
+    assert res.status_code == 200, res.text
+    writer = lakeward.call("POST", "/v1/api-keys", token, json={"name": "loader", "scopes": ["tables:read", "rows:insert"]})
+    loader = writer.json()["key"]
+
+    good = pa.table({"id": pa.array([1, 2], pa.int64()), "country": ["DE", "FR"]})
+    with with_key(lakeward, loader) as conn, conn.cursor() as cur:
+        assert cur.adbc_ingest("ingested", good, mode="append", catalog_name="main", db_schema_name="crm") == 2
+    history = lakeward.call("GET", table + "/history", token).json()
+
+    bad = pa.table({"id": pa.array([3, 4], pa.int64()), "country": ["DE", "XX"]})
+    duplicate = pa.table({"id": pa.array([5, 1], pa.int64()), "country": ["DE", "FR"]})
+    with with_key(lakeward, loader) as conn, conn.cursor() as cur:
+        with pytest.raises(adbc_driver_manager.Error) as refused:
+            cur.adbc_ingest("ingested", bad, mode="append", catalog_name="main", db_schema_name="crm")
+        assert "rows[1].country" in str(refused.value), str(refused.value)
+        with pytest.raises(adbc_driver_manager.Error) as refused:
+            cur.adbc_ingest("ingested", duplicate, mode="append", catalog_name="main", db_schema_name="crm")
+        assert "id=1" in str(refused.value), str(refused.value)
+        # Creating or replacing tables is a definition change, not an ingest.
+        with pytest.raises(adbc_driver_manager.Error) as refused:
+            cur.adbc_ingest("fresh", good, mode="create", catalog_name="main", db_schema_name="crm")
+        assert "appends to an existing table" in str(refused.value)
+    rows = lakeward.call("GET", table + "/rows?order=id", token).json()
+    assert rows == [{"id": 1, "country": "DE"}, {"id": 2, "country": "FR"}], "the refused batches committed nothing"
+    again = lakeward.call("GET", table + "/history", token).json()
+    assert again == history, "no commit for the refused batches"
+
+    # The ingest is audited as an insert through REST is.
+    events = lakeward.call("GET", "/v1/audit?action=row.batch_inserted", token).json()
+    items = events["events"]
+    assert any(e.get("target_id") == "main.crm.ingested" and e["details"]["rows"] == 2 for e in items), items
+
+    # A key without rows:insert is refused, naming the scope.
+    with with_key(lakeward, org["key"]) as conn, conn.cursor() as cur:
+        with pytest.raises(adbc_driver_manager.Error) as refused:
+            cur.adbc_ingest("ingested", good, mode="append", catalog_name="main", db_schema_name="crm")
+        assert "rows:insert" in str(refused.value)

@@ -1,7 +1,7 @@
 //! Arrow Flight SQL, a surface of its own port over the same principal, authorization and
 //! engine operations as REST: statement queries and prepared statements run the SQL
 //! sandbox of `POST /v1/sql` (`services::sql`), the metadata calls list what the caller's
-//! organisation holds. Tickets and statement handles are signed and bound to their
+//! organisation holds, bulk ingest takes the governed insert of `POST .../rows`. Tickets and statement handles are signed and bound to their
 //! principal (`handles`), so no state is kept between calls.
 
 mod auth;
@@ -19,17 +19,19 @@ use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::flight_service_server::FlightServiceServer;
 use arrow_flight::sql::metadata::{SqlInfoData, SqlInfoDataBuilder};
 use arrow_flight::sql::server::FlightSqlService;
+use arrow_flight::sql::server::PeekableFlightDataStream;
 use arrow_flight::sql::{
     ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest, ActionCreatePreparedStatementResult,
     CommandGetCatalogs, CommandGetDbSchemas, CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables,
-    CommandPreparedStatementQuery, CommandStatementQuery, ProstMessageExt, SqlInfo, TicketStatementQuery,
+    CommandPreparedStatementQuery, CommandStatementIngest, CommandStatementQuery, ProstMessageExt, SqlInfo,
+    TicketStatementQuery,
 };
 use arrow_flight::{
     FlightData, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse, IpcMessage,
     SchemaAsIpc, Ticket,
 };
 use futures::{Stream, TryStreamExt};
-use lakeward_engine::{OutputFormat, SqlTable, ops};
+use lakeward_engine::{InputFormat, OutputFormat, SqlTable, WriteRequest, ops};
 use lakeward_meta::access::{Action, Principal, Resource, authorize};
 use prost::Message;
 use tokio::net::TcpListener;
@@ -39,6 +41,7 @@ use crate::flight::handles::Statement;
 use crate::flight::status::status;
 use crate::services;
 use crate::state::{AppState, SharedState};
+use crate::table_access::{self, TablePath};
 
 /// What a ticket and a prepared statement's handle are signed for.
 const TICKET: &str = "flight-ticket";
@@ -125,6 +128,28 @@ fn metadata_info(
         .map_err(|e| Status::internal(e.to_string()))?
         .with_endpoint(FlightEndpoint::new().with_ticket(ticket))
         .with_descriptor(descriptor))
+}
+
+/// The batches of an ingest as one Arrow IPC stream, within the upload limit.
+async fn ingested_stream(state: &AppState, data: PeekableFlightDataStream) -> Result<bytes::Bytes, Status> {
+    let limit = state.config.limits.max_upload_bytes;
+    let mut batches = arrow_flight::decode::FlightRecordBatchStream::new_from_flight_data(data.map_err(Into::into));
+    let mut writer: Option<arrow::ipc::writer::StreamWriter<Vec<u8>>> = None;
+    while let Some(batch) = batches.try_next().await.map_err(|e| Status::invalid_argument(e.to_string()))? {
+        let w = match &mut writer {
+            Some(w) => w,
+            None => writer.insert(
+                arrow::ipc::writer::StreamWriter::try_new(Vec::new(), &batch.schema())
+                    .map_err(|e| Status::internal(e.to_string()))?,
+            ),
+        };
+        w.write(&batch).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        if w.get_ref().len() > limit {
+            return Err(status(crate::upload::too_large()));
+        }
+    }
+    let writer = writer.ok_or_else(|| Status::invalid_argument("the ingest holds no rows"))?;
+    Ok(writer.into_inner().map_err(|e| Status::internal(e.to_string()))?.into())
 }
 
 impl FlightSql {
@@ -385,6 +410,51 @@ impl FlightSqlService for FlightSql {
         let mut builder = query.into_builder();
         builder.append("TABLE");
         Ok(Response::new(batches(builder.schema(), builder.build())))
+    }
+
+    /// Bulk ingest (ADBC's `adbc_ingest` with `mode="append"`): the batches as one Arrow
+    /// stream through the governed insert of `POST .../rows` (types, NOT NULL, domains,
+    /// constraints, primary keys, one commit), audited as it is. Lakeward does not create
+    /// or replace tables this way: those are definition changes with their own endpoint.
+    async fn do_put_statement_ingest(
+        &self,
+        command: CommandStatementIngest,
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<i64, Status> {
+        use arrow_flight::sql::{TableExistsOption, TableNotExistOption};
+        let principal = self.principal(&request).await?;
+        let meta = auth::request_meta(&request);
+        let options = command.table_definition_options.unwrap_or_default();
+        if options.if_exists != TableExistsOption::Append as i32
+            || options.if_not_exist == TableNotExistOption::Create as i32
+        {
+            return Err(Status::invalid_argument(
+                "ingest appends to an existing table (ADBC: mode=\"append\"); create tables with POST /v1/tables/{catalog}/{schema}/{table}",
+            ));
+        }
+        let (Some(catalog), Some(schema)) = (command.catalog, command.schema) else {
+            return Err(Status::invalid_argument("name the table's catalog and schema as well as the table"));
+        };
+        let path = TablePath::new(catalog, schema, command.table);
+        let table = table_access::resolve(self.state(), &principal, &path, Action::RowsInsert).await.map_err(status)?;
+        let body = ingested_stream(self.state(), request.into_inner()).await?;
+        let write = WriteRequest {
+            actor: table_access::actor(self.state(), &principal).await.map_err(status)?,
+            idempotency_key: None,
+            return_rows: false,
+        };
+        let how = services::rows::InsertWith {
+            format: InputFormat::ArrowStream,
+            merge_duplicates: false,
+            length: Some(body.len() as u64),
+        };
+        let (outcome, action) = services::rows::insert(self.state(), &table.location, how, body.into(), write)
+            .await
+            .map_err(|e| status(e))?;
+        services::rows::audit_write(self.state(), &meta, &principal, &table.entry.table, action, &outcome)
+            .await
+            .map_err(status)?;
+        Ok(outcome.rows as i64)
     }
 
     async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}

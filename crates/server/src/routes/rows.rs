@@ -14,12 +14,10 @@ use lakeward_meta::EventKind;
 use lakeward_meta::access::{Action, Principal, Resource, authorize};
 use lakeward_model::query::RowQuery;
 use serde::Serialize;
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::answer_format::{output_format, stream_response};
-use crate::audit_log::{self, Actor, Event};
 use crate::auth::{Auth, RequestMeta};
 use crate::error::{ApiError, ApiResult};
 use crate::paging::{self, Span};
@@ -27,7 +25,7 @@ use crate::postgrest;
 use crate::prefer::prefer;
 use crate::services;
 use crate::state::{AppState, SharedState};
-use crate::table_access::{self, ResolvedTable, TablePath, resolve, time_travel};
+use crate::table_access::{self, TablePath, resolve, time_travel};
 
 pub fn router() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new().routes(routes!(read_rows, insert_rows, update_rows, delete_rows))
@@ -220,28 +218,6 @@ fn write_response(status: StatusCode, outcome: WriteOutcome) -> Response {
     response
 }
 
-async fn audit_write(
-    state: &AppState,
-    request: &RequestMeta,
-    principal: &Principal,
-    t: &ResolvedTable,
-    action: EventKind,
-    outcome: &WriteOutcome,
-) -> ApiResult<()> {
-    if outcome.replayed || outcome.version.is_none() {
-        return Ok(());
-    }
-    audit_log::record(
-        state,
-        request,
-        Actor::Principal(principal),
-        Event::new(principal.org_id, action)
-            .target("table", &t.entry.table)
-            .details(json!({ "version": outcome.version, "rows": outcome.rows })),
-    )
-    .await
-}
-
 /// Inserts rows (`rows:insert`): a JSON array, NDJSON, CSV with a header, or an Arrow IPC
 /// stream, cast to the table's types, as one commit. `Prefer: resolution=merge-duplicates`
 /// upserts on the primary key (also needs `rows:update`); `Prefer: return=representation`
@@ -282,7 +258,7 @@ pub async fn insert_rows(
     }
     let how = services::rows::InsertWith { format, merge_duplicates: prefs.merge_duplicates, length };
     let (outcome, action) = services::rows::insert(&state, &t.location, how, body, write).await?;
-    audit_write(&state, &request, &principal, &t, action, &outcome).await?;
+    services::rows::audit_write(&state, &request, &principal, &t.entry.table, action, &outcome).await?;
     Ok(write_response(StatusCode::CREATED, outcome))
 }
 
@@ -321,7 +297,7 @@ pub async fn update_rows(
     let write = write_request(&state, &principal, &headers, prefer(&headers).representation).await?;
     let outcome =
         state.engine.run(ops::rows::UpdateRows { location: t.location.clone(), filter, set, request: write }).await?;
-    audit_write(&state, &request, &principal, &t, EventKind::RowsUpdated, &outcome).await?;
+    services::rows::audit_write(&state, &request, &principal, &t.entry.table, EventKind::RowsUpdated, &outcome).await?;
     Ok(write_response(StatusCode::OK, outcome))
 }
 
@@ -342,6 +318,6 @@ pub async fn delete_rows(
     let write = write_request(&state, &principal, &headers, prefer(&headers).representation).await?;
     let outcome =
         state.engine.run(ops::rows::DeleteRows { location: t.location.clone(), filter, request: write }).await?;
-    audit_write(&state, &request, &principal, &t, EventKind::RowsDeleted, &outcome).await?;
+    services::rows::audit_write(&state, &request, &principal, &t.entry.table, EventKind::RowsDeleted, &outcome).await?;
     Ok(write_response(StatusCode::OK, outcome))
 }

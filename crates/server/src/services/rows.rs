@@ -5,8 +5,13 @@
 use axum::body::{Body, Bytes};
 use lakeward_engine::{CsvOptions, ImportFormat, InputFormat, WriteOutcome, WriteRequest, ops};
 use lakeward_meta::EventKind;
+use lakeward_meta::access::Principal;
+use lakeward_model::TableRef;
+use serde_json::json;
 use url::Url;
 
+use crate::audit_log::{self, Actor, Event};
+use crate::auth::RequestMeta;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -50,6 +55,30 @@ pub async fn insert(
     let body = buffered(state, body).await?;
     let op = ops::rows::Insert { location, format: how.format, body, request };
     Ok((state.engine.run(op).await?, EventKind::RowBatchInserted))
+}
+
+/// Records a write in the audit trail (and so for webhooks), unless it wrote nothing:
+/// a replayed idempotent request, or one that committed no version.
+pub async fn audit_write(
+    state: &AppState,
+    request: &RequestMeta,
+    principal: &Principal,
+    table: &TableRef,
+    action: EventKind,
+    outcome: &WriteOutcome,
+) -> ApiResult<()> {
+    if outcome.replayed || outcome.version.is_none() {
+        return Ok(());
+    }
+    audit_log::record(
+        state,
+        request,
+        Actor::Principal(principal),
+        Event::new(principal.org_id, action)
+            .target("table", table)
+            .details(json!({ "version": outcome.version, "rows": outcome.rows })),
+    )
+    .await
 }
 
 /// The whole body in memory, within the upload limit.
