@@ -65,6 +65,21 @@ def test_prepared_statements_run_again_and_again(lakeward, org):
             assert [r[0] for r in cur.fetchall()] == ["Ada", "Bob", "Cy"]
 
 
+def test_queries_with_parameters(lakeward, org):
+    with with_key(lakeward, org["key"]) as conn, conn.cursor() as cur:
+        query = "SELECT name FROM main.crm.people WHERE country = $1 AND id > $2 ORDER BY id"
+        for params, names in [(("DE", 0), ["Ada", "Cy"]), (("DE", 1), ["Cy"]), (("FR", 0), ["Bob"])]:
+            cur.execute(query, parameters=params)
+            assert [r[0] for r in cur.fetchall()] == names, params
+    # A cursor of its own for each: an ADBC cursor keeps the last values it bound.
+    for params in [None, (1, 2)]:
+        with with_key(lakeward, org["key"]) as conn, conn.cursor() as cur:
+            with pytest.raises(adbc_driver_manager.ProgrammingError) as refused:
+                cur.execute("SELECT name FROM main.crm.people WHERE id = $1", parameters=params)
+            given = 0 if params is None else 2
+            assert f"the query has 1 placeholder(s) ($1, $2, ...) and {given} value(s) were bound" in str(refused.value)
+
+
 def test_metadata_shows_the_callers_tables_with_their_columns(lakeward, org):
     other = lakeward.onboard("Elsewhere", "eve@flight.test")["access_token"]
     assert lakeward.call("POST", "/v1/catalogs", other, json={"name": "hidden"}).status_code == 201

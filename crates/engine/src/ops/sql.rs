@@ -3,10 +3,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use datafusion::common::{ParamValues, ScalarValue, metadata::ScalarAndMetadata};
+use datafusion::logical_expr::LogicalPlan;
 use url::Url;
 
 use super::{Forwarder, Operation, Timeout};
-use crate::error::EngineResult;
+use crate::error::{EngineError, EngineResult, Input};
 use crate::output::{self, ByteStream, OutputFormat};
 use crate::sql::{self, SqlTable};
 use crate::state::EngineState;
@@ -25,6 +29,8 @@ pub struct Sql {
     pub tables: Vec<SqlTable>,
     pub query: String,
     pub format: OutputFormat,
+    /// Values for the query's placeholders (`$1`, `$2`, ...): one row, a column each.
+    pub params: Option<RecordBatch>,
 }
 
 impl Operation for Sql {
@@ -34,6 +40,7 @@ impl Operation for Sql {
     async fn run(self, state: Arc<EngineState>) -> EngineResult<SqlOutput> {
         let started = Instant::now();
         let (ctx, plan) = planned(&state, &self.tables, &self.query).await?;
+        let plan = bind(plan, self.params.as_ref())?;
         let affected_tables = sql::tables_read(&plan);
         let explain = sql::is_explain(&plan);
         let df = ctx.execute_logical_plan(plan).await?;
@@ -85,23 +92,65 @@ async fn planned(
     Ok((ctx, plan))
 }
 
-/// The schema of a query's Arrow answer (`OutputFormat::ArrowStream`), without running
-/// it: what a Flight SQL client is told before it fetches the rows. Checked as [`Sql`]
-/// checks a query, so a query refused there is refused here with the same error.
+/// The placeholders of `plan` given the values of `params`' one row, in order.
+fn bind(plan: LogicalPlan, params: Option<&RecordBatch>) -> EngineResult<LogicalPlan> {
+    let placeholders = plan.get_parameter_types()?.len();
+    let given = params.map_or(0, |p| p.num_columns());
+    if placeholders != given {
+        return Err(EngineError::invalid(
+            Input::Query,
+            format!("the query has {placeholders} placeholder(s) ($1, $2, ...) and {given} value(s) were bound"),
+        ));
+    }
+    let Some(params) = params else { return Ok(plan) };
+    if params.num_rows() != 1 {
+        return Err(EngineError::invalid(Input::Query, "bind one row of parameter values"));
+    }
+    let values = params
+        .columns()
+        .iter()
+        .map(|c| ScalarValue::try_from_array(c, 0).map(ScalarAndMetadata::from))
+        .collect::<Result<Vec<_>, _>>()?;
+    plan.with_param_values(ParamValues::List(values)).map_err(|e| {
+        EngineError::invalid(Input::Query, format!("the parameters do not fit the query: {}", e.message()))
+    })
+}
+
+/// What a query answers, without running it: the schema of its Arrow answer
+/// (`OutputFormat::ArrowStream`), and its placeholders in order with the types the
+/// query gives them (`Null` where it gives none).
+pub struct SqlShape {
+    pub schema: SchemaRef,
+    pub parameters: SchemaRef,
+}
+
+/// A query's [`SqlShape`], for a Flight SQL client before it fetches the rows. Checked as
+/// [`Sql`] checks a query, so a query refused there is refused here with the same error.
 pub struct SqlSchema {
     pub tables: Vec<SqlTable>,
     pub query: String,
     pub view_types: bool,
+    /// `Some`: the values the query will run with, checked against its placeholders as
+    /// [`Sql`] checks them; `None`: not bound yet (a statement being prepared).
+    pub params: Option<Option<RecordBatch>>,
 }
 
 impl Operation for SqlSchema {
-    type Output = arrow::datatypes::SchemaRef;
+    type Output = SqlShape;
     const TIMEOUT: Timeout = Timeout::Whole;
 
-    async fn run(self, state: Arc<EngineState>) -> EngineResult<arrow::datatypes::SchemaRef> {
+    async fn run(self, state: Arc<EngineState>) -> EngineResult<SqlShape> {
         let (_, plan) = planned(&state, &self.tables, &self.query).await?;
+        if let Some(params) = &self.params {
+            bind(plan.clone(), params.as_ref())?;
+        }
         let schema = Arc::new(plan.schema().as_arrow().clone());
-        Ok(if self.view_types { schema } else { output::standard_schema(&schema) })
+        let schema = if self.view_types { schema } else { output::standard_schema(&schema) };
+        let mut placeholders: Vec<(String, Option<DataType>)> = plan.get_parameter_types()?.into_iter().collect();
+        placeholders.sort_by_key(|(id, _)| (id.trim_start_matches('$').parse::<u64>().unwrap_or(u64::MAX), id.clone()));
+        let fields: Vec<Field> =
+            placeholders.into_iter().map(|(id, t)| Field::new(id, t.unwrap_or(DataType::Null), true)).collect();
+        Ok(SqlShape { schema, parameters: Arc::new(Schema::new(fields)) })
     }
 }
 

@@ -14,9 +14,12 @@ use uuid::Uuid;
 use crate::state::AppState;
 
 /// A query to run: in a statement ticket, and in a prepared statement's handle.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Statement {
     pub query: String,
+    /// Parameter values bound to it: one row as an Arrow IPC stream, base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -23,13 +23,14 @@ use arrow_flight::sql::server::PeekableFlightDataStream;
 use arrow_flight::sql::{
     ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest, ActionCreatePreparedStatementResult,
     CommandGetCatalogs, CommandGetDbSchemas, CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables,
-    CommandPreparedStatementQuery, CommandStatementIngest, CommandStatementQuery, ProstMessageExt, SqlInfo,
-    TicketStatementQuery,
+    CommandPreparedStatementQuery, CommandStatementIngest, CommandStatementQuery, DoPutPreparedStatementResult,
+    ProstMessageExt, SqlInfo, TicketStatementQuery,
 };
 use arrow_flight::{
     FlightData, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse, IpcMessage,
     SchemaAsIpc, Ticket,
 };
+use base64::Engine as _;
 use futures::{Stream, TryStreamExt};
 use lakeward_engine::{InputFormat, OutputFormat, SqlTable, WriteRequest, ops};
 use lakeward_meta::access::{Action, Principal, Resource, authorize};
@@ -130,8 +131,25 @@ fn metadata_info(
         .with_descriptor(descriptor))
 }
 
-/// The batches of an ingest as one Arrow IPC stream, within the upload limit.
-async fn ingested_stream(state: &AppState, data: PeekableFlightDataStream) -> Result<bytes::Bytes, Status> {
+/// The one batch of an Arrow IPC stream.
+fn decode_ipc(bytes: &[u8]) -> Result<arrow::record_batch::RecordBatch, Status> {
+    let reader =
+        arrow::ipc::reader::StreamReader::try_new(bytes, None).map_err(|e| Status::invalid_argument(e.to_string()))?;
+    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(|e| Status::invalid_argument(e.to_string()))?;
+    let schema = batches.first().map(|b| b.schema()).ok_or_else(|| Status::invalid_argument("no parameter values"))?;
+    arrow::compute::concat_batches(&schema, &batches).map_err(|e| Status::invalid_argument(e.to_string()))
+}
+
+/// Parameter values as a handle carries them.
+fn decode_params(encoded: &str) -> Result<arrow::record_batch::RecordBatch, Status> {
+    let bytes =
+        base64::engine::general_purpose::STANDARD.decode(encoded).map_err(|e| Status::internal(e.to_string()))?;
+    decode_ipc(&bytes)
+}
+
+/// The batches a client put (rows to ingest, parameter values) as one Arrow IPC stream,
+/// within the upload limit.
+async fn arrow_stream_of(state: &AppState, data: PeekableFlightDataStream) -> Result<bytes::Bytes, Status> {
     let limit = state.config.limits.max_upload_bytes;
     let mut batches = arrow_flight::decode::FlightRecordBatchStream::new_from_flight_data(data.map_err(Into::into));
     let mut writer: Option<arrow::ipc::writer::StreamWriter<Vec<u8>>> = None;
@@ -148,7 +166,7 @@ async fn ingested_stream(state: &AppState, data: PeekableFlightDataStream) -> Re
             return Err(status(crate::upload::too_large()));
         }
     }
-    let writer = writer.ok_or_else(|| Status::invalid_argument("the ingest holds no rows"))?;
+    let writer = writer.ok_or_else(|| Status::invalid_argument("no rows were sent"))?;
     Ok(writer.into_inner().map_err(|e| Status::internal(e.to_string()))?.into())
 }
 
@@ -168,21 +186,28 @@ impl FlightSql {
         services::sql::tables_for(self.state(), principal, query).await.map_err(status)
     }
 
-    async fn query_schema(&self, principal: &Principal, query: &str) -> Result<arrow::datatypes::SchemaRef, Status> {
+    /// The shape of `query`; with `params`, the values it will run with are checked too.
+    async fn query_shape(
+        &self,
+        principal: &Principal,
+        query: &str,
+        params: Option<Option<arrow::record_batch::RecordBatch>>,
+    ) -> Result<ops::sql::SqlShape, Status> {
         let tables = self.query_tables(principal, query).await?;
-        let op = ops::sql::SqlSchema { tables, query: query.to_owned(), view_types: false };
+        let op = ops::sql::SqlSchema { tables, query: query.to_owned(), view_types: false, params };
         self.state.engine.run(op).await.map_err(|e| status(e.into()))
     }
 
-    /// The FlightInfo of `query`: its schema, and a ticket to run it bound to `principal`.
+    /// The FlightInfo of `statement`: its schema, and a ticket to run it bound to `principal`.
     async fn statement_info(
         &self,
         principal: &Principal,
-        query: String,
+        statement: Statement,
         descriptor: FlightDescriptor,
     ) -> Result<Response<FlightInfo>, Status> {
-        let schema = self.query_schema(principal, &query).await?;
-        let handle = handles::seal(self.state(), TICKET, principal, Statement { query })?;
+        let params = statement.params.as_deref().map(decode_params).transpose()?;
+        let schema = self.query_shape(principal, &statement.query, Some(params)).await?.schema;
+        let handle = handles::seal(self.state(), TICKET, principal, statement)?;
         let ticket = TicketStatementQuery { statement_handle: handle };
         let ticket = Ticket { ticket: ticket.as_any().encode_to_vec().into() };
         let info = FlightInfo::new()
@@ -219,7 +244,8 @@ impl FlightSqlService for FlightSql {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         let principal = self.principal(&request).await?;
-        self.statement_info(&principal, query.query, request.into_inner()).await
+        let statement = Statement { query: query.query, params: None };
+        self.statement_info(&principal, statement, request.into_inner()).await
     }
 
     async fn do_get_statement(
@@ -228,12 +254,13 @@ impl FlightSqlService for FlightSql {
         request: Request<Ticket>,
     ) -> Result<Response<DataStream>, Status> {
         let principal = self.principal(&request).await?;
-        let Statement { query } = handles::open(self.state(), TICKET, &principal, &ticket.statement_handle)?;
+        let Statement { query, params } = handles::open(self.state(), TICKET, &principal, &ticket.statement_handle)?;
+        let params = params.map(|p| decode_params(&p)).transpose()?;
         let tables = self.query_tables(&principal, &query).await?;
         let output = self
             .state
             .engine
-            .run(ops::sql::Sql { tables, query, format: ARROW })
+            .run(ops::sql::Sql { tables, query, format: ARROW, params })
             .await
             .map_err(|e| status(e.into()))?;
         Ok(Response::new(Box::pin(frames::flight_data(output.body))))
@@ -245,13 +272,33 @@ impl FlightSqlService for FlightSql {
         request: Request<arrow_flight::Action>,
     ) -> Result<ActionCreatePreparedStatementResult, Status> {
         let principal = self.principal(&request).await?;
-        let schema = self.query_schema(&principal, &query.query).await?;
-        let handle = handles::seal(self.state(), HANDLE, &principal, Statement { query: query.query })?;
+        let shape = self.query_shape(&principal, &query.query, None).await?;
+        let handle = handles::seal(self.state(), HANDLE, &principal, Statement { query: query.query, params: None })?;
         Ok(ActionCreatePreparedStatementResult {
             prepared_statement_handle: handle,
-            dataset_schema: encode_schema(&schema)?,
-            parameter_schema: encode_schema(&Schema::empty())?,
+            dataset_schema: encode_schema(&shape.schema)?,
+            parameter_schema: encode_schema(&shape.parameters)?,
         })
+    }
+
+    /// Binds parameter values: the answer is a new handle that carries them (nothing is
+    /// kept on the server), which the client executes.
+    async fn do_put_prepared_statement_query(
+        &self,
+        command: CommandPreparedStatementQuery,
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<DoPutPreparedStatementResult, Status> {
+        let principal = self.principal(&request).await?;
+        let statement: Statement = handles::open(self.state(), HANDLE, &principal, &command.prepared_statement_handle)?;
+        let params = arrow_stream_of(self.state(), request.into_inner()).await?;
+        // Checked now, so that a wrong binding is refused where it is made.
+        let batch = decode_ipc(&params)?;
+        if batch.num_rows() != 1 {
+            return Err(Status::invalid_argument("bind one row of parameter values"));
+        }
+        let params = Some(base64::engine::general_purpose::STANDARD.encode(&params));
+        let handle = handles::seal(self.state(), HANDLE, &principal, Statement { params, ..statement })?;
+        Ok(DoPutPreparedStatementResult { prepared_statement_handle: Some(handle) })
     }
 
     async fn get_flight_info_prepared_statement(
@@ -260,8 +307,8 @@ impl FlightSqlService for FlightSql {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         let principal = self.principal(&request).await?;
-        let Statement { query } = handles::open(self.state(), HANDLE, &principal, &command.prepared_statement_handle)?;
-        self.statement_info(&principal, query, request.into_inner()).await
+        let statement = handles::open(self.state(), HANDLE, &principal, &command.prepared_statement_handle)?;
+        self.statement_info(&principal, statement, request.into_inner()).await
     }
 
     async fn do_action_close_prepared_statement(
@@ -379,8 +426,8 @@ impl FlightSqlService for FlightSql {
                     at: lakeward_engine::TimeTravel::Latest,
                 };
                 let query = format!("SELECT * FROM \"{}\".\"{}\".\"{}\"", t.catalog, t.schema, t.table);
-                let op = ops::sql::SqlSchema { tables: vec![table], query, view_types: false };
-                self.state.engine.run(op).await.map_err(|e| status(e.into()))?
+                let op = ops::sql::SqlSchema { tables: vec![table], query, view_types: false, params: None };
+                self.state.engine.run(op).await.map_err(|e| status(e.into()))?.schema
             } else {
                 Arc::new(Schema::empty())
             };
@@ -437,7 +484,7 @@ impl FlightSqlService for FlightSql {
         };
         let path = TablePath::new(catalog, schema, command.table);
         let table = table_access::resolve(self.state(), &principal, &path, Action::RowsInsert).await.map_err(status)?;
-        let body = ingested_stream(self.state(), request.into_inner()).await?;
+        let body = arrow_stream_of(self.state(), request.into_inner()).await?;
         let write = WriteRequest {
             actor: table_access::actor(self.state(), &principal).await.map_err(status)?,
             idempotency_key: None,
@@ -448,9 +495,8 @@ impl FlightSqlService for FlightSql {
             merge_duplicates: false,
             length: Some(body.len() as u64),
         };
-        let (outcome, action) = services::rows::insert(self.state(), &table.location, how, body.into(), write)
-            .await
-            .map_err(|e| status(e))?;
+        let (outcome, action) =
+            services::rows::insert(self.state(), &table.location, how, body.into(), write).await.map_err(status)?;
         services::rows::audit_write(self.state(), &meta, &principal, &table.entry.table, action, &outcome)
             .await
             .map_err(status)?;

@@ -65,7 +65,7 @@ pub async fn run_sql(
     authorize(&principal, Action::TablesQuery, &Resource::Table { org_id: principal.org_id })?;
     let format = output_format(&headers)?;
     let tables = services::sql::tables_for(&state, &principal, &body.query).await?;
-    let output = state.engine.run(ops::sql::Sql { tables, query: body.query.clone(), format }).await?;
+    let output = state.engine.run(ops::sql::Sql { tables, query: body.query.clone(), format, params: None }).await?;
     let affected = output.affected_tables.clone();
     if format != OutputFormat::Json {
         let mut response = stream_response(format, output.body, HeaderMap::new());

@@ -100,6 +100,31 @@ async fn prepared_statements_are_stateless_handles_of_their_principal() {
         assert_eq!(ids(&fetch(&mut c, info).await), [1, 3]);
     }
     prepared.close().await.unwrap();
+
+    // Parameters: the schema names the placeholders, each binding comes back as a new
+    // handle (the server keeps nothing), and the values select the rows.
+    let query = "SELECT id FROM main.crm.customers WHERE country = $1 AND id >= $2 ORDER BY id";
+    let mut prepared = c.prepare(query.into(), None).await.unwrap();
+    let parameters: Vec<&str> =
+        prepared.parameter_schema().unwrap().fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(parameters, ["$1", "$2"]);
+    for (country, from, expected) in [("DE", 0, vec![1, 3]), ("DE", 2, vec![3]), ("FR", 0, vec![2])] {
+        let schema = std::sync::Arc::new(arrow::datatypes::Schema::new(vec![
+            arrow::datatypes::Field::new("$1", arrow::datatypes::DataType::Utf8, false),
+            arrow::datatypes::Field::new("$2", arrow::datatypes::DataType::Int64, false),
+        ]));
+        let values = RecordBatch::try_new(
+            schema,
+            vec![
+                std::sync::Arc::new(arrow::array::StringArray::from(vec![country])),
+                std::sync::Arc::new(arrow::array::Int64Array::from(vec![from])),
+            ],
+        )
+        .unwrap();
+        prepared.set_parameters(values).unwrap();
+        let info = prepared.execute().await.unwrap();
+        assert_eq!(ids(&fetch(&mut c, info).await), expected, "{country} from {from}");
+    }
 }
 
 #[tokio::test]
