@@ -7,6 +7,7 @@
 mod auth;
 mod frames;
 mod handles;
+mod metadata;
 mod status;
 
 use std::net::SocketAddr;
@@ -22,9 +23,9 @@ use arrow_flight::sql::server::FlightSqlService;
 use arrow_flight::sql::server::PeekableFlightDataStream;
 use arrow_flight::sql::{
     ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest, ActionCreatePreparedStatementResult,
-    CommandGetCatalogs, CommandGetDbSchemas, CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables,
-    CommandPreparedStatementQuery, CommandStatementIngest, CommandStatementQuery, DoPutPreparedStatementResult,
-    ProstMessageExt, SqlInfo, TicketStatementQuery,
+    CommandGetCatalogs, CommandGetDbSchemas, CommandGetPrimaryKeys, CommandGetSqlInfo, CommandGetTableTypes,
+    CommandGetTables, CommandGetXdbcTypeInfo, CommandPreparedStatementQuery, CommandStatementIngest,
+    CommandStatementQuery, DoPutPreparedStatementResult, ProstMessageExt, SqlInfo, TicketStatementQuery,
 };
 use arrow_flight::{
     FlightData, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse, IpcMessage,
@@ -501,6 +502,56 @@ impl FlightSqlService for FlightSql {
             .await
             .map_err(status)?;
         Ok(outcome.rows as i64)
+    }
+
+    async fn get_flight_info_primary_keys(
+        &self,
+        query: CommandGetPrimaryKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.principal(&request).await?;
+        Ok(Response::new(metadata_info(query, &metadata::primary_keys_schema(), request.into_inner())?))
+    }
+
+    /// The key of one table, from its definition (`tables:read`); a table of another
+    /// organisation is not found, as everywhere.
+    async fn do_get_primary_keys(
+        &self,
+        query: CommandGetPrimaryKeys,
+        request: Request<Ticket>,
+    ) -> Result<Response<DataStream>, Status> {
+        let principal = self.principal(&request).await?;
+        let (Some(catalog), Some(schema)) = (query.catalog, query.db_schema) else {
+            return Err(Status::invalid_argument("name the table's catalog and schema as well as the table"));
+        };
+        let path = TablePath::new(catalog, schema, query.table);
+        let table = table_access::resolve(self.state(), &principal, &path, Action::TablesRead).await.map_err(status)?;
+        let op = ops::table::Describe { location: table.location, at: lakeward_engine::TimeTravel::Latest };
+        let described = self.state.engine.run(op).await.map_err(|e| status(e.into()))?;
+        let t = &table.entry.table;
+        let batch =
+            metadata::primary_keys(t.catalog.as_str(), t.schema.as_str(), t.table.as_str(), &described.primary_key);
+        Ok(Response::new(batches(metadata::primary_keys_schema(), batch)))
+    }
+
+    async fn get_flight_info_xdbc_type_info(
+        &self,
+        query: CommandGetXdbcTypeInfo,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.principal(&request).await?;
+        let schema = query.into_builder(metadata::xdbc_types()).schema();
+        Ok(Response::new(metadata_info(query, &schema, request.into_inner())?))
+    }
+
+    async fn do_get_xdbc_type_info(
+        &self,
+        query: CommandGetXdbcTypeInfo,
+        request: Request<Ticket>,
+    ) -> Result<Response<DataStream>, Status> {
+        self.principal(&request).await?;
+        let builder = query.into_builder(metadata::xdbc_types());
+        Ok(Response::new(batches(builder.schema(), builder.build())))
     }
 
     async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}

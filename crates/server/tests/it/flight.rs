@@ -6,7 +6,9 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::Int64Type;
 use arrow::record_batch::RecordBatch;
 use arrow_flight::sql::client::FlightSqlServiceClient;
-use arrow_flight::sql::{CommandGetDbSchemas, CommandGetTables, CommandStatementQuery, ProstMessageExt};
+use arrow_flight::sql::{
+    CommandGetDbSchemas, CommandGetPrimaryKeys, CommandGetTables, CommandStatementQuery, ProstMessageExt,
+};
 use arrow_flight::{FlightDescriptor, FlightInfo, Ticket};
 use futures::TryStreamExt;
 use prost::Message;
@@ -238,4 +240,37 @@ async fn metadata_lists_only_the_callers_organisation() {
 
     let info = c.get_table_types().await.unwrap();
     assert_eq!(fetch(&mut c, info).await[0].column(0).as_string::<i32>().value(0), "TABLE");
+
+    let keys = |catalog: &str| CommandGetPrimaryKeys {
+        catalog: Some(catalog.into()),
+        db_schema: Some("crm".into()),
+        table: "customers".into(),
+    };
+    let info = c.get_primary_keys(keys("main")).await.unwrap();
+    let key = fetch(&mut c, info).await;
+    assert_eq!(key[0].num_rows(), 1);
+    assert_eq!(
+        (
+            key[0].column(3).as_string::<i32>().value(0),
+            key[0].column(5).as_primitive::<arrow::datatypes::Int32Type>().value(0)
+        ),
+        ("id", 1)
+    );
+    // Another organisation's catalog of the same name is not found.
+    let mut eve_client = signed_in(&s, "eve@example.com").await;
+    let info = eve_client.get_primary_keys(keys("main")).await.unwrap();
+    let err = eve_client.do_get(info.endpoint[0].ticket.clone().unwrap()).await.map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("not found") || err.contains("NotFound"), "{err}");
+
+    let info = c.get_xdbc_type_info(arrow_flight::sql::CommandGetXdbcTypeInfo { data_type: None }).await.unwrap();
+    let types = fetch(&mut c, info).await;
+    let names: Vec<&str> = types.iter().flat_map(|b| b.column(0).as_string::<i32>().iter().flatten()).collect();
+    // Ordered by their JDBC type code, as JDBC asks.
+    assert_eq!(names, ["BOOLEAN", "BIGINT", "VARBINARY", "DECIMAL", "INT", "DOUBLE", "VARCHAR", "DATE", "TIMESTAMP"]);
+    let bigint = arrow_flight::sql::XdbcDataType::XdbcBigint as i32;
+    let info =
+        c.get_xdbc_type_info(arrow_flight::sql::CommandGetXdbcTypeInfo { data_type: Some(bigint) }).await.unwrap();
+    let types = fetch(&mut c, info).await;
+    assert_eq!(types.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+    assert_eq!(types[0].column(0).as_string::<i32>().value(0), "BIGINT");
 }
