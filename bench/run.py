@@ -137,7 +137,7 @@ def main():
     parser.add_argument("--work", default=None, help="working directory (default: a temporary one)")
     parser.add_argument("--only", default="dataplane,governance,cancel",
                         help="comma-separated workload groups: dataplane (issue 3), governance (issue 4), cancel (issue 11), "
-                             "storage (issue 13: needs scripts/emulators.sh running)")
+                             "storage (issue 13: needs scripts/emulators.sh running), flight (issue 14)")
     parser.add_argument("--object-mb", type=int, default=1024, help="size of the object uploaded and downloaded (storage)")
     args = parser.parse_args()
     groups = set(args.only.split(","))
@@ -145,7 +145,7 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     if "cancel" in groups:
         cancel(work)
-    if not groups & {"dataplane", "governance", "storage"}:
+    if not groups & {"dataplane", "governance", "storage", "flight"}:
         return
     csv_path = work / f"customers-{args.rows}.csv"
     if not csv_path.exists():
@@ -162,6 +162,12 @@ def main():
         governance(server, csv_path, args.rows)
     if "dataplane" in groups:
         dataplane(server, csv_path, work, data_dir, ext, args.rows)
+    if "flight" in groups:
+        import flight
+        if "dataplane" not in groups:
+            import_job(server, "customers", csv_path)
+        table_path = data_dir / "warehouse" / server.org_id / "bench" / "crm" / "customers"
+        flight.flight(server, report, table_path, ext, args.rows)
     if "storage" in groups:
         import storage
         storage.storage(server, report, post_file, csv_path, args.rows, args.object_mb, peak_rss_mb, current_rss_mb)

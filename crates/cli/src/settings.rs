@@ -37,6 +37,12 @@ pub struct ConfigArgs {
     /// Address for Arrow Flight SQL (gRPC), or `off` [default: 127.0.0.1:8082]
     #[arg(long, env = "LAKEWARD_FLIGHT_LISTEN", global = true)]
     pub flight_listen: Option<String>,
+    /// PEM certificate chain for Flight SQL over TLS (with --flight-tls-key)
+    #[arg(long, env = "LAKEWARD_FLIGHT_TLS_CERT", global = true)]
+    pub flight_tls_cert: Option<PathBuf>,
+    /// PEM private key for Flight SQL over TLS (with --flight-tls-cert)
+    #[arg(long, env = "LAKEWARD_FLIGHT_TLS_KEY", global = true)]
+    pub flight_tls_key: Option<PathBuf>,
     /// Where managed tables live: a local folder as a file:// URL, or an object store as
     /// s3://bucket/prefix, az://container/prefix or gs://bucket/prefix, configured by the
     /// standard variables: S3: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
@@ -108,6 +114,8 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     listen: Option<SocketAddr>,
     flight_listen: Option<String>,
+    flight_tls_cert: Option<PathBuf>,
+    flight_tls_key: Option<PathBuf>,
     warehouse: Option<String>,
     database_url: Option<String>,
     secret: Option<String>,
@@ -242,9 +250,18 @@ pub fn resolve(args: &ConfigArgs) -> anyhow::Result<ServerConfig> {
             Some(v.trim().parse().map_err(|_| anyhow::anyhow!("flight listen address `{v}`: give host:port or off"))?)
         }
     };
+    let flight_tls = match (
+        args.flight_tls_cert.clone().or(file.flight_tls_cert.clone()),
+        args.flight_tls_key.clone().or(file.flight_tls_key.clone()),
+    ) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => bail!("Flight SQL over TLS needs both --flight-tls-cert and --flight-tls-key"),
+    };
     Ok(ServerConfig {
         listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
         flight_listen,
+        flight_tls,
         data_dir,
         warehouse,
         database_url,
@@ -290,6 +307,7 @@ pub fn describe(config: &ServerConfig) -> serde_json::Value {
     serde_json::json!({
         "listen": config.listen.to_string(),
         "flight_listen": config.flight_listen.map_or("off".to_owned(), |a| a.to_string()),
+        "flight_tls": config.flight_tls.is_some(),
         "data_dir": config.data_dir.display().to_string(),
         "warehouse": config.warehouse.root().as_str(),
         "database_url": config.database_url,

@@ -14,6 +14,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Where Flight SQL (gRPC) listens; `None`: it does not.
     pub flight_listen: Option<SocketAddr>,
+    /// A certificate chain and its private key (PEM files): Flight SQL then speaks TLS only.
+    pub flight_tls: Option<(PathBuf, PathBuf)>,
     pub data_dir: PathBuf,
     pub warehouse: Warehouse,
     /// `sqlite://<path>?mode=rwc`.

@@ -130,6 +130,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         None => None,
     };
     let flight_addr = flight_listener.as_ref().map(TcpListener::local_addr).transpose()?;
+    let flight_tls = config.flight_tls.as_ref().map(flight::tls).transpose()?;
     let engine = lakeward_engine::Engine::new(lakeward_engine::EngineLimits {
         query_timeout: config.limits.query_timeout,
         memory_limit_bytes: config.limits.memory_limit_bytes,
@@ -161,7 +162,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     let (flight_shutdown, flight) = match flight_listener {
         Some(listener) => {
             let (tx, rx) = oneshot::channel::<()>();
-            let task = tokio::spawn(flight::serve(state.clone(), listener, async move {
+            let task = tokio::spawn(flight::serve(state.clone(), listener, flight_tls, async move {
                 let _ = rx.await;
             }));
             (Some(tx), Some(task))

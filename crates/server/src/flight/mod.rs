@@ -59,14 +59,31 @@ pub struct FlightSql {
     state: SharedState,
 }
 
-/// Serves Flight SQL on `listener` until `shutdown` resolves.
+/// The TLS identity of the Flight port, read (and checked) at start-up.
+pub fn tls(paths: &(std::path::PathBuf, std::path::PathBuf)) -> anyhow::Result<tonic::transport::ServerTlsConfig> {
+    let read = |p: &std::path::Path| {
+        std::fs::read(p).map_err(|e| anyhow::anyhow!("cannot read the Flight TLS file {}: {e}", p.display()))
+    };
+    // Dependencies build rustls with both of its crypto providers, and then it needs one
+    // chosen for the process (an error here: one was chosen already).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let identity = tonic::transport::Identity::from_pem(read(&paths.0)?, read(&paths.1)?);
+    Ok(tonic::transport::ServerTlsConfig::new().identity(identity))
+}
+
+/// Serves Flight SQL on `listener` (over TLS with `tls`) until `shutdown` resolves.
 pub async fn serve(
     state: SharedState,
     listener: TcpListener,
+    tls: Option<tonic::transport::ServerTlsConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    tonic::transport::Server::builder()
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        server = server.tls_config(tls)?;
+    }
+    server
         .add_service(FlightServiceServer::new(FlightSql { state }))
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await

@@ -274,3 +274,29 @@ async fn metadata_lists_only_the_callers_organisation() {
     assert_eq!(types.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
     assert_eq!(types[0].column(0).as_string::<i32>().value(0), "BIGINT");
 }
+
+#[tokio::test]
+async fn flight_speaks_tls_when_given_a_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let s = TestServer::start_with(|c| c.flight_tls = Some((cert_path.clone(), key_path.clone()))).await;
+    s.onboard("Acme", "ada@example.com").await;
+
+    let tls = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(cert.cert.pem()))
+        .domain_name("localhost");
+    let url = s.flight_url().replace("http://", "https://");
+    let channel = Channel::from_shared(url).unwrap().tls_config(tls).unwrap().connect().await.unwrap();
+    let mut c = FlightSqlServiceClient::new(channel);
+    c.handshake("ada@example.com", PASSWORD).await.unwrap();
+    let info = c.execute("SELECT 5 AS five".into(), None).await.unwrap();
+    assert_eq!(ids(&fetch(&mut c, info).await), [5]);
+
+    // Plain gRPC to the TLS port gets nowhere.
+    let plain = Channel::from_shared(s.flight_url()).unwrap().connect().await.unwrap();
+    let mut plain = FlightSqlServiceClient::new(plain);
+    assert!(plain.handshake("ada@example.com", PASSWORD).await.is_err());
+}

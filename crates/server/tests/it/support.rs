@@ -40,6 +40,7 @@ pub fn test_config(dir: &std::path::Path) -> ServerConfig {
     ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         flight_listen: Some("127.0.0.1:0".parse().unwrap()),
+        flight_tls: None,
         data_dir: dir.to_path_buf(),
         warehouse: test_warehouse(dir),
         database_url: format!("sqlite://{}?mode=rwc", dir.join("meta.db").display()),
