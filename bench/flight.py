@@ -11,7 +11,6 @@ import time
 import adbc_driver_flightsql
 import adbc_driver_flightsql.dbapi as flight_sql
 import duckdb
-import pyarrow as pa
 import pyarrow.ipc as ipc
 
 
@@ -52,9 +51,7 @@ def flight(server, report, table_path, ext, rows: int, repeat: int = 5):
 
         flight_ms, table = timed(over_flight, repeat)
         rest_ms, rest_table = timed(over_rest, repeat)
-        duck_ms, duck_table = timed(lambda: duck.execute(duck_query).arrow(), repeat)
-        if isinstance(duck_table, pa.RecordBatchReader):
-            duck_table = duck_table.read_all()
+        duck_ms, duck_table = timed(lambda: duck.execute(duck_query).fetch_arrow_table(), repeat)
         assert table.num_rows == rest_table.num_rows == duck_table.num_rows, (table.num_rows, rest_table.num_rows)
         report(f"{name} (Flight SQL, ADBC)", flight_ms, {"REST Arrow stream": rest_ms, "duckdb to Arrow": duck_ms},
                "<= REST, <= 1.5x DuckDB", extra=f"| x{flight_ms / rest_ms:.2f} of REST")
