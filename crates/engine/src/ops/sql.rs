@@ -130,9 +130,16 @@ pub struct SqlSchema {
     pub tables: Vec<SqlTable>,
     pub query: String,
     pub view_types: bool,
-    /// `Some`: the values the query will run with, checked against its placeholders as
-    /// [`Sql`] checks them; `None`: not bound yet (a statement being prepared).
-    pub params: Option<Option<RecordBatch>>,
+    pub params: Params,
+}
+
+/// The parameter values a [`SqlSchema`] is asked about.
+pub enum Params {
+    /// A statement being prepared: its placeholders are reported, not checked.
+    NotYetBound,
+    /// The values the query will run with (none, or one row), checked against its
+    /// placeholders as [`Sql`] checks them.
+    Bound(Option<RecordBatch>),
 }
 
 impl Operation for SqlSchema {
@@ -141,7 +148,7 @@ impl Operation for SqlSchema {
 
     async fn run(self, state: Arc<EngineState>) -> EngineResult<SqlShape> {
         let (_, plan) = planned(&state, &self.tables, &self.query).await?;
-        if let Some(params) = &self.params {
+        if let Params::Bound(params) = &self.params {
             bind(plan.clone(), params.as_ref())?;
         }
         let schema = Arc::new(plan.schema().as_arrow().clone());

@@ -59,6 +59,9 @@ pub fn flight_data(ipc: ByteStream) -> impl Stream<Item = Result<FlightData, Sta
                 Ok(None) => {}
             }
             match ipc.next().await {
+                // A chunk that starts a message takes the buffer's place without a copy
+                // (the engine's chunks hold whole messages, so this is the usual case).
+                Some(Ok(chunk)) if buffer.is_empty() => buffer = BytesMut::from(chunk),
                 Some(Ok(chunk)) => buffer.extend_from_slice(&chunk),
                 Some(Err(e)) => return Some((Err(status(ApiError::from(e))), (ipc, buffer, true))),
                 None if buffer.is_empty() => return None,

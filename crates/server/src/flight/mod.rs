@@ -134,6 +134,11 @@ fn batches<E: Into<arrow_flight::error::FlightError> + Send + 'static>(
     Box::pin(stream)
 }
 
+/// The one authorization function, on the caller's organisation's tables.
+fn allowed(principal: &Principal, action: Action) -> Result<(), Status> {
+    authorize(principal, action, &Resource::Table { org_id: principal.org_id }).map_err(|d| status(d.into()))
+}
+
 /// A FlightInfo whose one endpoint's ticket is `command` itself: metadata answers are
 /// computed for the principal fetching them, so their tickets need no binding.
 fn metadata_info(
@@ -199,17 +204,16 @@ impl FlightSql {
 
     /// The principal, allowed to query, and the tables a session for `query` holds.
     async fn query_tables(&self, principal: &Principal, query: &str) -> Result<Vec<SqlTable>, Status> {
-        authorize(principal, Action::TablesQuery, &Resource::Table { org_id: principal.org_id })
-            .map_err(|d| status(d.into()))?;
+        allowed(principal, Action::TablesQuery)?;
         services::sql::tables_for(self.state(), principal, query).await.map_err(status)
     }
 
-    /// The shape of `query`; with `params`, the values it will run with are checked too.
+    /// The shape of `query`; with bound `params`, the values it will run with are checked too.
     async fn query_shape(
         &self,
         principal: &Principal,
         query: &str,
-        params: Option<Option<arrow::record_batch::RecordBatch>>,
+        params: ops::sql::Params,
     ) -> Result<ops::sql::SqlShape, Status> {
         let tables = self.query_tables(principal, query).await?;
         let op = ops::sql::SqlSchema { tables, query: query.to_owned(), view_types: false, params };
@@ -224,7 +228,7 @@ impl FlightSql {
         descriptor: FlightDescriptor,
     ) -> Result<Response<FlightInfo>, Status> {
         let params = statement.params.as_deref().map(decode_params).transpose()?;
-        let schema = self.query_shape(principal, &statement.query, Some(params)).await?.schema;
+        let schema = self.query_shape(principal, &statement.query, ops::sql::Params::Bound(params)).await?.schema;
         let handle = handles::seal(self.state(), TICKET, principal, statement)?;
         let ticket = TicketStatementQuery { statement_handle: handle };
         let ticket = Ticket { ticket: ticket.as_any().encode_to_vec().into() };
@@ -239,8 +243,7 @@ impl FlightSql {
     }
 
     async fn catalog_tables(&self, principal: &Principal) -> Result<Vec<lakeward_meta::store::TableEntry>, Status> {
-        authorize(principal, Action::TablesRead, &Resource::Table { org_id: principal.org_id })
-            .map_err(|d| status(d.into()))?;
+        allowed(principal, Action::TablesRead)?;
         self.state.meta.all_tables(principal.org_id).await.map_err(|e| status(e.into()))
     }
 }
@@ -290,7 +293,7 @@ impl FlightSqlService for FlightSql {
         request: Request<arrow_flight::Action>,
     ) -> Result<ActionCreatePreparedStatementResult, Status> {
         let principal = self.principal(&request).await?;
-        let shape = self.query_shape(&principal, &query.query, None).await?;
+        let shape = self.query_shape(&principal, &query.query, ops::sql::Params::NotYetBound).await?;
         let handle = handles::seal(self.state(), HANDLE, &principal, Statement { query: query.query, params: None })?;
         Ok(ActionCreatePreparedStatementResult {
             prepared_statement_handle: handle,
@@ -375,8 +378,7 @@ impl FlightSqlService for FlightSql {
         request: Request<Ticket>,
     ) -> Result<Response<DataStream>, Status> {
         let principal = self.principal(&request).await?;
-        authorize(&principal, Action::TablesRead, &Resource::Table { org_id: principal.org_id })
-            .map_err(|d| status(d.into()))?;
+        allowed(&principal, Action::TablesRead)?;
         let catalogs = self.state.meta.list_catalogs(principal.org_id).await.map_err(|e| status(e.into()))?;
         let mut builder = query.into_builder();
         for catalog in catalogs {
@@ -401,8 +403,7 @@ impl FlightSqlService for FlightSql {
         request: Request<Ticket>,
     ) -> Result<Response<DataStream>, Status> {
         let principal = self.principal(&request).await?;
-        authorize(&principal, Action::TablesRead, &Resource::Table { org_id: principal.org_id })
-            .map_err(|d| status(d.into()))?;
+        allowed(&principal, Action::TablesRead)?;
         let meta = &self.state.meta;
         let mut builder = query.into_builder();
         for catalog in meta.list_catalogs(principal.org_id).await.map_err(|e| status(e.into()))? {
@@ -444,7 +445,12 @@ impl FlightSqlService for FlightSql {
                     at: lakeward_engine::TimeTravel::Latest,
                 };
                 let query = format!("SELECT * FROM \"{}\".\"{}\".\"{}\"", t.catalog, t.schema, t.table);
-                let op = ops::sql::SqlSchema { tables: vec![table], query, view_types: false, params: None };
+                let op = ops::sql::SqlSchema {
+                    tables: vec![table],
+                    query,
+                    view_types: false,
+                    params: ops::sql::Params::NotYetBound,
+                };
                 self.state.engine.run(op).await.map_err(|e| status(e.into()))?.schema
             } else {
                 Arc::new(Schema::empty())
