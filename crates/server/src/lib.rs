@@ -14,7 +14,9 @@ mod error;
 mod error_shape;
 mod flight;
 mod gate;
+mod graphql;
 mod identity_views;
+mod idempotency;
 mod jobs;
 mod json;
 mod metrics;
@@ -63,6 +65,7 @@ use crate::state::{AppState, SharedState};
 pub fn app(state: SharedState) -> Router {
     let (router, mut api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(routes::router(&state.config.limits))
+        .merge(body_limit::limit(graphql::router(), state.config.limits.max_body_bytes))
         .split_for_parts();
     openapi::finish(&mut api);
     router
@@ -153,6 +156,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         jobs,
         tokens: Tokens::new(&config.secret),
         rate_limits: RateLimits::new(&config.limits),
+        graphql: Default::default(),
         onboarding: tokio::sync::Mutex::new(()),
         meta,
         config,

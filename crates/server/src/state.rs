@@ -19,6 +19,8 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// The job runner: all long work runs through it.
     pub jobs: std::sync::Arc<crate::jobs::Jobs>,
+    /// GraphQL schemas, one per organisation, rebuilt when its tables change.
+    pub graphql: crate::graphql::SchemaCache,
     /// Serializes onboarding so that the `allow_signup` check and the insert are atomic.
     pub onboarding: tokio::sync::Mutex<()>,
 }

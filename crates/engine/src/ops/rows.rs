@@ -81,6 +81,123 @@ fn page_schema(q: &RowQuery, schema: &arrow::datatypes::SchemaRef) -> arrow::dat
     }
 }
 
+/// The rows a query selects as JSON objects, for a surface that shapes them itself
+/// (GraphQL), with the version read and, when `count`, the number of matching rows.
+/// Callers bound the page with `query.limit`.
+pub struct FindRows {
+    pub location: Url,
+    pub at: TimeTravel,
+    pub query: RowQuery,
+    pub count: bool,
+}
+
+pub struct FoundRows {
+    pub rows: Vec<serde_json::Map<String, serde_json::Value>>,
+    pub total: Option<u64>,
+    pub version: u64,
+}
+
+impl Operation for FindRows {
+    type Output = FoundRows;
+    const TIMEOUT: Timeout = Timeout::Whole;
+
+    async fn run(self, state: Arc<EngineState>) -> EngineResult<FoundRows> {
+        let delta = state.open(&self.location, self.at).await?;
+        let version = delta.version().unwrap_or(0) as u64;
+        let schema = table::arrow_schema(&delta)?;
+        let ctx = state.session();
+        read::register(&ctx, &delta).await?;
+        let (page, matching) = read::query(&ctx, &schema, &self.query).await?;
+        let total = if self.count { Some(matching.count().await? as u64) } else { None };
+        let rows = output::to_json_rows(&page.collect().await?)?
+            .into_iter()
+            .filter_map(|row| match row {
+                serde_json::Value::Object(map) => Some(map),
+                _ => None,
+            })
+            .collect();
+        Ok(FoundRows { rows, total, version })
+    }
+}
+
+/// An aggregate function over one column (`Count` counts rows and takes no column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggregateFn {
+    Count,
+    Min,
+    Max,
+    Sum,
+    Avg,
+}
+
+impl AggregateFn {
+    pub fn name(self) -> &'static str {
+        match self {
+            AggregateFn::Count => "count",
+            AggregateFn::Min => "min",
+            AggregateFn::Max => "max",
+            AggregateFn::Sum => "sum",
+            AggregateFn::Avg => "avg",
+        }
+    }
+}
+
+/// Aggregates over the rows a filter matches, in one scan. The answer holds `count` for
+/// [`AggregateFn::Count`] and `<function>.<column>` (`min.age`) for the others; a
+/// function of no rows is null, as in SQL.
+pub struct Aggregate {
+    pub location: Url,
+    pub at: TimeTravel,
+    pub filter: Option<Filter>,
+    pub functions: Vec<(AggregateFn, Option<String>)>,
+}
+
+impl Operation for Aggregate {
+    type Output = serde_json::Map<String, serde_json::Value>;
+    const TIMEOUT: Timeout = Timeout::Whole;
+
+    async fn run(self, state: Arc<EngineState>) -> EngineResult<Self::Output> {
+        use datafusion::functions_aggregate::expr_fn as f;
+        let delta = state.open(&self.location, self.at).await?;
+        let schema = table::arrow_schema(&delta)?;
+        let ctx = state.session();
+        read::register(&ctx, &delta).await?;
+        let query = RowQuery { filter: self.filter, ..RowQuery::default() };
+        let (_, matching) = read::query(&ctx, &schema, &query).await?;
+        let mut exprs = Vec::with_capacity(self.functions.len());
+        for (function, column) in &self.functions {
+            let expr = match (function, column) {
+                (AggregateFn::Count, _) => f::count(datafusion::prelude::lit(1)).alias("count"),
+                (function, Some(column)) => {
+                    if schema.field_with_name(column).is_err() {
+                        return Err(EngineError::no_column(column));
+                    }
+                    let c = read::column(column);
+                    let expr = match function {
+                        AggregateFn::Min => f::min(c),
+                        AggregateFn::Max => f::max(c),
+                        AggregateFn::Sum => f::sum(c),
+                        _ => f::avg(c),
+                    };
+                    expr.alias(format!("{}.{column}", function.name()))
+                }
+                (function, None) => {
+                    return Err(EngineError::invalid(
+                        crate::Input::Column,
+                        format!("{} needs a column", function.name()),
+                    ));
+                }
+            };
+            exprs.push(expr);
+        }
+        let batches = matching.aggregate(vec![], exprs)?.collect().await?;
+        match output::to_json_rows(&batches)?.into_iter().next() {
+            Some(serde_json::Value::Object(row)) => Ok(row),
+            _ => Ok(serde_json::Map::new()),
+        }
+    }
+}
+
 /// The whole table (or an earlier state of it), streamed.
 pub struct Export {
     pub location: Url,

@@ -106,6 +106,24 @@ impl Operation for Describe {
     }
 }
 
+/// The latest version of each table, `None` for one that cannot be opened (checked
+/// against the log, so a commit by another writer is seen): what a surface that caches
+/// a description of many tables (GraphQL's schema) compares before reusing it.
+pub struct LatestVersions {
+    pub locations: Vec<Url>,
+}
+
+impl Operation for LatestVersions {
+    type Output = Vec<Option<u64>>;
+    const TIMEOUT: Timeout = Timeout::Whole;
+
+    async fn run(self, state: Arc<EngineState>) -> EngineResult<Vec<Option<u64>>> {
+        let opens = self.locations.iter().map(|location| state.open(location, TimeTravel::Latest));
+        let tables = futures::future::join_all(opens).await;
+        Ok(tables.into_iter().map(|t| t.ok().and_then(|t| t.version()).map(|v| v as u64)).collect())
+    }
+}
+
 /// Distinct values per column (reads the whole table).
 pub struct DistinctCounts {
     pub location: Url,

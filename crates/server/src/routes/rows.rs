@@ -49,18 +49,6 @@ fn version_param(pairs: &[(String, String)]) -> ApiResult<Option<u64>> {
         .transpose()
 }
 
-fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
-    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
-    let key = value.to_str().map_err(|_| ApiError::invalid_field("Idempotency-Key", "must be printable ASCII"))?.trim();
-    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::invalid_field(
-            "Idempotency-Key",
-            "must be 1 to 255 printable ASCII characters without spaces",
-        ));
-    }
-    Ok(Some(key.to_owned()))
-}
-
 // The query parameters below are for the document only: column filters are named after
 // the table's columns, so handlers parse the query string with `postgrest::parse`, which
 // no derived deserializer could do; these types are never built.
@@ -129,7 +117,7 @@ async fn write_request(
 ) -> ApiResult<WriteRequest> {
     Ok(WriteRequest {
         actor: table_access::actor(state, principal).await?,
-        idempotency_key: idempotency_key(headers)?,
+        idempotency_key: crate::idempotency::key(headers)?,
         return_rows: representation,
     })
 }
