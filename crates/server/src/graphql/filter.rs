@@ -147,7 +147,12 @@ pub fn order(value: Option<&Value>) -> Vec<OrderBy> {
 /// column) so that equal rows keep one order from one page to the next.
 pub fn stable_order(table: &Table, mut order: Vec<OrderBy>) -> Vec<OrderBy> {
     let tie_breakers: Vec<&str> = if table.primary_key.is_empty() {
-        table.columns.iter().filter(|c| c.scalar.ordered() || c.scalar == super::tables::Scalar::Boolean).map(|c| c.name.as_str()).collect()
+        table
+            .columns
+            .iter()
+            .filter(|c| c.scalar.ordered() || c.scalar == super::tables::Scalar::Boolean)
+            .map(|c| c.name.as_str())
+            .collect()
     } else {
         table.primary_key.iter().map(String::as_str).collect()
     };

@@ -35,7 +35,6 @@ use crate::auth::{Auth, RequestMeta};
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, SharedState};
 
-
 pub fn router() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new().routes(routes!(graphql, graphiql)).routes(routes!(graphiql_asset))
 }
@@ -82,7 +81,8 @@ async fn current_schema(state: &AppState, org_id: Uuid) -> ApiResult<Arc<Built>>
     }
     let mut described = Vec::with_capacity(present.len());
     for (entry, location, version) in present {
-        let known = cached.as_ref().and_then(|b| b.tables.iter().find(|t| t.entry.id == entry.id && t.version == version));
+        let known =
+            cached.as_ref().and_then(|b| b.tables.iter().find(|t| t.entry.id == entry.id && t.version == version));
         let table = match known {
             Some(t) => t.as_ref().clone().renamed(entry),
             None => {
@@ -128,7 +128,8 @@ pub async fn graphql(
         idempotency_key: crate::idempotency::key(&headers)?,
         engine_reads: AtomicU64::new(0),
     });
-    let loader = DataLoader::new(resolve::RelationLoader { call: call.clone(), tables: built.tables.clone() }, tokio::spawn);
+    let loader =
+        DataLoader::new(resolve::RelationLoader { call: call.clone(), tables: built.tables.clone() }, tokio::spawn);
     let request = request.data(call.clone()).data(loader);
     let timeout = state.config.limits.query_timeout;
     let Ok(mut response) = tokio::time::timeout(timeout, built.schema.execute(request)).await else {

@@ -193,8 +193,7 @@ pub async fn read<'a>(ctx: &ResolverContext<'a>, table: &Arc<Table>, kind: ReadK
             Ok(Some(rows_value(into_rows(found.rows))))
         }
         ReadKind::ByKey => {
-            let args: Vec<(Name, Value)> =
-                ctx.args.iter().map(|(n, v)| (n.clone(), v.as_value().clone())).collect();
+            let args: Vec<(Name, Value)> = ctx.args.iter().map(|(n, v)| (n.clone(), v.as_value().clone())).collect();
             let query = RowQuery {
                 select: needed_columns(table, ctx.ctx.field()),
                 filter: filter::by_key(table, &args),
@@ -204,9 +203,7 @@ pub async fn read<'a>(ctx: &ResolverContext<'a>, table: &Arc<Table>, kind: ReadK
             let found = call.find(table, at, query, false).await.map_err(gql_error)?;
             Ok(found.rows.into_iter().next().map(|row| FieldValue::owned_any(Arc::new(row))))
         }
-        ReadKind::Aggregate => {
-            Ok(Some(FieldValue::owned_any(AggregateOf { filter: where_arg(ctx, table)?, at })))
-        }
+        ReadKind::Aggregate => Ok(Some(FieldValue::owned_any(AggregateOf { filter: where_arg(ctx, table)?, at }))),
         ReadKind::Connection => connection(ctx, call, table, at).await.map(Some),
     }
 }
@@ -327,7 +324,12 @@ async fn connection<'a>(
         match at {
             TimeTravel::Latest => at = TimeTravel::Version(version),
             TimeTravel::Version(v) if v == version => {}
-            _ => return Err(gql_error(ApiError::invalid_field(name, "the cursor is of another version than the one asked for"))),
+            _ => {
+                return Err(gql_error(ApiError::invalid_field(
+                    name,
+                    "the cursor is of another version than the one asked for",
+                )));
+            }
         }
         Ok(Some(position))
     };
@@ -516,7 +518,8 @@ pub async fn relation<'a>(
 ) -> Result<Option<FieldValue<'a>>> {
     let relation = &tables[source].relations[index];
     let row = ctx.parent_value.try_downcast_ref::<Row>()?;
-    let values: Option<Vec<String>> = relation.pairs.iter().map(|(here, _)| row.get(here).and_then(json_text)).collect();
+    let values: Option<Vec<String>> =
+        relation.pairs.iter().map(|(here, _)| row.get(here).and_then(json_text)).collect();
     let rows = match values {
         None => Vec::new(),
         Some(values) => {
@@ -526,11 +529,7 @@ pub async fn relation<'a>(
             loader.load_one(key).await?.unwrap_or_default()
         }
     };
-    Ok(if relation.many {
-        Some(rows_value(rows))
-    } else {
-        rows.into_iter().next().map(FieldValue::owned_any)
-    })
+    Ok(if relation.many { Some(rows_value(rows)) } else { rows.into_iter().next().map(FieldValue::owned_any) })
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -592,7 +591,11 @@ async fn governed_write(
     let location = table.location.clone();
     let (outcome, event) = match kind {
         WriteKind::Insert => {
-            let objects = arg(ctx, "objects").cloned().unwrap_or(Value::List(Vec::new())).into_json().map_err(ApiError::internal)?;
+            let objects = arg(ctx, "objects")
+                .cloned()
+                .unwrap_or(Value::List(Vec::new()))
+                .into_json()
+                .map_err(ApiError::internal)?;
             let body = serde_json::to_vec(&objects).map_err(ApiError::internal)?;
             let how = services::rows::InsertWith {
                 format: InputFormat::Json,

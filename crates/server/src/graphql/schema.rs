@@ -82,11 +82,11 @@ fn scalar_description(scalar: Scalar) -> &'static str {
 }
 
 fn order_by_enum() -> Enum {
-    ORDERINGS
-        .iter()
-        .fold(Enum::new("order_by").description("Sort direction and where nulls go (default: nulls last ascending, first descending)."), |e, (name, ..)| {
-            e.item(EnumItem::new(*name))
-        })
+    ORDERINGS.iter().fold(
+        Enum::new("order_by")
+            .description("Sort direction and where nulls go (default: nulls last ascending, first descending)."),
+        |e, (name, ..)| e.item(EnumItem::new(*name)),
+    )
 }
 
 fn page_info() -> Object {
@@ -111,11 +111,8 @@ fn comparison_exp(scalar: Scalar) -> InputObject {
     let ty = scalar.type_name();
     let mut input = InputObject::new(format!("{ty}_comparison_exp"))
         .description(format!("Conditions on a {ty} column; all given must hold."));
-    let ops: Vec<&str> = if scalar.ordered() {
-        COMPARISONS.iter().map(|(n, _)| *n).collect()
-    } else {
-        vec!["_eq", "_neq"]
-    };
+    let ops: Vec<&str> =
+        if scalar.ordered() { COMPARISONS.iter().map(|(n, _)| *n).collect() } else { vec!["_eq", "_neq"] };
     for op in ops {
         input = input.field(InputValue::new(op, TypeRef::named(ty)));
     }
@@ -126,7 +123,8 @@ fn comparison_exp(scalar: Scalar) -> InputObject {
     if scalar.textual() {
         for (op, _) in PATTERNS {
             input = input.field(
-                InputValue::new(op, TypeRef::named(ty)).description("SQL LIKE pattern: `%` any text, `_` one character"),
+                InputValue::new(op, TypeRef::named(ty))
+                    .description("SQL LIKE pattern: `%` any text, `_` one character"),
             );
         }
     }
@@ -136,8 +134,14 @@ fn comparison_exp(scalar: Scalar) -> InputObject {
 /// Arguments every read takes: an earlier state of the table.
 fn time_travel(field: Field) -> Field {
     field
-        .argument(InputValue::new("version", TypeRef::named(TypeRef::INT)).description("Read the table as it was at this version"))
-        .argument(InputValue::new("as_of", TypeRef::named(TypeRef::STRING)).description("Read the table as it was at this time (RFC 3339)"))
+        .argument(
+            InputValue::new("version", TypeRef::named(TypeRef::INT))
+                .description("Read the table as it was at this version"),
+        )
+        .argument(
+            InputValue::new("as_of", TypeRef::named(TypeRef::STRING))
+                .description("Read the table as it was at this time (RFC 3339)"),
+        )
 }
 
 fn table_types(tables: &Tables, index: usize) -> Vec<async_graphql::dynamic::Type> {
@@ -145,11 +149,11 @@ fn table_types(tables: &Tables, index: usize) -> Vec<async_graphql::dynamic::Typ
     let n = &t.name;
     let mut types: Vec<async_graphql::dynamic::Type> = Vec::new();
 
-    let mut object = Object::new(n.clone()).description(
-        t.description.clone().unwrap_or_else(|| format!("A row of `{}`", t.entry.table)),
-    );
+    let mut object = Object::new(n.clone())
+        .description(t.description.clone().unwrap_or_else(|| format!("A row of `{}`", t.entry.table)));
     for c in &t.columns {
-        let ty = if c.nullable { TypeRef::named(c.scalar.type_name()) } else { TypeRef::named_nn(c.scalar.type_name()) };
+        let ty =
+            if c.nullable { TypeRef::named(c.scalar.type_name()) } else { TypeRef::named_nn(c.scalar.type_name()) };
         let name = c.name.clone();
         let mut field = Field::new(c.name.clone(), ty, move |ctx| {
             let name = name.clone();
@@ -162,7 +166,11 @@ fn table_types(tables: &Tables, index: usize) -> Vec<async_graphql::dynamic::Typ
     }
     for (i, relation) in t.relations.iter().enumerate() {
         let target = &tables[relation.target];
-        let ty = if relation.many { TypeRef::named_nn_list_nn(target.name.clone()) } else { TypeRef::named(target.name.clone()) };
+        let ty = if relation.many {
+            TypeRef::named_nn_list_nn(target.name.clone())
+        } else {
+            TypeRef::named(target.name.clone())
+        };
         let (tables, index) = (tables.clone(), index);
         object = object.field(
             Field::new(relation.field.clone(), ty, move |ctx| {
@@ -187,7 +195,8 @@ fn table_types(tables: &Tables, index: usize) -> Vec<async_graphql::dynamic::Typ
     let mut insert = InputObject::new(format!("{n}_insert_input"));
     let mut set = InputObject::new(format!("{n}_set_input"));
     for c in &t.columns {
-        bool_exp = bool_exp.field(InputValue::new(c.name.clone(), TypeRef::named(format!("{}_comparison_exp", c.scalar.type_name()))));
+        bool_exp = bool_exp
+            .field(InputValue::new(c.name.clone(), TypeRef::named(format!("{}_comparison_exp", c.scalar.type_name()))));
         if c.scalar.ordered() || c.scalar == Scalar::Boolean {
             order_by = order_by.field(InputValue::new(c.name.clone(), TypeRef::named("order_by")));
         }
@@ -322,7 +331,8 @@ fn query_fields(tables: &Tables, index: usize) -> Vec<Field> {
     let n = &t.name;
     let resolver = |kind| read_resolver(tables, index, kind);
     let filtered = |field: Field| field.argument(InputValue::new("where", TypeRef::named(format!("{n}_bool_exp"))));
-    let ordered = |field: Field| field.argument(InputValue::new("order_by", TypeRef::named_nn_list(format!("{n}_order_by"))));
+    let ordered =
+        |field: Field| field.argument(InputValue::new("order_by", TypeRef::named_nn_list(format!("{n}_order_by"))));
     let mut fields = vec![
         time_travel(ordered(filtered(
             Field::new(n.clone(), TypeRef::named_nn_list_nn(n.clone()), resolver(resolve::ReadKind::List))
@@ -363,7 +373,10 @@ fn mutation_fields(tables: &Tables, index: usize) -> Vec<Field> {
     let resolver = |kind| write_resolver(tables, index, kind);
     let response = || TypeRef::named_nn(format!("{n}_mutation_response"));
     let mut insert = Field::new(format!("insert_{n}"), response(), resolver(resolve::WriteKind::Insert))
-        .description(format!("Inserts rows into `{}` as one commit, checked whole (types, NOT NULL, domains, constraints, primary key)", t.entry.table))
+        .description(format!(
+            "Inserts rows into `{}` as one commit, checked whole (types, NOT NULL, domains, constraints, primary key)",
+            t.entry.table
+        ))
         .argument(InputValue::new("objects", TypeRef::named_nn_list_nn(format!("{n}_insert_input"))));
     if !t.primary_key.is_empty() {
         insert = insert.argument(InputValue::new("on_conflict", TypeRef::named(format!("{n}_on_conflict"))));
@@ -371,7 +384,10 @@ fn mutation_fields(tables: &Tables, index: usize) -> Vec<Field> {
     vec![
         insert,
         Field::new(format!("update_{n}"), response(), resolver(resolve::WriteKind::Update))
-            .description(format!("Sets columns of the rows of `{}` that `where` matches (`{{}}`: every row)", t.entry.table))
+            .description(format!(
+                "Sets columns of the rows of `{}` that `where` matches (`{{}}`: every row)",
+                t.entry.table
+            ))
             .argument(InputValue::new("where", TypeRef::named_nn(format!("{n}_bool_exp"))))
             .argument(InputValue::new("_set", TypeRef::named_nn(format!("{n}_set_input")))),
         Field::new(format!("delete_{n}"), response(), resolver(resolve::WriteKind::Delete))

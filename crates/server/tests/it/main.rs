@@ -12,6 +12,7 @@ mod data;
 mod domains;
 mod errors;
 mod flight;
+mod graphql;
 mod imports;
 mod jobs;
 mod limits;
