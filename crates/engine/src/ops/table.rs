@@ -120,7 +120,7 @@ impl Operation for LatestVersions {
     async fn run(self, state: Arc<EngineState>) -> EngineResult<Vec<Option<u64>>> {
         let opens = self.locations.iter().map(|location| state.open(location, TimeTravel::Latest));
         let tables = futures::future::join_all(opens).await;
-        Ok(tables.into_iter().map(|t| t.ok().and_then(|t| t.version()).map(|v| v as u64)).collect())
+        Ok(tables.into_iter().map(|t| t.ok().and_then(|t| t.version())).collect())
     }
 }
 

@@ -31,15 +31,15 @@ pub const ORDERINGS: [(&str, bool, Option<bool>); 6] = [
 ];
 
 /// A `<table>_bool_exp` as a filter; `None` when it holds no condition (every row).
-pub fn filter(table: &Table, value: &Value) -> ApiResult<Option<Filter>> {
-    let filter = bool_exp(table, value, "where", 1)?;
+pub fn filter(value: &Value) -> ApiResult<Option<Filter>> {
+    let filter = bool_exp(value, "where", 1)?;
     if let Some(f) = &filter {
         f.check_limits().map_err(|m| ApiError::invalid_field("where", m))?;
     }
     Ok(filter)
 }
 
-fn bool_exp(table: &Table, value: &Value, path: &str, depth: usize) -> ApiResult<Option<Filter>> {
+fn bool_exp(value: &Value, path: &str, depth: usize) -> ApiResult<Option<Filter>> {
     if depth > MAX_FILTER_DEPTH {
         return Err(ApiError::invalid_field("where", depth_error()));
     }
@@ -52,7 +52,7 @@ fn bool_exp(table: &Table, value: &Value, path: &str, depth: usize) -> ApiResult
                 let Value::List(items) = inner else { continue };
                 let mut combined = Vec::new();
                 for (i, item) in items.iter().enumerate() {
-                    if let Some(f) = bool_exp(table, item, &format!("{here}[{i}]"), depth + 1)? {
+                    if let Some(f) = bool_exp(item, &format!("{here}[{i}]"), depth + 1)? {
                         combined.push(f);
                     }
                 }
@@ -64,7 +64,7 @@ fn bool_exp(table: &Table, value: &Value, path: &str, depth: usize) -> ApiResult
                 }
             }
             "_not" => {
-                if let Some(f) = bool_exp(table, inner, &here, depth + 1)? {
+                if let Some(f) = bool_exp(inner, &here, depth + 1)? {
                     parts.push(Filter::Not(Box::new(f)));
                 }
             }

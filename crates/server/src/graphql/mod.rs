@@ -71,7 +71,7 @@ async fn current_schema(state: &AppState, org_id: Uuid) -> ApiResult<Arc<Built>>
             None => tracing::warn!(table = %entry.table, "table left out of the GraphQL schema: it cannot be opened"),
         }
     }
-    present.sort_by(|a, b| (a.0.created_at, a.0.id).cmp(&(b.0.created_at, b.0.id)));
+    present.sort_by_key(|(entry, ..)| (entry.created_at, entry.id));
     let fingerprint: Vec<_> = present.iter().map(|(e, _, v)| (e.id, e.table.to_string(), *v)).collect();
     let cached = state.graphql.built.lock().expect("not poisoned").get(&org_id).cloned();
     if let Some(built) = &cached

@@ -120,9 +120,9 @@ fn time_travel(ctx: &ResolverContext<'_>) -> Result<TimeTravel> {
     table_access::time_travel(version, as_of).map_err(gql_error)
 }
 
-fn where_arg(ctx: &ResolverContext<'_>, table: &Table) -> Result<Option<Filter>> {
+fn where_arg(ctx: &ResolverContext<'_>) -> Result<Option<Filter>> {
     match arg(ctx, "where") {
-        Some(value) => filter::filter(table, value).map_err(gql_error),
+        Some(value) => filter::filter(value).map_err(gql_error),
         None => Ok(None),
     }
 }
@@ -181,7 +181,7 @@ pub async fn read<'a>(ctx: &ResolverContext<'a>, table: &Arc<Table>, kind: ReadK
             }
             let query = RowQuery {
                 select: needed_columns(table, ctx.ctx.field()),
-                filter: where_arg(ctx, table)?,
+                filter: where_arg(ctx)?,
                 order: filter::order(arg(ctx, "order_by")),
                 limit: Some(limit.unwrap_or(MAX_LIST_ROWS + 1)),
                 offset: count_arg(ctx, "offset")?.unwrap_or(0),
@@ -203,7 +203,7 @@ pub async fn read<'a>(ctx: &ResolverContext<'a>, table: &Arc<Table>, kind: ReadK
             let found = call.find(table, at, query, false).await.map_err(gql_error)?;
             Ok(found.rows.into_iter().next().map(|row| FieldValue::owned_any(Arc::new(row))))
         }
-        ReadKind::Aggregate => Ok(Some(FieldValue::owned_any(AggregateOf { filter: where_arg(ctx, table)?, at }))),
+        ReadKind::Aggregate => Ok(Some(FieldValue::owned_any(AggregateOf { filter: where_arg(ctx)?, at }))),
         ReadKind::Connection => connection(ctx, call, table, at).await.map(Some),
     }
 }
@@ -338,7 +338,7 @@ async fn connection<'a>(
     let selection = ctx.ctx.field();
     let wants_total = selection.selection_set().any(|f| f.name() == "totalCount");
     let order = filter::stable_order(table, filter::order(arg(ctx, "order_by")));
-    let filter = where_arg(ctx, table)?;
+    let filter = where_arg(ctx)?;
     // The window of positions [start, end) the page covers.
     let start_bound = after.map_or(0, |a| a + 1);
     let mut total = None;
@@ -580,7 +580,7 @@ async fn governed_write(
     }
     table_access::refuse_read_only(state, principal, &table.entry).await?;
     let filter = || match arg(ctx, "where") {
-        Some(value) => filter::filter(table, value),
+        Some(value) => filter::filter(value),
         None => Ok(None),
     };
     let request = WriteRequest {
