@@ -27,8 +27,11 @@ AWS_ENDPOINT_URL="$LAKEWARD_TEST_S3_ENDPOINT" AWS_ALLOW_HTTP=true AWS_REGION="$L
     cargo nextest run --workspace --no-fail-fast -E "package(lakeward-server) and ($(sed 's/.*/(&)/' scripts/s3-warehouse-tests.txt | paste -sd'|' | sed 's/|/ or /g'))"
 
 # Interop: the binary the Rust tests just built, and pinned Python clients in a venv.
+# Built with the tests' selection (`--workspace --tests`), so that it shares their feature
+# set: `-p lakeward` alone would leave out the test clients' features and rebuild
+# delta-rs and everything above it a second time.
 target_dir="${CARGO_TARGET_DIR:-target}"
-cargo build -p lakeward
+cargo build --workspace --tests
 venv="${LAKEWARD_INTEROP_VENV:-$HOME/.cache/lakeward-interop-venv}"
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"

@@ -177,7 +177,9 @@ impl Operation for Aggregate {
                         AggregateFn::Min => f::min(c),
                         AggregateFn::Max => f::max(c),
                         AggregateFn::Sum => f::sum(c),
-                        _ => f::avg(c),
+                        // A float, whatever the column: the mean of integers is rarely one,
+                        // and that of decimals would widen their scale.
+                        _ => f::avg(datafusion::logical_expr::cast(c, arrow::datatypes::DataType::Float64)),
                     };
                     expr.alias(format!("{}.{column}", function.name()))
                 }

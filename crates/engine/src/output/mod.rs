@@ -248,13 +248,35 @@ pub fn encode(stream: SendableRecordBatchStream, format: OutputFormat) -> Engine
         .boxed())
 }
 
-/// Collects batches into JSON row objects (to name the rows in a message).
+/// Collects batches into JSON row objects (to name rows in a message, or for a surface
+/// that shapes rows itself). Decimals are text holding their exact digits (`"3.00"`): a
+/// `serde_json` number is a float and would round them.
 pub fn to_json_rows(batches: &[RecordBatch]) -> EngineResult<Vec<serde_json::Value>> {
     let mut rows = Vec::new();
     for batch in batches {
-        for line in json_lines(batch)?.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        for line in json_lines(&decimals_as_text(batch)?)?.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
             rows.push(serde_json::from_slice(line).map_err(|e| EngineError::internal(e.to_string()))?);
         }
     }
     Ok(rows)
+}
+
+fn decimals_as_text(batch: &RecordBatch) -> EngineResult<RecordBatch> {
+    use arrow::datatypes::{DataType, Field, Schema};
+    let decimal = |t: &DataType| matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..));
+    if !batch.schema().fields().iter().any(|f| decimal(f.data_type())) {
+        return Ok(batch.clone());
+    }
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns = Vec::with_capacity(batch.num_columns());
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if decimal(field.data_type()) {
+            fields.push(Field::new(field.name(), DataType::Utf8, field.is_nullable()));
+            columns.push(arrow::compute::cast(column, &DataType::Utf8)?);
+        } else {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+        }
+    }
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
 }

@@ -134,8 +134,14 @@ pub fn order(value: Option<&Value>) -> Vec<OrderBy> {
     for item in items {
         let Value::Object(columns) = item else { continue };
         for (column, direction) in columns {
-            let Value::Enum(direction) = direction else { continue };
-            if let Some((_, descending, nulls_first)) = ORDERINGS.iter().find(|(n, ..)| *n == direction.as_str()) {
+            // An enum in the query text; a string when it came in a variable (validated
+            // against the enum all the same).
+            let direction = match direction {
+                Value::Enum(name) => name.as_str(),
+                Value::String(name) => name.as_str(),
+                _ => continue,
+            };
+            if let Some((_, descending, nulls_first)) = ORDERINGS.iter().find(|(n, ..)| *n == direction) {
                 order.push(OrderBy { column: column.to_string(), descending: *descending, nulls_first: *nulls_first });
             }
         }

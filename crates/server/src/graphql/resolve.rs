@@ -20,7 +20,7 @@ use lakeward_model::query::{CmpOp, Filter, RowQuery};
 
 use super::filter;
 use super::schema::Tables;
-use super::tables::Table;
+use super::tables::{Scalar, Table};
 use crate::auth::RequestMeta;
 use crate::error::{ApiError, ApiResult};
 use crate::services;
@@ -493,7 +493,13 @@ impl Loader<RelationKey> for RelationLoader {
                         .collect(),
                 )
             };
-            let query = RowQuery { filter: Some(filter), limit: Some(MAX_LIST_ROWS + 1), ..RowQuery::default() };
+            // In primary-key order, so that a reverse list reads the same every time.
+            let query = RowQuery {
+                filter: Some(filter),
+                order: filter::stable_order(table, Vec::new()),
+                limit: Some(MAX_LIST_ROWS + 1),
+                ..RowQuery::default()
+            };
             let rows = self.call.find(table, TimeTravel::Latest, query, false).await.map_err(gql_error)?.rows;
             if rows.len() as u64 > MAX_LIST_ROWS {
                 return Err(too_many("a relation field"));
@@ -553,10 +559,27 @@ pub async fn write<'a>(ctx: &ResolverContext<'a>, table: &Table, kind: WriteKind
         .returned
         .unwrap_or_default()
         .iter()
-        .filter_map(|raw| serde_json::from_str(raw.get()).ok())
+        .filter_map(|raw| returned_row(table, raw.get()))
         .map(Arc::new)
         .collect();
     Ok(Some(FieldValue::owned_any(Written { affected: outcome.rows, returning })))
+}
+
+/// A written row as a read answers it: decimals as text with their digits (`9.90`), which
+/// a `serde_json` number would round to a float.
+fn returned_row(table: &Table, raw: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let fields: std::collections::BTreeMap<String, &serde_json::value::RawValue> = serde_json::from_str(raw).ok()?;
+    fields
+        .into_iter()
+        .map(|(name, value)| {
+            let decimal = table.columns.iter().any(|c| c.name == name && c.scalar == Scalar::Decimal);
+            let value = match value.get() {
+                text if decimal && text != "null" => serde_json::Value::String(text.to_owned()),
+                text => serde_json::from_str(text).ok()?,
+            };
+            Some((name, value))
+        })
+        .collect()
 }
 
 async fn governed_write(

@@ -73,7 +73,7 @@ pub fn build(tables: Tables) -> Result<Schema, SchemaError> {
 fn scalar_description(scalar: Scalar) -> &'static str {
     match scalar {
         Scalar::BigInt => "A 64-bit integer: a JSON number in answers; a number or a string in arguments.",
-        Scalar::Decimal => "An exact decimal, as in the REST answers; a number or a string in arguments.",
+        Scalar::Decimal => "An exact decimal as text with its scale (\"10.50\"), the digits REST answers; a number or a string in arguments.",
         Scalar::Date => "A date, `YYYY-MM-DD`.",
         Scalar::Timestamp => "A timestamp, RFC 3339.",
         Scalar::Binary => "Bytes, as base64 text.",
@@ -224,7 +224,12 @@ fn table_types(tables: &Tables, index: usize) -> Vec<async_graphql::dynamic::Typ
         }
         let mut per_column = Object::new(format!("{n}_{function}_fields"));
         for c in columns {
-            let ty = if function == "avg" { TypeRef::FLOAT } else { c.scalar.type_name() };
+            let ty = match (function, c.scalar) {
+                ("avg", _) => TypeRef::FLOAT,
+                // SQL sums 32-bit integers as 64-bit ones.
+                ("sum", Scalar::Int) => Scalar::BigInt.type_name(),
+                _ => c.scalar.type_name(),
+            };
             let key = format!("{function}.{}", c.name);
             per_column = per_column.field(Field::new(c.name.clone(), TypeRef::named(ty), move |ctx| {
                 let key = key.clone();

@@ -45,7 +45,7 @@ pub enum Scalar {
     /// 64-bit integers: JSON numbers out, numbers or strings in.
     BigInt,
     Float,
-    /// Exact decimals, as the JSON answers of REST render them.
+    /// Exact decimals, answered as text (`"10.50"`): a JSON number would be read as a float.
     Decimal,
     /// `YYYY-MM-DD`.
     Date,
