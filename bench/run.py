@@ -137,7 +137,8 @@ def main():
     parser.add_argument("--work", default=None, help="working directory (default: a temporary one)")
     parser.add_argument("--only", default="dataplane,governance,cancel",
                         help="comma-separated workload groups: dataplane (issue 3), governance (issue 4), cancel (issue 11), "
-                             "storage (issue 13: needs scripts/emulators.sh running), flight (issue 14)")
+                             "storage (issue 13: needs scripts/emulators.sh running), flight and graphql (issue 14), "
+                             "sqlscale (issue 15: SQL with 1 and 1,000 tables)")
     parser.add_argument("--object-mb", type=int, default=1024, help="size of the object uploaded and downloaded (storage)")
     args = parser.parse_args()
     groups = set(args.only.split(","))
@@ -145,7 +146,7 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     if "cancel" in groups:
         cancel(work)
-    if not groups & {"dataplane", "governance", "storage", "flight"}:
+    if not groups & {"dataplane", "governance", "storage", "flight", "graphql", "sqlscale"}:
         return
     csv_path = work / f"customers-{args.rows}.csv"
     if not csv_path.exists():
@@ -162,10 +163,17 @@ def main():
         governance(server, csv_path, args.rows)
     if "dataplane" in groups:
         dataplane(server, csv_path, work, data_dir, ext, args.rows)
+    if groups & {"flight", "graphql", "sqlscale"} and "dataplane" not in groups:
+        server.create("customers")
+        import_job(server, "customers", csv_path)
+    if "sqlscale" in groups:
+        import sql_scale
+        sql_scale.sql_scale(server, report)
+    if "graphql" in groups:
+        import graphql
+        graphql.graphql(server, report, args.rows)
     if "flight" in groups:
         import flight
-        if "dataplane" not in groups:
-            import_job(server, "customers", csv_path)
         table_path = data_dir / "warehouse" / server.org_id / "bench" / "crm" / "customers"
         flight.flight(server, report, table_path, ext, args.rows)
     if "storage" in groups:

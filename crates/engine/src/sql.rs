@@ -5,10 +5,10 @@
 //! checked with DataFusion's `SQLOptions` (no DDL, no DML, no statements such as SET or
 //! PREPARE) after planning and before execution, EXPLAIN ANALYZE included.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider, SchemaProvider};
+use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, SchemaProvider, TableProvider};
 use datafusion::common::TableReference;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::error::DataFusionError;
@@ -18,6 +18,7 @@ use lakeward_model::Ident;
 use url::Url;
 
 use crate::error::{EngineError, EngineResult, Input};
+use crate::state::EngineState;
 use crate::table::TimeTravel;
 
 /// Table functions a user's SQL may call. Pinned by a test so that an upgrade of
@@ -40,12 +41,10 @@ pub fn sql_options() -> SQLOptions {
 }
 
 /// A session that can see exactly `tables`: `ctx` must be fresh (see `Engine::session`),
-/// since catalogs are registered into it.
-pub(crate) async fn register_tables(
-    engine: &crate::state::EngineState,
-    ctx: &SessionContext,
-    tables: &[SqlTable],
-) -> EngineResult<()> {
+/// since catalogs are registered into it. Nothing is opened here: a table opens when a
+/// query names it (see [`NamedTables`]), so that planning costs the same in an
+/// organisation of a thousand tables as in one of one.
+pub(crate) fn register_tables(engine: &Arc<EngineState>, ctx: &SessionContext, tables: &[SqlTable]) -> EngineResult<()> {
     // Only vetted table functions stay reachable.
     let registered: Vec<String> = ctx.state().table_functions().keys().cloned().collect();
     for name in registered {
@@ -53,27 +52,75 @@ pub(crate) async fn register_tables(
             ctx.deregister_udtf(&name);
         }
     }
+    let mut schemas: BTreeMap<(&str, &str), HashMap<String, (Url, TimeTravel)>> = BTreeMap::new();
     for t in tables {
-        let catalog = match ctx.catalog(t.catalog.as_str()) {
+        schemas
+            .entry((t.catalog.as_str(), t.schema.as_str()))
+            .or_default()
+            .insert(t.name.clone(), (t.location.clone(), t.at));
+    }
+    for ((catalog_name, schema_name), tables) in schemas {
+        let catalog = match ctx.catalog(catalog_name) {
             Some(c) => c,
             None => {
                 let c: Arc<dyn CatalogProvider> = Arc::new(MemoryCatalogProvider::new());
-                ctx.register_catalog(t.catalog.as_str(), c.clone());
+                ctx.register_catalog(catalog_name, c.clone());
                 c
             }
         };
-        let schema = match catalog.schema(t.schema.as_str()) {
-            Some(s) => s,
-            None => {
-                let s: Arc<dyn SchemaProvider> = Arc::new(MemorySchemaProvider::new());
-                catalog.register_schema(t.schema.as_str(), s.clone())?;
-                s
-            }
-        };
-        let delta = engine.open(&t.location, t.at).await?;
-        schema.register_table(t.name.clone(), crate::scan::provider(&delta).await?)?;
+        catalog.register_schema(schema_name, Arc::new(NamedTables { engine: engine.clone(), tables }))?;
     }
     Ok(())
+}
+
+/// A schema of a query's session: the names of the tables it holds, each opened (its
+/// Delta log read, its scan prepared) only when planning asks for it by name.
+struct NamedTables {
+    engine: Arc<EngineState>,
+    /// Name in SQL (with `@v3` or `@<timestamp>` for an earlier state) to where it is.
+    tables: HashMap<String, (Url, TimeTravel)>,
+}
+
+impl std::fmt::Debug for NamedTables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NamedTables").field("tables", &self.tables.keys().collect::<Vec<_>>()).finish()
+    }
+}
+
+#[async_trait::async_trait]
+impl SchemaProvider for NamedTables {
+    fn table_names(&self) -> Vec<String> {
+        self.tables.keys().cloned().collect()
+    }
+
+    async fn table(&self, name: &str) -> datafusion::error::Result<Option<Arc<dyn TableProvider>>> {
+        let Some((location, at)) = self.tables.get(name) else { return Ok(None) };
+        let opened = async {
+            let delta = self.engine.open(location, *at).await?;
+            crate::scan::provider(&delta).await
+        };
+        // The engine's own error travels through DataFusion and is taken out again in
+        // `plan`, so that a storage failure stays one.
+        opened.await.map(Some).map_err(|e| DataFusionError::External(Box::new(e)))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.tables.contains_key(name)
+    }
+}
+
+/// The engine error a table provider returned inside `err`, if that is what failed.
+fn opening_failure(err: DataFusionError) -> Result<EngineError, DataFusionError> {
+    match err {
+        DataFusionError::External(source) => match source.downcast::<EngineError>() {
+            Ok(engine) => Ok(*engine),
+            Err(source) => Err(DataFusionError::External(source)),
+        },
+        DataFusionError::Context(context, inner) => {
+            opening_failure(*inner).map_err(|inner| DataFusionError::Context(context, Box::new(inner)))
+        }
+        other => Err(other),
+    }
 }
 
 /// The longest SQL text accepted.
@@ -167,6 +214,10 @@ pub(crate) async fn plan(ctx: &SessionContext, sql: &str) -> EngineResult<Logica
         .map(|r| (r.clone().resolve(&defaults.default_catalog, &defaults.default_schema).to_string(), r))
         .collect();
     let plan = state.statement_to_plan(statement).await.map_err(|e| {
+        let e = match opening_failure(e) {
+            Ok(engine) => return engine,
+            Err(e) => e,
+        };
         let text = e.to_string();
         match written.iter().find(|(resolved, _)| text.contains(&format!("table '{resolved}' not found"))) {
             Some((_, table)) => EngineError::invalid(Input::Query, missing_table_message(ctx, table)),
@@ -276,16 +327,18 @@ mod tests {
     /// files or URLs before adding it to `ALLOWED_TABLE_FUNCTIONS`.
     #[tokio::test]
     async fn table_functions_are_pinned() {
-        let engine = crate::state::EngineState::new(&crate::EngineLimits {
-            query_timeout: std::time::Duration::from_secs(5),
-            memory_limit_bytes: 1 << 26,
-        })
-        .unwrap();
+        let engine = Arc::new(
+            EngineState::new(&crate::EngineLimits {
+                query_timeout: std::time::Duration::from_secs(5),
+                memory_limit_bytes: 1 << 26,
+            })
+            .unwrap(),
+        );
         let ctx = engine.session();
         let mut defaults: Vec<String> = ctx.state().table_functions().keys().cloned().collect();
         defaults.sort();
         assert_eq!(defaults, ["generate_series", "range"], "DataFusion's default table functions changed");
-        register_tables(&engine, &ctx, &[]).await.unwrap();
+        register_tables(&engine, &ctx, &[]).unwrap();
         let mut allowed: Vec<String> = ctx.state().table_functions().keys().cloned().collect();
         allowed.sort();
         assert_eq!(allowed, ALLOWED_TABLE_FUNCTIONS);

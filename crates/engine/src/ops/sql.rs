@@ -81,13 +81,13 @@ impl Operation for Sql {
 
 /// The query checked and planned in a session holding only `tables`.
 async fn planned(
-    state: &EngineState,
+    state: &Arc<EngineState>,
     tables: &[SqlTable],
     query: &str,
 ) -> EngineResult<(datafusion::prelude::SessionContext, datafusion::logical_expr::LogicalPlan)> {
     sql::check_size(query)?;
     let ctx = state.session();
-    sql::register_tables(state, &ctx, tables).await?;
+    sql::register_tables(state, &ctx, tables)?;
     let plan = sql::plan(&ctx, query).await?;
     Ok((ctx, plan))
 }

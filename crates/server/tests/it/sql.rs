@@ -274,3 +274,32 @@ async fn errors_name_what_is_wrong_in_the_query_as_written() {
     let (status, body) = sql(&s, &token, "WITH c AS (SELECT 1 AS x) SELECT x FROM c").await;
     assert_eq!((status, &body["rows"]), (StatusCode::OK, &json!([{ "x": 1 }])));
 }
+
+/// A query opens the tables it names and no other: an organisation's other tables cost
+/// it nothing, and one whose storage is gone breaks only the queries that name it.
+#[tokio::test]
+async fn tables_a_query_does_not_name_are_never_opened() {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    customers(&s, &ada).await;
+    insert(&s, &ada.token, sample()).await;
+    let lost = json!({ "columns": [{ "name": "id", "type": "int64" }] });
+    assert_eq!(s.post("/v1/tables/main/crm/lost", Some(&ada.token), lost).await.0, StatusCode::CREATED);
+    // A restarted server has opened nothing yet; then the table's log disappears.
+    let s = s.restart_with(|_| {}).await;
+    let log = s.data_dir().join(format!("warehouse/{}/main/crm/lost/_delta_log", ada.org_id));
+    std::fs::remove_dir_all(&log).unwrap();
+
+    let (status, body) = sql(&s, &ada.token, "SELECT count(*) AS n FROM main.crm.customers").await;
+    assert_eq!((status, &body["rows"]), (StatusCode::OK, &json!([{ "n": 3 }])), "{body}");
+    let (status, body) = sql(&s, &ada.token, "SELECT count(*) AS n FROM main.crm.lost").await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert!(!body.to_string().contains("warehouse"), "{body}");
+    // A table that does not exist is still named as the query wrote it.
+    let (status, body) = sql(&s, &ada.token, "SELECT * FROM customers").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["details"][0]["message"],
+        "table `customers` not found; name tables as `catalog.schema.table`, e.g. `main.crm.customers`"
+    );
+}
