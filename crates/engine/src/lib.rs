@@ -49,7 +49,7 @@ pub use row_errors::{MAX_REPORTED_ERRORS, RowError, RowErrors};
 pub use rules::{AllowedValues, Domain, DomainChange, DomainOutcome, DomainValue, Lookup, Parent, ReferenceSource};
 pub use schema::{ColumnChange, ColumnRewrite, TableChange};
 pub use search::SearchOutput;
-pub use sql::{ALLOWED_TABLE_FUNCTIONS, SqlTable};
+pub use sql::{ALLOWED_TABLE_FUNCTIONS, SqlTable, named_tables};
 pub use state::{EngineState, EngineStats};
 pub use storage::{AzureConfig, GcsConfig, OBJECT_STORE_SCHEMES, S3Config, Secret, StoreConfig};
 pub use table::{ColumnInfo, ColumnSpec, ColumnStatistics, TableMetadata, TableSpec, TimeTravel};

@@ -52,7 +52,7 @@ pub(crate) fn register_tables(engine: &Arc<EngineState>, ctx: &SessionContext, t
             ctx.deregister_udtf(&name);
         }
     }
-    let mut schemas: BTreeMap<(&str, &str), HashMap<String, (Url, TimeTravel)>> = BTreeMap::new();
+    let mut schemas: BTreeMap<(&str, &str), Located> = BTreeMap::new();
     for t in tables {
         schemas
             .entry((t.catalog.as_str(), t.schema.as_str()))
@@ -73,12 +73,14 @@ pub(crate) fn register_tables(engine: &Arc<EngineState>, ctx: &SessionContext, t
     Ok(())
 }
 
+/// Name in SQL (with `@v3` or `@<timestamp>` for an earlier state) to where the table is.
+type Located = HashMap<String, (Url, TimeTravel)>;
+
 /// A schema of a query's session: the names of the tables it holds, each opened (its
 /// Delta log read, its scan prepared) only when planning asks for it by name.
 struct NamedTables {
     engine: Arc<EngineState>,
-    /// Name in SQL (with `@v3` or `@<timestamp>` for an earlier state) to where it is.
-    tables: HashMap<String, (Url, TimeTravel)>,
+    tables: Located,
 }
 
 impl std::fmt::Debug for NamedTables {
@@ -121,6 +123,29 @@ fn opening_failure(err: DataFusionError) -> Result<EngineError, DataFusionError>
         }
         other => Err(other),
     }
+}
+
+/// The tables a query names, each as written (one to three parts: `[catalog, schema,
+/// table]` when whole), names of common table expressions left out; `None` when the text
+/// is not one statement within the size limits (planning says what is wrong with it).
+/// Lets a caller look up only the tables a query needs before it is planned.
+pub fn named_tables(query: &str) -> Option<Vec<Vec<String>>> {
+    check_size(query).ok()?;
+    let state = datafusion::execution::SessionStateBuilder::new().build();
+    let statement = state.sql_to_statement(query, &datafusion::config::Dialect::Generic).ok()?;
+    let references = state.resolve_table_references(&statement).ok()?;
+    Some(
+        references
+            .into_iter()
+            .map(|r| match r {
+                TableReference::Bare { table } => vec![table.to_string()],
+                TableReference::Partial { schema, table } => vec![schema.to_string(), table.to_string()],
+                TableReference::Full { catalog, schema, table } => {
+                    vec![catalog.to_string(), schema.to_string(), table.to_string()]
+                }
+            })
+            .collect(),
+    )
 }
 
 /// The longest SQL text accepted.
@@ -325,6 +350,21 @@ mod tests {
     /// DataFusion's default table functions, as of the version in Cargo.lock. When an
     /// upgrade changes this list, decide for each new function whether it may read
     /// files or URLs before adding it to `ALLOWED_TABLE_FUNCTIONS`.
+    #[test]
+    fn named_tables_are_those_written_without_common_table_expressions() {
+        let query = r#"WITH recent AS (SELECT * FROM main.crm."orders@v3") SELECT * FROM recent
+            JOIN Main.CRM.Customers c ON true JOIN crm.people ON true JOIN lone ON true"#;
+        let mut named = named_tables(query).unwrap();
+        named.sort();
+        assert_eq!(
+            named,
+            [vec!["crm", "people"], vec!["lone"], vec!["main", "crm", "customers"], vec!["main", "crm", "orders@v3"]]
+        );
+        assert_eq!(named_tables("SELECT 1").unwrap(), Vec::<Vec<String>>::new());
+        assert_eq!(named_tables("SELEC nope"), None);
+        assert_eq!(named_tables("SELECT 1; SELECT 2"), None);
+    }
+
     #[tokio::test]
     async fn table_functions_are_pinned() {
         let engine = Arc::new(

@@ -3,57 +3,71 @@
 //! included when the query names them (`catalog.schema."table@v3"`,
 //! `catalog.schema."table@2026-01-31T12:00:00Z"`).
 
-use lakeward_engine::{SqlTable, TimeTravel};
+use lakeward_engine::{SqlTable, TimeTravel, named_tables};
 use lakeward_meta::access::Principal;
+use lakeward_meta::store::TableEntry;
+use lakeward_model::{Ident, TableRef};
 use url::Url;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-/// The tables a session for `query` holds: every table of the principal's organisation,
-/// and each earlier state the query names. (Callers have authorized `tables:query`.)
+/// The tables a session for `query` holds: those it names, each in the state it names
+/// (the latest, `"t@v3"` or `"t@<RFC 3339>"`). A name that is no table of the principal's
+/// organisation is left out, for planning to report as written. (Callers have authorized
+/// `tables:query`.)
 pub async fn tables_for(state: &AppState, principal: &Principal, query: &str) -> ApiResult<Vec<SqlTable>> {
     if query.trim().is_empty() {
         return Err(ApiError::invalid_field("query", "query is required"));
     }
-    let entries = state.meta.all_tables(principal.org_id).await?;
-    let travels = time_travel_names(query);
-    let mut tables = Vec::with_capacity(entries.len());
-    for entry in &entries {
-        let location = Url::parse(&entry.location).map_err(ApiError::internal)?;
-        let base = SqlTable {
-            catalog: entry.table.catalog.clone(),
-            schema: entry.table.schema.clone(),
-            name: entry.table.table.to_string(),
-            location,
-            at: TimeTravel::Latest,
+    // A name of one or two parts never resolves (the session has no default catalog),
+    // and text that does not parse fails planning: both are errors, whose message may
+    // suggest the caller's tables of that name, so they get every table.
+    let whole: Option<Vec<Vec<String>>> = named_tables(query).filter(|names| names.iter().all(|n| n.len() == 3));
+    let Some(names) = whole else { return every_table(state, principal).await };
+    let mut tables: Vec<SqlTable> = Vec::with_capacity(names.len());
+    for name in names {
+        let [catalog, schema, written] = name.as_slice() else { continue };
+        let (table, at) = match written.split_once('@') {
+            Some((table, at)) => match time_travel(at) {
+                Some(at) => (table, at),
+                None => continue,
+            },
+            None => (written.as_str(), TimeTravel::Latest),
         };
-        for (name, _, at) in travels.iter().filter(|(_, b, _)| b == entry.table.table.as_str()) {
-            tables.push(SqlTable { name: name.clone(), at: *at, ..base.clone() });
+        let (Ok(catalog), Ok(schema), Ok(table)) = (Ident::new(catalog), Ident::new(schema), Ident::new(table)) else {
+            continue;
+        };
+        let table = TableRef { catalog, schema, table };
+        let Some(entry) = state.meta.get_table(principal.org_id, &table).await? else { continue };
+        if !tables.iter().any(|t| &t.name == written && t.catalog == table.catalog && t.schema == table.schema) {
+            tables.push(SqlTable { name: written.clone(), at, ..sql_table(&entry)? });
         }
-        tables.push(base);
     }
     Ok(tables)
 }
 
-/// `"name@v3"` or `"name@<RFC 3339>"` quoted identifiers in the query.
-fn time_travel_names(query: &str) -> Vec<(String, String, TimeTravel)> {
-    let mut found = Vec::new();
-    for (i, quoted) in query.split('"').enumerate() {
-        if i % 2 == 0 {
-            continue;
-        }
-        let Some((base, at)) = quoted.split_once('@') else { continue };
-        let travel = if let Some(v) = at.strip_prefix('v').and_then(|v| v.parse().ok()) {
-            TimeTravel::Version(v)
-        } else if let Ok(t) = chrono::DateTime::parse_from_rfc3339(at) {
-            TimeTravel::AsOf(t.with_timezone(&chrono::Utc))
-        } else {
-            continue;
-        };
-        found.push((quoted.to_owned(), base.to_owned(), travel));
+async fn every_table(state: &AppState, principal: &Principal) -> ApiResult<Vec<SqlTable>> {
+    let entries = state.meta.all_tables(principal.org_id).await?;
+    entries.iter().map(sql_table).collect()
+}
+
+fn sql_table(entry: &TableEntry) -> ApiResult<SqlTable> {
+    Ok(SqlTable {
+        catalog: entry.table.catalog.clone(),
+        schema: entry.table.schema.clone(),
+        name: entry.table.table.to_string(),
+        location: Url::parse(&entry.location).map_err(ApiError::internal)?,
+        at: TimeTravel::Latest,
+    })
+}
+
+/// `v3` or an RFC 3339 timestamp, as written after `@` in a table's name.
+fn time_travel(at: &str) -> Option<TimeTravel> {
+    if let Some(version) = at.strip_prefix('v').and_then(|v| v.parse().ok()) {
+        return Some(TimeTravel::Version(version));
     }
-    found
+    chrono::DateTime::parse_from_rfc3339(at).ok().map(|t| TimeTravel::AsOf(t.with_timezone(&chrono::Utc)))
 }
 
 #[cfg(test)]
@@ -61,12 +75,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_time_travel_names() {
-        let found =
-            time_travel_names(r#"SELECT * FROM a.b."t@v3" JOIN a.b."u@2026-01-01T00:00:00Z" ON 1=1 WHERE x = "plain""#);
-        assert_eq!(found.len(), 2);
-        assert_eq!((found[0].0.as_str(), found[0].1.as_str(), found[0].2), ("t@v3", "t", TimeTravel::Version(3)));
-        assert_eq!(found[1].1, "u");
-        assert!(time_travel_names(r#"SELECT "a@b" FROM x"#).is_empty());
+    fn reads_time_travel_suffixes() {
+        assert_eq!(time_travel("v3"), Some(TimeTravel::Version(3)));
+        assert!(matches!(time_travel("2026-01-01T00:00:00Z"), Some(TimeTravel::AsOf(_))));
+        assert_eq!(time_travel("b"), None);
+        assert_eq!(time_travel("vx"), None);
     }
 }
