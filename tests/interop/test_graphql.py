@@ -9,6 +9,8 @@ import time
 from decimal import Decimal
 
 import pytest
+import pyarrow as pa
+from deltalake import write_deltalake
 from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.requests import RequestsHTTPTransport
@@ -36,7 +38,8 @@ ROWS = [customer(i) for i in range(1, 101)]
 
 @pytest.fixture(scope="module")
 def org(lakeward):
-    token = lakeward.onboard("Graph", "ada@graphql.test")["access_token"]
+    answer = lakeward.onboard("Graph", "ada@graphql.test")
+    token = answer["access_token"]
     for path, body in [("/v1/catalogs", {"name": "main"}), ("/v1/catalogs/main/schemas", {"name": "crm"})]:
         assert lakeward.call("POST", path, token, json=body).status_code == 201
     countries = {"columns": [{"name": "code", "type": "string", "nullable": False}, {"name": "label", "type": "string"}],
@@ -56,7 +59,7 @@ def org(lakeward):
     assert res.status_code == 201, res.text
     res = lakeward.call("POST", "/v1/api-keys", token, json={"name": "app", "scopes": ["read"]})
     assert res.status_code == 201, res.text
-    return {"token": token, "read_key": res.json()["key"]}
+    return {"token": token, "read_key": res.json()["key"], "org_id": answer["organisation"]["id"]}
 
 
 def client(lakeward, token: str, **headers) -> Client:
@@ -404,3 +407,20 @@ def test_graphiql_loads_its_embedded_assets(lakeward):
         assert len(loaded.content) > 100, asset
     missing = lakeward.call("GET", "/v1/graphql/assets/..%2Fmod.rs")
     assert missing.status_code == 404
+
+
+def test_a_column_another_engine_adds_shows_within_seconds(lakeward, org):
+    token = org["token"]
+    table = "/v1/tables/main/crm/external"
+    assert lakeward.call("POST", table, token, json={"columns": [{"name": "id", "type": "int64"}]}).status_code == 201
+    fields = '{ __type(name: "main_crm_external") { fields { name } } }'
+    listed = lambda: [f["name"] for f in post(lakeward, token, fields)[1]["data"]["__type"]["fields"]]
+    assert listed() == ["id"]
+    # Python deltalake evolves the table's schema behind Lakeward's back.
+    path = lakeward.table_path(org["org_id"], "main", "crm", "external")
+    write_deltalake(str(path), pa.table({"id": pa.array([1], pa.int64()), "extra": ["x"]}), mode="append", schema_mode="merge")
+    start = time.monotonic()
+    while "extra" not in listed():
+        assert time.monotonic() - start < 8, "the new column never showed"
+        time.sleep(0.25)
+    assert post(lakeward, token, "{ main_crm_external { id extra } }")[1]["data"] == {"main_crm_external": [{"id": 1, "extra": "x"}]}

@@ -76,8 +76,10 @@ pub async fn record(state: &AppState, request: &RequestMeta, actor: Actor<'_>, e
             details: details.clone(),
         })
         .await?;
-    // The audited change happened: tell the organisation's webhooks (in the background).
+    // The audited change happened: tell the organisation's webhooks (in the background),
+    // and let its GraphQL schema be checked again.
     if let Some(org_id) = event.org_id {
+        state.graphql.changed(org_id, event.action);
         let target = event.target_type.zip(event.target_id.as_deref());
         state.webhooks.emit(org_id, event.action, target, details);
     }

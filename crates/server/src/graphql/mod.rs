@@ -18,6 +18,7 @@ mod tables;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_graphql::dataloader::DataLoader;
 use axum::body::Bytes;
@@ -26,6 +27,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lakeward_engine::TimeTravel;
 use lakeward_engine::ops::table::{Describe, LatestVersions};
+use lakeward_meta::EventKind;
 use lakeward_meta::access::{Action, Resource, authorize};
 use url::Url;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -47,16 +49,48 @@ struct Built {
     schema: async_graphql::dynamic::Schema,
 }
 
-/// The schemas of the organisations that used GraphQL lately, one each.
+/// The schemas of the organisations that used GraphQL lately, one each, with when each
+/// was last checked against the tables.
 #[derive(Default)]
 pub struct SchemaCache {
-    built: Mutex<HashMap<Uuid, Arc<Built>>>,
+    built: Mutex<HashMap<Uuid, (Instant, Arc<Built>)>>,
 }
 
-/// The organisation's schema as of now: its tables' latest versions are checked (one
-/// look at each log), and the cached schema is reused when nothing changed; otherwise
-/// only the tables that changed are described again.
+/// How long a schema is used without looking at the tables again. A change made through
+/// Lakeward drops the schema at once ([`SchemaCache::changed`]); this bounds how long a
+/// change that other engines make to a table's columns goes unseen.
+const RECHECK_AFTER: Duration = Duration::from_secs(5);
+
+impl SchemaCache {
+    /// After an audited change in `org_id`: anything but a row write may change the
+    /// schema (tables, columns, domains that make relations, catalogs, discovery), so the
+    /// next request checks the tables again.
+    pub fn changed(&self, org_id: Uuid, action: EventKind) {
+        let row_write =
+            matches!(action, EventKind::RowBatchInserted | EventKind::RowsUpserted | EventKind::RowsUpdated | EventKind::RowsDeleted);
+        if !row_write {
+            self.built.lock().expect("not poisoned").remove(&org_id);
+        }
+    }
+
+    fn fresh(&self, org_id: Uuid) -> Option<Arc<Built>> {
+        let built = self.built.lock().expect("not poisoned");
+        built.get(&org_id).filter(|(checked, _)| checked.elapsed() < RECHECK_AFTER).map(|(_, b)| b.clone())
+    }
+
+    fn remember(&self, org_id: Uuid, built: Arc<Built>) {
+        self.built.lock().expect("not poisoned").insert(org_id, (Instant::now(), built));
+    }
+}
+
+/// The organisation's schema as of now. Within [`RECHECK_AFTER`] of the last check and
+/// with no change since, the cached one, at no cost per table; otherwise the tables'
+/// latest versions are checked (one look at each log), the cached schema is reused when
+/// nothing changed, and only the tables that changed are described again.
 async fn current_schema(state: &AppState, org_id: Uuid) -> ApiResult<Arc<Built>> {
+    if let Some(built) = state.graphql.fresh(org_id) {
+        return Ok(built);
+    }
     let entries = state.meta.all_tables(org_id).await?;
     let mut locations = Vec::with_capacity(entries.len());
     for entry in &entries {
@@ -73,10 +107,11 @@ async fn current_schema(state: &AppState, org_id: Uuid) -> ApiResult<Arc<Built>>
     }
     present.sort_by_key(|(entry, ..)| (entry.created_at, entry.id));
     let fingerprint: Vec<_> = present.iter().map(|(e, _, v)| (e.id, e.table.to_string(), *v)).collect();
-    let cached = state.graphql.built.lock().expect("not poisoned").get(&org_id).cloned();
+    let cached = state.graphql.built.lock().expect("not poisoned").get(&org_id).map(|(_, b)| b.clone());
     if let Some(built) = &cached
         && built.fingerprint == fingerprint
     {
+        state.graphql.remember(org_id, built.clone());
         return Ok(built.clone());
     }
     let mut described = Vec::with_capacity(present.len());
@@ -96,7 +131,7 @@ async fn current_schema(state: &AppState, org_id: Uuid) -> ApiResult<Arc<Built>>
     let tables = Arc::new(tables::prepare(described));
     let schema = schema::build(tables.clone()).map_err(|e| ApiError::internal(format!("GraphQL schema: {e}")))?;
     let built = Arc::new(Built { fingerprint, tables, schema });
-    state.graphql.built.lock().expect("not poisoned").insert(org_id, built.clone());
+    state.graphql.remember(org_id, built.clone());
     Ok(built)
 }
 
