@@ -243,7 +243,7 @@ def cancel(work: Path, repeat: int = 5):
 def wait_job(server: "Server", job: dict) -> dict:
     while True:
         job = server.http.get(f"{server.base}/v1/jobs/{job['id']}").json()
-        if job["status"] != "running":
+        if job["status"] not in ("queued", "running"):
             return job
         time.sleep(0.05)
 
