@@ -69,6 +69,11 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def reset_peak_rss(pid: int) -> None:
+    """Makes `VmHWM` the current RSS, so that the next peak is that of what follows."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
 def current_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -138,7 +143,7 @@ def main():
     parser.add_argument("--only", default="dataplane,governance,cancel",
                         help="comma-separated workload groups: dataplane (issue 3), governance (issue 4), cancel (issue 11), "
                              "storage (issue 13: needs scripts/emulators.sh running), flight and graphql (issue 14), "
-                             "sqlscale (issue 15: SQL with 1 and 1,000 tables)")
+                             "sqlscale (issue 15: SQL with 1 and 1,000 tables), bulk (issue 15: 1M-row Arrow appends)")
     parser.add_argument("--object-mb", type=int, default=1024, help="size of the object uploaded and downloaded (storage)")
     args = parser.parse_args()
     groups = set(args.only.split(","))
@@ -146,7 +151,7 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     if "cancel" in groups:
         cancel(work)
-    if not groups & {"dataplane", "governance", "storage", "flight", "graphql", "sqlscale"}:
+    if not groups & {"dataplane", "governance", "storage", "flight", "graphql", "sqlscale", "bulk"}:
         return
     csv_path = work / f"customers-{args.rows}.csv"
     if not csv_path.exists():
@@ -163,9 +168,13 @@ def main():
         governance(server, csv_path, args.rows)
     if "dataplane" in groups:
         dataplane(server, csv_path, work, data_dir, ext, args.rows)
-    if groups & {"flight", "graphql", "sqlscale"} and "dataplane" not in groups:
+    if groups & {"flight", "graphql", "sqlscale", "bulk"} and "dataplane" not in groups:
         server.create("customers")
         import_job(server, "customers", csv_path)
+    if "bulk" in groups:
+        import bulk
+        table_path = data_dir / "warehouse" / server.org_id / "bench" / "crm" / "customers"
+        bulk.bulk(server, report, peak_rss_mb, reset_peak_rss, work, table_path, args.rows)
     if "sqlscale" in groups:
         import sql_scale
         sql_scale.sql_scale(server, report)
