@@ -44,7 +44,11 @@ pub fn sql_options() -> SQLOptions {
 /// since catalogs are registered into it. Nothing is opened here: a table opens when a
 /// query names it (see [`NamedTables`]), so that planning costs the same in an
 /// organisation of a thousand tables as in one of one.
-pub(crate) fn register_tables(engine: &Arc<EngineState>, ctx: &SessionContext, tables: &[SqlTable]) -> EngineResult<()> {
+pub(crate) fn register_tables(
+    engine: &Arc<EngineState>,
+    ctx: &SessionContext,
+    tables: &[SqlTable],
+) -> EngineResult<()> {
     // Only vetted table functions stay reachable.
     let registered: Vec<String> = ctx.state().table_functions().keys().cloned().collect();
     for name in registered {

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 use url::Url;
 
 use super::input::{self, InputFormat};
-use super::key_index::{key_display, key_texts};
+use super::key_index::{KeyRows, KeySet, key_display, key_rows};
 use super::{WriteOutcome, WriteRequest, encoding};
 use crate::commit::{Commit, Landed, MAX_REDOS, replayed};
 use crate::error::{EngineError, EngineResult};
@@ -41,8 +41,8 @@ struct Accepted {
     redone: u32,
     batches: Vec<RecordBatch>,
     rows: u64,
-    /// Primary-key texts of the rows (when they are checked against the key index).
-    texts: Vec<String>,
+    /// Primary keys of the rows (when they are checked against the key index).
+    texts: KeyRows,
 }
 
 impl Accepted {
@@ -64,8 +64,8 @@ enum Checked {
     Replayed(WriteOutcome),
     /// Its idempotency key is an earlier request's in this group.
     Twin,
-    /// To be committed: its batches, key texts and rows.
-    Fresh(Vec<RecordBatch>, Vec<String>, u64),
+    /// To be committed: its batches, keys and rows.
+    Fresh(Vec<RecordBatch>, KeyRows, u64),
 }
 
 /// Processes every queued insert of one table. Called with the table's write lock held.
@@ -93,7 +93,9 @@ pub(crate) async fn run(engine: &EngineState, location: &Url, pending: Vec<Pendi
     let indexed = !keys.is_empty() && engine.key_indexes.ensure(engine, location, &delta, &keys).await.unwrap_or(false);
     let alone = pending.len() == 1 && !indexed;
     let mut accepted: Vec<Accepted> = Vec::new();
-    let mut seen: HashSet<String> = HashSet::new();
+    // The keys of the requests accepted so far, when another may follow.
+    let more_than_one = pending.len() > 1;
+    let mut seen: KeySet<Box<[u8]>> = KeySet::default();
     let mut keys_seen: HashSet<String> = HashSet::new();
     let mut twins = Vec::new();
     for p in pending {
@@ -114,27 +116,30 @@ pub(crate) async fn run(engine: &EngineState, location: &Url, pending: Vec<Pendi
                 if !keys.is_empty() && rows > 0 {
                     super::check_keys_unique(engine, &delta, &batches, &keys, false).await?;
                 }
-                return Ok(Checked::Fresh(batches, Vec::new(), rows));
+                return Ok(Checked::Fresh(batches, KeyRows::default(), rows));
             }
-            let texts = if keys.is_empty() { Vec::new() } else { key_texts(&batches, &keys)? };
-            let mut mine = HashSet::new();
+            let texts = if keys.is_empty() { KeyRows::default() } else { key_rows(&batches, &keys)? };
+            let mut mine: KeySet<&[u8]> = KeySet::with_capacity_and_hasher(texts.len(), Default::default());
             let mut errors = RowErrors::default();
-            for text in &texts {
-                if !mine.insert(text.clone()) {
+            for (row, key) in texts.iter().enumerate() {
+                if !mine.insert(key) {
                     errors.push(
                         0,
                         Some(&keys.join(",")),
-                        format!("primary key {} appears more than once in the input", key_display(text, &keys)),
+                        format!(
+                            "primary key {} appears more than once in the input",
+                            key_display(&batches, &keys, row)
+                        ),
                     );
                 }
             }
             if !errors.is_empty() {
                 return Err(EngineError::Rows(errors));
             }
-            if let Some(clash) = texts.iter().find(|t| seen.contains(*t)) {
+            if let Some(clash) = texts.iter().position(|key| seen.contains(key)) {
                 return Err(EngineError::Conflict(format!(
                     "duplicate primary key: {} already exist(s)",
-                    key_display(clash, &keys)
+                    key_display(&batches, &keys, clash)
                 )));
             }
             Ok(Checked::Fresh(batches, texts, rows))
@@ -146,7 +151,9 @@ pub(crate) async fn run(engine: &EngineState, location: &Url, pending: Vec<Pendi
             }
             Ok(Checked::Twin) => twins.push(p),
             Ok(Checked::Fresh(batches, texts, rows)) => {
-                seen.extend(texts.iter().cloned());
+                if more_than_one {
+                    seen.extend(texts.iter().map(Box::from));
+                }
                 let PendingInsert { format, body, request, reply, redone } = p;
                 accepted.push(Accepted { reply, request, format, body, redone, batches, rows, texts });
             }
@@ -162,7 +169,8 @@ pub(crate) async fn run(engine: &EngineState, location: &Url, pending: Vec<Pendi
         for a in accepted {
             match engine.key_indexes.clash(location, &a.texts) {
                 Some(clash) => {
-                    let message = format!("duplicate primary key: {} already exist(s)", key_display(clash, &keys));
+                    let message =
+                        format!("duplicate primary key: {} already exist(s)", key_display(&a.batches, &keys, clash));
                     let _ = a.reply.send(Err(EngineError::Conflict(message)));
                 }
                 None => still.push(a),

@@ -11,7 +11,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
+use arrow::array::ArrayRef;
+use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
+use arrow::row::{RowConverter, SortField};
 use deltalake::DeltaTable;
 use url::Url;
 
@@ -22,6 +25,10 @@ use crate::state::EngineState;
 /// Beyond this many rows a table's keys are not held in memory.
 pub const MAX_INDEXED_ROWS: u64 = 1_000_000;
 
+/// Sets of keys hash with foldhash: the keys are the table's own values, not an
+/// attacker's choice of collisions against a fixed seed (the seed is random per set).
+pub(crate) type KeySet<K> = HashSet<K, foldhash::fast::RandomState>;
+
 #[derive(Default)]
 pub(crate) struct KeyIndexes {
     tables: Mutex<HashMap<String, KeyIndex>>,
@@ -29,29 +36,90 @@ pub(crate) struct KeyIndexes {
 
 struct KeyIndex {
     version: u64,
-    keys: HashSet<String>,
+    keys: KeySet<Box<[u8]>>,
 }
 
-/// Key values of every row, as text (columns joined by U+001F).
-pub(crate) fn key_texts(batches: &[RecordBatch], keys: &[String]) -> EngineResult<Vec<String>> {
-    let mut out = Vec::new();
+/// The primary key of each row in Arrow's row format, one buffer for all rows: equal
+/// keys have equal bytes whatever the key's types, and nothing becomes text.
+#[derive(Default)]
+pub(crate) struct KeyRows {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl KeyRows {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn get(&self, row: usize) -> &[u8] {
+        let start = if row == 0 { 0 } else { self.ends[row - 1] };
+        &self.bytes[start..self.ends[row]]
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.len()).map(|row| self.get(row))
+    }
+}
+
+/// The key rows of `batches`, in order.
+pub(crate) fn key_rows(batches: &[RecordBatch], keys: &[String]) -> EngineResult<KeyRows> {
+    let mut out = KeyRows::default();
+    let Some(first) = batches.first() else { return Ok(out) };
+    let columns = |batch: &RecordBatch| -> EngineResult<Vec<ArrayRef>> {
+        keys.iter().map(|k| canonical(batch.column_by_name(k).expect("key column"))).collect()
+    };
+    let fields = columns(first)?.iter().map(|c| SortField::new(c.data_type().clone())).collect();
+    let converter = RowConverter::new(fields)?;
     for batch in batches {
-        let columns: Vec<_> = keys.iter().map(|k| batch.column_by_name(k).expect("key column")).collect();
-        for row in 0..batch.num_rows() {
-            let parts = columns
-                .iter()
-                .map(|c| arrow::util::display::array_value_to_string(c, row))
-                .collect::<Result<Vec<_>, _>>()?;
-            out.push(parts.join("\u{1f}"));
+        let rows = converter.convert_columns(&columns(batch)?)?;
+        out.ends.reserve(rows.num_rows());
+        for row in rows.iter() {
+            out.bytes.extend_from_slice(row.as_ref());
+            out.ends.push(out.bytes.len());
         }
     }
     Ok(out)
 }
 
-/// `(id=3)`, `(a=x, b=y)`: a key text for messages.
-pub(crate) fn key_display(text: &str, keys: &[String]) -> String {
-    let parts: Vec<String> = keys.iter().zip(text.split('\u{1f}')).map(|(k, v)| format!("{k}={v}")).collect();
-    format!("({})", parts.join(", "))
+/// One type per kind of value, so that a key read back from the table (where strings
+/// may be views) encodes as the same key arriving in a request.
+fn canonical(column: &ArrayRef) -> EngineResult<ArrayRef> {
+    let to = match column.data_type() {
+        DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
+        DataType::BinaryView | DataType::LargeBinary => DataType::Binary,
+        DataType::Dictionary(_, value) => canonical_type(value),
+        _ => return Ok(column.clone()),
+    };
+    Ok(arrow::compute::cast(column, &to)?)
+}
+
+fn canonical_type(t: &DataType) -> DataType {
+    match t {
+        DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
+        DataType::BinaryView | DataType::LargeBinary => DataType::Binary,
+        other => other.clone(),
+    }
+}
+
+/// `(id=3)`, `(a=x, b=y)`: the key of row `row` of `batches`, for messages.
+pub(crate) fn key_display(batches: &[RecordBatch], keys: &[String], mut row: usize) -> String {
+    for batch in batches {
+        if row >= batch.num_rows() {
+            row -= batch.num_rows();
+            continue;
+        }
+        let parts: Vec<String> = keys
+            .iter()
+            .map(|k| {
+                let column = batch.column_by_name(k).expect("key column");
+                let value = arrow::util::display::array_value_to_string(column, row).unwrap_or_default();
+                format!("{k}={value}")
+            })
+            .collect();
+        return format!("({})", parts.join(", "));
+    }
+    String::new()
 }
 
 impl KeyIndexes {
@@ -78,33 +146,30 @@ impl KeyIndexes {
         read::register(&ctx, delta).await?;
         let columns: Vec<&str> = keys.iter().map(String::as_str).collect();
         let batches = ctx.table(read::SELF).await?.select_columns(&columns)?.collect().await?;
-        let keys: HashSet<String> = key_texts(&batches, keys)?.into_iter().collect();
-        self.tables.lock().expect("not poisoned").insert(location.to_string(), KeyIndex { version, keys });
+        let rows = key_rows(&batches, keys)?;
+        let mut set = KeySet::with_capacity_and_hasher(rows.len(), Default::default());
+        set.extend(rows.iter().map(Box::from));
+        self.tables.lock().expect("not poisoned").insert(location.to_string(), KeyIndex { version, keys: set });
         Ok(true)
     }
 
-    /// The first of `texts` already in the table (per the index `ensure` prepared).
-    pub fn clash<'a>(&self, location: &Url, texts: &'a [String]) -> Option<&'a String> {
+    /// The position of the first of `rows` already in the table (per the index `ensure`
+    /// prepared).
+    pub fn clash(&self, location: &Url, rows: &KeyRows) -> Option<usize> {
         let tables = self.tables.lock().expect("not poisoned");
         let index = tables.get(location.as_str())?;
-        texts.iter().find(|t| index.keys.contains(*t))
+        rows.iter().position(|row| index.keys.contains(row))
     }
 
-    /// A commit from `read_version` to `version` added `texts`: the index follows it, or
+    /// A commit from `read_version` to `version` added `rows`: the index follows it, or
     /// is dropped if it was not at `read_version`.
-    pub fn committed<'a>(
-        &self,
-        location: &Url,
-        read_version: u64,
-        version: u64,
-        texts: impl Iterator<Item = &'a String>,
-    ) {
+    pub fn committed<'a>(&self, location: &Url, read_version: u64, version: u64, rows: impl Iterator<Item = &'a [u8]>) {
         let mut tables = self.tables.lock().expect("not poisoned");
         match tables.get_mut(location.as_str()) {
             // Only a commit right after the indexed version is known whole: any version
             // in between was another writer's, whose keys the index has not seen.
             Some(index) if index.version == read_version && version == read_version + 1 => {
-                index.keys.extend(texts.cloned());
+                index.keys.extend(rows.map(Box::from));
                 index.version = version;
             }
             _ => {

@@ -66,8 +66,10 @@ impl SchemaCache {
     /// schema (tables, columns, domains that make relations, catalogs, discovery), so the
     /// next request checks the tables again.
     pub fn changed(&self, org_id: Uuid, action: EventKind) {
-        let row_write =
-            matches!(action, EventKind::RowBatchInserted | EventKind::RowsUpserted | EventKind::RowsUpdated | EventKind::RowsDeleted);
+        let row_write = matches!(
+            action,
+            EventKind::RowBatchInserted | EventKind::RowsUpserted | EventKind::RowsUpdated | EventKind::RowsDeleted
+        );
         if !row_write {
             self.built.lock().expect("not poisoned").remove(&org_id);
         }

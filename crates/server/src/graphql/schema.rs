@@ -73,7 +73,9 @@ pub fn build(tables: Tables) -> Result<Schema, SchemaError> {
 fn scalar_description(scalar: Scalar) -> &'static str {
     match scalar {
         Scalar::BigInt => "A 64-bit integer: a JSON number in answers; a number or a string in arguments.",
-        Scalar::Decimal => "An exact decimal as text with its scale (\"10.50\"), the digits REST answers; a number or a string in arguments.",
+        Scalar::Decimal => {
+            "An exact decimal as text with its scale (\"10.50\"), the digits REST answers; a number or a string in arguments."
+        }
         Scalar::Date => "A date, `YYYY-MM-DD`.",
         Scalar::Timestamp => "A timestamp, RFC 3339.",
         Scalar::Binary => "Bytes, as base64 text.",

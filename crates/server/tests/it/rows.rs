@@ -67,6 +67,54 @@ async fn primary_keys_are_unique() {
     assert_eq!(version(&s, &token).await, 1);
 }
 
+/// Keys of every type are compared as values, whether read back from the table's files
+/// (where strings are views) or arriving in a request, and named as written.
+#[tokio::test]
+async fn composite_keys_of_text_dates_and_decimals_are_unique() {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    for (path, body) in
+        [("/v1/catalogs", json!({ "name": "main" })), ("/v1/catalogs/main/schemas", json!({ "name": "crm" }))]
+    {
+        assert_eq!(s.post(path, Some(&ada.token), body).await.0, StatusCode::CREATED);
+    }
+    let table = "/v1/tables/main/crm/prices";
+    let columns = json!([
+        { "name": "code", "type": "string", "nullable": false }, { "name": "day", "type": "date", "nullable": false },
+        { "name": "band", "type": "decimal(6,2)", "nullable": false }, { "name": "note", "type": "string" }
+    ]);
+    let definition = json!({ "columns": columns, "primary_key": ["code", "day", "band"] });
+    assert_eq!(s.post(table, Some(&ada.token), definition).await.0, StatusCode::CREATED);
+    let first = json!([
+        { "code": "DE", "day": "2024-01-01", "band": "1.50" }, { "code": "DE", "day": "2024-01-02", "band": "1.50" },
+        { "code": "FR", "day": "2024-01-01", "band": "1.50" }
+    ]);
+    assert_eq!(s.post(&format!("{table}/rows"), Some(&ada.token), first).await.0, StatusCode::CREATED);
+
+    let clash =
+        json!([{ "code": "IT", "day": "2024-01-01", "band": "2" }, { "code": "FR", "day": "2024-01-01", "band": 1.5 }]);
+    let (status, body) = s.post(&format!("{table}/rows"), Some(&ada.token), clash).await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::CONFLICT,
+            error(409, "Conflict", "duplicate primary key: (code=FR, day=2024-01-01, band=1.50) already exist(s)")
+        )
+    );
+    let twice = json!([{ "code": "ES", "day": "2024-01-01", "band": "3" }, { "code": "ES", "day": "2024-01-01", "band": "3.00" }]);
+    let (status, body) = s.post(&format!("{table}/rows"), Some(&ada.token), twice).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["details"][0]["message"],
+        "primary key (code=ES, day=2024-01-01, band=3.00) appears more than once in the input"
+    );
+    // Keys that differ in one part only are different keys.
+    let near = json!([{ "code": "DE", "day": "2024-01-01", "band": "1.51" }, { "code": "de", "day": "2024-01-01", "band": "1.50" }]);
+    assert_eq!(s.post(&format!("{table}/rows"), Some(&ada.token), near).await.0, StatusCode::CREATED);
+    let (_, listed) = s.get(&format!("{table}/rows?select=code"), &ada.token).await;
+    assert_eq!(listed.as_array().unwrap().len(), 5);
+}
+
 #[tokio::test]
 async fn ndjson_and_csv_inserts() {
     let (s, token) = setup().await;
