@@ -163,17 +163,20 @@ pub(crate) async fn run(engine: &EngineState, location: &Url, pending: Vec<Pendi
         }
     }
 
-    // Keys already in the table.
+    // Keys already in the table: the index rules most requests out at once; one it
+    // cannot (a key, or only its hash, is in the table) is checked against the table.
     if indexed {
         let mut still = Vec::new();
         for a in accepted {
-            match engine.key_indexes.clash(location, &a.texts) {
-                Some(clash) => {
-                    let message =
-                        format!("duplicate primary key: {} already exist(s)", key_display(&a.batches, &keys, clash));
-                    let _ = a.reply.send(Err(EngineError::Conflict(message)));
+            if !engine.key_indexes.may_clash(location, &a.texts) {
+                still.push(a);
+                continue;
+            }
+            match super::check_keys_unique(engine, &delta, &a.batches, &keys, false).await {
+                Ok(()) => still.push(a),
+                Err(e) => {
+                    let _ = a.reply.send(Err(e));
                 }
-                None => still.push(a),
             }
         }
         accepted = still;

@@ -9,6 +9,7 @@
 //! inserts are checked by query, as before.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::sync::Mutex;
 
 use arrow::array::ArrayRef;
@@ -34,9 +35,21 @@ pub(crate) struct KeyIndexes {
     tables: Mutex<HashMap<String, KeyIndex>>,
 }
 
+/// A table's keys as 64-bit hashes: no allocation per key, 8 bytes each. A key whose
+/// hash is absent is certainly new; one whose hash is present may be (two keys can share
+/// a hash), so callers confirm a clash against the table before refusing.
 struct KeyIndex {
     version: u64,
-    keys: KeySet<Box<[u8]>>,
+    hasher: foldhash::fast::RandomState,
+    hashes: KeySet<u64>,
+}
+
+impl KeyIndex {
+    fn add<'a>(&mut self, rows: impl Iterator<Item = &'a [u8]>) {
+        for row in rows {
+            self.hashes.insert(self.hasher.hash_one(row));
+        }
+    }
 }
 
 /// The primary key of each row in Arrow's row format, one buffer for all rows: equal
@@ -147,18 +160,19 @@ impl KeyIndexes {
         let columns: Vec<&str> = keys.iter().map(String::as_str).collect();
         let batches = ctx.table(read::SELF).await?.select_columns(&columns)?.collect().await?;
         let rows = key_rows(&batches, keys)?;
-        let mut set = KeySet::with_capacity_and_hasher(rows.len(), Default::default());
-        set.extend(rows.iter().map(Box::from));
-        self.tables.lock().expect("not poisoned").insert(location.to_string(), KeyIndex { version, keys: set });
+        let hashes = KeySet::with_capacity_and_hasher(rows.len(), Default::default());
+        let mut index = KeyIndex { version, hasher: Default::default(), hashes };
+        index.add(rows.iter());
+        self.tables.lock().expect("not poisoned").insert(location.to_string(), index);
         Ok(true)
     }
 
-    /// The position of the first of `rows` already in the table (per the index `ensure`
-    /// prepared).
-    pub fn clash(&self, location: &Url, rows: &KeyRows) -> Option<usize> {
+    /// Whether some of `rows` may already be in the table (per the index `ensure`
+    /// prepared); `false` means none is.
+    pub fn may_clash(&self, location: &Url, rows: &KeyRows) -> bool {
         let tables = self.tables.lock().expect("not poisoned");
-        let index = tables.get(location.as_str())?;
-        rows.iter().position(|row| index.keys.contains(row))
+        let Some(index) = tables.get(location.as_str()) else { return true };
+        rows.iter().any(|row| index.hashes.contains(&index.hasher.hash_one(row)))
     }
 
     /// A commit from `read_version` to `version` added `rows`: the index follows it, or
@@ -169,7 +183,9 @@ impl KeyIndexes {
             // Only a commit right after the indexed version is known whole: any version
             // in between was another writer's, whose keys the index has not seen.
             Some(index) if index.version == read_version && version == read_version + 1 => {
-                index.keys.extend(rows.map(Box::from));
+                let rows = rows.into_iter();
+                index.hashes.reserve(rows.size_hint().0);
+                index.add(rows);
                 index.version = version;
             }
             _ => {

@@ -217,8 +217,16 @@ fn duplicate_keys(clashes: &[Value], keys: &[String]) -> EngineResult<()> {
     Err(EngineError::Conflict(format!("duplicate primary key: {} already exist(s)", shown.join(", "))))
 }
 
+/// `(id=3)`, `(code=DE, day=2024-01-01)`: values as written, text without quotes, as
+/// the key index's messages show them.
 fn key_text(row: &Value, keys: &[String]) -> String {
-    let parts: Vec<String> = keys.iter().map(|k| format!("{k}={}", row[k])).collect();
+    let parts: Vec<String> = keys
+        .iter()
+        .map(|k| match &row[k] {
+            Value::String(text) => format!("{k}={text}"),
+            other => format!("{k}={other}"),
+        })
+        .collect();
     format!("({})", parts.join(", "))
 }
 
