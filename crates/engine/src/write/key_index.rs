@@ -26,8 +26,8 @@ use crate::state::EngineState;
 /// Beyond this many rows a table's keys are not held in memory.
 pub const MAX_INDEXED_ROWS: u64 = 1_000_000;
 
-/// Sets of keys hash with foldhash: the keys are the table's own values, not an
-/// attacker's choice of collisions against a fixed seed (the seed is random per set).
+/// Sets of keys hash with foldhash, fast on short keys and seeded at random per set, so
+/// that keys which collide cannot be chosen in advance.
 pub(crate) type KeySet<K> = HashSet<K, foldhash::fast::RandomState>;
 
 #[derive(Default)]
@@ -98,12 +98,10 @@ pub(crate) fn key_rows(batches: &[RecordBatch], keys: &[String]) -> EngineResult
 /// One type per kind of value, so that a key read back from the table (where strings
 /// may be views) encodes as the same key arriving in a request.
 fn canonical(column: &ArrayRef) -> EngineResult<ArrayRef> {
-    let to = match column.data_type() {
-        DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
-        DataType::BinaryView | DataType::LargeBinary => DataType::Binary,
-        DataType::Dictionary(_, value) => canonical_type(value),
-        _ => return Ok(column.clone()),
-    };
+    let to = canonical_type(column.data_type());
+    if &to == column.data_type() {
+        return Ok(column.clone());
+    }
     Ok(arrow::compute::cast(column, &to)?)
 }
 
@@ -111,6 +109,7 @@ fn canonical_type(t: &DataType) -> DataType {
     match t {
         DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
         DataType::BinaryView | DataType::LargeBinary => DataType::Binary,
+        DataType::Dictionary(_, value) => canonical_type(value),
         other => other.clone(),
     }
 }
