@@ -1,10 +1,11 @@
 //! Batches as JSON text: one object per row, keys in column order, written by arrow-json
 //! (so decimals keep their scale, `3.00`), with two forms of our own: binary columns as
-//! base64 text, and `json` columns (stored as text) as the JSON values they hold.
+//! base64 text, and `json` columns (stored as text) as the JSON values they hold; and,
+//! for JSON that is parsed again into values, decimals as text.
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayAccessor, AsArray, StringArray};
+use arrow::array::{Array, ArrayAccessor, ArrayRef, AsArray, StringArray};
 use arrow::datatypes::{DataType, Field, FieldRef, Schema};
 use arrow::error::ArrowError;
 use arrow::json::writer::{Encoder, EncoderFactory, EncoderOptions, LineDelimited, NullableEncoder};
@@ -18,33 +19,52 @@ use crate::types::ColumnType;
 /// form inserts accept).
 pub(super) fn binary_as_base64(batch: &RecordBatch) -> EngineResult<RecordBatch> {
     use base64::Engine as _;
-    let binary = |t: &DataType| matches!(t, DataType::Binary | DataType::LargeBinary | DataType::BinaryView);
-    if !batch.schema().fields().iter().any(|f| binary(f.data_type())) {
-        return Ok(batch.clone());
-    }
+    as_text(batch, |column| {
+        let bytes: Vec<Option<&[u8]>> = match column.data_type() {
+            DataType::Binary => column.as_binary::<i32>().iter().collect(),
+            DataType::LargeBinary => column.as_binary::<i64>().iter().collect(),
+            DataType::BinaryView => column.as_binary_view().iter().collect(),
+            _ => return Ok(None),
+        };
+        let text: StringArray =
+            bytes.into_iter().map(|v| v.map(|b| base64::engine::general_purpose::STANDARD.encode(b))).collect();
+        Ok(Some(Arc::new(text) as ArrayRef))
+    })
+}
+
+/// Decimals as text holding their exact digits (`"3.00"`), for JSON that is parsed again:
+/// a `serde_json` number is a float and would round them.
+pub(super) fn decimals_as_text(batch: &RecordBatch) -> EngineResult<RecordBatch> {
+    as_text(batch, |column| match column.data_type() {
+        DataType::Decimal128(..) | DataType::Decimal256(..) => Ok(Some(arrow::compute::cast(column, &DataType::Utf8)?)),
+        _ => Ok(None),
+    })
+}
+
+/// `batch` with each column that `text` turns into a `Utf8` array replaced by it (and its
+/// field retyped); the batch itself when it turns none.
+fn as_text(
+    batch: &RecordBatch,
+    text: impl Fn(&ArrayRef) -> EngineResult<Option<ArrayRef>>,
+) -> EngineResult<RecordBatch> {
+    let mut changed = false;
     let mut fields = Vec::with_capacity(batch.num_columns());
     let mut columns = Vec::with_capacity(batch.num_columns());
     for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        let bytes: Option<Vec<Option<&[u8]>>> = match field.data_type() {
-            DataType::Binary => Some(column.as_binary::<i32>().iter().collect()),
-            DataType::LargeBinary => Some(column.as_binary::<i64>().iter().collect()),
-            DataType::BinaryView => Some(column.as_binary_view().iter().collect()),
-            _ => None,
-        };
-        match bytes {
-            Some(values) => {
-                let text: StringArray = values
-                    .into_iter()
-                    .map(|v| v.map(|b| base64::engine::general_purpose::STANDARD.encode(b)))
-                    .collect();
+        match text(column)? {
+            Some(converted) => {
+                changed = true;
                 fields.push(Field::new(field.name(), DataType::Utf8, field.is_nullable()));
-                columns.push(Arc::new(text) as Arc<dyn Array>);
+                columns.push(converted);
             }
             None => {
                 fields.push(field.as_ref().clone());
                 columns.push(column.clone());
             }
         }
+    }
+    if !changed {
+        return Ok(batch.clone());
     }
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
 }

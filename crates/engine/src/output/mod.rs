@@ -15,7 +15,7 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
 pub(crate) use self::json::json_rows;
-use self::json::{binary_as_base64, json_lines};
+use self::json::{binary_as_base64, decimals_as_text, json_lines};
 use self::standard_types::standard_batch;
 pub(crate) use self::standard_types::standard_schema;
 use crate::error::{EngineError, EngineResult};
@@ -259,24 +259,4 @@ pub fn to_json_rows(batches: &[RecordBatch]) -> EngineResult<Vec<serde_json::Val
         }
     }
     Ok(rows)
-}
-
-fn decimals_as_text(batch: &RecordBatch) -> EngineResult<RecordBatch> {
-    use arrow::datatypes::{DataType, Field, Schema};
-    let decimal = |t: &DataType| matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..));
-    if !batch.schema().fields().iter().any(|f| decimal(f.data_type())) {
-        return Ok(batch.clone());
-    }
-    let mut fields = Vec::with_capacity(batch.num_columns());
-    let mut columns = Vec::with_capacity(batch.num_columns());
-    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        if decimal(field.data_type()) {
-            fields.push(Field::new(field.name(), DataType::Utf8, field.is_nullable()));
-            columns.push(arrow::compute::cast(column, &DataType::Utf8)?);
-        } else {
-            fields.push(field.as_ref().clone());
-            columns.push(column.clone());
-        }
-    }
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
 }

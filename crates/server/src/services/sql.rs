@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::table_access;
 
 /// The tables a session for `query` holds: those it names, each in the state it names
 /// (the latest, `"t@v3"` or `"t@<RFC 3339>"`). A name that is no table of the principal's
@@ -24,7 +25,9 @@ pub async fn tables_for(state: &AppState, principal: &Principal, query: &str) ->
     // and text that does not parse fails planning: both are errors, whose message may
     // suggest the caller's tables of that name, so they get every table.
     let whole: Option<Vec<Vec<String>>> = named_tables(query).filter(|names| names.iter().all(|n| n.len() == 3));
-    let Some(names) = whole else { return every_table(state, principal).await };
+    let Some(mut names) = whole else { return every_table(state, principal).await };
+    names.sort();
+    names.dedup();
     let mut tables: Vec<SqlTable> = Vec::with_capacity(names.len());
     for name in names {
         let [catalog, schema, written] = name.as_slice() else { continue };
@@ -40,9 +43,7 @@ pub async fn tables_for(state: &AppState, principal: &Principal, query: &str) ->
         };
         let table = TableRef { catalog, schema, table };
         let Some(entry) = state.meta.get_table(principal.org_id, &table).await? else { continue };
-        if !tables.iter().any(|t| &t.name == written && t.catalog == table.catalog && t.schema == table.schema) {
-            tables.push(SqlTable { name: written.clone(), at, ..sql_table(&entry)? });
-        }
+        tables.push(SqlTable { name: written.clone(), at, ..sql_table(&entry)? });
     }
     Ok(tables)
 }
@@ -64,10 +65,9 @@ fn sql_table(entry: &TableEntry) -> ApiResult<SqlTable> {
 
 /// `v3` or an RFC 3339 timestamp, as written after `@` in a table's name.
 fn time_travel(at: &str) -> Option<TimeTravel> {
-    if let Some(version) = at.strip_prefix('v').and_then(|v| v.parse().ok()) {
-        return Some(TimeTravel::Version(version));
-    }
-    chrono::DateTime::parse_from_rfc3339(at).ok().map(|t| TimeTravel::AsOf(t.with_timezone(&chrono::Utc)))
+    let version = at.strip_prefix('v').and_then(|v| v.parse().ok());
+    let timestamp = if version.is_some() { None } else { Some(at) };
+    table_access::time_travel(version, timestamp).ok()
 }
 
 #[cfg(test)]

@@ -14,6 +14,15 @@ pub async fn namespace(s: &TestServer, who: &Tenant) {
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
+/// A fresh server with Acme's admin Ada, and `main.crm.customers` holding [`sample`].
+pub async fn acme_with_sample() -> (TestServer, Tenant) {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    customers(&s, &ada).await;
+    insert(&s, &ada.token, sample()).await;
+    (s, ada)
+}
+
 /// `main.crm.customers (id int64 pk, name string, country string, balance decimal(10,2), joined date)`.
 pub async fn customers(s: &TestServer, who: &Tenant) {
     namespace(s, who).await;

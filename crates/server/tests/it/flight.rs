@@ -16,7 +16,7 @@ use serde_json::json;
 use tonic::Code;
 use tonic::transport::Channel;
 
-use crate::data::{customers, insert, sample};
+use crate::data::{acme_with_sample, customers};
 use crate::support::{PASSWORD, TestServer};
 
 async fn client(s: &TestServer) -> FlightSqlServiceClient<Channel> {
@@ -56,10 +56,7 @@ fn ids(batches: &[RecordBatch]) -> Vec<i64> {
 
 #[tokio::test]
 async fn queries_run_the_sql_sandbox_for_the_signed_in_principal() {
-    let s = TestServer::start().await;
-    let ada = s.onboard("Acme", "ada@example.com").await;
-    customers(&s, &ada).await;
-    insert(&s, &ada.token, sample()).await;
+    let (s, ada) = acme_with_sample().await;
 
     let mut c = signed_in(&s, "ada@example.com").await;
     let info = c.execute("SELECT id, name FROM main.crm.customers ORDER BY id".into(), None).await.unwrap();
@@ -89,10 +86,7 @@ async fn queries_run_the_sql_sandbox_for_the_signed_in_principal() {
 
 #[tokio::test]
 async fn prepared_statements_are_stateless_handles_of_their_principal() {
-    let s = TestServer::start().await;
-    let ada = s.onboard("Acme", "ada@example.com").await;
-    customers(&s, &ada).await;
-    insert(&s, &ada.token, sample()).await;
+    let (s, _) = acme_with_sample().await;
     let mut c = signed_in(&s, "ada@example.com").await;
     let mut prepared =
         c.prepare("SELECT id FROM main.crm.customers WHERE country = 'DE' ORDER BY id".into(), None).await.unwrap();
@@ -205,10 +199,7 @@ fn base64_of(text: &str) -> String {
 
 #[tokio::test]
 async fn tickets_serve_only_the_principal_they_were_issued_to() {
-    let s = TestServer::start().await;
-    let ada = s.onboard("Acme", "ada@example.com").await;
-    customers(&s, &ada).await;
-    insert(&s, &ada.token, sample()).await;
+    let (s, ada) = acme_with_sample().await;
     s.onboard("Other", "eve@example.com").await;
     s.add_member(&ada, "bob@example.com", "viewer").await;
     let mut c = signed_in(&s, "ada@example.com").await;

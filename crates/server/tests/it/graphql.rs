@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::data::{T, customers, insert, sample};
+use crate::data::{T, acme_with_sample, customers, insert};
 use crate::support::{TestServer, forbidden, unauthorized};
 
 /// POSTs a GraphQL request; answers the status and the body.
@@ -19,10 +19,7 @@ fn first_error(body: &Value) -> &Value {
 
 #[tokio::test]
 async fn reads_filter_order_and_count_like_rest() {
-    let s = TestServer::start().await;
-    let ada = s.onboard("Acme", "ada@example.com").await;
-    customers(&s, &ada).await;
-    insert(&s, &ada.token, sample()).await;
+    let (s, ada) = acme_with_sample().await;
 
     let (status, body) = gql(
         &s,

@@ -5,14 +5,11 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::data::{T, customers, ids, insert, rows, sample, sql};
+use crate::data::{T, acme_with_sample, ids, rows, sql};
 use crate::support::{Tenant, TestServer, invalid};
 
 async fn setup() -> (TestServer, Tenant) {
-    let s = TestServer::start().await;
-    let ada = s.onboard("Acme", "ada@example.com").await;
-    customers(&s, &ada).await;
-    insert(&s, &ada.token, sample()).await;
+    let (s, ada) = acme_with_sample().await;
     (s, ada)
 }
 

@@ -1,14 +1,11 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::data::{T, customers, insert, sample, sql};
+use crate::data::{T, acme_with_sample, customers, insert, sql};
 use crate::support::{TestServer, error};
 
 async fn setup() -> (TestServer, String) {
-    let s = TestServer::start().await;
-    let ada = s.onboard("Acme", "ada@example.com").await;
-    customers(&s, &ada).await;
-    insert(&s, &ada.token, sample()).await;
+    let (s, ada) = acme_with_sample().await;
     (s, ada.token)
 }
 
@@ -279,10 +276,7 @@ async fn errors_name_what_is_wrong_in_the_query_as_written() {
 /// it nothing, and one whose storage is gone breaks only the queries that name it.
 #[tokio::test]
 async fn tables_a_query_does_not_name_are_never_opened() {
-    let s = TestServer::start().await;
-    let ada = s.onboard("Acme", "ada@example.com").await;
-    customers(&s, &ada).await;
-    insert(&s, &ada.token, sample()).await;
+    let (s, ada) = acme_with_sample().await;
     let lost = json!({ "columns": [{ "name": "id", "type": "int64" }] });
     assert_eq!(s.post("/v1/tables/main/crm/lost", Some(&ada.token), lost).await.0, StatusCode::CREATED);
     // A restarted server has opened nothing yet; then the table's log disappears.
