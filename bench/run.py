@@ -143,15 +143,23 @@ def main():
     parser.add_argument("--only", default="dataplane,governance,cancel",
                         help="comma-separated workload groups: dataplane (issue 3), governance (issue 4), cancel (issue 11), "
                              "storage (issue 13: needs scripts/emulators.sh running), flight and graphql (issue 14), "
-                             "sqlscale (issue 15: SQL with 1 and 1,000 tables), bulk (issue 15: 1M-row Arrow appends)")
+                             "sqlscale (issue 15: SQL with 1 and 1,000 tables), bulk (issue 15: 1M-row Arrow appends), "
+                             "tpch (issue 15: the 22 TPC-H queries), writes (issue 15: single-row changes, many small "
+                             "writers), infer (issue 15: CSV inference)")
+    parser.add_argument("--scale", type=int, default=1, help="TPC-H scale factor (tpch)")
+    parser.add_argument("--queries", default="", help="comma-separated TPC-H query numbers (tpch; default all 22)")
+    parser.add_argument("--inserts", type=int, default=100_000, help="single-row inserts by 16 clients (writes)")
     parser.add_argument("--object-mb", type=int, default=1024, help="size of the object uploaded and downloaded (storage)")
     args = parser.parse_args()
     groups = set(args.only.split(","))
     work = Path(args.work or tempfile.mkdtemp(prefix="lakeward-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    ext = Path(duckdb_extension_delta.__file__).parent / "extensions" / f"v{duckdb.__version__}" / "delta.duckdb_extension"
     if "cancel" in groups:
         cancel(work)
-    if not groups & {"dataplane", "governance", "storage", "flight", "graphql", "sqlscale", "bulk"}:
+    if "tpch" in groups:
+        tpch_group(work, ext, args.scale, [int(q) for q in args.queries.split(",") if q])
+    if not groups & {"dataplane", "governance", "storage", "flight", "graphql", "sqlscale", "bulk", "writes", "infer"}:
         return
     csv_path = work / f"customers-{args.rows}.csv"
     if not csv_path.exists():
@@ -163,17 +171,22 @@ def main():
     data_dir.mkdir()
     server = Server(os.environ["LAKEWARD_BIN"], data_dir)
     print(f"lakeward {server.http.get(server.base + '/v1/health').json()['version']}, {args.rows} rows, {os.cpu_count()} cores")
-    ext = Path(duckdb_extension_delta.__file__).parent / "extensions" / f"v{duckdb.__version__}" / "delta.duckdb_extension"
     if "governance" in groups:
         governance(server, csv_path, args.rows)
+    if "infer" in groups and "governance" not in groups:
+        inference(server, csv_path, args.rows)
     if "dataplane" in groups:
         dataplane(server, csv_path, work, data_dir, ext, args.rows)
-    if groups & {"flight", "graphql", "sqlscale", "bulk"} and "dataplane" not in groups:
+    table_path = data_dir / "warehouse" / server.org_id / "bench" / "crm" / "customers"
+    if groups & {"flight", "graphql", "sqlscale", "bulk", "writes"} and "dataplane" not in groups:
         server.create("customers")
         import_job(server, "customers", csv_path)
+    if "writes" in groups:
+        import small_writes
+        small_writes.many_small_writers(server, args.inserts)
+        small_writes.single_row_changes(server, report, work, table_path, ext, args.rows)
     if "bulk" in groups:
         import bulk
-        table_path = data_dir / "warehouse" / server.org_id / "bench" / "crm" / "customers"
         bulk.bulk(server, report, peak_rss_mb, reset_peak_rss, work, table_path, args.rows)
     if "sqlscale" in groups:
         import sql_scale
@@ -183,7 +196,6 @@ def main():
         graphql.graphql(server, report, args.rows)
     if "flight" in groups:
         import flight
-        table_path = data_dir / "warehouse" / server.org_id / "bench" / "crm" / "customers"
         flight.flight(server, report, table_path, ext, args.rows)
     if "storage" in groups:
         import storage
@@ -198,6 +210,17 @@ def main():
         s3_server = Server(os.environ["LAKEWARD_BIN"], s3_dir, extra_args=["--warehouse", warehouse], env=env)
         storage.import_to_s3_warehouse(s3_server, report, csv_path, args.rows, import_job)
         s3_server.stop()
+
+
+def tpch_group(work: Path, ext: Path, scale: int, queries: list[int]):
+    """Issue 15.2, on a server of its own."""
+    import tpch
+    data_dir = work / "tpch-data"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir()
+    server = Server(os.environ["LAKEWARD_BIN"], data_dir)
+    tpch.tpch(server, report, post_file, wait_job, data_dir / "warehouse" / server.org_id, ext, work, scale, only=queries)
+    server.stop()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -319,7 +342,11 @@ def governance(server: "Server", csv_path: Path, rows: int):
     report("import job, 3 domains + 2 checks (s)", governed_s, {"unconstrained": plain_s}, "<= 1.25x unconstrained", unit="s",
            extra=f"| {rows / governed_s / 1e6:.2f} M rows/s governed")
 
-    # Inference over HTTP (upload included) versus DuckDB on the local file.
+    inference(server, csv_path, rows)
+
+
+def inference(server: "Server", csv_path: Path, rows: int):
+    """Issues 4 and 15.6: CSV inference over HTTP (upload included) versus DuckDB on the local file."""
     runs, passes = [], []
     for _ in range(3):
         start = time.perf_counter()
@@ -332,9 +359,9 @@ def governance(server: "Server", csv_path: Path, rows: int):
     con = duckdb.connect()
     sniff = median_ms(lambda: con.execute(f"SELECT * FROM sniff_csv('{csv_path}')").fetchall(), 3) / 1000
     full = median_ms(lambda: con.execute(f"SELECT count(*) FROM read_csv('{csv_path}')").fetchall(), 3) / 1000
-    peers = {"duckdb sniff_csv (sample)": sniff, "duckdb read_csv count (full)": full}
-    report("CSV inference pass, every row (s)", statistics.median(passes), peers, "<= 1.5x DuckDB sniffing", unit="s",
-           extra=f"| {statistics.median(runs):.1f} s with the upload over HTTP; domains proposed: {sorted(inferred['fieldsWithDomains'])}")
+    report("CSV inference pass, every row (s)", statistics.median(passes), {"duckdb read_csv count (full)": full},
+           "<= 1.5x DuckDB read_csv (full)", unit="s",
+           extra=f"| duckdb sniff_csv (sample) {sniff:.2f} s | {statistics.median(runs):.1f} s with the upload over HTTP; domains proposed: {sorted(inferred['fieldsWithDomains'])}")
 
 
 def dataplane(server: "Server", csv_path: Path, work: Path, data_dir: Path, ext: Path, rows: int):

@@ -42,8 +42,12 @@ impl Actor {
     /// rows stay live; appends whose primary keys another writer has just committed; and
     /// a new constraint or domain over rows it never checked. The engine redoes the whole
     /// operation on the new state instead (`write::redo`).
+    ///
+    /// Expired log files are not cleaned up by the commit itself (delta-rs would list the
+    /// whole log after every commit, a cost that grows with the table's history) but once
+    /// per checkpoint, in the background ([`clean_log_after_checkpoint`]).
     pub fn commit_properties(&self, commit_id: &str, idempotency: Option<Transaction>) -> CommitProperties {
-        let props = CommitProperties::default().with_max_retries(0).with_metadata(self.metadata(commit_id));
+        let props = base_properties().with_metadata(self.metadata(commit_id));
         match idempotency {
             Some(txn) => props.with_application_transaction(txn),
             None => props,
@@ -65,7 +69,7 @@ impl Actor {
             keys.iter().map(|(key, rows)| ((*key).to_owned(), serde_json::json!(rows))).collect();
         let mut metadata = self.metadata(commit_id);
         metadata.push((ROWS_BY_KEY.to_owned(), serde_json::Value::Object(rows)));
-        CommitProperties::default().with_max_retries(0).with_metadata(metadata).with_application_transactions(
+        base_properties().with_metadata(metadata).with_application_transactions(
             keys.iter().map(|(key, _)| idempotency_transaction(key, read_version)).collect(),
         )
     }
@@ -77,6 +81,34 @@ impl Actor {
             ("lakewardCommitId".to_owned(), serde_json::json!(commit_id)),
         ]
     }
+}
+
+/// No rebase onto another writer's commit, no log cleanup on the write path.
+fn base_properties() -> CommitProperties {
+    CommitProperties::default().with_max_retries(0).with_cleanup_expired_logs(Some(false))
+}
+
+/// Once a commit completes a checkpoint interval (delta-rs has just written the
+/// checkpoint), removes the log files older than the table's log retention, in the
+/// background: only then can any have expired, and a listing of the log would otherwise
+/// delay the commits that follow. What cleanup removes no reader needs (the checkpoint
+/// covers it), so it may run beside them.
+fn clean_log_after_checkpoint(table: &DeltaTable) {
+    use deltalake::table::config::TablePropertiesExt as _;
+    let (Some(version), Ok(snapshot)) = (table.version(), table.snapshot()) else { return };
+    let config = snapshot.table_config();
+    if version == 0 || version % config.checkpoint_interval().get() != 0 || !config.enable_expired_log_cleanup() {
+        return;
+    }
+    let cutoff = chrono::Utc::now().timestamp_millis() - config.log_retention_duration().as_millis() as i64;
+    let log_store = table.log_store();
+    tokio::spawn(async move {
+        let cleaned =
+            deltalake::protocol::checkpoints::cleanup_expired_logs_for(version, log_store.as_ref(), cutoff, None).await;
+        if let Err(e) = cleaned {
+            tracing::warn!(error = %e, "expired log files were not cleaned up");
+        }
+    });
 }
 
 /// The Delta application-transaction id an idempotency key is recorded under.
@@ -136,7 +168,7 @@ impl<'a> Commit<'a> {
         match result {
             Ok(version) => {
                 self.state.counters.commits.fetch_add(1, Ordering::Relaxed);
-                self.state.open(self.location, TimeTravel::Latest).await?;
+                clean_log_after_checkpoint(&self.state.open(self.location, TimeTravel::Latest).await?);
                 Ok(version)
             }
             Err(e) => landed_despite(self.state, self.location, self.read_version, &self.id, e).await,
@@ -150,6 +182,7 @@ impl<'a> Commit<'a> {
             Ok((table, metrics)) => {
                 self.state.counters.commits.fetch_add(1, Ordering::Relaxed);
                 self.state.remember(self.location, &table);
+                clean_log_after_checkpoint(&table);
                 let version = table.version().unwrap_or(self.read_version + 1);
                 Ok(Landed { version, reported: Some((table, metrics)) })
             }

@@ -61,9 +61,12 @@ struct ColumnState {
     alive: [bool; CANDIDATES.len()],
     nullable: bool,
     any_value: bool,
-    /// Distinct values while there are few; `None` once there are too many.
-    distinct: Option<HashSet<String>>,
+    /// Distinct values while there are few; `None` once there are too many. Looked up
+    /// once per value of such a column, so hashed with a fast hash.
+    distinct: Option<ValueSet>,
 }
+
+type ValueSet = HashSet<String, foldhash::fast::RandomState>;
 
 /// The file, positioned after a UTF-8 byte-order mark if it has one.
 pub(crate) fn open_csv(path: &Path) -> EngineResult<BufReader<File>> {
@@ -244,7 +247,7 @@ impl Tally {
                     alive: [true; CANDIDATES.len()],
                     nullable: false,
                     any_value: false,
-                    distinct: Some(HashSet::new()),
+                    distinct: Some(ValueSet::default()),
                 })
                 .collect(),
             length: 0,
