@@ -97,7 +97,8 @@ fn clean_log_after_checkpoint(table: &DeltaTable) {
     use deltalake::table::config::TablePropertiesExt as _;
     let (Some(version), Ok(snapshot)) = (table.version(), table.snapshot()) else { return };
     let config = snapshot.table_config();
-    if version == 0 || version % config.checkpoint_interval().get() != 0 || !config.enable_expired_log_cleanup() {
+    // delta-rs checkpoints the commit that completes an interval of versions 0 to n - 1.
+    if !(version + 1).is_multiple_of(config.checkpoint_interval().get()) || !config.enable_expired_log_cleanup() {
         return;
     }
     let cutoff = chrono::Utc::now().timestamp_millis() - config.log_retention_duration().as_millis() as i64;
@@ -281,4 +282,73 @@ pub(crate) fn redo_pause(n: u32) -> std::time::Duration {
     let ceiling_ms = (2u64 << n.min(6)).min(100);
     let jitter = uuid::Uuid::new_v4().as_u128() as u64 % 1000;
     std::time::Duration::from_micros(ceiling_ms * jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::Int64Array;
+    use arrow::record_batch::RecordBatch;
+
+    use super::*;
+    use crate::ops::Operation as _;
+    use crate::table;
+
+    /// Commits no longer clean the log themselves, but expired log files still go: once a
+    /// commit completes a checkpoint interval (versions 0-3 of 4, checkpointed at 3), the
+    /// commits before the checkpoint are removed (with a retention of zero, all of them),
+    /// and the table reads the same from the checkpoint on.
+    #[tokio::test]
+    async fn expired_log_files_are_cleaned_up_after_a_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let (location, actor, _) = table::id_table(dir.path()).await;
+        let limits =
+            crate::EngineLimits { query_timeout: std::time::Duration::from_secs(30), memory_limit_bytes: 1 << 30 };
+        let engine = Arc::new(EngineState::new(&limits).unwrap());
+        let properties = [("delta.checkpointInterval", "4"), ("delta.logRetentionDuration", "interval 0 seconds")];
+        let change = crate::schema::TableChange {
+            description: None,
+            properties: properties.iter().map(|(k, v)| (k.to_string(), Some(v.to_string()))).collect(),
+        };
+        crate::ops::schema::ChangeTable { location: location.clone(), change, actor: actor.clone() }
+            .run(engine.clone())
+            .await
+            .unwrap();
+        let log = dir.path().join("t").join("_delta_log");
+        let commit_file = |v: u64| log.join(format!("{v:020}.json"));
+        for id in 0..3i64 {
+            let delta = engine.open(&location, TimeTravel::Latest).await.unwrap();
+            let schema = table::arrow_schema(&delta).unwrap();
+            let batch = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![id]))]).unwrap();
+            let commit = Commit::prepare(&engine, &location, &delta);
+            let written = delta.write(vec![batch]).with_commit_properties(commit.properties(&actor, None)).await;
+            let version = commit.landed_table(written).await.unwrap().version;
+            assert_eq!(version, id as u64 + 2);
+            if version < 3 {
+                assert!(commit_file(0).exists(), "no checkpoint yet: every commit is kept");
+            }
+        }
+        let mut waited = 0;
+        while commit_file(2).exists() && waited < 100 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            waited += 1;
+        }
+        let mut left: Vec<String> =
+            std::fs::read_dir(&log).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        left.sort();
+        assert!(
+            !commit_file(0).exists() && !commit_file(2).exists(),
+            "the commits before the checkpoint went: {left:?}"
+        );
+        assert!(
+            commit_file(3).exists() && commit_file(4).exists(),
+            "the checkpoint's commit and later ones stay: {left:?}"
+        );
+        let reopened = table::open(&Default::default(), &location, TimeTravel::Latest).await.unwrap();
+        assert_eq!(reopened.version(), Some(4));
+        let rows: i64 =
+            reopened.snapshot().unwrap().log_data().iter().map(|f| f.num_records().unwrap_or(0) as i64).sum();
+        assert_eq!(rows, 3);
+    }
 }
