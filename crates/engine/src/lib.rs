@@ -13,6 +13,7 @@ mod exec;
 mod group_by;
 mod history;
 mod import;
+mod local_log;
 mod local_reads;
 pub mod ops;
 mod output;

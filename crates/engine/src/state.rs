@@ -106,6 +106,7 @@ async fn next_commit_exists(table: &deltalake::DeltaTable) -> EngineResult<bool>
 
 impl EngineState {
     pub(crate) fn new(limits: &EngineLimits) -> EngineResult<Self> {
+        crate::storage::register_log_stores();
         let mut config = SessionConfig::new().with_information_schema(false).with_target_partitions(2);
         // Filters are evaluated while decoding (the filter's columns first, the others only
         // for the rows that pass) in tables in a local folder; the table scan decides

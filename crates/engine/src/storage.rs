@@ -298,12 +298,15 @@ fn as_prefix(url: &Url) -> String {
     if text.ends_with('/') { text.to_owned() } else { format!("{text}/") }
 }
 
-/// delta-rs picks the log store (how commits are made atomic) by scheme. Every object store
+/// delta-rs picks the log store (how commits are made atomic) by scheme; local folders get
+/// the local store with their log listed by name (`local_log`). Every object store
 /// Lakeward builds commits by put-if-absent (S3 through `If-None-Match`, Azure and GCS
 /// natively), which is what delta-rs' default log store does; no lock service is needed.
-fn register_log_stores() {
+pub(crate) fn register_log_stores() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
+        let file = Url::parse("file://").expect("a scheme is a URL");
+        deltalake::logstore::object_store_factories().insert(file, Arc::new(crate::local_log::LocalStores));
         for scheme in OBJECT_STORE_SCHEMES {
             let url = Url::parse(&format!("{scheme}://")).expect("a scheme is a URL");
             deltalake::logstore::logstore_factories().insert(url, Arc::new(PutIfAbsent));
