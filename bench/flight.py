@@ -10,9 +10,10 @@ import time
 
 import adbc_driver_flightsql
 import adbc_driver_flightsql.dbapi as flight_sql
-import duckdb
 import pyarrow.flight as pa_flight
 import pyarrow.ipc as ipc
+
+from peers import duckdb_with_delta
 
 
 def timed(fn, repeat: int) -> tuple[float, object]:
@@ -45,8 +46,7 @@ def flight(server, report, table_path, ext, rows: int, repeat: int = 5):
     token = server.http.headers["authorization"]
     header = adbc_driver_flightsql.DatabaseOptions.AUTHORIZATION_HEADER.value
     conn = flight_sql.connect(f"grpc://127.0.0.1:{server.flight_port}", db_kwargs={header: token})
-    duck = duckdb.connect(config={"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"})
-    duck.execute(f"LOAD '{ext}'")
+    duck = duckdb_with_delta(ext)
     raw = pa_flight.FlightClient(f"grpc://127.0.0.1:{server.flight_port}")
     options = pa_flight.FlightCallOptions(headers=[(b"authorization", token.encode())])
     subset = min(1_000_000, rows)

@@ -19,12 +19,13 @@ import time
 from pathlib import Path
 
 import duckdb
-import duckdb_extension_delta
 import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import requests
 from deltalake import DeltaTable, write_deltalake
+
+from peers import delta_extension, duckdb_with_delta
 
 PASSWORD = "correct horse battery"
 COUNTRIES = ["DE", "FR", "IT", "ES", "NL", "BE", "AT", "PL", "SE", "DK", "FI", "PT", "IE", "CZ", "GR"]
@@ -154,7 +155,7 @@ def main():
     groups = set(args.only.split(","))
     work = Path(args.work or tempfile.mkdtemp(prefix="lakeward-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    ext = Path(duckdb_extension_delta.__file__).parent / "extensions" / f"v{duckdb.__version__}" / "delta.duckdb_extension"
+    ext = delta_extension()
     if "cancel" in groups:
         cancel(work)
     if "tpch" in groups:
@@ -397,8 +398,7 @@ def dataplane(server: "Server", csv_path: Path, work: Path, data_dir: Path, ext:
     lazy = pl.scan_delta(str(table_path))
     it2 = iter(ids * 10)
     polars_ms = median_ms(lambda: lazy.filter(pl.col("id") == next(it2)).collect(), 20)
-    con = duckdb.connect(config={"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"})
-    con.execute(f"LOAD '{ext}'")
+    con = duckdb_with_delta(ext)
     it3 = iter(ids * 10)
     duck_ms = median_ms(lambda: con.execute(f"SELECT * FROM delta_scan('{table_path}') WHERE id = {next(it3)}").fetchall(), 20)
     report("PK point lookup over REST (ms)", ours, {"polars": polars_ms, "duckdb": duck_ms}, "median <= 10 ms")

@@ -21,9 +21,11 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-import duckdb
 import polars as pl
+import pyarrow.dataset as ds
 from deltalake import DeltaTable
+
+from peers import duckdb_with_delta
 
 CLIENTS = 16
 WINDOW = 10_000
@@ -72,11 +74,10 @@ def single_row_changes(server, report, work: Path, table_path: Path, ext: Path, 
 
     # Every reader sees the changes.
     keys = ", ".join(str(k) for k in updated + deleted)
-    con = duckdb.connect(config={"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"})
-    con.execute(f"LOAD '{ext}'")
+    con = duckdb_with_delta(ext)
     readers = {
         "deltalake": lambda: DeltaTable(str(table_path)).to_pyarrow_dataset().to_table(
-            filter=__import__("pyarrow.dataset").dataset.field("id").isin(updated + deleted)).to_pylist(),
+            filter=ds.field("id").isin(updated + deleted)).to_pylist(),
         "duckdb": lambda: [dict(zip(["id", "city"], r)) for r in
                            con.execute(f"SELECT id, city FROM delta_scan('{table_path}') WHERE id IN ({keys})").fetchall()],
         "polars": lambda: pl.scan_delta(str(table_path)).filter(pl.col("id").is_in(updated + deleted)).collect().to_dicts(),

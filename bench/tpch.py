@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from peers import duckdb_with_delta
+
 TABLES = ["region", "nation", "supplier", "customer", "part", "partsupp", "orders", "lineitem"]
 
 QUERIES = {
@@ -181,7 +183,6 @@ def timed(run, repeat: int) -> tuple[float, object]:
 
 def tpch(server, report, post_file, wait_job, warehouse: Path, ext: Path, work: Path,
          scale: int = 1, repeat: int = 5, only: list[int] | None = None):
-    import duckdb
     data = generate(work, scale)
     server.http.post(server.base + "/v1/catalogs/bench/schemas", json={"name": "tpch"}).raise_for_status()
     start = time.perf_counter()
@@ -193,8 +194,7 @@ def tpch(server, report, post_file, wait_job, warehouse: Path, ext: Path, work: 
         assert job["status"] == "succeeded", job
     print(f"imported TPC-H SF{scale} through the API in {time.perf_counter() - start:.1f} s", flush=True)
 
-    con = duckdb.connect(config={"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"})
-    con.execute(f"LOAD '{ext}'")
+    con = duckdb_with_delta(ext)
     for table in TABLES:
         con.execute(f"CREATE VIEW {table} AS SELECT * FROM delta_scan('{warehouse / 'bench' / 'tpch' / table}')")
     ours_names = {t: f"bench.tpch.{t}" for t in TABLES}

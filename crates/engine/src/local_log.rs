@@ -176,17 +176,8 @@ mod tests {
         let ours = LogListing { inner: inner.clone() };
         let prefix = Path::from_filesystem_path(&log).unwrap();
         let offset = prefix.clone().join("00000000000000000009.json");
-        let listed = |store: &dyn ObjectStore| {
-            let stream = store.list_with_offset(Some(&prefix), &offset);
-            async move {
-                let mut all: Vec<(String, u64)> =
-                    stream.map_ok(|m| (m.location.to_string(), m.size)).try_collect().await.unwrap();
-                all.sort();
-                all
-            }
-        };
-        let expected = listed(inner.as_ref()).await;
-        assert_eq!(listed(&ours).await, expected);
+        let expected = listed(inner.as_ref(), &prefix, &offset).await;
+        assert_eq!(listed(&ours, &prefix, &offset).await, expected);
         let names: Vec<&str> = expected.iter().map(|(l, _)| l.rsplit('/').next().unwrap()).collect();
         assert_eq!(
             names,
@@ -198,5 +189,38 @@ mod tests {
             ]
         );
         assert_eq!(expected[2].1, 12);
+    }
+
+    async fn listed(store: &dyn ObjectStore, prefix: &Path, offset: &Path) -> Vec<(String, u64)> {
+        let mut all: Vec<(String, u64)> = store
+            .list_with_offset(Some(prefix), offset)
+            .map_ok(|m| (m.location.to_string(), m.size))
+            .try_collect()
+            .await
+            .unwrap();
+        all.sort();
+        all
+    }
+
+    /// A log folder that is not flat (a subfolder, as sidecar checkpoints make) is listed
+    /// by the local store, subfolder included; a missing one lists as empty.
+    #[tokio::test]
+    async fn other_log_folders_are_listed_by_the_local_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("t").join("_delta_log");
+        std::fs::create_dir_all(log.join("_sidecars")).unwrap();
+        std::fs::write(log.join("00000000000000000001.json"), b"{}").unwrap();
+        std::fs::write(log.join("_sidecars").join("a.parquet"), b"pq").unwrap();
+        let inner: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new());
+        let ours = LogListing { inner: inner.clone() };
+        let prefix = Path::from_filesystem_path(&log).unwrap();
+        let offset = prefix.clone().join("00000000000000000000.json");
+        let answered = listed(&ours, &prefix, &offset).await;
+        assert_eq!(answered, listed(inner.as_ref(), &prefix, &offset).await);
+        assert_eq!(answered.len(), 2, "{answered:?}");
+        assert!(answered.iter().any(|(l, _)| l.ends_with("_sidecars/a.parquet")));
+
+        let missing = Path::from_filesystem_path(dir.path()).unwrap().join("gone").join("_delta_log");
+        assert_eq!(listed(&ours, &missing, &missing.clone().join("0")).await, []);
     }
 }
