@@ -1,18 +1,17 @@
-//! CSV schema inference in one streaming pass: every column is read as text in batches,
-//! and each batch narrows the column's candidate types (a vectorized cast that fails
-//! rules a type out). The same pass counts rows and collects the distinct values of
+//! CSV schema inference in one streaming pass (in parts read at once on every core):
+//! every value narrows its column's candidate types (a type whose parser refuses it is
+//! ruled out), read record by record without building arrays. The same pass counts rows and collects the distinct values of
 //! columns with few of them, proposed as fixed domains. Memory stays bounded by the batch
 //! size and the capped value sets, whatever the file's size.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
-use std::sync::Arc;
 
-use arrow::array::{Array, AsArray};
-use arrow::compute::{CastOptions, cast_with_options};
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::compute::kernels::cast_utils::{Parser, string_to_datetime};
+use arrow::datatypes::{ArrowTimestampType, Date32Type, Float64Type, Int64Type, TimestampMicrosecondType};
+use chrono::Utc;
 
 use crate::error::{EngineError, EngineResult, Input};
 use crate::types::ColumnType;
@@ -68,6 +67,122 @@ struct ColumnState {
 
 type ValueSet = HashSet<String, foldhash::fast::RandomState>;
 
+impl ColumnState {
+    /// Narrows the candidates by one value (`""` is no value, as arrow-csv reads it).
+    fn add(&mut self, value: &str) {
+        if value.is_empty() {
+            self.nullable = true;
+            return;
+        }
+        self.any_value = true;
+        for (i, candidate) in CANDIDATES.iter().enumerate() {
+            // A value that fits a stricter type fits this one too: no need to look while
+            // the stricter one still holds (it was tested first).
+            if self.alive[i] && !IMPLIED_BY[i].is_some_and(|j| self.alive[j]) {
+                self.alive[i] = fits(*candidate, value);
+            }
+        }
+        if let Some(set) = &mut self.distinct
+            && !set.contains(value)
+        {
+            set.insert(value.to_owned());
+            if set.len() > DOMAIN_MAX_VALUES {
+                self.distinct = None;
+            }
+        }
+    }
+}
+
+/// Whether `value` reads as `candidate`: exactly when arrow's strict cast of the text
+/// (the import's own reading) accepts it, asked of arrow's parsers one value at a time
+/// rather than of whole cast arrays.
+fn fits(candidate: ColumnType, value: &str) -> bool {
+    match candidate {
+        ColumnType::Int64 => Int64Type::parse(value).is_some(),
+        ColumnType::Float64 => Float64Type::parse(value).is_some(),
+        // Only the words, not 0/1 or yes/no, which read better as numbers or text.
+        ColumnType::Boolean => value.eq_ignore_ascii_case("true") || value.eq_ignore_ascii_case("false"),
+        // The cast would also take a timestamp, dropping its time of day.
+        ColumnType::Date => value.len() == 10 && value.as_bytes()[4] == b'-' && Date32Type::parse(value).is_some(),
+        ColumnType::Timestamp => string_to_datetime(&Utc, value)
+            .is_ok_and(|at| TimestampMicrosecondType::from_naive_datetime(at.naive_utc(), None).is_some()),
+        _ => false,
+    }
+}
+
+/// The records of a CSV text one at a time, split by csv-core configured as arrow-csv
+/// configures it (so records, quoting and line numbers are the import's), without
+/// building arrays of them.
+struct Records {
+    reader: csv_core::Reader,
+    columns: usize,
+    /// The current record's unquoted bytes and where each of its fields ends.
+    data: Vec<u8>,
+    ends: Vec<usize>,
+    fields: usize,
+    /// The current record's line number as arrow-csv counts it (one per record).
+    line: usize,
+    /// Whether the last record was ended by the end of the text, not by a line break.
+    ended_by_the_text: bool,
+}
+
+impl Records {
+    fn new(delimiter: u8, columns: usize) -> Self {
+        Self {
+            reader: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+            columns,
+            data: vec![0; 4096],
+            ends: vec![0; columns + 1],
+            fields: 0,
+            line: 0,
+            ended_by_the_text: false,
+        }
+    }
+
+    /// Reads the next record; `false` at the end of the text. A record with another number
+    /// of fields than the header fails with arrow-csv's message.
+    fn next(&mut self, input: &mut impl BufRead) -> EngineResult<bool> {
+        use csv_core::ReadRecordResult::*;
+        let read_error = |e: std::io::Error| EngineError::internal(format!("cannot read the upload: {e}"));
+        let (mut written, mut fields) = (0, 0);
+        self.line += 1;
+        loop {
+            let chunk = input.fill_buf().map_err(read_error)?;
+            let at_the_end = chunk.is_empty();
+            let (result, read, out, ends) =
+                self.reader.read_record(chunk, &mut self.data[written..], &mut self.ends[fields..]);
+            input.consume(read);
+            written += out;
+            fields += ends;
+            match result {
+                InputEmpty => {}
+                OutputFull => self.data.resize(self.data.len() * 2, 0),
+                OutputEndsFull => self.ends.resize(self.ends.len() * 2, 0),
+                End => return Ok(false),
+                Record => {
+                    self.ended_by_the_text = at_the_end;
+                    break;
+                }
+            }
+        }
+        self.fields = fields;
+        if fields != self.columns {
+            return Err(csv_error(&format!(
+                "incorrect number of fields for line {}, expected {} got {fields}",
+                self.line, self.columns
+            )));
+        }
+        Ok(true)
+    }
+
+    /// The fields of the record just read.
+    fn fields(&self) -> impl Iterator<Item = &[u8]> {
+        let ends = &self.ends[..self.fields];
+        let starts = std::iter::once(0).chain(ends.iter().copied());
+        starts.zip(ends).map(|(start, &end)| &self.data[start..end])
+    }
+}
+
 /// The file, positioned after a UTF-8 byte-order mark if it has one.
 pub(crate) fn open_csv(path: &Path) -> EngineResult<BufReader<File>> {
     let mut file = File::open(path).map_err(|e| EngineError::internal(format!("cannot open the upload: {e}")))?;
@@ -105,15 +220,11 @@ pub(crate) fn csv_header(path: &Path, opts: &CsvOptions) -> EngineResult<Vec<Str
 pub(crate) fn csv_read_error(e: arrow::error::ArrowError) -> EngineError {
     let text = e.to_string();
     let text = text.split(". Row data").next().unwrap_or(&text).trim_start_matches("Parser error: ");
-    let text = text.trim_start_matches("Csv error: ");
-    EngineError::invalid(Input::Rows, format!("the CSV cannot be read: {text}"))
+    csv_error(text.trim_start_matches("Csv error: "))
 }
 
-fn cast_type(t: ColumnType) -> DataType {
-    match t {
-        ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-        other => other.arrow(),
-    }
+fn csv_error(text: &str) -> EngineError {
+    EngineError::invalid(Input::Rows, format!("the CSV cannot be read: {text}"))
 }
 
 /// Files smaller than this are read in one part (threads would cost more than they save).
@@ -127,7 +238,7 @@ pub fn infer_csv(path: &Path, opts: &CsvOptions) -> EngineResult<Inferred> {
 
 fn infer_in_parts(path: &Path, opts: &CsvOptions, parts: usize, min_bytes: u64) -> EngineResult<Inferred> {
     let names = csv_header(path, opts)?;
-    if let Some(starts) = record_starts(path, opts.delimiter, parts, min_bytes).ok().flatten() {
+    if let Some(starts) = line_starts(path, parts, min_bytes).ok().flatten() {
         let ends = starts.iter().skip(1).map(|&end| Some(end)).chain([None]);
         let parts: Vec<(u64, Option<u64>)> = starts.iter().copied().zip(ends).collect();
         let tallies: Vec<EngineResult<Tally>> = std::thread::scope(|scope| {
@@ -144,9 +255,13 @@ fn infer_in_parts(path: &Path, opts: &CsvOptions, parts: usize, min_bytes: u64) 
                 .map(|t| t.join().unwrap_or_else(|_| Err(EngineError::internal("inference failed"))))
                 .collect()
         });
-        // A part that cannot be read is read again in one pass, whose error names the line
-        // from the start of the file.
-        if let Ok(tallies) = tallies.into_iter().collect::<EngineResult<Vec<_>>>() {
+        // Every part but the last must have ended where a record does: then each started
+        // at a record too (the first does, and each begins where the one before ended). A
+        // part that ended inside a quoted value, or cannot be read, sends the file to one
+        // pass, whose answer (or error, naming the line from the start) is then exact.
+        if let Ok(tallies) = tallies.into_iter().collect::<EngineResult<Vec<_>>>()
+            && tallies.iter().rev().skip(1).all(|t| t.ends_at_a_record)
+        {
             let whole = tallies.into_iter().reduce(Tally::merge).expect("at least one part");
             return Ok(whole.finish(names));
         }
@@ -160,62 +275,47 @@ fn bom_length(path: &Path) -> EngineResult<u64> {
     reader.stream_position().map_err(|e| EngineError::internal(e.to_string()))
 }
 
-/// Where about `parts` equal parts of the file start, each at the start of a record: the
-/// first after the byte-order mark, the others after a line end outside quotes. `None`
-/// when the file is too small to split, or when its quoting is not RFC 4180's (a quote that
-/// opens a value anywhere but at its start): then record ends cannot be told from quote
-/// parity, and the file is read in one part.
-fn record_starts(path: &Path, delimiter: u8, parts: usize, min_bytes: u64) -> std::io::Result<Option<Vec<u64>>> {
+/// Where about `parts` equal parts of the file start: the first after the byte-order mark,
+/// the others after the first line break past an equal share of the file. A line break
+/// may lie inside a quoted value; the parts' reading tells (see `infer_in_parts`). `None`
+/// when the file is too small to split.
+fn line_starts(path: &Path, parts: usize, min_bytes: u64) -> std::io::Result<Option<Vec<u64>>> {
     let mut file = File::open(path)?;
     let size = file.metadata()?.len();
     let start = bom_length(path).map_err(|e| std::io::Error::other(e.to_string()))?;
     if parts < 2 || size < min_bytes.max(start + 1) {
         return Ok(None);
     }
-    let targets: Vec<u64> = (1..parts as u64).map(|i| start + (size - start) * i / parts as u64).collect();
     let mut starts = vec![start];
-    file.seek(SeekFrom::Start(start))?;
-    let mut buffer = vec![0u8; 4 << 20];
-    let (mut offset, mut before_chunk, mut in_quotes, mut last_close) = (start, b'\n', false, None::<u64>);
-    loop {
-        let n = file.read(&mut buffer)?;
-        if n == 0 {
-            return Ok(None);
-        }
-        let chunk = &buffer[..n];
-        for k in memchr::memchr2_iter(b'"', b'\n', chunk) {
-            let at = offset + k as u64;
-            if chunk[k] == b'"' {
-                if in_quotes {
-                    in_quotes = false;
-                    last_close = Some(at);
-                } else {
-                    let before = if k > 0 { chunk[k - 1] } else { before_chunk };
-                    // `""` inside a quoted value closes and opens it again.
-                    let escaped = last_close == Some(at.wrapping_sub(1));
-                    if !(escaped || before == delimiter || before == b'\n' || before == b'\r') {
-                        return Ok(None);
-                    }
-                    in_quotes = true;
-                }
-            } else if !in_quotes && at + 1 >= targets[starts.len() - 1] {
-                starts.push(at + 1);
-                if starts.len() == parts {
-                    // A part of nothing (the file ends at this line end) is no part.
-                    starts.retain(|&s| s < size);
-                    return Ok(Some(starts));
-                }
+    let mut buffer = vec![0u8; 64 << 10];
+    for i in 1..parts as u64 {
+        let mut at = (start + (size - start) * i / parts as u64).max(*starts.last().expect("one start"));
+        file.seek(SeekFrom::Start(at))?;
+        loop {
+            let n = file.read(&mut buffer)?;
+            if n == 0 {
+                return Ok((starts.len() > 1).then_some(starts));
             }
+            if let Some(k) = memchr::memchr(b'\n', &buffer[..n]) {
+                at += k as u64 + 1;
+                break;
+            }
+            at += n as u64;
         }
-        before_chunk = chunk[n - 1];
-        offset += n as u64;
+        if at >= size {
+            break;
+        }
+        starts.push(at);
     }
+    Ok((starts.len() > 1).then_some(starts))
 }
 
 /// What a pass has learnt of every column so far.
 struct Tally {
     states: Vec<ColumnState>,
     length: u64,
+    /// Whether the text ended where a record does (not inside a quoted value).
+    ends_at_a_record: bool,
 }
 
 impl Tally {
@@ -229,17 +329,9 @@ impl Tally {
         to: Option<u64>,
         first: bool,
     ) -> EngineResult<Self> {
-        let schema =
-            Arc::new(Schema::new(names.iter().map(|n| Field::new(n, DataType::Utf8, true)).collect::<Vec<_>>()));
         let mut file = File::open(path).map_err(|e| EngineError::internal(format!("cannot open the upload: {e}")))?;
         file.seek(SeekFrom::Start(from)).map_err(|e| EngineError::internal(e.to_string()))?;
-        let part = BufReader::with_capacity(1 << 20, file.take(to.map_or(u64::MAX, |to| to - from)));
-        let reader = arrow::csv::ReaderBuilder::new(schema)
-            .with_header(opts.has_header && first)
-            .with_delimiter(opts.delimiter)
-            .with_batch_size(64 * 1024)
-            .build(part)
-            .map_err(csv_read_error)?;
+        let mut part = BufReader::with_capacity(1 << 20, file.take(to.map_or(u64::MAX, |to| to - from)));
         let mut tally = Tally {
             states: names
                 .iter()
@@ -251,58 +343,25 @@ impl Tally {
                 })
                 .collect(),
             length: 0,
+            ends_at_a_record: true,
         };
-        for batch in reader {
-            tally.add(&batch.map_err(csv_read_error)?);
-        }
-        Ok(tally)
-    }
-
-    fn add(&mut self, batch: &arrow::record_batch::RecordBatch) {
-        let strict = CastOptions { safe: false, ..Default::default() };
-        self.length += batch.num_rows() as u64;
-        for (state, column) in self.states.iter_mut().zip(batch.columns()) {
-            let strings = column.as_string::<i32>();
-            if strings.null_count() > 0 {
-                state.nullable = true;
-            }
-            if strings.null_count() == strings.len() {
+        let mut records = Records::new(opts.delimiter, names.len());
+        let mut skip_header = opts.has_header && first;
+        while records.next(&mut part)? {
+            if std::mem::take(&mut skip_header) {
                 continue;
             }
-            state.any_value = true;
-            for (i, candidate) in CANDIDATES.iter().enumerate() {
-                // A value that fits a stricter type fits this one too: no need to look
-                // while the stricter one still holds (it was tested first).
-                if !state.alive[i] || IMPLIED_BY[i].is_some_and(|j| state.alive[j]) {
-                    continue;
-                }
-                let fits = match candidate {
-                    // Only the words, not 0/1 or yes/no, which read better as numbers or text.
-                    ColumnType::Boolean => strings
-                        .iter()
-                        .flatten()
-                        .all(|v| v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false")),
-                    // The cast would also take a timestamp, dropping its time of day.
-                    ColumnType::Date => {
-                        strings.iter().flatten().all(|v| v.len() == 10 && v.as_bytes()[4] == b'-')
-                            && cast_with_options(column, &cast_type(*candidate), &strict).is_ok()
-                    }
-                    t => cast_with_options(column, &cast_type(*t), &strict).is_ok(),
-                };
-                state.alive[i] = fits;
-            }
-            if let Some(set) = &mut state.distinct {
-                for v in strings.iter().flatten() {
-                    if !set.contains(v) {
-                        set.insert(v.to_owned());
-                        if set.len() > DOMAIN_MAX_VALUES {
-                            state.distinct = None;
-                            break;
-                        }
-                    }
-                }
+            tally.length += 1;
+            for (field, (state, value)) in tally.states.iter_mut().zip(records.fields()).enumerate() {
+                let value = std::str::from_utf8(value).map_err(|_| {
+                    let line = records.line;
+                    csv_error(&format!("Encountered invalid UTF-8 data for line {line} and field {}", field + 1))
+                })?;
+                state.add(value);
             }
         }
+        tally.ends_at_a_record = !records.ended_by_the_text;
+        Ok(tally)
     }
 
     /// The tally of two parts read apart. A candidate type skipped in a part (a stricter
@@ -375,25 +434,44 @@ mod tests {
     }
 
     #[test]
-    fn parts_start_at_records_outside_quotes() {
+    fn parts_start_after_line_breaks() {
         let text = "a,b\n1,\"x\ny\"\n2,\"say \"\"hi\"\"\n\"\n3,z\n4,w\n";
         let (_dir, path) = write(text);
-        let starts = record_starts(&path, b',', 4, 0).unwrap().unwrap();
-        let records: Vec<&str> = starts.iter().map(|&s| &text[s as usize..]).collect();
-        // Every part starts where a record does: never inside the quoted line breaks.
-        for record in &records[1..] {
-            assert!(["2,", "3,", "4,"].iter().any(|r| record.starts_with(r)), "{record:?}");
-        }
+        let starts = line_starts(&path, 4, 0).unwrap().unwrap();
         assert_eq!(starts[0], 0);
         assert!(starts.windows(2).all(|w| w[0] < w[1]), "{starts:?}");
+        assert!(starts[1..].iter().all(|&s| text.as_bytes()[s as usize - 1] == b'\n'), "{starts:?}");
+        let (_dir, path) = write("\u{feff}a;b\n1;\"y\"\n2;z\n3;w\n4;v\n");
+        assert_eq!(line_starts(&path, 2, 0).unwrap().unwrap()[0], 3, "after the byte-order mark");
+        let (_dir, path) = write("a,b,c,d,e,f,g,h\n");
+        assert_eq!(line_starts(&path, 2, 0).unwrap(), None, "no line break to split at");
     }
 
+    /// A part that ends at a line break inside a quoted value says so, and the file is then
+    /// read in one pass with the same answer.
     #[test]
-    fn quotes_that_do_not_open_a_value_leave_the_file_in_one_part() {
-        let (_dir, path) = write("a,b\n1,x\"y\n2,\"z\"\n3,w\n4,v\n");
-        assert_eq!(record_starts(&path, b',', 2, 0).unwrap(), None);
-        let (_dir, path) = write("\u{feff}a;b\n1;\"y\"\n2;z\n3;w\n4;v\n");
-        assert_eq!(record_starts(&path, b';', 2, 0).unwrap().unwrap()[0], 3, "after the byte-order mark");
+    fn a_part_ending_inside_a_quoted_value_is_told_and_read_again_whole() {
+        let text = "id,note\n1,\"one\ntwo\"\n2,x\n";
+        let (_dir, path) = write(text);
+        let names = ["id".to_owned(), "note".to_owned()];
+        let inside = text.find("two").unwrap() as u64;
+        let opts = CsvOptions::default();
+        let head = Tally::of_part(&path, &opts, &names, 0, Some(inside), true).unwrap();
+        assert!(!head.ends_at_a_record);
+        let at_record = text.find("2,x").unwrap() as u64;
+        assert!(Tally::of_part(&path, &opts, &names, 0, Some(at_record), true).unwrap().ends_at_a_record);
+        // Quoted line breaks on most lines: many parts start inside values.
+        let mut text = String::from("id,note,n\n");
+        for i in 0..2000 {
+            text.push_str(&format!("{i},\"a\n\"\"b\"\",\nc\",{}\n", i % 7));
+        }
+        let (_dir, path) = write(&text);
+        let whole = infer_in_parts(&path, &opts, 1, 0).unwrap();
+        assert_eq!(whole.length, 2000);
+        for parts in [2, 3, 5, 8] {
+            let split = infer_in_parts(&path, &opts, parts, 0).unwrap();
+            assert_eq!((types(&split), split.length, &split.domains), (types(&whole), 2000, &whole.domains));
+        }
     }
 
     #[test]
@@ -415,7 +493,7 @@ mod tests {
         let (_dir, path) = write(&text);
         let whole = infer_in_parts(&path, &CsvOptions::default(), 1, 0).unwrap();
         for parts in [2, 3, 7] {
-            assert!(record_starts(&path, b',', parts, 0).unwrap().unwrap().len() == parts);
+            assert!(line_starts(&path, parts, 0).unwrap().unwrap().len() == parts);
             let split = infer_in_parts(&path, &CsvOptions::default(), parts, 0).unwrap();
             assert_eq!(types(&split), types(&whole), "{parts} parts");
             assert_eq!((split.length, &split.domains), (whole.length, &whole.domains), "{parts} parts");
@@ -452,6 +530,72 @@ mod tests {
 
     fn types(i: &Inferred) -> Vec<(String, String, bool)> {
         i.columns.iter().map(|c| (c.name.clone(), c.column_type.to_string(), c.nullable)).collect()
+    }
+
+    /// The candidate types accept exactly the texts arrow's strict cast accepts, which is
+    /// what the import reads them with.
+    #[test]
+    fn candidates_accept_what_the_cast_accepts() {
+        use arrow::array::StringArray;
+        use arrow::compute::{CastOptions, cast_with_options};
+        use arrow::datatypes::{DataType, TimeUnit};
+        let strict = CastOptions { safe: false, ..Default::default() };
+        let values = [
+            "1",
+            "-7",
+            "+3",
+            " 1",
+            "1 ",
+            "007",
+            "9223372036854775807",
+            "9223372036854775808",
+            "1.5",
+            "1.",
+            ".5",
+            "1e5",
+            "-1E-3",
+            "inf",
+            "-Infinity",
+            "NaN",
+            "nan",
+            "0x10",
+            "1_000",
+            "1,5",
+            "true",
+            "FALSE",
+            "yes",
+            "0",
+            "2024-01-31",
+            "2024-1-5",
+            "2024-02-30",
+            "2024-01-31T10:00:00Z",
+            "2024-01-31 10:00:00",
+            "2024-01-31T10:00",
+            "2024-01-31T10:00:00+01:00",
+            "2024-01-31T10:00:00.123456789Z",
+            "99999-01-01",
+            "+2024-01-31",
+            "10:00:00",
+            "2024/01/31",
+            "1970-01-01T00:00:00",
+            "abc",
+            "∞",
+        ];
+        for candidate in CANDIDATES {
+            let to = match candidate {
+                ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                other => other.arrow(),
+            };
+            for value in values {
+                let cast = cast_with_options(&StringArray::from(vec![value]), &to, &strict).is_ok();
+                let expected = match candidate {
+                    ColumnType::Boolean => value.eq_ignore_ascii_case("true") || value.eq_ignore_ascii_case("false"),
+                    ColumnType::Date => cast && value.len() == 10,
+                    _ => cast,
+                };
+                assert_eq!(fits(candidate, value), expected, "{value:?} as {candidate}");
+            }
+        }
     }
 
     #[test]
@@ -500,7 +644,18 @@ mod tests {
         assert_eq!(err(""), (crate::error::Input::Rows, "the file is empty".to_owned()));
         let (field, message) = err("a,b\n1,2\n3\n");
         assert_eq!(field, crate::error::Input::Rows);
-        assert!(message.contains("line") && message.contains("expected 2"), "{message}");
+        assert_eq!(message, "the CSV cannot be read: incorrect number of fields for line 3, expected 2 got 1");
+        assert_eq!(
+            err("a,b\n1,\"2\n\"\n3,4,5\n").1,
+            "the CSV cannot be read: incorrect number of fields for line 3, expected 2 got 3"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.csv");
+        std::fs::write(&path, b"a,b\n1,2\n3,x\xffy\n").unwrap();
+        assert_eq!(
+            infer_csv(&path, &CsvOptions::default()).unwrap_err().to_string(),
+            "the CSV cannot be read: Encountered invalid UTF-8 data for line 3 and field 2"
+        );
         assert_eq!(err("a,a\n1,2\n").1, "the header names `a` twice");
         let header_only = infer("a,b\n", CsvOptions::default()).unwrap();
         assert_eq!((header_only.length, header_only.columns[0].column_type), (0, ColumnType::String));
