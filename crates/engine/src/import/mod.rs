@@ -24,7 +24,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::datasource::provider_as_source;
@@ -48,6 +48,8 @@ use crate::write::input::{conform, csv_error, csv_schema, typed_csv_batch};
 pub enum ImportFormat {
     Csv(CsvOptions),
     Parquet,
+    /// An Arrow IPC stream (`application/vnd.apache.arrow.stream`).
+    ArrowStream,
 }
 
 /// Rows read from the file, rows handed to the writer and bytes read of the file so far;
@@ -139,11 +141,15 @@ impl parquet::file::reader::ChunkReader for CountedFile {
 
 const BATCH_ROWS: usize = 64 * 1024;
 
-/// The columns of a Parquet file, as Lakeward types.
-pub fn parquet_columns(path: &Path) -> EngineResult<Vec<InferredColumn>> {
-    let builder = parquet_reader(open_upload(path)?)?;
-    builder
-        .schema()
+/// The columns of a Parquet file or Arrow IPC stream, as Lakeward types (CSV columns are
+/// inferred: see [`infer`]).
+pub fn file_columns(path: &Path, format: ImportFormat) -> EngineResult<Vec<InferredColumn>> {
+    let schema = match format {
+        ImportFormat::Parquet => parquet_reader(open_upload(path)?)?.schema().clone(),
+        ImportFormat::ArrowStream => arrow_reader(std::io::BufReader::new(open_upload(path)?))?.schema(),
+        ImportFormat::Csv(_) => return Err(EngineError::internal("CSV columns are inferred")),
+    };
+    schema
         .fields()
         .iter()
         .map(|f| {
@@ -162,6 +168,25 @@ fn open_upload(path: &Path) -> EngineResult<File> {
     File::open(path).map_err(|e| EngineError::internal(format!("cannot open the upload: {e}")))
 }
 
+fn arrow_reader<R: Read>(reader: R) -> EngineResult<arrow::ipc::reader::StreamReader<R>> {
+    arrow::ipc::reader::StreamReader::try_new(reader, None).map_err(not_arrow)
+}
+
+fn not_arrow(e: arrow::error::ArrowError) -> EngineError {
+    EngineError::invalid(Input::Rows, format!("not an Arrow IPC stream: {e}"))
+}
+
+/// A file's columns that the table does not have, as row faults.
+fn unknown_columns(file: &Schema, table: &SchemaRef) -> EngineResult<()> {
+    let mut errors = RowErrors::default();
+    for f in file.fields() {
+        if table.field_with_name(f.name()).is_err() {
+            errors.push(0, Some(f.name()), format!("unknown column `{}`", f.name()));
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(EngineError::Rows(errors)) }
+}
+
 fn parquet_reader<R: parquet::file::reader::ChunkReader + 'static>(
     reader: R,
 ) -> EngineResult<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<R>> {
@@ -170,7 +195,7 @@ fn parquet_reader<R: parquet::file::reader::ChunkReader + 'static>(
 }
 
 /// The file's batches: CSV as text (typed by the caller, which counts the faults),
-/// Parquet cast to the table's columns. Bytes read are counted in `progress`.
+/// Parquet and Arrow cast to the table's columns. Bytes read are counted in `progress`.
 fn batches(
     path: &Path,
     format: ImportFormat,
@@ -194,15 +219,7 @@ fn batches(
             let file = open_upload(path)?;
             let len = file.metadata().map_err(|e| EngineError::internal(e.to_string()))?.len();
             let builder = parquet_reader(CountedFile { file, len, progress: progress.clone() })?;
-            let mut errors = RowErrors::default();
-            for f in builder.schema().fields() {
-                if schema.field_with_name(f.name()).is_err() {
-                    errors.push(0, Some(f.name()), format!("unknown column `{}`", f.name()));
-                }
-            }
-            if !errors.is_empty() {
-                return Err(EngineError::Rows(errors));
-            }
+            unknown_columns(builder.schema(), &schema)?;
             let reader = builder
                 .with_batch_size(BATCH_ROWS)
                 .build()
@@ -212,6 +229,12 @@ fn batches(
                     b.map_err(|e| EngineError::invalid(Input::Rows, format!("cannot read the Parquet file: {e}")))?;
                 conform(&b, &schema)
             }))
+        }
+        ImportFormat::ArrowStream => {
+            let counted = Counted { inner: open_upload(path)?, progress: progress.clone() };
+            let reader = arrow_reader(std::io::BufReader::with_capacity(1 << 20, counted))?;
+            unknown_columns(&reader.schema(), &schema)?;
+            Box::new(reader.map(move |b| conform(&b.map_err(not_arrow)?, &schema)))
         }
     })
 }
@@ -235,7 +258,7 @@ pub(crate) fn produce(
         let before = errors.total;
         let batch = match format {
             ImportFormat::Csv(_) => typed_csv_batch(&batch?, schema, offset, &mut errors)?,
-            ImportFormat::Parquet => batch?,
+            ImportFormat::Parquet | ImportFormat::ArrowStream => batch?,
         };
         let n = batch.num_rows();
         progress.rows_read.fetch_add(n as u64, Ordering::Relaxed);

@@ -38,17 +38,18 @@ impl Operation for InferCsv {
     }
 }
 
-/// A Parquet file's columns, from its footer.
-pub struct ParquetColumns {
+/// A Parquet file's or Arrow IPC stream's columns, from its footer or schema message.
+pub struct FileColumns {
     pub path: PathBuf,
+    pub format: ImportFormat,
 }
 
-impl Operation for ParquetColumns {
+impl Operation for FileColumns {
     type Output = Vec<InferredColumn>;
     const TIMEOUT: Timeout = Timeout::None;
 
     async fn run(self, _state: Arc<EngineState>) -> EngineResult<Vec<InferredColumn>> {
-        tokio::task::spawn_blocking(move || crate::import::parquet_columns(&self.path))
+        tokio::task::spawn_blocking(move || crate::import::file_columns(&self.path, self.format))
             .await
             .map_err(|e| EngineError::internal(e.to_string()))?
     }

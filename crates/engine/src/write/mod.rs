@@ -195,15 +195,38 @@ pub(crate) async fn check_keys_unique(
                 .eq(datafusion::logical_expr::Expr::Column(datafusion::common::Column::new(Some(read::SELF), k)))
         })
         .collect();
+    // Only rows within the incoming keys' range can clash: a range filter that file and
+    // row-group statistics prune, so an append of new keys reads none of the table.
+    let mut table = ctx.table(read::SELF).await?;
+    for range in key_ranges(&ctx, keys).await? {
+        table = table.filter(range)?;
+    }
     let existing = ctx
         .table("incoming")
         .await?
-        .join_on(ctx.table(read::SELF).await?, datafusion::logical_expr::JoinType::LeftSemi, on)?
+        .join_on(table, datafusion::logical_expr::JoinType::LeftSemi, on)?
         .select(key_cols)?
         .limit(0, Some(row_errors::MAX_REPORTED_ERRORS))?
         .collect()
         .await?;
     duplicate_keys(&output::to_json_rows(&existing)?, keys)
+}
+
+/// `min <= key AND key <= max` of the incoming rows, for every key column.
+async fn key_ranges(ctx: &datafusion::prelude::SessionContext, keys: &[String]) -> EngineResult<Vec<Expr>> {
+    use datafusion::functions_aggregate::min_max::{max, min};
+    let bounds: Vec<Expr> = keys.iter().flat_map(|k| [min(column(k)), max(column(k))]).collect();
+    let batches = ctx.table("incoming").await?.aggregate(vec![], bounds)?.collect().await?;
+    let Some(row) = batches.first().filter(|b| b.num_rows() == 1) else { return Ok(Vec::new()) };
+    let mut ranges = Vec::with_capacity(keys.len());
+    for (i, key) in keys.iter().enumerate() {
+        let low = datafusion::scalar::ScalarValue::try_from_array(row.column(2 * i), 0)?;
+        let high = datafusion::scalar::ScalarValue::try_from_array(row.column(2 * i + 1), 0)?;
+        if !low.is_null() && !high.is_null() {
+            ranges.push(column(key).gt_eq(lit(low)).and(column(key).lt_eq(lit(high))));
+        }
+    }
+    Ok(ranges)
 }
 
 /// Inputs of up to this many rows check their keys with an IN list.

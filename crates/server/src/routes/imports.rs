@@ -158,13 +158,18 @@ pub async fn infer(
 }
 
 fn format_of(upload: &Upload) -> ApiResult<ImportFormat> {
-    let by_name = upload.file_name.as_deref().is_some_and(|n| n.to_ascii_lowercase().ends_with(".parquet"));
-    match upload.fields.get("format").map(|f| f.trim().to_ascii_lowercase()) {
-        Some(f) if f == "parquet" => Ok(ImportFormat::Parquet),
-        Some(f) if f == "csv" => Ok(ImportFormat::Csv(csv_options(&upload.fields)?)),
-        Some(_) => Err(ApiError::invalid_field("format", "must be csv or parquet")),
-        None if by_name => Ok(ImportFormat::Parquet),
-        None => Ok(ImportFormat::Csv(csv_options(&upload.fields)?)),
+    let name = upload.file_name.as_deref().unwrap_or_default().to_ascii_lowercase();
+    let named = match upload.fields.get("format").map(|f| f.trim().to_ascii_lowercase()) {
+        Some(f) => f,
+        None if name.ends_with(".parquet") => "parquet".into(),
+        None if name.ends_with(".arrows") => "arrow".into(),
+        None => "csv".into(),
+    };
+    match named.as_str() {
+        "parquet" => Ok(ImportFormat::Parquet),
+        "arrow" => Ok(ImportFormat::ArrowStream),
+        "csv" => Ok(ImportFormat::Csv(csv_options(&upload.fields)?)),
+        _ => Err(ApiError::invalid_field("format", "must be csv, parquet or arrow")),
     }
 }
 
@@ -188,10 +193,10 @@ async fn spec_for(
                 .map_err(|e| ApiError::engine(e, FieldNames::IMPORT))?;
             (inferred.columns, inferred.domains)
         }
-        ImportFormat::Parquet => (
+        ImportFormat::Parquet | ImportFormat::ArrowStream => (
             state
                 .engine
-                .run(ops::import::ParquetColumns { path: upload.file.to_path_buf() })
+                .run(ops::import::FileColumns { path: upload.file.to_path_buf(), format })
                 .await
                 .map_err(|e| ApiError::engine(e, FieldNames::IMPORT))?,
             BTreeMap::new(),
@@ -225,9 +230,9 @@ async fn spec_for(
     Ok((spec, domains))
 }
 
-/// Imports a CSV or Parquet file into a table, as a job (`tables:import`; creating the
-/// table also needs `tables:create`, applying domains `domains:write`). Multipart: `file`,
-/// `format` (`csv`/`parquet`, else from the file name), `hasHeader`, `delimiter`, and for a
+/// Imports a CSV, Parquet or Arrow IPC stream file into a table, as a job (`tables:import`;
+/// creating the table also needs `tables:create`, applying domains `domains:write`).
+/// Multipart: `file`, `format` (`csv`/`parquet`/`arrow`, else from the file name), `hasHeader`, `delimiter`, and for a
 /// new table `schema` (a table definition as JSON; inferred when absent), `primaryKey`
 /// (comma-separated, with an inferred schema), `applyDomains` (set the proposed domains).
 #[utoipa::path(post, path = "/v1/tables/{catalog}/{schema}/{table}/import", tag = "imports", security(("bearer" = [])), params(TablePath),

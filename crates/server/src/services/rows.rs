@@ -15,8 +15,8 @@ use crate::auth::RequestMeta;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-/// CSV bodies larger than this (or of unknown length) are streamed through a file instead
-/// of being held in memory; smaller ones join the table's group commit.
+/// CSV and Arrow bodies larger than this (or of unknown length) are streamed through a file
+/// instead of being held in memory; smaller ones join the table's group commit.
 const STREAM_ABOVE_BYTES: u64 = 1 << 20;
 
 /// How an insert's rows come and are to be written.
@@ -44,10 +44,14 @@ pub async fn insert(
         let op = ops::rows::Upsert { location, format: how.format, body, request };
         return Ok((state.engine.run(op).await?, EventKind::RowsUpserted));
     }
-    if how.format == InputFormat::Csv && large && !request.return_rows {
+    let streamed = match how.format {
+        InputFormat::Csv => Some(ImportFormat::Csv(CsvOptions::default())),
+        InputFormat::ArrowStream => Some(ImportFormat::ArrowStream),
+        InputFormat::Json | InputFormat::Ndjson => None,
+    };
+    if let Some(format) = streamed.filter(|_| large && !request.return_rows) {
         let file =
             crate::upload::spool(state, body.into_data_stream(), |e| ApiError::bad_request(e.to_string())).await?;
-        let format = ImportFormat::Csv(CsvOptions::default());
         let op =
             ops::import::Import { location, path: file.to_path_buf(), format, request, progress: Default::default() };
         return Ok((state.engine.run(op).await?, EventKind::RowBatchInserted));

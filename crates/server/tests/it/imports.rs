@@ -197,7 +197,7 @@ async fn an_import_into_a_governed_table_commits_everything_or_nothing() {
 }
 
 #[tokio::test]
-async fn a_failed_import_removes_the_table_it_created_and_parquet_round_trips() {
+async fn a_failed_import_removes_the_table_it_created_and_parquet_and_arrow_round_trip() {
     let s = TestServer::start().await;
     let ada = s.onboard("Acme", "ada@example.com").await;
     let t = &ada.token;
@@ -225,6 +225,23 @@ async fn a_failed_import_removes_the_table_it_created_and_parquet_round_trips() 
     let (status, body) =
         upload(&s, t, "/v1/tables/main/crm/broken/import", form("not parquet", "x.parquet", &[])).await;
     assert_eq!((status, &body["details"][0]["field"]), (StatusCode::BAD_REQUEST, &json!("file")));
+
+    // An Arrow IPC stream (the export's own) makes a table of its columns too.
+    let arrow = s.client.get(s.url(&format!("{T}/export?format=arrow"))).bearer_auth(t).send().await.unwrap();
+    let bytes = arrow.bytes().await.unwrap().to_vec();
+    let (status, job) = upload(&s, t, "/v1/tables/main/crm/arrows/import", form(bytes, "c.arrows", &[])).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(finished(&s, t, &job).await["status"], "succeeded");
+    let (_, copy) = s.get("/v1/tables/main/crm/arrows/rows?order=id", t).await;
+    assert_eq!(copy, original);
+    let (_, table) = s.get("/v1/tables/main/crm/arrows", t).await;
+    let types: Vec<&Value> = table["schema"]["fields"].as_array().unwrap().iter().map(|c| &c["type"]).collect();
+    assert_eq!(types, [&json!("int64"), &json!("string"), &json!("string"), &json!("decimal(10,2)"), &json!("date")]);
+    let (status, body) = upload(&s, t, "/v1/tables/main/crm/broken/import", form("nope", "x.arrows", &[])).await;
+    assert_eq!((status, &body["details"][0]["field"]), (StatusCode::BAD_REQUEST, &json!("file")), "{body}");
+    let (status, body) =
+        upload(&s, t, "/v1/tables/main/crm/broken/import", form("a", "x.csv", &[("format", "xlsx")])).await;
+    assert_eq!((status, body), (StatusCode::BAD_REQUEST, invalid("format", "must be csv, parquet or arrow")));
 }
 
 #[tokio::test]

@@ -678,3 +678,95 @@ async fn simultaneous_retries_write_once_and_share_the_outcome() {
     assert_eq!(ids(&rows(&s, &token, "?id=eq.30").await.1), [30]);
     assert_eq!(version(&s, &token).await, 2);
 }
+
+/// An Arrow IPC stream of customers `ids` (`id`, `name`, `country`), in batches of 10,000.
+fn arrow_body(ids: &[Option<i64>], extra_column: bool) -> Vec<u8> {
+    use arrow::array::{ArrayRef, Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    let mut fields = vec![
+        Field::new("id", DataType::Int64, true),
+        Field::new("name", DataType::Utf8, true),
+        Field::new("country", DataType::Utf8, true),
+    ];
+    if extra_column {
+        fields.push(Field::new("nickname", DataType::Utf8, true));
+    }
+    let schema = std::sync::Arc::new(Schema::new(fields));
+    let mut out = Vec::new();
+    let mut writer = arrow::ipc::writer::StreamWriter::try_new(&mut out, &schema).unwrap();
+    for chunk in ids.chunks(10_000) {
+        let names: Vec<String> = chunk.iter().map(|i| format!("customer number {i:?} with a longish name")).collect();
+        let mut columns: Vec<ArrayRef> = vec![
+            std::sync::Arc::new(Int64Array::from(chunk.to_vec())),
+            std::sync::Arc::new(StringArray::from(names)),
+            std::sync::Arc::new(StringArray::from(vec!["DE"; chunk.len()])),
+        ];
+        if extra_column {
+            columns.push(std::sync::Arc::new(StringArray::from(vec!["x"; chunk.len()])));
+        }
+        writer.write(&arrow::record_batch::RecordBatch::try_new(schema.clone(), columns).unwrap()).unwrap();
+    }
+    writer.finish().unwrap();
+    drop(writer);
+    out
+}
+
+async fn post_arrow(s: &TestServer, token: &str, body: Vec<u8>) -> (StatusCode, Value) {
+    let res = s
+        .client
+        .post(s.url(&format!("{T}/rows")))
+        .bearer_auth(token)
+        .header("content-type", "application/vnd.apache.arrow.stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.json().await.unwrap_or(Value::Null))
+}
+
+/// Large Arrow bodies stream through a file into one commit; a bad row anywhere, or a key
+/// that exists in any file of the table, refuses the whole body and commits nothing.
+#[tokio::test]
+async fn large_arrow_bodies_stream_into_one_commit_or_none() {
+    let (s, token) = setup().await;
+    let ids = |from: i64, to: i64| (from..to).map(Some).collect::<Vec<_>>();
+    let big = arrow_body(&ids(10, 40_010), false);
+    assert!(big.len() > 2 << 20, "over the streaming threshold");
+    let (status, body) = post_arrow(&s, &token, big).await;
+    assert_eq!((status, body), (StatusCode::CREATED, json!({ "version": 2, "rows": 40_000, "replayed": false })));
+    let (status, body) = post_arrow(&s, &token, arrow_body(&ids(50_000, 90_000), false)).await;
+    assert_eq!((status, body), (StatusCode::CREATED, json!({ "version": 3, "rows": 40_000, "replayed": false })));
+
+    // A missing key deep in the body: named by its row.
+    let mut missing = ids(100_000, 130_000);
+    missing[25_000] = None;
+    let (status, body) = post_arrow(&s, &token, arrow_body(&missing, false)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["details"][0]["field"], "rows[25000].id", "{body}");
+    // A column the table does not have.
+    let (status, body) = post_arrow(&s, &token, arrow_body(&ids(100_000, 130_000), true)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["details"][0]["message"], "unknown column `nickname`", "{body}");
+    // New keys but one in the first file, one in the second, one the sample wrote.
+    for clash in [20_000, 60_000, 2] {
+        let mut keys = ids(100_000, 130_000);
+        keys.push(Some(clash));
+        let (status, body) = post_arrow(&s, &token, arrow_body(&keys, false)).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        assert_eq!(body["message"], format!("duplicate primary key: (id={clash}) already exist(s)"), "{body}");
+    }
+    // A key twice in the body, far apart.
+    let mut twice = ids(100_000, 130_000);
+    twice.push(Some(100_005));
+    let (status, body) = post_arrow(&s, &token, arrow_body(&twice, false)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["details"][0]["message"], "primary key (id=100005) appears more than once in the input");
+    // Not an Arrow stream at all.
+    let (status, body) = post_arrow(&s, &token, vec![7u8; 3 << 20]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    assert_eq!(version(&s, &token).await, 3, "nothing committed by the refused bodies");
+    let res =
+        s.client.get(s.url(&format!("{T}/rows?limit=1"))).bearer_auth(&token).header("prefer", "count=exact").send();
+    assert_eq!(res.await.unwrap().headers()["content-range"], "0-0/80003");
+}
