@@ -6,6 +6,7 @@
 //!
 //! Every operation is a type of [`ops`], run by [`Engine::run`].
 
+mod clone;
 mod coerce;
 mod commit;
 mod error;
@@ -37,6 +38,7 @@ mod yielding;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use clone::{CloneKeep, ClonePlan, CloneProgress};
 pub use commit::Actor;
 pub use error::{EngineError, EngineResult, Input};
 pub use history::HistoryItem;

@@ -21,12 +21,12 @@ use crate::types::{COMMENT_KEY, ColumnType};
 /// Table property naming the primary-key columns, comma-separated.
 pub const PRIMARY_KEY_PROPERTY: &str = "lakeward.primaryKey";
 /// Checkpoint every this many commits so that opening a table reads few log files.
-const CHECKPOINT_INTERVAL: &str = "10";
+pub(crate) const CHECKPOINT_INTERVAL: &str = "10";
 /// Data files of about this size: an update or delete of one row rewrites one file
 /// (copy-on-write), so smaller files make single-row changes cheaper; scans barely notice.
 /// 3 MiB holds about 100k rows of a ten-column table with its unique columns written
 /// plain (see `write::encoding`).
-const TARGET_FILE_SIZE: &str = "3145728";
+pub(crate) const TARGET_FILE_SIZE: &str = "3145728";
 
 #[derive(Debug, Clone)]
 pub struct ColumnSpec {
@@ -188,10 +188,7 @@ pub(crate) async fn create(
             Some(spec.primary_key.iter().map(Ident::as_str).collect::<Vec<_>>().join(",")),
         );
     }
-    // Creates the directory for local locations; object stores need none.
-    let location =
-        if location.scheme() == "file" { deltalake::ensure_table_uri(location.as_str())? } else { location.clone() };
-    let table = builder(stores, &location)?.build()?;
+    let table = builder(stores, &ensure_local_folder(location)?)?.build()?;
     let created = table
         .create()
         .with_columns(schema.fields().cloned())
@@ -211,6 +208,11 @@ pub(crate) async fn create(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `location`, its folder created first when it is local (object stores need none).
+pub(crate) fn ensure_local_folder(location: &Url) -> EngineResult<Url> {
+    Ok(if location.scheme() == "file" { deltalake::ensure_table_uri(location.as_str())? } else { location.clone() })
 }
 
 /// The table's Arrow schema (with column metadata) at its loaded state.

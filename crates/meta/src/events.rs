@@ -79,6 +79,8 @@ events! {
         "A table's definition changed: description, columns, column metadata or types.";
     TableDeleted = "table.deleted", webhook, "A table was dropped.";
     TableRolledBack = "table.rolled_back", webhook, "A table was restored to an earlier version.";
+    TableCloned = "table.cloned", webhook, "A table was cloned into a new table (deep or shallow).";
+    CloneRolledBack = "clone.rolled_back", webhook, "The tables a clone made were removed.";
 
     RowBatchInserted = "row.batch_inserted", webhook, "Rows were inserted, by a row write or an import.";
     RowsUpserted = "rows.upserted", webhook, "Rows were inserted or updated on the primary key.";

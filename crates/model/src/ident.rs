@@ -69,9 +69,32 @@ impl fmt::Display for TableRef {
     }
 }
 
+impl TableRef {
+    /// `catalog.schema.table` as [`Display`](fmt::Display) writes it; `None` unless it has
+    /// exactly three valid parts.
+    pub fn parse(raw: &str) -> Option<TableRef> {
+        let mut parts = raw.split('.').map(Ident::new);
+        let (Some(Ok(catalog)), Some(Ok(schema)), Some(Ok(table)), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        Some(TableRef { catalog, schema, table })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_references_parse_as_they_display() {
+        let r = TableRef::parse("main.crm.customers").unwrap();
+        assert_eq!(r.to_string(), "main.crm.customers");
+        for bad in ["", "main", "main.crm", "main.crm.customers.x", "main..t", "main.crm.a b", "main.crm.9x"] {
+            assert_eq!(TableRef::parse(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn accepts_valid_identifiers() {

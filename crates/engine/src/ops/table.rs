@@ -8,6 +8,7 @@ use object_store::ObjectStoreExt as _;
 use url::Url;
 
 use super::{Operation, Timeout};
+use crate::clone::{CloneKeep, ClonePlan, CloneProgress};
 use crate::commit::{self, Actor};
 use crate::error::{EngineError, EngineResult};
 use crate::history::{self, HistoryItem};
@@ -46,8 +47,15 @@ impl Operation for DropTable {
     const TIMEOUT: Timeout = Timeout::None;
 
     async fn run(self, state: Arc<EngineState>) -> EngineResult<()> {
+        let _guard = state.lock(&self.location).await;
+        self.remove(&state).await
+    }
+}
+
+impl DropTable {
+    /// Deletes the table's objects; the caller holds the table's lock.
+    async fn remove(&self, state: &EngineState) -> EngineResult<()> {
         let location = &self.location;
-        let _guard = state.lock(location).await;
         // The root store is not scoped to the table (for local files it is `/`), so the
         // listing is scoped here, and every object is checked against the table's path.
         let prefix = object_store::path::Path::from_url_path(location.path())
@@ -191,5 +199,103 @@ impl Operation for Restore {
             write::restore(&state, &self.location, self.version, &self.request).await
         })
         .await
+    }
+}
+
+/// Clones the table at `source` (at `at`) into a new table at `destination`: deep copies
+/// the data files, shallow links them where the storage can (see [`crate::clone`]).
+pub struct CloneTable {
+    pub source: Url,
+    pub at: TimeTravel,
+    pub destination: Url,
+    pub name: String,
+    pub shallow: bool,
+    pub keep: CloneKeep,
+    /// Only the plan: nothing is written.
+    pub dry_run: bool,
+    pub actor: Actor,
+    pub progress: Arc<CloneProgress>,
+}
+
+impl Operation for CloneTable {
+    type Output = ClonePlan;
+    const TIMEOUT: Timeout = Timeout::None;
+
+    async fn run(self, state: Arc<EngineState>) -> EngineResult<ClonePlan> {
+        let source = state.open(&self.source, self.at).await?;
+        let _guard = state.lock(&self.destination).await;
+        let cloned = crate::clone::clone_table(
+            &state,
+            &source,
+            &self.destination,
+            &self.name,
+            self.shallow,
+            self.keep,
+            self.dry_run,
+            &self.actor,
+            &self.progress,
+        )
+        .await;
+        // A clone that failed half-way (or was cancelled) leaves nothing behind; a table
+        // found already there (a conflict) is not the clone's to remove.
+        if let Err(e) = &cloned
+            && !self.dry_run
+            && !matches!(e, EngineError::Conflict(_))
+        {
+            let _ = (DropTable { location: self.destination.clone() }).remove(&state).await;
+        }
+        cloned
+    }
+}
+
+/// The table's rows at `at`, counted by reading them, and with `checksum` a hash of their
+/// values that depends on neither file layout nor row order (the sum of every row's hash).
+pub struct Checksum {
+    pub location: Url,
+    pub at: TimeTravel,
+    pub checksum: bool,
+}
+
+/// What [`Checksum`] answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableChecksum {
+    pub rows: u64,
+    /// 16 hex digits; `None` unless asked.
+    pub checksum: Option<String>,
+}
+
+impl Operation for Checksum {
+    type Output = TableChecksum;
+    const TIMEOUT: Timeout = Timeout::Whole;
+
+    async fn run(self, state: Arc<EngineState>) -> EngineResult<TableChecksum> {
+        use std::hash::BuildHasher as _;
+        let table = state.open(&self.location, self.at).await?;
+        let ctx = state.session();
+        read::register(&ctx, &table).await?;
+        let frame = ctx.table(read::SELF).await?;
+        let frame = if self.checksum {
+            frame
+        } else {
+            // Reading one column still opens every file, unlike a count from statistics.
+            let first = table::arrow_schema(&table)?.field(0).name().clone();
+            frame.select(vec![read::column(&first)])?
+        };
+        let mut stream = frame.execute_stream().await?;
+        let hasher = foldhash::fast::FixedState::with_seed(0x1a4e_3a7d);
+        let (mut rows, mut sum) = (0u64, 0u64);
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            rows += batch.num_rows() as u64;
+            if self.checksum {
+                let schema = batch.schema();
+                let fields = schema.fields().iter().map(|f| arrow::row::SortField::new(f.data_type().clone()));
+                let converter = arrow::row::RowConverter::new(fields.collect())?;
+                for row in converter.convert_columns(batch.columns())?.iter() {
+                    sum = sum.wrapping_add(hasher.hash_one(row.as_ref()));
+                }
+            }
+        }
+        Ok(TableChecksum { rows, checksum: self.checksum.then(|| format!("{sum:016x}")) })
     }
 }

@@ -8,6 +8,7 @@ mod api_keys;
 mod audit;
 mod catalog;
 mod jobs;
+mod lineage;
 mod organisations;
 mod sessions;
 mod stats;
@@ -23,6 +24,7 @@ pub use api_keys::{ApiKey, ApiKeyUpdate, NewApiKey};
 pub use audit::{AuditEvent, AuditFilter, AuditPage, NewAuditEvent};
 pub use catalog::{CatalogEntry, SchemaEntry, TableEntry};
 pub use jobs::{JOB_STATUSES, Job, JobEnd, JobFilter, JobProgress, JobTotals, NewJob};
+pub use lineage::{Lineage, NewLineage};
 pub use organisations::{Invite, Organisation, User, UserStatus};
 pub use sessions::Session;
 pub use storages::{NewStorageConnection, StorageConnection};
@@ -36,6 +38,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/0004_jobs.sql")),
     (5, include_str!("../../migrations/0005_job_runner.sql")),
     (6, include_str!("../../migrations/0006_storage_connections.sql")),
+    (7, include_str!("../../migrations/0007_lineage.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -50,15 +50,18 @@ pub enum JobKind {
     Import,
     /// The tables of a storage connection looked for and registered.
     Discovery,
+    /// A table cloned into a new one.
+    Clone,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 2] = [JobKind::Import, JobKind::Discovery];
+    pub const ALL: [JobKind; 3] = [JobKind::Import, JobKind::Discovery, JobKind::Clone];
 
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Import => "import",
             JobKind::Discovery => "discovery",
+            JobKind::Clone => "clone",
         }
     }
 

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod catalogs;
+pub mod clones;
 pub mod columns;
 pub mod constraints;
 pub mod domains;
@@ -34,6 +35,7 @@ pub fn router(limits: &crate::config::Limits) -> OpenApiRouter<SharedState> {
     // JSON bodies are parsed in memory: they get the JSON limit.
     let json = OpenApiRouter::new()
         .merge(catalogs::router())
+        .merge(clones::router())
         .merge(tables::router())
         .merge(domains::router())
         .merge(columns::router())

@@ -3,6 +3,7 @@
 //! auditing what it changed. Handlers only extract, authorize, call a service or an engine
 //! operation, and render.
 
+pub mod clones;
 pub mod domains;
 pub mod imports;
 pub mod rows;

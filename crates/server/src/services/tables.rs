@@ -67,7 +67,7 @@ pub async fn create_table(
 
 /// Where a new table goes: under the base of the storage connection its catalog is bound
 /// to (`<base>/<schema>/<table>/`, refused on a read-only one), else in the warehouse.
-async fn location_for(
+pub(crate) async fn location_for(
     state: &AppState,
     principal: &Principal,
     reference: &lakeward_model::TableRef,

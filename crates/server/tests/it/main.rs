@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod body_limits;
 mod cancel;
+mod clones;
 mod constraints;
 mod cross_org;
 mod data;

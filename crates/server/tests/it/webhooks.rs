@@ -404,6 +404,8 @@ const SUBSCRIBABLE: &[&str] = &[
     "table.updated",
     "table.deleted",
     "table.rolled_back",
+    "table.cloned",
+    "clone.rolled_back",
     "row.batch_inserted",
     "rows.upserted",
     "rows.updated",

@@ -1,0 +1,246 @@
+//! Clones over HTTP: deep and shallow, time travel, dry runs, what is kept, validation,
+//! rollback and lineage; bad requests change nothing.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::data::{T, customers, fixed_domain, insert, namespace, sample};
+use crate::imports::finished;
+use crate::support::{Tenant, TestServer, forbidden, invalid, missing};
+
+const COPY: &str = "/v1/tables/main/crm/copy";
+
+/// Acme's customers at version 3: the sample (v1), a domain on country (v2), two more rows (v3);
+/// a comment on name, a constraint.
+async fn setup() -> (TestServer, Tenant) {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    customers(&s, &ada).await;
+    assert_eq!(insert(&s, &ada.token, sample()).await.0, StatusCode::CREATED);
+    fixed_domain(&s, &ada.token, "country", &["DE", "FR", "IT"]).await;
+    let rows = json!([{ "id": 10, "name": "Cy", "country": "IT" }, { "id": 11, "name": "Di", "country": "DE" }]);
+    assert_eq!(insert(&s, &ada.token, rows).await.0, StatusCode::CREATED);
+    let (status, body) = s
+        .post(
+            &format!("{T}/constraints"),
+            Some(&ada.token),
+            json!({ "constraints": [{ "name": "id_positive", "expr": "id > 0" }] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    (s, ada)
+}
+
+async fn clone(s: &TestServer, token: &str, body: Value) -> Value {
+    let (status, job) = s.post("/v1/clones", Some(token), body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(job["kind"], "clone");
+    finished(s, token, &job).await
+}
+
+async fn ordered(s: &TestServer, token: &str, table: &str) -> Value {
+    let (status, rows) = s.get(&format!("{table}/rows?order=id"), token).await;
+    assert_eq!(status, StatusCode::OK, "{rows}");
+    rows
+}
+
+/// The parts of a table's definition a clone keeps.
+async fn definition(s: &TestServer, token: &str, table: &str) -> Value {
+    let (_, t) = s.get(table, token).await;
+    json!({ "schema": t["schema"], "primary_key": t["primary_key"], "description": t["description"], "constraints": t["constraints"] })
+}
+
+#[tokio::test]
+async fn a_deep_clone_is_an_independent_table_with_the_same_rows_and_definition() {
+    let (s, ada) = setup().await;
+    let t = &ada.token;
+    let job = clone(&s, t, json!({ "source": "main.crm.customers", "destination": "main.crm.copy" })).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let result = &job["result"];
+    assert_eq!((result["source"].as_str(), result["source_version"].as_u64()), (Some("main.crm.customers"), Some(4)));
+    assert_eq!((result["clone_type"].as_str(), result["plan"]["rows"].as_u64()), (Some("DEEP"), Some(5)));
+    assert_eq!(result["plan"]["files_linked"], false);
+    assert!(result["plan"]["files"].as_u64().unwrap() >= 2 && result["plan"]["bytes"].as_u64().unwrap() > 0);
+    assert_eq!(job["progress"]["steps_done"], result["plan"]["files"], "{job}");
+
+    assert_eq!(ordered(&s, t, COPY).await, ordered(&s, t, T).await);
+    assert_eq!(definition(&s, t, COPY).await, definition(&s, t, T).await);
+    let (_, history) = s.get(&format!("{COPY}/history"), t).await;
+    assert_eq!(history.as_array().map(Vec::len), Some(1), "its own history, from version 0: {history}");
+    // The rules came along: the key, the domain and the constraint hold on the clone.
+    assert_eq!(insert(&s, t, json!([{ "id": 1 }])).await.0, StatusCode::CONFLICT);
+    assert_eq!(insert(&s, t, json!([{ "id": 50, "country": "XX" }])).await.0, StatusCode::BAD_REQUEST);
+    let into_copy = |rows: Value| {
+        let s = &s;
+        async move { s.post(&format!("{COPY}/rows"), Some(t), rows).await }
+    };
+    assert_eq!(into_copy(json!([{ "id": 1 }])).await.0, StatusCode::CONFLICT);
+    assert_eq!(into_copy(json!([{ "id": 51, "country": "XX" }])).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(into_copy(json!([{ "id": -1 }])).await.0, StatusCode::BAD_REQUEST);
+    // Writes to the clone leave the source alone, and the other way round.
+    assert_eq!(into_copy(json!([{ "id": 99, "name": "only in the copy" }])).await.0, StatusCode::CREATED);
+    let (status, _) = s.call(Method::DELETE, &format!("{T}/rows?id=eq.1"), Some(t), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let ids = |rows: &Value| rows.as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(ids(&ordered(&s, t, T).await), [2, 3, 10, 11]);
+    assert_eq!(ids(&ordered(&s, t, COPY).await), [1, 2, 3, 10, 11, 99]);
+
+    // Audited once, and the lineage names both ends.
+    let (_, audit) = s.get("/v1/audit?action=table.cloned", t).await;
+    assert_eq!(audit["events"].as_array().map(Vec::len), Some(1), "{audit}");
+    assert_eq!(audit["events"][0]["target_id"], "main.crm.copy");
+    let (status, lineage) = s.get(&format!("{COPY}/lineage"), t).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(lineage["cloned_from"][0]["source"], "main.crm.customers");
+    assert_eq!((lineage["cloned_from"][0]["source_version"].as_i64(), &lineage["clones"]), (Some(4), &json!([])));
+    assert_eq!(lineage["cloned_from"][0]["kind"], "clone.deep");
+    let (_, lineage) = s.get(&format!("{T}/lineage"), t).await;
+    assert_eq!(lineage["clones"][0]["destination"], "main.crm.copy");
+    assert_eq!(lineage["clones"][0]["job_id"], job["id"]);
+}
+
+#[tokio::test]
+async fn clones_of_earlier_versions_dry_runs_and_what_is_kept() {
+    let (s, ada) = setup().await;
+    let t = &ada.token;
+    let job =
+        clone(&s, t, json!({ "source": "main.crm.customers", "destination": "main.crm.copy", "as_of_version": 1 }))
+            .await;
+    assert_eq!((job["status"].as_str(), job["result"]["source_version"].as_u64()), (Some("succeeded"), Some(1)));
+    let (_, at_1) = s.get(&format!("{T}/rows?order=id&version=1"), t).await;
+    assert_eq!(ordered(&s, t, COPY).await, at_1);
+
+    // A dry run answers the plan and writes nothing.
+    let job =
+        clone(&s, t, json!({ "source": "main.crm.customers", "destination": "main.crm.plan", "dry_run": true })).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!((job["result"]["dry_run"].as_bool(), job["result"]["plan"]["rows"].as_u64()), (Some(true), Some(5)));
+    assert!(job["result"]["plan"]["estimated_seconds"].as_f64().unwrap() >= 0.0);
+    let (status, _) = s.get("/v1/tables/main/crm/plan", t).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let crm = s.data_dir().join("warehouse").join(&ada.org_id).join("main").join("crm");
+    assert!(crm.join("copy").join("_delta_log").is_dir(), "where tables are written: {crm:?}");
+    assert!(!crm.join("plan").exists(), "nothing written for the dry run");
+
+    // Everything switched off: rows only.
+    let off = json!({ "source": "main.crm.customers", "destination": "main.crm.bare", "copy_comments": false,
+        "copy_domains": false, "copy_constraints": false, "copy_primary_key": false, "copy_properties": false });
+    assert_eq!(clone(&s, t, off).await["status"], "succeeded");
+    let bare = definition(&s, t, "/v1/tables/main/crm/bare").await;
+    assert_eq!((&bare["primary_key"], &bare["constraints"]), (&json!([]), &json!([])), "{bare}");
+    assert_eq!(
+        (&bare["schema"]["fields"][1]["comment"], &bare["schema"]["fields"][2]["domain"]),
+        (&Value::Null, &Value::Null)
+    );
+    assert_eq!(ordered(&s, t, "/v1/tables/main/crm/bare").await, ordered(&s, t, T).await);
+    let (status, _) = s.post("/v1/tables/main/crm/bare/rows", Some(t), json!([{ "id": 1, "country": "XX" }])).await;
+    assert_eq!(status, StatusCode::CREATED, "no key, no domain");
+}
+
+#[tokio::test]
+async fn a_shallow_clone_links_the_files_and_outlives_its_source() {
+    let (s, ada) = setup().await;
+    let t = &ada.token;
+    let body = json!({ "source": "main.crm.customers", "destination": "main.crm.copy", "clone_type": "SHALLOW",
+                       "validate_after_clone": true, "validate_checksum": true });
+    let job = clone(&s, t, body).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(
+        (job["result"]["clone_type"].as_str(), &job["result"]["plan"]["files_linked"]),
+        (Some("SHALLOW"), &json!(true))
+    );
+    let validation = &job["result"]["validation"];
+    assert_eq!((validation["matched"].as_bool(), validation["clone_rows"].as_u64()), (Some(true), Some(5)), "{job}");
+    assert_eq!(validation["source_checksum"], validation["clone_checksum"]);
+    assert_eq!(validation["source_checksum"].as_str().map(str::len), Some(16));
+    let before = ordered(&s, t, T).await;
+    assert_eq!(ordered(&s, t, COPY).await, before);
+    // Writes to the clone never reach the source.
+    let (status, _) = s.call(Method::DELETE, &format!("{COPY}/rows?id=in.(1,2)"), Some(t), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ordered(&s, t, T).await, before);
+    // Dropping the source (its files deleted) leaves the clone readable.
+    let (status, body) = s.call(Method::DELETE, &format!("{T}?confirm=main.crm.customers"), Some(t), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let left = ordered(&s, t, COPY).await;
+    assert_eq!(left.as_array().map(Vec::len), Some(3), "{left}");
+    // The lineage outlives the dropped source.
+    let (_, lineage) = s.get(&format!("{COPY}/lineage"), t).await;
+    assert_eq!(lineage["cloned_from"][0]["kind"], "clone.shallow");
+}
+
+#[tokio::test]
+async fn a_clone_rolls_back_to_nothing_and_touches_nothing_else() {
+    let (s, ada) = setup().await;
+    let t = &ada.token;
+    let job = clone(&s, t, json!({ "source": "main.crm.customers", "destination": "main.crm.copy" })).await;
+    let before = ordered(&s, t, T).await;
+    let rollback = format!("/v1/clones/{}/rollback", job["id"].as_str().unwrap());
+    let (status, body) = s.post(&rollback, Some(t), json!({})).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({ "removed": ["main.crm.copy"] })));
+    assert_eq!(s.get(COPY, t).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(ordered(&s, t, T).await, before);
+    // Again: nothing left to remove; a table made since under that name is not the clone's.
+    let (status, _) =
+        s.post("/v1/tables/main/crm/copy", Some(t), json!({ "columns": [{ "name": "id", "type": "int64" }] })).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(s.post(&rollback, Some(t), json!({})).await, (StatusCode::OK, json!({ "removed": [] })));
+    assert_eq!(s.get(COPY, t).await.0, StatusCode::OK);
+    let (_, audit) = s.get("/v1/audit?action=clone.rolled_back", t).await;
+    assert_eq!(audit["events"].as_array().map(Vec::len), Some(2), "{audit}");
+    // Not a clone's job, or no job: 404.
+    let (status, _) = s.post(&format!("/v1/clones/{}/rollback", uuid::Uuid::new_v4()), Some(t), json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn bad_clone_requests_are_refused_and_change_nothing() {
+    let (s, ada) = setup().await;
+    let t = &ada.token;
+    let base = json!({ "source": "main.crm.customers", "destination": "main.crm.copy" });
+    let with = |k: &str, v: Value| {
+        let mut b = base.clone();
+        b[k] = v;
+        b
+    };
+    let must = "must be `catalog.schema.table`, each part an identifier ([A-Za-z_][A-Za-z0-9_]*)";
+    for (body, expected) in [
+        (with("source", json!("customers")), invalid("source", must)),
+        (with("destination", json!("main.crm.a b")), invalid("destination", must)),
+        (with("source", json!("main.crm.nope")), missing("table `main.crm.nope`")),
+        (with("destination", json!("main.nope.copy")), missing("schema `main.nope`")),
+        (
+            with("destination", json!("main.crm.customers")),
+            crate::support::error(409, "Conflict", "table `main.crm.customers` already exists"),
+        ),
+        (with("validate_checksum", json!(true)), invalid("validate_checksum", "needs validate_after_clone")),
+        (
+            with("as_of_timestamp", json!("yesterday")),
+            invalid("as_of_timestamp", "must be an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z"),
+        ),
+    ] {
+        let (status, answer) = s.post("/v1/clones", Some(t), body.clone()).await;
+        assert_eq!((status.as_u16(), &answer), (expected["statusCode"].as_u64().unwrap() as u16, &expected), "{body}");
+    }
+    let (status, answer) = s.post("/v1/clones", Some(t), with("colour", json!("red"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    let (status, answer) = s.post("/v1/clones", Some(t), with("clone_type", json!("DEEPER"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    // A version the table never had: the job fails, nothing is registered.
+    let job = clone(&s, t, with("as_of_version", json!(40))).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(s.get(COPY, t).await.0, StatusCode::NOT_FOUND);
+
+    // A viewer may read but not create; another organisation sees nothing.
+    let viewer = s.add_member(&ada, "vic@example.com", "viewer").await;
+    assert_eq!(
+        s.post("/v1/clones", Some(&viewer.token), base.clone()).await,
+        (StatusCode::FORBIDDEN, forbidden("tables:create"))
+    );
+    let bob = s.onboard("Bobco", "bob@example.com").await;
+    namespace(&s, &bob).await;
+    let (status, answer) = s.post("/v1/clones", Some(&bob.token), base.clone()).await;
+    assert_eq!((status, answer), (StatusCode::NOT_FOUND, missing("table `main.crm.customers`")));
+    assert_eq!(s.get("/v1/jobs", &bob.token).await, (StatusCode::OK, json!([])));
+    assert_eq!(s.get(COPY, t).await.0, StatusCode::NOT_FOUND);
+}
