@@ -151,3 +151,37 @@ def test_duckdb_reads_identical_rows(written):
 def test_polars_reads_identical_rows(written):
     rows = pl.read_delta(str(written["path"])).sort("id").to_arrow().to_pylist()
     assert by_id(rows) == EXPECTED
+
+
+def wait_for_job(lakeward, token: str, job: dict) -> dict:
+    import time
+    for _ in range(600):
+        job = lakeward.call("GET", f"/v1/jobs/{job['id']}", token).json()
+        if job["status"] not in ("queued", "running"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job still running: {job}")
+
+
+@pytest.mark.parametrize("clone_type", ["DEEP", "SHALLOW"])
+def test_clones_are_read_by_every_reader_and_writes_to_them_leave_the_source_alone(lakeward, written, clone_type):
+    token = written["token"]
+    name = f"people_{clone_type.lower()}"
+    body = {"source": "main.crm.people", "destination": f"main.crm.{name}", "clone_type": clone_type}
+    res = lakeward.call("POST", "/v1/clones", token, json=body)
+    assert res.status_code == 202, res.text
+    job = wait_for_job(lakeward, token, res.json())
+    assert job["status"] == "succeeded", job
+    assert job["result"]["plan"]["files_linked"] == (clone_type == "SHALLOW")
+    org_id = written["path"].parts[-4]
+    path = lakeward.table_path(org_id, "main", "crm", name)
+    assert by_id(deltalake.DeltaTable(str(path)).to_pyarrow_table().to_pylist()) == EXPECTED
+    assert deltalake.DeltaTable(str(path)).version() == 0, "its own history, from version 0"
+    con = duckdb_with_delta()
+    assert by_id(con.execute(f"SELECT * FROM delta_scan('{path}') ORDER BY id").to_arrow_table().to_pylist()) == EXPECTED
+    assert by_id(pl.read_delta(str(path)).to_arrow().to_pylist()) == EXPECTED
+    # Writes to the clone, through the API and by another engine, change nothing of the source.
+    assert lakeward.call("DELETE", f"/v1/tables/main/crm/{name}/rows?id=eq.1", token).status_code == 200
+    deltalake.write_deltalake(str(path), deltalake.DeltaTable(str(path)).to_pyarrow_table().slice(0, 1), mode="append")
+    assert by_id(deltalake.DeltaTable(str(written["path"])).to_pyarrow_table().to_pylist()) == EXPECTED
+    assert deltalake.DeltaTable(str(written["path"])).version() == written["version"]
