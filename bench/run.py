@@ -146,7 +146,7 @@ def main():
                              "storage (issue 13: needs scripts/emulators.sh running), flight and graphql (issue 14), "
                              "sqlscale (issue 15: SQL with 1 and 1,000 tables), bulk (issue 15: 1M-row Arrow appends), "
                              "tpch (issue 15: the 22 TPC-H queries), writes (issue 15: single-row changes, many small "
-                             "writers), infer (issue 15: CSV inference)")
+                             "writers), infer (issue 15: CSV inference), clones (issue 16: deep and shallow clones)")
     parser.add_argument("--scale", type=int, default=1, help="TPC-H scale factor (tpch)")
     parser.add_argument("--queries", default="", help="comma-separated TPC-H query numbers (tpch; default all 22)")
     parser.add_argument("--inserts", type=int, default=100_000, help="single-row inserts by 16 clients (writes)")
@@ -160,7 +160,8 @@ def main():
         cancel(work)
     if "tpch" in groups:
         tpch_group(work, ext, args.scale, [int(q) for q in args.queries.split(",") if q])
-    if not groups & {"dataplane", "governance", "storage", "flight", "graphql", "sqlscale", "bulk", "writes", "infer"}:
+    if not groups & {"dataplane", "governance", "storage", "flight", "graphql", "sqlscale", "bulk", "writes", "infer",
+                     "clones"}:
         return
     csv_path = work / f"customers-{args.rows}.csv"
     if not csv_path.exists():
@@ -179,13 +180,16 @@ def main():
     if "dataplane" in groups:
         dataplane(server, csv_path, work, data_dir, ext, args.rows)
     table_path = data_dir / "warehouse" / server.org_id / "bench" / "crm" / "customers"
-    if groups & {"flight", "graphql", "sqlscale", "bulk", "writes"} and "dataplane" not in groups:
+    if groups & {"flight", "graphql", "sqlscale", "bulk", "writes", "clones"} and "dataplane" not in groups:
         server.create("customers")
         import_job(server, "customers", csv_path)
     if "writes" in groups:
         import small_writes
         small_writes.many_small_writers(server, args.inserts)
         small_writes.single_row_changes(server, report, work, table_path, ext, args.rows)
+    if "clones" in groups:
+        import clones
+        clones.clones(server, report, work, table_path, args.rows)
     if "bulk" in groups:
         import bulk
         bulk.bulk(server, report, peak_rss_mb, reset_peak_rss, work, table_path, args.rows)

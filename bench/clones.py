@@ -1,0 +1,74 @@
+"""Issue 16: clones over HTTP, as jobs. A deep clone of the 5M-row table against `cp -r`
+of its folder followed by `sync`; shallow clones of a 1M-row and the 5M-row table (the
+goal: under 50 ms whatever the size), medians of 5, each clone removed again by rollback.
+"""
+
+import shutil
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+APPEND = 1_000_000
+
+
+def clone_once(server, source: str, destination: str, clone_type: str, sync: bool = False) -> float:
+    """Seconds from the request to the job's end (polled every 2 ms), and with `sync` until
+    the clone's bytes are on disk (as `cp -r` + `sync` is timed); then rolled back."""
+    body = {"source": source, "destination": destination, "clone_type": clone_type}
+    start = time.perf_counter()
+    res = server.http.post(f"{server.base}/v1/clones", json=body)
+    assert res.status_code == 202, res.text
+    job_id = res.json()["id"]
+    while True:
+        job = server.http.get(f"{server.base}/v1/jobs/{job_id}").json()
+        if job["status"] not in ("queued", "running"):
+            break
+        time.sleep(0.002)
+    if sync:
+        subprocess.run(["sync"], check=True)
+    elapsed = time.perf_counter() - start
+    assert job["status"] == "succeeded", job
+    res = server.http.post(f"{server.base}/v1/clones/{job_id}/rollback")
+    assert res.json()["removed"] == [destination], res.text
+    return elapsed
+
+
+def clones(server, report, work: Path, table_path: Path, rows: int, repeat: int = 5):
+    """`bench.crm.customers` (`rows` rows) exists at `table_path`."""
+    import bulk
+    import pyarrow as pa
+    schema = pa.schema([("id", pa.int64()), ("name", pa.string()), ("email", pa.string()), ("country", pa.string()),
+                        ("city", pa.string()), ("age", pa.int32()), ("balance", pa.float64()), ("active", pa.bool_()),
+                        ("joined", pa.date32()), ("segment", pa.string())])
+    small = server.create("customers_1m")
+    res = server.http.post(small + "/rows", data=bulk.ipc_bytes(bulk.arrow_rows(schema, 1, APPEND)),
+                           headers={"content-type": "application/vnd.apache.arrow.stream"}, timeout=600)
+    assert res.status_code == 201, res.text
+
+    def copy_folder() -> float:
+        target = work / "clone-cp"
+        shutil.rmtree(target, ignore_errors=True)
+        subprocess.run(["sync"], check=True)
+        start = time.perf_counter()
+        subprocess.run(["cp", "-r", str(table_path), str(target)], check=True)
+        subprocess.run(["sync"], check=True)
+        return time.perf_counter() - start
+
+    def ours(source: str, clone_type: str) -> float:
+        times = []
+        for i in range(repeat):
+            subprocess.run(["sync"], check=True)
+            times.append(clone_once(server, source, f"bench.crm.clone_{clone_type.lower()}_{i}", clone_type))
+        return statistics.median(times)
+
+    deep = []
+    for i in range(repeat):
+        subprocess.run(["sync"], check=True)
+        deep.append(clone_once(server, "bench.crm.customers", f"bench.crm.deep_{i}", "DEEP", sync=True))
+    cp = statistics.median(copy_folder() for _ in range(repeat))
+    size_mb = sum(f.stat().st_size for f in table_path.rglob("*") if f.is_file()) / 2**20
+    report(f"deep clone, {rows:,} rows (s)", statistics.median(deep), {"cp -r + sync": cp}, "<= 2x cp -r + sync",
+           unit="s", extra=f"| {size_mb:.0f} MiB")
+    for source, n in [("bench.crm.customers_1m", APPEND), ("bench.crm.customers", rows)]:
+        report(f"shallow clone, {n:,} rows (ms)", ours(source, "SHALLOW") * 1000, {}, "< 50 ms, independent of size")
