@@ -9,6 +9,7 @@
 mod clone;
 mod coerce;
 mod commit;
+mod diff;
 mod error;
 mod exec;
 mod group_by;
@@ -40,6 +41,7 @@ use std::time::Duration;
 
 pub use clone::{CloneKeep, ClonePlan, CloneProgress};
 pub use commit::Actor;
+pub use diff::TableDiff;
 pub use error::{EngineError, EngineResult, Input};
 pub use history::HistoryItem;
 pub use import::infer::{CsvOptions, DOMAIN_MAX_VALUES, Inferred, InferredColumn};

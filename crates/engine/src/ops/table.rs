@@ -10,6 +10,7 @@ use url::Url;
 use super::{Operation, Timeout};
 use crate::clone::{CloneKeep, ClonePlan, CloneProgress};
 use crate::commit::{self, Actor};
+use crate::diff::TableDiff;
 use crate::error::{EngineError, EngineResult};
 use crate::history::{self, HistoryItem};
 use crate::state::EngineState;
@@ -297,5 +298,23 @@ impl Operation for Checksum {
             }
         }
         Ok(TableChecksum { rows, checksum: self.checksum.then(|| format!("{sum:016x}")) })
+    }
+}
+
+/// The row-level differences of the table from `from` to `to` (see [`crate::diff`]).
+pub struct Diff {
+    pub location: Url,
+    pub from: TimeTravel,
+    pub to: TimeTravel,
+}
+
+impl Operation for Diff {
+    type Output = TableDiff;
+    const TIMEOUT: Timeout = Timeout::Whole;
+
+    async fn run(self, state: Arc<EngineState>) -> EngineResult<TableDiff> {
+        let before = state.open(&self.location, self.from).await?;
+        let after = state.open(&self.location, self.to).await?;
+        crate::diff::diff_versions(&state, &before, &after).await
     }
 }

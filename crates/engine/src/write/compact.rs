@@ -80,19 +80,8 @@ async fn compact(engine: &EngineState, location: &Url, delta: &DeltaTable) -> En
     let schema = writer.arrow_schema();
     let mut actions = Vec::new();
     for file in small.iter().take(MAX_FILES_PER_COMPACTION) {
-        let path = object_store::path::Path::from_url_path(file.path().as_ref())
-            .map_err(|e| EngineError::internal(e.to_string()))?;
-        let bytes = store
-            .get(&path)
-            .await
-            .map_err(|e| EngineError::internal(e.to_string()))?
-            .bytes()
-            .await
-            .map_err(|e| EngineError::internal(e.to_string()))?;
-        let reader =
-            ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| EngineError::internal(e.to_string()))?;
-        for batch in reader.build().map_err(|e| EngineError::internal(e.to_string()))? {
-            writer.write(conformed(&batch?, &schema)?).await?;
+        for batch in read_data_file(&store, &file.path(), &schema).await? {
+            writer.write(batch).await?;
         }
         actions.push(Action::Remove(file.remove_action(false)));
     }
@@ -104,6 +93,24 @@ async fn compact(engine: &EngineState, location: &Url, delta: &DeltaTable) -> En
     let version =
         crate::schema::commit_actions(engine, location, delta, actions, operation, &maintenance_actor()).await?;
     Ok(Some(version))
+}
+
+/// The rows of one data file (its path as the log has it) in `schema` (see [`conformed`]).
+pub(crate) async fn read_data_file(
+    store: &Arc<dyn object_store::ObjectStore>,
+    path: &str,
+    schema: &arrow::datatypes::SchemaRef,
+) -> EngineResult<Vec<RecordBatch>> {
+    let path = object_store::path::Path::from_url_path(path).map_err(|e| EngineError::internal(e.to_string()))?;
+    let bytes = store
+        .get(&path)
+        .await
+        .map_err(|e| EngineError::internal(e.to_string()))?
+        .bytes()
+        .await
+        .map_err(|e| EngineError::internal(e.to_string()))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| EngineError::internal(e.to_string()))?;
+    reader.build().map_err(|e| EngineError::internal(e.to_string()))?.map(|batch| conformed(&batch?, schema)).collect()
 }
 
 /// A file's rows in the table's current schema: columns by name (a column added since the

@@ -9,6 +9,7 @@ pub mod catalogs;
 pub mod clones;
 pub mod columns;
 pub mod constraints;
+pub mod diffs;
 pub mod domains;
 pub mod health;
 pub mod imports;
@@ -36,6 +37,7 @@ pub fn router(limits: &crate::config::Limits) -> OpenApiRouter<SharedState> {
     let json = OpenApiRouter::new()
         .merge(catalogs::router())
         .merge(clones::router())
+        .merge(diffs::router())
         .merge(tables::router())
         .merge(domains::router())
         .merge(columns::router())

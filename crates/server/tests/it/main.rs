@@ -10,6 +10,7 @@ mod clones;
 mod constraints;
 mod cross_org;
 mod data;
+mod diffs;
 mod domains;
 mod errors;
 mod flight;
