@@ -72,3 +72,23 @@ def clones(server, report, work: Path, table_path: Path, rows: int, repeat: int 
            unit="s", extra=f"| {size_mb:.0f} MiB")
     for source, n in [("bench.crm.customers_1m", APPEND), ("bench.crm.customers", rows)]:
         report(f"shallow clone, {n:,} rows (ms)", ours(source, "SHALLOW") * 1000, {}, "< 50 ms, independent of size")
+
+
+def diff(server, report, table_path: Path, rows: int, repeat: int = 5):
+    """A diff of two versions of the `rows`-row table that differ in 1,000 rows (one update
+    of a key range): time over HTTP and the files read, against the table's file count."""
+    table = f"{server.base}/v1/tables/bench/crm/customers"
+    before = server.http.get(table).json()["version"]
+    res = server.http.patch(f"{table}/rows?id=lte.1000", json={"name": "changed"})
+    assert res.status_code == 200 and res.json()["rows"] == 1000, res.text
+    times, answer = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        res = server.http.get(f"{table}/diff?from_version={before}&limit=10")
+        times.append(time.perf_counter() - start)
+        assert res.status_code == 200, res.text
+        answer = res.json()
+    assert answer["counts"] == {"added": 0, "removed": 0, "changed": 1000}, answer["counts"]
+    files = len(list((table_path).glob("*.parquet")))
+    report(f"diff of versions 1,000 rows apart, {rows:,} rows (ms)", statistics.median(times) * 1000, {},
+           "< 1 s, cost by files changed", extra=f"| {answer['files_read']} files read of {files} in the folder")

@@ -146,7 +146,7 @@ def main():
                              "storage (issue 13: needs scripts/emulators.sh running), flight and graphql (issue 14), "
                              "sqlscale (issue 15: SQL with 1 and 1,000 tables), bulk (issue 15: 1M-row Arrow appends), "
                              "tpch (issue 15: the 22 TPC-H queries), writes (issue 15: single-row changes, many small "
-                             "writers), infer (issue 15: CSV inference), clones (issue 16: deep and shallow clones)")
+                             "writers), infer (issue 15: CSV inference), clones (issue 16: deep and shallow clones, diffs)")
     parser.add_argument("--scale", type=int, default=1, help="TPC-H scale factor (tpch)")
     parser.add_argument("--queries", default="", help="comma-separated TPC-H query numbers (tpch; default all 22)")
     parser.add_argument("--inserts", type=int, default=100_000, help="single-row inserts by 16 clients (writes)")
@@ -190,6 +190,7 @@ def main():
     if "clones" in groups:
         import clones
         clones.clones(server, report, work, table_path, args.rows)
+        clones.diff(server, report, table_path, args.rows)
     if "bulk" in groups:
         import bulk
         bulk.bulk(server, report, peak_rss_mb, reset_peak_rss, work, table_path, args.rows)
