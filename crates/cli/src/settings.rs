@@ -90,6 +90,9 @@ pub struct ConfigArgs {
     /// Memory one query may use, in MiB [default: 1024]
     #[arg(long, env = "LAKEWARD_MEMORY_LIMIT_MB", global = true)]
     pub memory_limit_mb: Option<u64>,
+    /// Shortest vacuum retention accepted without `force`, in hours [default: 168]
+    #[arg(long, env = "LAKEWARD_VACUUM_MIN_RETENTION_HOURS", global = true)]
+    pub vacuum_min_retention_hours: Option<u64>,
     /// Longest a webhook receiver may take to answer, in seconds [default: 10]
     #[arg(long, env = "LAKEWARD_WEBHOOK_TIMEOUT_SECS", global = true)]
     pub webhook_timeout_secs: Option<u64>,
@@ -148,6 +151,7 @@ struct FileLimits {
     auth_rate_limit_per_minute: Option<u32>,
     query_timeout_secs: Option<u64>,
     memory_limit_mb: Option<u64>,
+    vacuum_min_retention_hours: Option<u64>,
 }
 
 fn read_file_config(args: &ConfigArgs) -> anyhow::Result<FileConfig> {
@@ -218,6 +222,10 @@ pub fn resolve(args: &ConfigArgs) -> anyhow::Result<ServerConfig> {
             .or(fl.memory_limit_mb)
             .map(|mb| mb * 1024 * 1024)
             .unwrap_or(defaults.memory_limit_bytes),
+        vacuum_min_retention_hours: args
+            .vacuum_min_retention_hours
+            .or(fl.vacuum_min_retention_hours)
+            .unwrap_or(defaults.vacuum_min_retention_hours),
     };
     if limits.rate_limit_per_minute == 0 || limits.auth_rate_limit_per_minute == 0 {
         bail!("rate limits must be at least 1 request per minute");
@@ -323,6 +331,7 @@ pub fn describe(config: &ServerConfig) -> serde_json::Value {
             "auth_rate_limit_per_minute": config.limits.auth_rate_limit_per_minute,
             "query_timeout_secs": config.limits.query_timeout.as_secs(),
             "memory_limit_mb": config.limits.memory_limit_bytes / (1024 * 1024),
+            "vacuum_min_retention_hours": config.limits.vacuum_min_retention_hours,
         },
         "webhooks": {
             "timeout_secs": config.webhooks.timeout.as_secs(),

@@ -51,6 +51,8 @@ pub struct Limits {
     pub query_timeout: Duration,
     /// Memory a query may use before it is refused.
     pub memory_limit_bytes: u64,
+    /// The shortest retention a vacuum accepts without `force` (Delta's default: 7 days).
+    pub vacuum_min_retention_hours: u64,
 }
 
 impl Default for Limits {
@@ -62,6 +64,7 @@ impl Default for Limits {
             auth_rate_limit_per_minute: 10,
             query_timeout: Duration::from_secs(60),
             memory_limit_bytes: 1024 * 1024 * 1024,
+            vacuum_min_retention_hours: 168,
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::error::{EngineError, EngineResult};
 use crate::history::{self, HistoryItem};
 use crate::state::EngineState;
 use crate::table::{self, TableMetadata, TableSpec, TimeTravel};
+use crate::vacuum::{StorageUse, VacuumOutcome};
 use crate::write::{self, WriteOutcome, WriteRequest};
 use crate::{read, redact};
 
@@ -316,5 +317,50 @@ impl Operation for Diff {
         let before = state.open(&self.location, self.from).await?;
         let after = state.open(&self.location, self.to).await?;
         crate::diff::diff_versions(&state, &before, &after).await
+    }
+}
+
+/// Removes the data files no version within `retention_hours` names (see [`crate::vacuum`]);
+/// with `dry_run`, only lists them.
+pub struct Vacuum {
+    pub location: Url,
+    pub retention_hours: u64,
+    pub dry_run: bool,
+    pub actor: Actor,
+}
+
+impl Operation for Vacuum {
+    type Output = VacuumOutcome;
+    const TIMEOUT: Timeout = Timeout::None;
+
+    async fn run(self, state: Arc<EngineState>) -> EngineResult<VacuumOutcome> {
+        // No write of this process lies between writing its files and committing them.
+        let _guard = state.lock(&self.location).await;
+        let table = state.open(&self.location, TimeTravel::Latest).await?;
+        let outcome = crate::vacuum::vacuum(&table, self.retention_hours, self.dry_run, &self.actor).await?;
+        if !self.dry_run {
+            // The vacuum's own commits moved the table on.
+            state.forget(&self.location);
+        }
+        Ok(outcome)
+    }
+}
+
+/// How the table's storage is used: active, vacuumable and time-travel files and bytes,
+/// small files, the log.
+pub struct StorageMetrics {
+    pub location: Url,
+    /// The retention a vacuum would use, for what counts as vacuumable.
+    pub retention_hours: u64,
+    pub actor: Actor,
+}
+
+impl Operation for StorageMetrics {
+    type Output = StorageUse;
+    const TIMEOUT: Timeout = Timeout::Whole;
+
+    async fn run(self, state: Arc<EngineState>) -> EngineResult<StorageUse> {
+        let table = state.open(&self.location, TimeTravel::Latest).await?;
+        crate::vacuum::storage_use(&table, self.retention_hours, &self.actor).await
     }
 }

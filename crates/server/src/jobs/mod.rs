@@ -52,16 +52,19 @@ pub enum JobKind {
     Discovery,
     /// A table cloned into a new one.
     Clone,
+    /// A table's unneeded data files removed.
+    Vacuum,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 3] = [JobKind::Import, JobKind::Discovery, JobKind::Clone];
+    pub const ALL: [JobKind; 4] = [JobKind::Import, JobKind::Discovery, JobKind::Clone, JobKind::Vacuum];
 
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Import => "import",
             JobKind::Discovery => "discovery",
             JobKind::Clone => "clone",
+            JobKind::Vacuum => "vacuum",
         }
     }
 

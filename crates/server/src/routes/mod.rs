@@ -14,6 +14,7 @@ pub mod domains;
 pub mod health;
 pub mod imports;
 pub mod jobs;
+pub mod maintenance;
 pub mod metrics;
 pub mod organisations;
 pub mod rows;
@@ -38,6 +39,7 @@ pub fn router(limits: &crate::config::Limits) -> OpenApiRouter<SharedState> {
         .merge(catalogs::router())
         .merge(clones::router())
         .merge(diffs::router())
+        .merge(maintenance::router())
         .merge(tables::router())
         .merge(domains::router())
         .merge(columns::router())

@@ -6,6 +6,7 @@
 pub mod clones;
 pub mod domains;
 pub mod imports;
+pub mod maintenance;
 pub mod rows;
 pub mod sign_in;
 pub mod sql;

@@ -18,6 +18,7 @@ mod graphql;
 mod imports;
 mod jobs;
 mod limits;
+mod maintenance;
 mod metrics;
 mod openapi;
 mod organisations;

@@ -39,6 +39,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/clones/{job_id}/rollback"),
     ("get", "/v1/tables/{catalog}/{schema}/{table}/lineage"),
     ("get", "/v1/tables/{catalog}/{schema}/{table}/diff"),
+    ("post", "/v1/tables/{catalog}/{schema}/{table}/vacuum"),
+    ("get", "/v1/tables/{catalog}/{schema}/{table}/storage-metrics"),
     ("post", "/v1/webhooks"),
     ("get", "/v1/webhooks"),
     ("get", "/v1/webhooks/{webhook_id}"),

@@ -406,6 +406,7 @@ const SUBSCRIBABLE: &[&str] = &[
     "table.rolled_back",
     "table.cloned",
     "clone.rolled_back",
+    "table.vacuumed",
     "row.batch_inserted",
     "rows.upserted",
     "rows.updated",
