@@ -92,3 +92,28 @@ def diff(server, report, table_path: Path, rows: int, repeat: int = 5):
     files = len(list((table_path).glob("*.parquet")))
     report(f"diff of versions 1,000 rows apart, {rows:,} rows (ms)", statistics.median(times) * 1000, {},
            "< 1 s, cost by files changed", extra=f"| {answer['files_read']} files read of {files} in the folder")
+
+
+def vacuum(server, report, work: Path, repeat: int = 3, files: int = 10_000):
+    """A vacuum of a table with `files` data files no commit names (as refused or cancelled
+    writes leave behind): the job's time over HTTP; the object-store calls are one listing
+    of the folder per vacuum pass (delta-rs lists it once more to plan) and one delete per file."""
+    table = server.create("vacuumed")
+    res = server.http.post(table + "/rows", json=[{"id": 1, "name": "a"}])
+    assert res.status_code == 201, res.text
+    folder = work / "server-data" / "warehouse" / server.org_id / "bench" / "crm" / "vacuumed"
+    sample = next(folder.glob("*.parquet")).read_bytes()
+    times = []
+    for _ in range(repeat):
+        for i in range(files):
+            (folder / f"part-left-{i:05}.parquet").write_bytes(sample)
+        start = time.perf_counter()
+        res = server.http.post(table + "/vacuum", json={"retention_hours": 0, "force": True})
+        assert res.status_code == 202, res.text
+        job_id = res.json()["id"]
+        while (job := server.http.get(f"{server.base}/v1/jobs/{job_id}").json())["status"] in ("queued", "running"):
+            time.sleep(0.01)
+        times.append(time.perf_counter() - start)
+        assert job["status"] == "succeeded" and job["result"]["files"] == files, job
+    report(f"vacuum of {files:,} unreferenced files (s)", statistics.median(times), {}, "report time and calls",
+           unit="s", extra=f"| {files:,} deletes + folder listings")

@@ -191,6 +191,7 @@ def main():
         import clones
         clones.clones(server, report, work, table_path, args.rows)
         clones.diff(server, report, table_path, args.rows)
+        clones.vacuum(server, report, work)
     if "bulk" in groups:
         import bulk
         bulk.bulk(server, report, peak_rss_mb, reset_peak_rss, work, table_path, args.rows)
