@@ -156,7 +156,10 @@ pub(crate) async fn clone_table(
     let schema = kept_schema(table::arrow_schema(source)?.as_ref(), keep)?;
     let mut configuration: HashMap<String, Option<String>> = HashMap::new();
     for (key, value) in metadata.configuration() {
-        let kept = if key.starts_with(CONSTRAINT_PREFIX) {
+        // Column mapping describes how the copied files are laid out: never a choice.
+        let kept = if key.starts_with("delta.columnMapping.") {
+            true
+        } else if key.starts_with(CONSTRAINT_PREFIX) {
             keep.constraints
         } else if key == PRIMARY_KEY_PROPERTY {
             keep.primary_key

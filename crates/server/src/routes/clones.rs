@@ -21,7 +21,7 @@ use crate::state::SharedState;
 use crate::table_access::{self, TablePath};
 
 pub fn router() -> OpenApiRouter<SharedState> {
-    OpenApiRouter::new().routes(routes!(clone_table)).routes(routes!(rollback)).routes(routes!(lineage))
+    OpenApiRouter::new().routes(routes!(clone_table)).routes(routes!(rollback_clone)).routes(routes!(table_lineage))
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
@@ -135,7 +135,7 @@ pub struct RollbackResponse {
 #[utoipa::path(post, path = "/v1/clones/{job_id}/rollback", tag = "clones", security(("bearer" = [])),
     params(("job_id" = Uuid, Path, description = "The clone's job")),
     responses((status = 200, body = RollbackResponse), (status = 409, description = "The clone is still running")))]
-pub async fn rollback(
+pub async fn rollback_clone(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
@@ -189,7 +189,7 @@ pub struct LineageResponse {
 /// Where the table came from and what was made from it (`tables:read`).
 #[utoipa::path(get, path = "/v1/tables/{catalog}/{schema}/{table}/lineage", tag = "clones", security(("bearer" = [])),
     params(TablePath), responses((status = 200, body = LineageResponse)))]
-pub async fn lineage(
+pub async fn table_lineage(
     State(state): State<SharedState>,
     Auth(principal): Auth,
     Path(path): Path<TablePath>,

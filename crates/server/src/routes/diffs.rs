@@ -16,7 +16,7 @@ use crate::state::SharedState;
 use crate::table_access::{self, TablePath};
 
 pub fn router() -> OpenApiRouter<SharedState> {
-    OpenApiRouter::new().routes(routes!(diff))
+    OpenApiRouter::new().routes(routes!(table_diff))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -62,7 +62,7 @@ pub struct DiffResponse {
 /// primary key. `Accept: application/x-ndjson` answers one difference per line instead.
 #[utoipa::path(get, path = "/v1/tables/{catalog}/{schema}/{table}/diff", tag = "tables", security(("bearer" = [])),
     params(TablePath, DiffQuery), responses((status = 200, body = DiffResponse)))]
-pub async fn diff(
+pub async fn table_diff(
     State(state): State<SharedState>,
     Auth(principal): Auth,
     Path(path): Path<TablePath>,

@@ -20,7 +20,7 @@ use crate::table_access::{self, TablePath};
 const DEFAULT_RETENTION_HOURS: u64 = 168;
 
 pub fn router() -> OpenApiRouter<SharedState> {
-    OpenApiRouter::new().routes(routes!(vacuum)).routes(routes!(storage_metrics))
+    OpenApiRouter::new().routes(routes!(vacuum_table)).routes(routes!(storage_metrics))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -41,7 +41,7 @@ pub struct VacuumRequest {
 /// the files (at most 1,000) with their count and bytes.
 #[utoipa::path(post, path = "/v1/tables/{catalog}/{schema}/{table}/vacuum", tag = "tables", security(("bearer" = [])),
     params(TablePath), request_body = VacuumRequest, responses((status = 202, body = JobResponse)))]
-pub async fn vacuum(
+pub async fn vacuum_table(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,

@@ -117,9 +117,12 @@ async fn the_document_covers_every_route_with_schemas_and_errors() {
     let doc: Value = s.client.get(s.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     let mut documented = BTreeSet::new();
+    let mut operation_ids = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             documented.insert((method.clone(), path.clone()));
+            let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+            assert!(operation_ids.insert(id.clone()), "{method} {path}: operation id `{id}` is not unique");
             let responses = op["responses"].as_object().unwrap();
             assert!(responses.keys().any(|k| k.starts_with('2')), "{method} {path} documents no success");
             for (code, response) in responses {
