@@ -1,6 +1,8 @@
-//! Row-level differences between two versions of a table. Only the data files that one
-//! version has and the other does not are read (a file both share holds the same rows in
-//! both), so the cost follows what changed, not the table's size. Rows of those files are
+//! Row-level differences between two versions of a table, or two tables (a clone and its
+//! source). Only the data files that one side has and the other does not are read (a file
+//! both name holds the same rows in both: Delta never rewrites a file, and a clone's files
+//! are its source's bytes under the same names), so the cost follows what changed, not
+//! the table's size. Rows of those files are
 //! joined by primary key: a key only before is removed, only after is added, on both sides
 //! with another value in some column is changed (a row merely rewritten into a new file
 //! is no change). Without a primary key whole rows are compared as multisets.
@@ -58,6 +60,9 @@ pub(crate) async fn diff_versions(
     let (old_files, new_files) = (files(before)?, files(after)?);
     let schema = table::arrow_schema(after)?;
     let key = table::primary_key(after)?;
+    if table::primary_key(before)? != key {
+        return Err(EngineError::Conflict("the tables have different primary keys; rows cannot be matched".into()));
+    }
     let gone: Vec<&String> = old_files.difference(&new_files).collect();
     let came: Vec<&String> = new_files.difference(&old_files).collect();
     let files_read = (gone.len() + came.len()) as u64;

@@ -302,10 +302,13 @@ impl Operation for Checksum {
     }
 }
 
-/// The row-level differences of the table from `from` to `to` (see [`crate::diff`]).
+/// The row-level differences from the table at `from_location` (at `from`) to the table at
+/// `location` (at `to`): two versions of one table, or two tables, such as a clone and its
+/// source (see [`crate::diff`]).
 pub struct Diff {
-    pub location: Url,
+    pub from_location: Url,
     pub from: TimeTravel,
+    pub location: Url,
     pub to: TimeTravel,
 }
 
@@ -314,7 +317,7 @@ impl Operation for Diff {
     const TIMEOUT: Timeout = Timeout::Whole;
 
     async fn run(self, state: Arc<EngineState>) -> EngineResult<TableDiff> {
-        let before = state.open(&self.location, self.from).await?;
+        let before = state.open(&self.from_location, self.from).await?;
         let after = state.open(&self.location, self.to).await?;
         crate::diff::diff_versions(&state, &before, &after).await
     }

@@ -23,8 +23,12 @@ pub fn router() -> OpenApiRouter<SharedState> {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DiffQuery {
-    /// The earlier version.
-    pub from_version: u64,
+    /// The earlier version (of this table, or with `against` of that table; default there:
+    /// the latest).
+    pub from_version: Option<u64>,
+    /// Another table to compare this one against (`catalog.schema.table`, with the same
+    /// primary key): its rows are the "before".
+    pub against: Option<String>,
     /// The later version (default: the latest).
     pub to_version: Option<u64>,
     /// Differences per page, 1 to 10,000 (default 1,000).
@@ -58,8 +62,9 @@ pub struct DiffResponse {
     pub offset: usize,
 }
 
-/// Added, removed and changed rows between two versions (`tables:read`), matched by
-/// primary key. `Accept: application/x-ndjson` answers one difference per line instead.
+/// Added, removed and changed rows between two versions (`tables:read`), or from another
+/// table (`against`) to this one, matched by primary key. `Accept: application/x-ndjson`
+/// answers one difference per line instead.
 #[utoipa::path(get, path = "/v1/tables/{catalog}/{schema}/{table}/diff", tag = "tables", security(("bearer" = [])),
     params(TablePath, DiffQuery), responses((status = 200, body = DiffResponse)))]
 pub async fn table_diff(
@@ -74,10 +79,23 @@ pub async fn table_diff(
         return Err(ApiError::invalid_field("limit", "must be between 1 and 10000"));
     }
     let offset = query.offset.unwrap_or(0);
+    use lakeward_engine::TimeTravel;
     let t = table_access::resolve(&state, &principal, &path, Action::TablesRead).await?;
-    let to = query.to_version.map_or(lakeward_engine::TimeTravel::Latest, lakeward_engine::TimeTravel::Version);
-    let from = lakeward_engine::TimeTravel::Version(query.from_version);
-    let d = state.engine.run(Diff { location: t.location, from, to }).await?;
+    let at = |version: Option<u64>| version.map_or(TimeTravel::Latest, TimeTravel::Version);
+    let from_location = match &query.against {
+        Some(raw) => {
+            let other = lakeward_model::TableRef::parse(raw)
+                .ok_or_else(|| ApiError::invalid_field("against", "must be `catalog.schema.table`"))?;
+            let other = TablePath::new(other.catalog.to_string(), other.schema.to_string(), other.table.to_string());
+            table_access::resolve(&state, &principal, &other, Action::TablesRead).await?.location
+        }
+        None if query.from_version.is_none() => {
+            return Err(ApiError::invalid_field("from_version", "is required unless `against` names another table"));
+        }
+        None => t.location.clone(),
+    };
+    let diff = Diff { from_location, from: at(query.from_version), location: t.location, to: at(query.to_version) };
+    let d = state.engine.run(diff).await?;
     let page: Vec<Box<serde_json::value::RawValue>> = d.rows.into_iter().skip(offset).take(limit).collect();
     let ndjson = headers
         .get(header::ACCEPT)

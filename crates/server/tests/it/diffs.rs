@@ -159,3 +159,56 @@ async fn without_a_primary_key_whole_rows_are_compared() {
         [r#""added" {"n":1,"what":"a"}"#, r#""added" {"n":3,"what":"c"}"#, r#""removed" {"n":2,"what":"b"}"#]
     );
 }
+
+/// A clone against its source: only the files that diverged are read.
+#[tokio::test]
+async fn a_table_diffs_against_another_with_the_same_key() {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    let t = &ada.token;
+    customers(&s, &ada).await;
+    for chunk in 0..4 {
+        let rows: Vec<Value> =
+            (chunk * 50..chunk * 50 + 50).map(|i| json!({ "id": i, "name": format!("n{i}") })).collect();
+        assert_eq!(insert(&s, t, Value::Array(rows)).await.0, StatusCode::CREATED);
+    }
+    let (status, job) =
+        s.post("/v1/clones", Some(t), json!({ "source": "main.crm.customers", "destination": "main.crm.copy" })).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(crate::imports::finished(&s, t, &job).await["status"], "succeeded");
+    let copy = "/v1/tables/main/crm/copy";
+    let (status, _) =
+        s.call(Method::PATCH, &format!("{copy}/rows?id=eq.7"), Some(t), Some(json!({ "name": "seven" }))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(s.post(&format!("{copy}/rows"), Some(t), json!([{ "id": 500 }])).await.0, StatusCode::CREATED);
+    let (status, diff) = s.get(&format!("{copy}/diff?against=main.crm.customers&limit=10000"), t).await;
+    assert_eq!(status, StatusCode::OK, "{diff}");
+    let (_, source) = s.get(&format!("{T}/rows?order=id&limit=10000"), t).await;
+    let (_, cloned) = s.get(&format!("{copy}/rows?order=id&limit=10000"), t).await;
+    let by_id =
+        |rows: &Value| rows.as_array().unwrap().iter().map(|r| (r["id"].as_i64().unwrap(), r.clone())).collect();
+    assert_eq!(diff["differences"], Value::Array(brute_force(&by_id(&source), &by_id(&cloned))));
+    assert_eq!(diff["counts"], json!({ "added": 1, "removed": 0, "changed": 1 }));
+    // The rewritten file on each side and the new one: the three untouched files are shared.
+    assert_eq!(diff["files_read"], 3, "{diff}");
+
+    let (status, body) = s.get(&format!("{copy}/diff"), t).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::BAD_REQUEST, invalid("from_version", "is required unless `against` names another table"))
+    );
+    let (status, body) = s.get(&format!("{copy}/diff?against=customers"), t).await;
+    assert_eq!((status, body), (StatusCode::BAD_REQUEST, invalid("against", "must be `catalog.schema.table`")));
+    let (status, _) = s.get(&format!("{copy}/diff?against=main.crm.nope"), t).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) =
+        s.post("/v1/tables/main/crm/keyless", Some(t), json!({ "columns": [{ "name": "id", "type": "int64" }] })).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = s.get(&format!("{copy}/diff?against=main.crm.keyless"), t).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    // Another organisation's table is not there.
+    let bob = s.onboard("Bobco", "bob@example.com").await;
+    customers(&s, &bob).await;
+    let (status, _) = s.get(&format!("{T}/diff?against=main.crm.copy"), &bob.token).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
