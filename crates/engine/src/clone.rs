@@ -263,3 +263,63 @@ fn estimate_seconds(files: u64, bytes: u64, linked: bool, local: bool) -> f64 {
     };
     files as f64 * per_file + transfer
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::Int64Array;
+    use arrow::record_batch::RecordBatch;
+
+    use super::*;
+    use crate::ops::Operation as _;
+    use crate::ops::table::CloneTable;
+    use crate::table::TimeTravel;
+
+    /// A cancelled clone writes nothing (or removes what it wrote); a finished one reads
+    /// the source's rows at the version cloned.
+    #[tokio::test]
+    async fn a_cancelled_clone_leaves_nothing_and_a_finished_one_has_the_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let (source, actor, mut delta) = crate::table::id_table(dir.path()).await;
+        let schema = table::arrow_schema(&delta).unwrap();
+        for id in 0..3 {
+            let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![id]))]).unwrap();
+            delta = delta.write(vec![batch]).with_commit_properties(actor.commit_properties("t", None)).await.unwrap();
+        }
+        let limits =
+            crate::EngineLimits { query_timeout: std::time::Duration::from_secs(30), memory_limit_bytes: 1 << 30 };
+        let engine = Arc::new(EngineState::new(&limits).unwrap());
+        let destination = Url::from_directory_path(dir.path().join("copy")).unwrap();
+        let clone = |progress: Arc<CloneProgress>| CloneTable {
+            source: source.clone(),
+            at: TimeTravel::Version(2),
+            destination: destination.clone(),
+            name: "copy".into(),
+            shallow: false,
+            keep: CloneKeep::default(),
+            dry_run: false,
+            actor: actor.clone(),
+            progress,
+        };
+        let cancelled = Arc::new(CloneProgress::default());
+        cancelled.cancel();
+        assert!(matches!(clone(cancelled).run(engine.clone()).await, Err(EngineError::Cancelled)));
+        assert!(!dir.path().join("copy").join("_delta_log").exists(), "no log written");
+        assert!(table::surely_absent(&engine.stores, &destination).await);
+
+        let plan = clone(Arc::default()).run(engine.clone()).await.unwrap();
+        assert_eq!((plan.source_version, plan.files, plan.rows, plan.version), (2, 2, 2, Some(0)));
+        let copy = table::open(&engine.stores, &destination, TimeTravel::Latest).await.unwrap();
+        let rows: u64 = copy.snapshot().unwrap().log_data().iter().map(|f| f.num_records().unwrap() as u64).sum();
+        assert_eq!(rows, 2);
+        assert!(
+            matches!(clone(Arc::default()).run(engine.clone()).await, Err(EngineError::Conflict(_))),
+            "already there"
+        );
+        assert!(
+            !table::surely_absent(&engine.stores, &destination).await,
+            "a clone that found a table leaves it alone"
+        );
+    }
+}

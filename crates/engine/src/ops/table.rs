@@ -284,15 +284,15 @@ impl Operation for Checksum {
             frame.select(vec![read::column(&first)])?
         };
         let mut stream = frame.execute_stream().await?;
+        let fields =
+            stream.schema().fields().iter().map(|f| arrow::row::SortField::new(f.data_type().clone())).collect();
+        let converter = arrow::row::RowConverter::new(fields)?;
         let hasher = foldhash::fast::FixedState::with_seed(0x1a4e_3a7d);
         let (mut rows, mut sum) = (0u64, 0u64);
         while let Some(batch) = stream.next().await {
             let batch = batch?;
             rows += batch.num_rows() as u64;
             if self.checksum {
-                let schema = batch.schema();
-                let fields = schema.fields().iter().map(|f| arrow::row::SortField::new(f.data_type().clone()));
-                let converter = arrow::row::RowConverter::new(fields.collect())?;
                 for row in converter.convert_columns(batch.columns())?.iter() {
                     sum = sum.wrapping_add(hasher.hash_one(row.as_ref()));
                 }

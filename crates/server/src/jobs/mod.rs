@@ -33,7 +33,7 @@ use crate::error::{ApiError, ApiResult};
 pub const PERSIST_EVERY: Duration = Duration::from_millis(500);
 
 /// How often work that counts its progress in counters (imports) should report it.
-pub const REPORT_EVERY: Duration = Duration::from_millis(100);
+const REPORT_EVERY: Duration = Duration::from_millis(100);
 
 /// How often a job running in another process is read again for an event stream.
 const POLL_EVERY: Duration = Duration::from_millis(500);
@@ -343,6 +343,29 @@ impl JobHandle {
             Ok(Some(asked)) => self.live.cancel_requested(asked),
             Ok(None) => {}
             Err(err) => tracing::warn!(%err, job = %self.id, "recording the job's progress failed"),
+        }
+    }
+
+    /// Runs `work` to its end, publishing `progress()` every [`REPORT_EVERY`]; when the job
+    /// is asked to stop, `cancel` is called once (the work then ends early, its own way).
+    pub async fn drive<T>(
+        &mut self,
+        work: impl Future<Output = T>,
+        progress: impl Fn() -> JobProgress,
+        cancel: impl FnOnce(),
+    ) -> T {
+        tokio::pin!(work);
+        let cancellation = self.cancellation();
+        tokio::pin!(cancellation);
+        let mut cancel = Some(cancel);
+        let mut tick = tokio::time::interval(REPORT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                outcome = &mut work => return outcome,
+                _ = &mut cancellation, if cancel.is_some() => cancel.take().into_iter().for_each(|c| c()),
+                _ = tick.tick() => self.progress(progress()).await,
+            }
         }
     }
 

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::audit_log::{self, Actor, Event};
 use crate::auth::RequestMeta;
 use crate::error::{ApiError, ApiResult};
-use crate::jobs::{JobHandle, JobKind, Owner, REPORT_EVERY};
+use crate::jobs::{JobHandle, JobKind, Owner};
 use crate::state::{AppState, SharedState};
 use crate::table_access::{self, ResolvedTable};
 
@@ -89,22 +89,7 @@ impl CloneRun {
             actor,
             progress: progress.clone(),
         });
-        tokio::pin!(clone);
-        let cancellation = job.cancellation();
-        tokio::pin!(cancellation);
-        let mut cancelling = false;
-        let mut tick = tokio::time::interval(REPORT_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let outcome = loop {
-            tokio::select! {
-                outcome = &mut clone => break outcome,
-                _ = &mut cancellation, if !cancelling => {
-                    cancelling = true;
-                    progress.cancel();
-                }
-                _ = tick.tick() => job.progress(counts(&progress)).await,
-            }
-        };
+        let outcome = job.drive(clone, || counts(&progress), || progress.cancel()).await;
         let plan = match outcome {
             Ok(plan) => plan,
             // The engine removed what it had copied.

@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::audit_log::{self, Actor, Event};
 use crate::auth::RequestMeta;
 use crate::error::{ApiError, ApiResult, FieldNames};
-use crate::jobs::{JobHandle, JobKind, Owner, REPORT_EVERY};
+use crate::jobs::{JobHandle, JobKind, Owner};
 use crate::services;
 use crate::services::domains::{self, DomainTarget};
 use crate::state::SharedState;
@@ -146,22 +146,7 @@ impl ImportRun {
             request: self.write.clone(),
             progress: progress.clone(),
         });
-        tokio::pin!(import);
-        let cancellation = job.cancellation();
-        tokio::pin!(cancellation);
-        let mut cancelling = false;
-        let mut tick = tokio::time::interval(REPORT_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let outcome = loop {
-            tokio::select! {
-                outcome = &mut import => break outcome,
-                _ = &mut cancellation, if !cancelling => {
-                    cancelling = true;
-                    progress.cancel();
-                }
-                _ = tick.tick() => job.progress(counts(&progress)).await,
-            }
-        };
+        let outcome = job.drive(import, || counts(&progress), || progress.cancel()).await;
         match outcome {
             Ok(outcome) => {
                 let version = outcome.version.map(|v| v as i64);

@@ -706,28 +706,13 @@ async fn discover_as_job(
         steps_done: Some(p.folders_listed.load(std::sync::atomic::Ordering::Relaxed) as i64),
     };
     let work = discover(state, principal, connection, spec, progress.clone());
-    tokio::pin!(work);
-    let cancellation = job.cancellation();
-    tokio::pin!(cancellation);
-    let mut cancelling = false;
-    let mut tick = tokio::time::interval(crate::jobs::REPORT_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let outcome = loop {
-        tokio::select! {
-            outcome = &mut work => break outcome,
-            _ = &mut cancellation, if !cancelling => {
-                cancelling = true;
-                progress.cancel();
-            }
-            _ = tick.tick() => job.progress(counts(&progress)).await,
-        }
-    };
+    let outcome = job.drive(work, || counts(&progress), || progress.cancel()).await;
     match &outcome {
         Ok(report) => {
             let result = serde_json::to_value(report).unwrap_or_default();
             job.finish(counts(&progress), lakeward_meta::store::JobEnd::Succeeded { version: None, result }).await;
         }
-        Err(_) if cancelling => {
+        Err(_) if job.is_cancelled() => {
             job.finish(counts(&progress), lakeward_meta::store::JobEnd::Cancelled).await;
         }
         Err(e) => job.fail(counts(&progress), e.clone()).await,
