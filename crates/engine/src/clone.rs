@@ -62,8 +62,12 @@ impl CloneProgress {
         self.cancelled.store(true, Ordering::Relaxed);
     }
 
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+
     fn check(&self) -> EngineResult<()> {
-        if self.cancelled.load(Ordering::Relaxed) { Err(EngineError::Cancelled) } else { Ok(()) }
+        if self.is_cancelled() { Err(EngineError::Cancelled) } else { Ok(()) }
     }
 }
 

@@ -204,6 +204,22 @@ impl MetaStore {
         Ok(cancel_requested(row.as_ref())?)
     }
 
+    /// Sets a running job's totals, for work that learns them only once it has started
+    /// (a clone plans its tables first).
+    pub async fn job_totals(&self, id: Uuid, totals: &JobTotals) -> MetaResult<()> {
+        let sql = format!(
+            "UPDATE jobs SET rows_total = $1, bytes_total = $2, steps_total = $3 WHERE id = $4 AND {NOT_ENDED}"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(totals.rows)
+            .bind(totals.bytes)
+            .bind(totals.steps)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Ends a job with its last progress; answers false if it had already ended.
     pub async fn finish_job(&self, id: Uuid, progress: &JobProgress, end: JobEnd) -> MetaResult<bool> {
         let (status, version, result, error) = match end {

@@ -346,6 +346,14 @@ impl JobHandle {
         }
     }
 
+    /// Sets the totals once the work knows them.
+    pub async fn totals(&mut self, totals: JobTotals) {
+        self.live.state.send_modify(|job| job.totals = totals);
+        if let Err(err) = self.jobs.meta.job_totals(self.id, &totals).await {
+            tracing::warn!(%err, job = %self.id, "recording the job's totals failed");
+        }
+    }
+
     /// Runs `work` to its end, publishing `progress()` every [`REPORT_EVERY`]; when the job
     /// is asked to stop, `cancel` is called once (the work then ends early, its own way).
     pub async fn drive<T>(

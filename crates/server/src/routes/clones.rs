@@ -17,6 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::jobs::view::JobResponse;
 use crate::json::Json;
 use crate::services::clones::{self, CloneOptions};
+use crate::services::scope::{Scope, TableFilter};
 use crate::state::SharedState;
 use crate::table_access::{self, TablePath};
 
@@ -37,17 +38,19 @@ pub enum CloneType {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CloneRequest {
-    /// The table to clone, `catalog.schema.table`.
+    /// What to clone: a table `catalog.schema.table`, a schema `catalog.schema` or a
+    /// catalog `catalog`.
     pub source: String,
-    /// The new table, `catalog.schema.table` (its schema must exist).
+    /// The new name, of the same kind. A table's schema must exist; a schema or catalog
+    /// clone makes the destination catalog and schemas it needs.
     pub destination: String,
     #[serde(default)]
     pub clone_type: CloneType,
-    /// Clone the table as it was at this version...
+    /// Clone every table as it was at this version...
     pub as_of_version: Option<u64>,
     /// ... or at this time (RFC 3339); not both.
     pub as_of_timestamp: Option<String>,
-    /// Answer the plan (files, bytes, rows, estimated time) and write nothing.
+    /// Answer the plan (tables, files, bytes, rows, estimated time) and write nothing.
     #[serde(default)]
     pub dry_run: bool,
     /// The description and column comments (default true).
@@ -64,7 +67,22 @@ pub struct CloneRequest {
     /// (independent of file layout and row order).
     #[serde(default)]
     pub validate_checksum: bool,
+    /// Catalog clones: only these schemas (all when empty).
+    #[serde(default)]
+    pub include_schemas: Vec<String>,
+    /// Catalog clones: not these schemas.
+    #[serde(default)]
+    pub exclude_schemas: Vec<String>,
+    /// Schema and catalog clones: only tables whose name matches (unanchored regex).
+    pub include_tables_regex: Option<String>,
+    /// Schema and catalog clones: not tables whose name matches.
+    pub exclude_tables_regex: Option<String>,
+    /// Schema and catalog clones: how many tables are cloned at once (1 to 16, default 4).
+    pub parallel_tables: Option<usize>,
 }
+
+const MAX_PARALLEL_TABLES: usize = 16;
+const DEFAULT_PARALLEL_TABLES: usize = 4;
 
 fn table_ref(field: &str, raw: &str) -> ApiResult<TableRef> {
     TableRef::parse(raw).ok_or_else(|| {
@@ -75,19 +93,18 @@ fn table_ref(field: &str, raw: &str) -> ApiResult<TableRef> {
     })
 }
 
-/// Clones a table into a new one, as a job (`tables:read` on the source, `tables:create`).
-/// The job's result is the plan and, unless a dry run, the clone's validation.
+/// Clones a table, a schema or a catalog, as a job (`tables:read` on the sources,
+/// `tables:create`). The job's result is the plan and, unless a dry run, each table's clone
+/// and validation.
 #[utoipa::path(post, path = "/v1/clones", tag = "clones", security(("bearer" = [])), request_body = CloneRequest,
-    responses((status = 202, body = JobResponse), (status = 404, description = "No such source table or destination schema"),
-        (status = 409, description = "The destination exists")))]
+    responses((status = 202, body = JobResponse), (status = 404, description = "No such source, or no destination schema for a table"),
+        (status = 409, description = "A destination table exists")))]
 pub async fn clone_table(
     State(state): State<SharedState>,
     request: RequestMeta,
     Auth(principal): Auth,
     Json(body): Json<CloneRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<JobResponse>)> {
-    let source = table_ref("source", &body.source)?;
-    let destination = table_ref("destination", &body.destination)?;
     if body.validate_checksum && !body.validate_after_clone {
         return Err(ApiError::invalid_field("validate_checksum", "needs validate_after_clone"));
     }
@@ -98,11 +115,51 @@ pub async fn clone_table(
         e.details.iter_mut().for_each(|d| d.field = "as_of_timestamp".into());
         e
     })?;
-    let path = TablePath::new(source.catalog.to_string(), source.schema.to_string(), source.table.to_string());
-    let resolved = table_access::resolve(&state, &principal, &path, Action::TablesRead).await?;
+    let parallel = body.parallel_tables.unwrap_or(DEFAULT_PARALLEL_TABLES);
+    if !(1..=MAX_PARALLEL_TABLES).contains(&parallel) {
+        return Err(ApiError::invalid_field("parallel_tables", format!("must be 1 to {MAX_PARALLEL_TABLES}")));
+    }
+    let filter = TableFilter::new(
+        &body.include_schemas,
+        &body.exclude_schemas,
+        body.include_tables_regex.as_deref(),
+        body.exclude_tables_regex.as_deref(),
+    )?;
+    // A table when either side names one (the other must then too).
+    let is_table = [&body.source, &body.destination].iter().any(|name| name.split('.').count() >= 3);
+    authorize(&principal, Action::TablesRead, &Resource::Table { org_id: principal.org_id })?;
     if !body.dry_run {
         authorize(&principal, Action::TablesCreate, &Resource::Table { org_id: principal.org_id })?;
     }
+    let set = if is_table {
+        if filter.names_schemas() || body.include_tables_regex.is_some() || body.exclude_tables_regex.is_some() {
+            return Err(ApiError::invalid_field(
+                "source",
+                "schema and table filters apply to schema and catalog clones",
+            ));
+        }
+        let source = table_ref("source", &body.source)?;
+        let destination = table_ref("destination", &body.destination)?;
+        let path = TablePath::new(source.catalog.to_string(), source.schema.to_string(), source.table.to_string());
+        let resolved = table_access::resolve(&state, &principal, &path, Action::TablesRead).await?;
+        clones::table_set(&state, &principal, resolved, destination).await?
+    } else {
+        let source = Scope::field("source", &body.source)?;
+        let destination = Scope::field("destination", &body.destination)?;
+        if source.schema.is_some() != destination.schema.is_some() {
+            return Err(ApiError::invalid_field(
+                "destination",
+                "must name what the source names: a schema for a schema, a catalog for a catalog",
+            ));
+        }
+        if source == destination {
+            return Err(ApiError::invalid_field("destination", "must differ from the source"));
+        }
+        if source.schema.is_some() && filter.names_schemas() {
+            return Err(ApiError::invalid_field("include_schemas", "schema filters apply to catalog clones"));
+        }
+        clones::scope_set(&state, &principal, source, destination, &filter).await?
+    };
     let on = |flag: Option<bool>| flag.unwrap_or(true);
     let keep = CloneKeep {
         comments: on(body.copy_comments),
@@ -118,9 +175,10 @@ pub async fn clone_table(
         keep,
         validate: body.validate_after_clone,
         checksum: body.validate_checksum,
+        parallel,
         echo: serde_json::to_value(&body).map_err(ApiError::internal)?,
     };
-    let accepted = clones::start(&state, request, principal, resolved, destination, options).await?;
+    let accepted = clones::start(&state, request, principal, set, options).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(accepted.into())))
 }
 
@@ -130,8 +188,9 @@ pub struct RollbackResponse {
     pub removed: Vec<String>,
 }
 
-/// Rolls a finished clone back: the tables it made are removed (`tables:modify`); tables
-/// made since under the same names, and everything else, stay.
+/// Rolls a finished clone back: the tables it made are removed, then the schemas and the
+/// catalog it created if empty (`tables:modify`); tables made since under the same names,
+/// and everything else, stay.
 #[utoipa::path(post, path = "/v1/clones/{job_id}/rollback", tag = "clones", security(("bearer" = [])),
     params(("job_id" = Uuid, Path, description = "The clone's job")),
     responses((status = 200, body = RollbackResponse), (status = 409, description = "The clone is still running")))]

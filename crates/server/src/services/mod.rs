@@ -8,6 +8,7 @@ pub mod domains;
 pub mod imports;
 pub mod maintenance;
 pub mod rows;
+pub mod scope;
 pub mod sign_in;
 pub mod sql;
 pub mod storages;

@@ -244,3 +244,175 @@ async fn bad_clone_requests_are_refused_and_change_nothing() {
     assert_eq!(s.get("/v1/jobs", &bob.token).await, (StatusCode::OK, json!([])));
     assert_eq!(s.get(COPY, t).await.0, StatusCode::NOT_FOUND);
 }
+
+/// Next to `main.crm.customers`: `main.ops.orders` (2 rows), `main.ops.orders_tmp` and
+/// `main.scratch.junk` (empty).
+async fn catalog_of_four(s: &TestServer, t: &str) {
+    for schema in ["ops", "scratch"] {
+        let (status, body) = s.post("/v1/catalogs/main/schemas", Some(t), json!({ "name": schema })).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let columns = json!({ "columns": [{ "name": "id", "type": "int64", "nullable": false }], "primary_key": ["id"] });
+    for table in ["ops/orders", "ops/orders_tmp", "scratch/junk"] {
+        let (status, body) = s.post(&format!("/v1/tables/main/{table}"), Some(t), columns.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, body) = s.post("/v1/tables/main/ops/orders/rows", Some(t), json!([{ "id": 1 }, { "id": 2 }])).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+async fn names(s: &TestServer, t: &str, path: &str) -> Vec<String> {
+    let (status, listed) = s.get(path, t).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let listed = listed.get("tables").unwrap_or(&listed).as_array().unwrap().clone();
+    let name = |v: &Value| match v.get("table_name") {
+        Some(table) => format!(
+            "{}.{}.{}",
+            v["catalog"].as_str().unwrap(),
+            v["schema_name"].as_str().unwrap(),
+            table.as_str().unwrap()
+        ),
+        None => v["name"].as_str().unwrap().to_owned(),
+    };
+    listed.iter().map(name).collect()
+}
+
+#[tokio::test]
+async fn a_catalog_clone_takes_the_selected_tables_in_parallel_and_rolls_back_to_nothing() {
+    let (s, ada) = setup().await;
+    let t = &ada.token;
+    catalog_of_four(&s, t).await;
+    let body = json!({ "source": "main", "destination": "stage", "exclude_schemas": ["scratch"],
+                       "exclude_tables_regex": "_tmp$", "parallel_tables": 2, "validate_after_clone": true });
+    let job = clone(&s, t, body).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let result = &job["result"];
+    let pairs: Vec<(&str, &str)> = result["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["source"].as_str().unwrap(), t["destination"].as_str().unwrap()))
+        .collect();
+    assert_eq!(pairs, [("main.crm.customers", "stage.crm.customers"), ("main.ops.orders", "stage.ops.orders")]);
+    assert_eq!(result["created_catalog"], "stage");
+    assert_eq!(result["created_schemas"], json!(["stage.crm", "stage.ops"]));
+    assert_eq!((result["rows"].as_u64(), result["parallel_tables"].as_u64()), (Some(7), Some(2)));
+    assert_eq!(result["tables"][1]["validation"]["clone_rows"], 2);
+    let progress = &job["progress"];
+    assert_eq!(progress["steps_done"], progress["steps_total"], "{job}");
+    assert_eq!(progress["bytes_read"], progress["bytes_total"]);
+    assert!(progress["steps_total"].as_u64().unwrap() >= 3, "{job}");
+    assert_eq!(names(&s, t, "/v1/catalogs/stage/schemas").await, ["crm", "ops"]);
+    assert_eq!(ordered(&s, t, "/v1/tables/stage/ops/orders").await, ordered(&s, t, "/v1/tables/main/ops/orders").await);
+    assert_eq!(ordered(&s, t, "/v1/tables/stage/crm/customers").await, ordered(&s, t, T).await);
+    let (_, lineage) = s.get("/v1/tables/stage/ops/orders/lineage", t).await;
+    assert_eq!(lineage["cloned_from"][0]["source"], "main.ops.orders", "{lineage}");
+    let (_, audit) = s.get("/v1/audit?action=table.cloned", t).await;
+    assert_eq!(audit["events"].as_array().map(Vec::len), Some(2), "{audit}");
+
+    // Cloning again finds the tables there: refused, nothing started.
+    let (status, answer) = s.post("/v1/clones", Some(t), json!({ "source": "main", "destination": "stage" })).await;
+    let message = "2 destination table(s) exist already: `stage.crm.customers`, `stage.ops.orders`";
+    assert_eq!((status, answer), (StatusCode::CONFLICT, crate::support::error(409, "Conflict", message)));
+
+    // A rollback removes the tables, then the schemas and catalog it made.
+    let rollback = format!("/v1/clones/{}/rollback", job["id"].as_str().unwrap());
+    let (status, body) = s.post(&rollback, Some(t), json!({})).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({ "removed": ["stage.crm.customers", "stage.ops.orders"] })));
+    assert_eq!(names(&s, t, "/v1/catalogs").await, ["main"]);
+    assert_eq!(ordered(&s, t, "/v1/tables/main/ops/orders").await.as_array().map(Vec::len), Some(2));
+}
+
+#[tokio::test]
+async fn a_schema_clone_dry_run_plans_and_writes_nothing_and_a_failed_one_leaves_nothing() {
+    let (s, ada) = setup().await;
+    let t = &ada.token;
+    catalog_of_four(&s, t).await;
+    let job = clone(&s, t, json!({ "source": "main.ops", "destination": "main.ops2", "dry_run": true })).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let result = &job["result"];
+    let planned: Vec<&str> =
+        result["tables"].as_array().unwrap().iter().map(|t| t["destination"].as_str().unwrap()).collect();
+    assert_eq!(planned, ["main.ops2.orders", "main.ops2.orders_tmp"]);
+    assert_eq!((result["dry_run"].as_bool(), result["rows"].as_u64()), (Some(true), Some(2)));
+    assert_eq!(result["creates_schemas"], json!(["main.ops2"]));
+    assert_eq!(result["creates_catalog"], Value::Null);
+    assert_eq!(job["progress"]["steps_total"].as_u64(), result["files"].as_u64());
+    assert_eq!(names(&s, t, "/v1/catalogs/main/schemas").await, ["crm", "ops", "scratch"]);
+
+    // A version one table never had: the job fails, no schema or table is left.
+    let job = clone(&s, t, json!({ "source": "main.ops", "destination": "main.ops2", "as_of_version": 1 })).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert!(job["error"]["message"].as_str().unwrap().starts_with("main.ops.orders_tmp: "), "{job}");
+    assert_eq!(names(&s, t, "/v1/catalogs/main/schemas").await, ["crm", "ops", "scratch"]);
+
+    // Into an existing schema, with an include pattern: only that table, no schema created.
+    let job = clone(
+        &s,
+        t,
+        json!({ "source": "main.ops", "destination": "main.scratch", "include_tables_regex": "^orders$" }),
+    )
+    .await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["result"]["created_schemas"], json!([]));
+    assert_eq!(
+        names(&s, t, "/v1/tables?catalog=main&schema=scratch").await,
+        ["main.scratch.junk", "main.scratch.orders"]
+    );
+}
+
+#[tokio::test]
+async fn bad_scope_clone_requests_are_refused_and_change_nothing() {
+    let (s, ada) = setup().await;
+    let t = &ada.token;
+    catalog_of_four(&s, t).await;
+    let scope = "must be `catalog` or `catalog.schema`, each an identifier ([A-Za-z_][A-Za-z0-9_]*)";
+    for (body, expected) in [
+        (
+            json!({ "source": "main", "destination": "stage.crm" }),
+            invalid("destination", "must name what the source names: a schema for a schema, a catalog for a catalog"),
+        ),
+        (json!({ "source": "main", "destination": "main" }), invalid("destination", "must differ from the source")),
+        (json!({ "source": "main", "destination": "a-b" }), invalid("destination", scope)),
+        (
+            json!({ "source": "main", "destination": "stage", "parallel_tables": 0 }),
+            invalid("parallel_tables", "must be 1 to 16"),
+        ),
+        (
+            json!({ "source": "main", "destination": "stage", "parallel_tables": 17 }),
+            invalid("parallel_tables", "must be 1 to 16"),
+        ),
+        (
+            json!({ "source": "main", "destination": "stage", "include_tables_regex": "(" }),
+            invalid(
+                "include_tables_regex",
+                "is not a valid regular expression: regex parse error:\n    (\n    ^\nerror: unclosed group",
+            ),
+        ),
+        (
+            json!({ "source": "main", "destination": "stage", "exclude_schemas": ["no way"] }),
+            invalid("exclude_schemas", "`no way` is not an identifier"),
+        ),
+        (
+            json!({ "source": "main.ops", "destination": "main.x", "include_schemas": ["ops"] }),
+            invalid("include_schemas", "schema filters apply to catalog clones"),
+        ),
+        (
+            json!({ "source": "main.crm.customers", "destination": "main.crm.copy", "exclude_tables_regex": "x" }),
+            invalid("source", "schema and table filters apply to schema and catalog clones"),
+        ),
+        (json!({ "source": "nope", "destination": "stage" }), missing("catalog `nope`")),
+        (json!({ "source": "main.nope", "destination": "main.x" }), missing("schema `main.nope`")),
+    ] {
+        let (status, answer) = s.post("/v1/clones", Some(t), body.clone()).await;
+        assert_eq!((status.as_u16(), &answer), (expected["statusCode"].as_u64().unwrap() as u16, &expected), "{body}");
+    }
+    let viewer = s.add_member(&ada, "vic@example.com", "viewer").await;
+    let body = json!({ "source": "main", "destination": "stage" });
+    assert_eq!(
+        s.post("/v1/clones", Some(&viewer.token), body).await,
+        (StatusCode::FORBIDDEN, forbidden("tables:create"))
+    );
+    assert_eq!(names(&s, t, "/v1/catalogs").await, ["main"]);
+    assert_eq!(s.get("/v1/jobs", t).await.1.as_array().map(Vec::len), Some(0));
+}
