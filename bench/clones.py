@@ -74,6 +74,54 @@ def clones(server, report, work: Path, table_path: Path, rows: int, repeat: int 
         report(f"shallow clone, {n:,} rows (ms)", ours(source, "SHALLOW") * 1000, {}, "< 50 ms, independent of size")
 
 
+def catalog(server, report, work: Path, tables: int = 200, repeat: int = 3):
+    """A deep clone of a catalog of `tables` small tables (100 rows each, one schema), with
+    1, 4 (the default) and 8 tables at once, against `cp -r` of the catalog's folder + `sync`;
+    each clone rolled back before the next."""
+    base = f"{server.base}/v1"
+    assert server.http.post(f"{base}/catalogs", json={"name": "many"}).status_code == 201
+    assert server.http.post(f"{base}/catalogs/many/schemas", json={"name": "s"}).status_code == 201
+    columns = {"columns": [{"name": "id", "type": "int64", "nullable": False}, {"name": "name", "type": "string"}],
+               "primary_key": ["id"]}
+    rows = [{"id": i, "name": f"n{i}"} for i in range(100)]
+    for i in range(tables):
+        table = f"{base}/tables/many/s/t{i:03}"
+        assert server.http.post(table, json=columns).status_code == 201
+        assert server.http.post(table + "/rows", json=rows).status_code == 201
+    folder = work / "server-data" / "warehouse" / server.org_id / "many"
+
+    def copy_folder() -> float:
+        target = work / "catalog-cp"
+        shutil.rmtree(target, ignore_errors=True)
+        subprocess.run(["sync"], check=True)
+        start = time.perf_counter()
+        subprocess.run(["cp", "-r", str(folder), str(target)], check=True)
+        subprocess.run(["sync"], check=True)
+        return time.perf_counter() - start
+
+    def clone(parallel: int) -> float:
+        subprocess.run(["sync"], check=True)
+        body = {"source": "many", "destination": "many_clone", "parallel_tables": parallel}
+        start = time.perf_counter()
+        res = server.http.post(f"{base}/clones", json=body)
+        assert res.status_code == 202, res.text
+        job_id = res.json()["id"]
+        while (job := server.http.get(f"{base}/jobs/{job_id}").json())["status"] in ("queued", "running"):
+            time.sleep(0.005)
+        subprocess.run(["sync"], check=True)
+        elapsed = time.perf_counter() - start
+        assert job["status"] == "succeeded" and len(job["result"]["tables"]) == tables, job
+        res = server.http.post(f"{base}/clones/{job_id}/rollback")
+        assert len(res.json()["removed"]) == tables, res.text
+        return elapsed
+
+    cp = statistics.median(copy_folder() for _ in range(repeat))
+    for parallel in (1, 4, 8):
+        took = statistics.median(clone(parallel) for _ in range(repeat))
+        report(f"deep clone, {tables}-table catalog, {parallel} at once (ms)", took * 1000, {"cp -r + sync": cp * 1000},
+               "report time and parallelism")
+
+
 def diff(server, report, table_path: Path, rows: int, repeat: int = 5):
     """A diff of two versions of the `rows`-row table that differ in 1,000 rows (one update
     of a key range): time over HTTP and the files read, against the table's file count."""

@@ -190,6 +190,7 @@ def main():
     if "clones" in groups:
         import clones
         clones.clones(server, report, work, table_path, args.rows)
+        clones.catalog(server, report, work)
         clones.diff(server, report, table_path, args.rows)
         clones.vacuum(server, report, work)
     if "bulk" in groups:

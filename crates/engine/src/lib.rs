@@ -9,6 +9,7 @@
 mod clone;
 mod coerce;
 mod commit;
+mod compare;
 mod diff;
 mod error;
 mod exec;
@@ -42,6 +43,7 @@ use std::time::Duration;
 
 pub use clone::{CloneKeep, ClonePlan, CloneProgress};
 pub use commit::Actor;
+pub use compare::{Drift, definition_drift};
 pub use diff::TableDiff;
 pub use error::{EngineError, EngineResult, Input};
 pub use history::HistoryItem;

@@ -266,6 +266,8 @@ pub struct TableMetadata {
     pub num_rows: u64,
     pub num_files: u64,
     pub file_size: u64,
+    /// Files smaller than compaction's threshold (1 MiB).
+    pub small_files: u64,
     pub columns: Vec<ColumnInfo>,
     pub primary_key: Vec<String>,
     pub partition_columns: Vec<String>,
@@ -283,6 +285,7 @@ pub fn describe(table: &DeltaTable) -> EngineResult<TableMetadata> {
     let mut num_rows = 0u64;
     let mut file_size = 0u64;
     let mut num_files = 0u64;
+    let mut small_files = 0u64;
     let mut nulls: HashMap<String, u64> = HashMap::new();
     let mut mins: HashMap<String, serde_json::Value> = HashMap::new();
     let mut maxs: HashMap<String, serde_json::Value> = HashMap::new();
@@ -290,6 +293,7 @@ pub fn describe(table: &DeltaTable) -> EngineResult<TableMetadata> {
     for file in state.log_data().iter() {
         num_files += 1;
         file_size += file.size().max(0) as u64;
+        small_files += u64::from((file.size().max(0) as u64) < crate::write::compact::SMALL_FILE_BYTES);
         num_rows += file.num_records().unwrap_or(0) as u64;
         let Some(stats) = file.stats().and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok()) else {
             stats_complete = false;
@@ -335,6 +339,7 @@ pub fn describe(table: &DeltaTable) -> EngineResult<TableMetadata> {
         num_rows,
         num_files,
         file_size,
+        small_files,
         columns,
         primary_key: primary_key(table)?,
         partition_columns: metadata.partition_columns().to_vec(),

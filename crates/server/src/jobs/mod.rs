@@ -50,14 +50,19 @@ pub enum JobKind {
     Import,
     /// The tables of a storage connection looked for and registered.
     Discovery,
-    /// A table cloned into a new one.
+    /// A table, schema or catalog cloned into a new one.
     Clone,
     /// A table's unneeded data files removed.
     Vacuum,
+    /// Two catalogs or schemas compared.
+    Compare,
+    /// A table's small files rewritten into fewer (optionally Z-ordered).
+    Optimize,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [JobKind::Import, JobKind::Discovery, JobKind::Clone, JobKind::Vacuum];
+    pub const ALL: [JobKind; 6] =
+        [JobKind::Import, JobKind::Discovery, JobKind::Clone, JobKind::Vacuum, JobKind::Compare, JobKind::Optimize];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -65,6 +70,8 @@ impl JobKind {
             JobKind::Discovery => "discovery",
             JobKind::Clone => "clone",
             JobKind::Vacuum => "vacuum",
+            JobKind::Compare => "compare",
+            JobKind::Optimize => "optimize",
         }
     }
 

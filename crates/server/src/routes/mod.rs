@@ -8,11 +8,13 @@ pub mod auth;
 pub mod catalogs;
 pub mod clones;
 pub mod columns;
+pub mod compare;
 pub mod constraints;
 pub mod diffs;
 pub mod domains;
 pub mod health;
 pub mod imports;
+pub mod inventory;
 pub mod jobs;
 pub mod maintenance;
 pub mod metrics;
@@ -39,6 +41,8 @@ pub fn router(limits: &crate::config::Limits) -> OpenApiRouter<SharedState> {
         .merge(catalogs::router())
         .merge(clones::router())
         .merge(diffs::router())
+        .merge(compare::router())
+        .merge(inventory::router())
         .merge(maintenance::router())
         .merge(tables::router())
         .merge(domains::router())

@@ -4,6 +4,7 @@
 //! operation, and render.
 
 pub mod clones;
+pub mod compare;
 pub mod domains;
 pub mod imports;
 pub mod maintenance;

@@ -1,6 +1,9 @@
 //! A catalog or a schema, and the tables in it that a request selects: what work over many
 //! tables (clones of schemas and catalogs, comparisons, statistics, search) runs over.
 
+use futures::StreamExt as _;
+use lakeward_engine::ops::table::Describe;
+use lakeward_engine::{TableMetadata, TimeTravel};
 use lakeward_meta::store::TableEntry;
 use lakeward_model::Ident;
 use regex::{Regex, RegexBuilder};
@@ -136,6 +139,24 @@ pub async fn tables(state: &AppState, org_id: Uuid, scope: &Scope, filter: &Tabl
     schemas(state, org_id, scope, filter).await?;
     let (listed, _) = state.meta.list_tables(org_id, Some(&scope.catalog), scope.schema.as_ref(), i64::MAX, 0).await?;
     Ok(listed.into_iter().filter(|t| filter.keeps(&t.table.schema, &t.table.table)).collect())
+}
+
+/// Tables described at once (each is a read of its log).
+const PARALLEL_DESCRIBES: usize = 8;
+
+/// Each table's description from its log (no data read), in the order given; a table that
+/// cannot be opened has its error.
+pub async fn describe(state: &AppState, tables: Vec<TableEntry>) -> Vec<(TableEntry, ApiResult<TableMetadata>)> {
+    let described = tables.into_iter().map(|entry| async move {
+        let described = match url::Url::parse(&entry.location) {
+            Ok(location) => {
+                state.engine.run(Describe { location, at: TimeTravel::Latest }).await.map_err(ApiError::from)
+            }
+            Err(e) => Err(ApiError::internal(e)),
+        };
+        (entry, described)
+    });
+    futures::stream::iter(described).buffered(PARALLEL_DESCRIBES).collect().await
 }
 
 #[cfg(test)]

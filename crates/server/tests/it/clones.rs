@@ -12,7 +12,7 @@ const COPY: &str = "/v1/tables/main/crm/copy";
 
 /// Acme's customers at version 3: the sample (v1), a domain on country (v2), two more rows (v3);
 /// a comment on name, a constraint.
-async fn setup() -> (TestServer, Tenant) {
+pub(crate) async fn setup() -> (TestServer, Tenant) {
     let s = TestServer::start().await;
     let ada = s.onboard("Acme", "ada@example.com").await;
     customers(&s, &ada).await;
@@ -31,7 +31,7 @@ async fn setup() -> (TestServer, Tenant) {
     (s, ada)
 }
 
-async fn clone(s: &TestServer, token: &str, body: Value) -> Value {
+pub(crate) async fn clone(s: &TestServer, token: &str, body: Value) -> Value {
     let (status, job) = s.post("/v1/clones", Some(token), body).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
     assert_eq!(job["kind"], "clone");
@@ -247,7 +247,7 @@ async fn bad_clone_requests_are_refused_and_change_nothing() {
 
 /// Next to `main.crm.customers`: `main.ops.orders` (2 rows), `main.ops.orders_tmp` and
 /// `main.scratch.junk` (empty).
-async fn catalog_of_four(s: &TestServer, t: &str) {
+pub(crate) async fn catalog_of_four(s: &TestServer, t: &str) {
     for schema in ["ops", "scratch"] {
         let (status, body) = s.post("/v1/catalogs/main/schemas", Some(t), json!({ "name": schema })).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");

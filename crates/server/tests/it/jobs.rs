@@ -199,7 +199,7 @@ async fn jobs_are_listed_newest_first_with_filters_and_a_cursor() {
     for (query, field, message) in [
         ("status=done".to_owned(), "status", statuses),
         ("status=".to_owned(), "status", statuses),
-        ("kind=cloning".to_owned(), "kind", "must be one of import, discovery, clone, vacuum"),
+        ("kind=cloning".to_owned(), "kind", "must be one of import, discovery, clone, vacuum, compare, optimize"),
         ("target=main.crm".to_owned(), "target", table),
         ("target=main.crm.a.b".to_owned(), "target", table),
         ("target=main.crm.9x".to_owned(), "target", table),

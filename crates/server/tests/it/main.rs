@@ -7,6 +7,7 @@ mod auth;
 mod body_limits;
 mod cancel;
 mod clones;
+mod compare;
 mod constraints;
 mod cross_org;
 mod data;
