@@ -82,6 +82,7 @@ events! {
     TableCloned = "table.cloned", webhook, "A table was cloned into a new table (deep or shallow).";
     CloneRolledBack = "clone.rolled_back", webhook, "The tables a clone made were removed.";
     TableVacuumed = "table.vacuumed", webhook, "Data files no retained version needs were removed from a table.";
+    TableOptimized = "table.optimized", webhook, "A table's files were rewritten into fewer (compacted or Z-ordered); its rows did not change.";
 
     RowBatchInserted = "row.batch_inserted", webhook, "Rows were inserted, by a row write or an import.";
     RowsUpserted = "rows.upserted", webhook, "Rows were inserted or updated on the primary key.";

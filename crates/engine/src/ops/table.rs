@@ -13,6 +13,7 @@ use crate::commit::{self, Actor};
 use crate::diff::TableDiff;
 use crate::error::{EngineError, EngineResult};
 use crate::history::{self, HistoryItem};
+use crate::optimize::OptimizeOutcome;
 use crate::state::EngineState;
 use crate::table::{self, TableMetadata, TableSpec, TimeTravel};
 use crate::vacuum::{StorageUse, VacuumOutcome};
@@ -346,6 +347,29 @@ impl Operation for Vacuum {
             state.forget(&self.location);
         }
         Ok(outcome)
+    }
+}
+
+/// Rewrites the table's small files into files of `target_size`, or with `zorder_by` all
+/// its files Z-ordered by those columns (see [`crate::optimize`]); with `dry_run`, only
+/// answers what it would rewrite. Writes to the table wait while it runs.
+pub struct Optimize {
+    pub location: Url,
+    pub target_size: u64,
+    pub zorder_by: Vec<String>,
+    pub dry_run: bool,
+    pub actor: Actor,
+}
+
+impl Operation for Optimize {
+    type Output = OptimizeOutcome;
+    const TIMEOUT: Timeout = Timeout::None;
+
+    async fn run(self, state: Arc<EngineState>) -> EngineResult<OptimizeOutcome> {
+        let _guard = state.lock(&self.location).await;
+        let table = state.open(&self.location, TimeTravel::Latest).await?;
+        let (size, columns) = (self.target_size, &self.zorder_by);
+        crate::optimize::optimize(&state, &self.location, &table, size, columns, self.dry_run, &self.actor).await
     }
 }
 

@@ -64,13 +64,7 @@ pub(crate) async fn if_needed(engine: &EngineState, location: &Url, delta: Delta
 /// as one commit on top of exactly that version; `None` when there is nothing to do.
 async fn compact(engine: &EngineState, location: &Url, delta: &DeltaTable) -> EngineResult<Option<u64>> {
     let snapshot = delta.snapshot()?;
-    let metadata = snapshot.metadata();
-    let configuration = metadata.configuration();
-    // Files of partitioned, column-mapped or deletion-vector tables are not plain copies
-    // of their rows: leave those tables to engines that know them.
-    let plain = metadata.partition_columns().is_empty()
-        && !crate::schema::column_mapped(metadata)
-        && configuration.get("delta.enableDeletionVectors").is_none_or(|v| v != "true");
+    let plain = rewritable(snapshot.metadata());
     let small: Vec<_> = snapshot.log_data().iter().filter(|f| (f.size().max(0) as u64) < SMALL_FILE_BYTES).collect();
     if !plain || small.len() < COMPACT_AT_SMALL_FILES {
         return Ok(None);
@@ -95,6 +89,15 @@ async fn compact(engine: &EngineState, location: &Url, delta: &DeltaTable) -> En
     Ok(Some(version))
 }
 
+/// Whether the table's files are plain copies of its rows that can be rewritten; files of
+/// partitioned, column-mapped or deletion-vector tables are not: those are left to engines
+/// that know them.
+pub(crate) fn rewritable(metadata: &deltalake::kernel::Metadata) -> bool {
+    metadata.partition_columns().is_empty()
+        && !crate::schema::column_mapped(metadata)
+        && metadata.configuration().get("delta.enableDeletionVectors").is_none_or(|v| v != "true")
+}
+
 /// The rows of one data file (its path as the log has it) in `schema` (see [`conformed`]).
 pub(crate) async fn read_data_file(
     store: &Arc<dyn object_store::ObjectStore>,
@@ -115,7 +118,7 @@ pub(crate) async fn read_data_file(
 
 /// A file's rows in the table's current schema: columns by name (a column added since the
 /// file was written reads as nulls), each cast to the table's type.
-fn conformed(batch: &RecordBatch, schema: &arrow::datatypes::SchemaRef) -> EngineResult<RecordBatch> {
+pub(crate) fn conformed(batch: &RecordBatch, schema: &arrow::datatypes::SchemaRef) -> EngineResult<RecordBatch> {
     let columns = schema
         .fields()
         .iter()

@@ -1,4 +1,4 @@
-//! Table maintenance: vacuum (as a job) and storage metrics.
+//! Table maintenance: vacuum and optimize (as jobs) and storage metrics.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -20,7 +20,7 @@ use crate::table_access::{self, TablePath};
 const DEFAULT_RETENTION_HOURS: u64 = 168;
 
 pub fn router() -> OpenApiRouter<SharedState> {
-    OpenApiRouter::new().routes(routes!(vacuum_table)).routes(routes!(storage_metrics))
+    OpenApiRouter::new().routes(routes!(vacuum_table)).routes(routes!(optimize_table)).routes(routes!(storage_metrics))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -58,6 +58,58 @@ pub async fn vacuum_table(
     }
     let t = table_access::resolve(&state, &principal, &path, Action::TablesModify).await?;
     let job = services::maintenance::vacuum(&state, request, principal, t, retention_hours, body.dry_run).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(job.into())))
+}
+
+/// The target size of an optimize's files: the table's own by default (3 MiB), 1 MiB to 1 GiB.
+const DEFAULT_TARGET_SIZE: u64 = 3 << 20;
+const TARGET_SIZES: std::ops::RangeInclusive<u64> = (1 << 20)..=(1 << 30);
+const MAX_ZORDER_COLUMNS: usize = 8;
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizeRequest {
+    /// Files under this size are compacted into files of about it (bytes, 1 MiB to 1 GiB;
+    /// default 3 MiB, the size Lakeward writes).
+    pub target_size_bytes: Option<u64>,
+    /// Rewrite every file with rows ordered along a Z-order curve of these columns (1 to 8),
+    /// so lookups on any of them skip most files.
+    #[serde(default)]
+    pub zorder_by: Vec<String>,
+    /// Answer what would be rewritten (files, bytes, rows, paths); rewrite nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// Rewrites the table's small files into files of the target size, or with `zorder_by`
+/// all its files Z-ordered (`tables:modify`), as a job; no row changes, history and time
+/// travel stay. Writes to the table wait while it runs. The result counts the files,
+/// bytes and rows rewritten and the files written.
+#[utoipa::path(post, path = "/v1/tables/{catalog}/{schema}/{table}/optimize", tag = "tables", security(("bearer" = [])),
+    params(TablePath), request_body = OptimizeRequest, responses((status = 202, body = JobResponse),
+        (status = 409, description = "A partitioned, column-mapped or deletion-vector table")))]
+pub async fn optimize_table(
+    State(state): State<SharedState>,
+    request: RequestMeta,
+    Auth(principal): Auth,
+    Path(path): Path<TablePath>,
+    Json(body): Json<OptimizeRequest>,
+) -> ApiResult<(StatusCode, axum::Json<JobResponse>)> {
+    let target_size = body.target_size_bytes.unwrap_or(DEFAULT_TARGET_SIZE);
+    if !TARGET_SIZES.contains(&target_size) {
+        return Err(ApiError::invalid_field("target_size_bytes", "must be 1048576 (1 MiB) to 1073741824 (1 GiB)"));
+    }
+    if body.zorder_by.len() > MAX_ZORDER_COLUMNS {
+        return Err(ApiError::invalid_field("zorder_by", format!("at most {MAX_ZORDER_COLUMNS} columns")));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twice) = body.zorder_by.iter().find(|c| !seen.insert(c.as_str())) {
+        return Err(ApiError::invalid_field("zorder_by", format!("names `{twice}` twice")));
+    }
+    let t = table_access::resolve(&state, &principal, &path, Action::TablesModify).await?;
+    let options =
+        services::maintenance::OptimizeOptions { target_size, zorder_by: body.zorder_by, dry_run: body.dry_run };
+    let job = services::maintenance::optimize(&state, request, principal, t, options).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(job.into())))
 }
 

@@ -41,6 +41,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/tables/{catalog}/{schema}/{table}/lineage"),
     ("get", "/v1/tables/{catalog}/{schema}/{table}/diff"),
     ("post", "/v1/tables/{catalog}/{schema}/{table}/vacuum"),
+    ("post", "/v1/tables/{catalog}/{schema}/{table}/optimize"),
     ("get", "/v1/tables/{catalog}/{schema}/{table}/storage-metrics"),
     ("post", "/v1/webhooks"),
     ("get", "/v1/webhooks"),

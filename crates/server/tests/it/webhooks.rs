@@ -407,6 +407,7 @@ const SUBSCRIBABLE: &[&str] = &[
     "table.cloned",
     "clone.rolled_back",
     "table.vacuumed",
+    "table.optimized",
     "row.batch_inserted",
     "rows.upserted",
     "rows.updated",
