@@ -44,6 +44,63 @@ pub struct TableDiff {
     pub rows: Vec<Box<RawValue>>,
 }
 
+impl TableDiff {
+    /// `differences` as CSV, one line per changed value: `change`, the key's columns, then
+    /// `column`, `old`, `new`. A changed row has a line per column that changed; an added
+    /// or removed row one line, its whole row as a JSON object in `new` or `old`. Key
+    /// values are written as text, `old` and `new` as JSON (so `null` and `"null"` differ).
+    pub fn csv(&self, differences: &[Box<RawValue>]) -> String {
+        let mut out = String::new();
+        let header =
+            std::iter::once("change").chain(self.key.iter().map(String::as_str)).chain(["column", "old", "new"]);
+        csv_line(&mut out, header.map(str::to_owned));
+        for difference in differences {
+            let Ok(d) = serde_json::from_str::<Value>(difference.get()) else { continue };
+            let change = d["change"].as_str().unwrap_or_default().to_owned();
+            let key: Vec<String> = self.key.iter().map(|k| plain(&d["key"][k])).collect();
+            let line = |column: &str, old: String, new: String| {
+                std::iter::once(change.clone()).chain(key.iter().cloned()).chain([column.to_owned(), old, new])
+            };
+            match d["columns"].as_object() {
+                Some(columns) => {
+                    for (column, values) in columns {
+                        csv_line(&mut out, line(column, values["old"].to_string(), values["new"].to_string()));
+                    }
+                }
+                None if change == "added" => csv_line(&mut out, line("", String::new(), d["row"].to_string())),
+                None => csv_line(&mut out, line("", d["row"].to_string(), String::new())),
+            }
+        }
+        out
+    }
+}
+
+/// A key value as text: strings without quotes, null as nothing.
+fn plain(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// One CSV record (RFC 4180: fields with a comma, quote or line break are quoted).
+fn csv_line(out: &mut String, fields: impl Iterator<Item = String>) {
+    for (i, field) in fields.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        if field.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&field.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(&field);
+        }
+    }
+    out.push_str("\r\n");
+}
+
 /// The differences from `before` to `after` (two states of one table).
 pub(crate) async fn diff_versions(
     state: &EngineState,

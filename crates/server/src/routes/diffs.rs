@@ -64,7 +64,9 @@ pub struct DiffResponse {
 
 /// Added, removed and changed rows between two versions (`tables:read`), or from another
 /// table (`against`) to this one, matched by primary key. `Accept: application/x-ndjson`
-/// answers one difference per line instead.
+/// answers one difference per line instead; `Accept: text/csv` one changed value per line
+/// (`change`, the key's columns, `column`, `old`, `new`; added and removed rows whole, as
+/// JSON, in `new` or `old`).
 #[utoipa::path(get, path = "/v1/tables/{catalog}/{schema}/{table}/diff", tag = "tables", security(("bearer" = [])),
     params(TablePath, DiffQuery), responses((status = 200, body = DiffResponse)))]
 pub async fn table_diff(
@@ -95,13 +97,17 @@ pub async fn table_diff(
         None => t.location.clone(),
     };
     let diff = Diff { from_location, from: at(query.from_version), location: t.location, to: at(query.to_version) };
-    let d = state.engine.run(diff).await?;
-    let page: Vec<Box<serde_json::value::RawValue>> = d.rows.into_iter().skip(offset).take(limit).collect();
-    let ndjson = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.split(',').any(|t| t.trim().starts_with("application/x-ndjson")));
-    if ndjson {
+    let mut d = state.engine.run(diff).await?;
+    let page: Vec<Box<serde_json::value::RawValue>> =
+        std::mem::take(&mut d.rows).into_iter().skip(offset).take(limit).collect();
+    let accepts = |media: &str| {
+        let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        accept.split(',').any(|t| t.trim().starts_with(media))
+    };
+    if accepts("text/csv") {
+        return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], d.csv(&page)).into_response());
+    }
+    if accepts("application/x-ndjson") {
         let mut body = String::new();
         for row in &page {
             body.push_str(row.get());

@@ -212,3 +212,36 @@ async fn a_table_diffs_against_another_with_the_same_key() {
     let (status, _) = s.get(&format!("{T}/diff?against=main.crm.copy"), &bob.token).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_diff_as_csv_has_a_line_per_changed_value() {
+    let (s, ada) = crate::data::acme_with_sample().await;
+    let t = &ada.token;
+    let rename = json!({ "name": "A, \"quoted\"", "country": null });
+    assert_eq!(s.call(Method::PATCH, &format!("{T}/rows?id=eq.1"), Some(t), Some(rename)).await.0, StatusCode::OK);
+    assert_eq!(s.call(Method::DELETE, &format!("{T}/rows?id=eq.2"), Some(t), None).await.0, StatusCode::OK);
+    assert_eq!(crate::data::insert(&s, t, json!([{ "id": 4, "name": "Dee" }])).await.0, StatusCode::CREATED);
+    let (_, all) = s.get(&format!("{T}/diff?from_version=1"), t).await;
+    let res = s
+        .client
+        .get(s.url(&format!("{T}/diff?from_version=1")))
+        .bearer_auth(t)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    let quoted = |v: &Value| format!("\"{}\"", v.to_string().replace('"', "\"\""));
+    let removed = &all["differences"][1]["row"];
+    let added = &all["differences"][2]["row"];
+    let expected = format!(
+        "change,id,column,old,new\r\n\
+         changed,1,country,\"\"\"DE\"\"\",null\r\n\
+         changed,1,name,\"\"\"Ada\"\"\",\"\"\"A, \\\"\"quoted\\\"\"\"\"\"\r\n\
+         removed,2,,{},\r\n\
+         added,4,,,{}\r\n",
+        quoted(removed),
+        quoted(added)
+    );
+    assert_eq!(res.text().await.unwrap(), expected, "{all}");
+}
