@@ -416,3 +416,34 @@ async fn bad_scope_clone_requests_are_refused_and_change_nothing() {
     assert_eq!(names(&s, t, "/v1/catalogs").await, ["main"]);
     assert_eq!(s.get("/v1/jobs", t).await.1.as_array().map(Vec::len), Some(0));
 }
+
+/// A catalog clone cancelled right after it started: the job ends cancelled and nothing of
+/// it is left, neither tables nor the catalog it made.
+#[tokio::test]
+async fn a_cancelled_catalog_clone_leaves_nothing() {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    let t = &ada.token;
+    namespace(&s, &ada).await;
+    let columns = json!({ "columns": [{ "name": "id", "type": "int64", "nullable": false }] });
+    for i in 0..30 {
+        let table = format!("/v1/tables/main/crm/t{i:02}");
+        assert_eq!(s.post(&table, Some(t), columns.clone()).await.0, StatusCode::CREATED);
+        assert_eq!(s.post(&format!("{table}/rows"), Some(t), json!([{ "id": i }])).await.0, StatusCode::CREATED);
+    }
+    let body = json!({ "source": "main", "destination": "stage", "parallel_tables": 1 });
+    let (status, job) = s.post("/v1/clones", Some(t), body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let id = job["id"].as_str().unwrap();
+    let (status, _) = s.call(Method::DELETE, &format!("/v1/jobs/{id}"), Some(t), None).await;
+    assert!(status.is_success(), "{status}");
+    let job = finished(&s, t, &job).await;
+    assert_eq!(job["status"], "cancelled", "{job}");
+    assert_eq!(names(&s, t, "/v1/catalogs").await, ["main"]);
+    let (_, listed) = s.get("/v1/tables", t).await;
+    assert_eq!(listed["total"], 30, "only the sources: {listed}");
+    let warehouse = s.data_dir().join("warehouse").join(&ada.org_id);
+    assert!(!warehouse.join("stage").exists() || std::fs::read_dir(warehouse.join("stage")).unwrap().flatten().all(|schema| {
+        std::fs::read_dir(schema.path()).map(|mut tables| tables.next().is_none()).unwrap_or(true)
+    }), "no table folder left");
+}
