@@ -443,7 +443,11 @@ async fn a_cancelled_catalog_clone_leaves_nothing() {
     let (_, listed) = s.get("/v1/tables", t).await;
     assert_eq!(listed["total"], 30, "only the sources: {listed}");
     let warehouse = s.data_dir().join("warehouse").join(&ada.org_id);
-    assert!(!warehouse.join("stage").exists() || std::fs::read_dir(warehouse.join("stage")).unwrap().flatten().all(|schema| {
-        std::fs::read_dir(schema.path()).map(|mut tables| tables.next().is_none()).unwrap_or(true)
-    }), "no table folder left");
+    assert!(
+        !warehouse.join("stage").exists()
+            || std::fs::read_dir(warehouse.join("stage")).unwrap().flatten().all(|schema| {
+                std::fs::read_dir(schema.path()).map(|mut tables| tables.next().is_none()).unwrap_or(true)
+            }),
+        "no table folder left"
+    );
 }

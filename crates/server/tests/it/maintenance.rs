@@ -171,12 +171,11 @@ async fn bad_optimize_requests_are_refused_and_change_nothing() {
 }
 
 /// Inserts racing a vacuum that keeps nothing older: every acknowledged row is there after,
-/// and the latest version reads whole (no file it names was removed).
+/// and the latest version reads whole (a file it names that was removed would fail the read).
 #[tokio::test]
 async fn a_vacuum_racing_inserts_loses_no_file() {
     let (s, ada) = acme_with_sample().await;
     let t = &ada.token;
-    let folder = s.data_dir().join("warehouse").join(&ada.org_id).join("main").join("crm").join("customers");
     let inserts = (100..120).map(|id| {
         let s = &s;
         async move { insert(s, t, json!([{ "id": id, "name": "racer" }])).await.0 }
@@ -188,12 +187,7 @@ async fn a_vacuum_racing_inserts_loses_no_file() {
     let rows = all_rows(&s, t, None).await;
     assert_eq!(rows.as_array().map(Vec::len), Some(23), "3 + 20 rows");
     let after = metrics(&s, t).await;
-    let on_disk = std::fs::read_dir(&folder)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "parquet"))
-        .count();
-    assert!(on_disk as u64 >= after["active_files"].as_u64().unwrap(), "every active file is on disk: {after}");
+    assert_eq!(after["vacuumable_files"], 0, "{after}");
     // Once more with nothing racing: only the active files stay.
     vacuum(&s, t, json!({ "retention_hours": 0, "force": true })).await;
     assert_eq!(all_rows(&s, t, None).await, rows);
