@@ -1,8 +1,8 @@
-//! The metadata store: one SQL database (SQLite by default) behind portable queries.
+//! The metadata store: one SQL database (SQLite by default, or PostgreSQL) behind portable queries.
 //!
 //! Queries go through sqlx's `Any` driver with `$n` placeholders and only portable types
-//! (TEXT, BIGINT), so a PostgreSQL URL can be added by enabling its driver and nothing
-//! that calls [`MetaStore`] changes.
+//! (TEXT, BIGINT), so the same queries run on SQLite and PostgreSQL and nothing that calls
+//! [`MetaStore`] knows which it is.
 
 mod api_keys;
 mod audit;
@@ -58,18 +58,92 @@ pub type MetaResult<T> = Result<T, MetaError>;
 #[derive(Clone)]
 pub struct MetaStore {
     pool: AnyPool,
+    backend: Backend,
 }
 
+/// The databases the store runs on. Queries are portable (`$n` placeholders, TEXT and
+/// BIGINT columns); where the two must differ, code asks [`MetaStore::backend`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of(url: &str) -> anyhow::Result<Backend> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            anyhow::bail!("unsupported metadata database URL scheme (supported: sqlite:, postgres://)")
+        }
+    }
+}
+
+/// Applies one migration unless it was, in a transaction of its own on `conn`. On SQLite
+/// the transaction takes the write lock at once (`BEGIN IMMEDIATE`), so that two processes
+/// starting together wait for each other instead of both reading "not applied".
+async fn apply_migration(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    version: i64,
+    sql: &str,
+) -> anyhow::Result<()> {
+    conn.execute(if backend == Backend::Sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" }).await?;
+    let applied = async {
+        let done: Option<i64> = sqlx::query_scalar("SELECT version FROM lakeward_migrations WHERE version = $1")
+            .bind(version)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if done.is_some() {
+            return anyhow::Ok(());
+        }
+        // Comments go first: they may contain `;`.
+        let without_comments: String =
+            sql.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
+        for statement in without_comments.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            conn.execute(sqlx::AssertSqlSafe(statement.to_owned())).await?;
+        }
+        sqlx::query("INSERT INTO lakeward_migrations (version, applied_at) VALUES ($1, $2)")
+            .bind(version)
+            .bind(now_ms())
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+    .await;
+    match applied {
+        Ok(()) => {
+            conn.execute("COMMIT").await?;
+            Ok(())
+        }
+        Err(e) => {
+            let _ = conn.execute("ROLLBACK").await;
+            Err(e)
+        }
+    }
+}
+
+/// The key of the PostgreSQL advisory lock migrations run under ("lakeward" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6c_616b_6577_6172;
+
 impl MetaStore {
-    /// Connects to `url` (`sqlite://path?mode=rwc`) and brings the schema up to date.
+    /// Connects to `url` (`sqlite://path?mode=rwc`, or `postgres://user:password@host/db`)
+    /// and brings the schema up to date.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let store = Self::open(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects to `url` without touching the schema; [`MetaStore::migrate`] updates it.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
-        let is_sqlite = url.starts_with("sqlite:");
-        anyhow::ensure!(is_sqlite, "unsupported metadata database URL scheme (supported: sqlite:)");
-        let pool = AnyPoolOptions::new()
+        let backend = Backend::of(url)?;
+        let options = match backend {
             // SQLite has one writer at a time; a small pool avoids lock thrash.
-            .max_connections(8)
-            .after_connect(|conn, _| {
+            Backend::Sqlite => AnyPoolOptions::new().max_connections(8).after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute("PRAGMA foreign_keys = ON").await?;
                     conn.execute("PRAGMA busy_timeout = 10000").await?;
@@ -77,41 +151,53 @@ impl MetaStore {
                     conn.execute("PRAGMA synchronous = NORMAL").await?;
                     Ok(())
                 })
-            })
-            .connect(url)
-            .await?;
-        let store = Self { pool };
-        store.migrate().await?;
-        Ok(store)
+            }),
+            // Each replica holds at most this many connections (PostgreSQL's default limit
+            // is 100 in all).
+            Backend::Postgres => AnyPoolOptions::new().max_connections(16),
+        };
+        let pool = options.acquire_timeout(std::time::Duration::from_secs(10)).connect(url).await?;
+        Ok(Self { pool, backend })
     }
 
-    async fn migrate(&self) -> anyhow::Result<()> {
-        self.pool
-            .execute("CREATE TABLE IF NOT EXISTS lakeward_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-            .await?;
-        for (version, sql) in MIGRATIONS {
-            let mut tx = self.pool.begin().await?;
-            let applied: Option<i64> = sqlx::query_scalar("SELECT version FROM lakeward_migrations WHERE version = $1")
-                .bind(version)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if applied.is_some() {
-                continue;
-            }
-            // Comments go first: they may contain `;`.
-            let without_comments: String =
-                sql.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
-            for statement in without_comments.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-                tx.execute(sqlx::AssertSqlSafe(statement.to_owned())).await?;
-            }
-            sqlx::query("INSERT INTO lakeward_migrations (version, applied_at) VALUES ($1, $2)")
-                .bind(version)
-                .bind(now_ms())
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies the migrations not yet applied, each in its own transaction. On PostgreSQL
+    /// an advisory lock makes replicas that start together apply them once, one after
+    /// the other; on SQLite the database's own write lock does.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        if self.backend == Backend::Postgres {
+            conn.execute(sqlx::AssertSqlSafe(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))).await?;
         }
-        Ok(())
+        // Under the lock: PostgreSQL's IF NOT EXISTS does not hold against a racing create.
+        let mut applied = conn
+            .execute("CREATE TABLE IF NOT EXISTS lakeward_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+            .await
+            .map(|_| ())
+            .map_err(anyhow::Error::from);
+        for (version, sql) in MIGRATIONS {
+            if applied.is_err() {
+                break;
+            }
+            applied = apply_migration(&mut conn, self.backend, *version, sql).await;
+        }
+        if self.backend == Backend::Postgres {
+            conn.execute(sqlx::AssertSqlSafe(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))).await?;
+        }
+        applied
+    }
+
+    /// The migrations applied so far, and how many there are.
+    pub async fn migration_status(&self) -> anyhow::Result<(Vec<i64>, usize)> {
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM lakeward_migrations ORDER BY version")
+            .fetch_all(&self.pool)
+            .await
+            .unwrap_or_default();
+        Ok((applied, MIGRATIONS.len()))
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {

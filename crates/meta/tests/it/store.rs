@@ -3,17 +3,10 @@ use lakeward_meta::access::{Role, ScopeSet};
 use lakeward_meta::store::{ApiKeyUpdate, AuditFilter, NewApiKey, NewAuditEvent, UserStatus};
 use lakeward_meta::{EventKind, MetaError, MetaStore};
 
-async fn store() -> (tempfile::TempDir, MetaStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("meta.db").display());
-    let store = MetaStore::connect(&url).await.unwrap();
-    (dir, store)
-}
+use crate::{Db, fresh_url, store};
 
-#[tokio::test]
-async fn migrations_are_applied_once_and_reopening_keeps_data() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("meta.db").display());
+pub async fn migrations_are_applied_once_and_reopening_keeps_data(db: Db) {
+    let (_dir, url) = fresh_url(db).await;
     let first = MetaStore::connect(&url).await.unwrap();
     first.create_organisation("Acme", "a@acme.test", "h").await.unwrap();
     drop(first);
@@ -21,9 +14,8 @@ async fn migrations_are_applied_once_and_reopening_keeps_data() {
     assert_eq!(again.count_organisations().await.unwrap(), 1);
 }
 
-#[tokio::test]
-async fn an_organisation_keeps_at_least_one_active_admin() {
-    let (_dir, store) = store().await;
+pub async fn an_organisation_keeps_at_least_one_active_admin(db: Db) {
+    let (_dir, store) = store(db).await;
     let (org, admin) = store.create_organisation("Acme", "Admin@Acme.test", "h").await.unwrap();
     assert_eq!(admin.email, "admin@acme.test");
     assert!(matches!(store.set_role(org.id, admin.id, Role::Viewer).await, Err(MetaError::LastAdmin)));
@@ -45,18 +37,16 @@ async fn an_organisation_keeps_at_least_one_active_admin() {
     assert!(matches!(store.delete_user(other.id, second.id).await, Err(MetaError::NotFound)));
 }
 
-#[tokio::test]
-async fn emails_are_unique_across_organisations() {
-    let (_dir, store) = store().await;
+pub async fn emails_are_unique_across_organisations(db: Db) {
+    let (_dir, store) = store(db).await;
     let (org, _) = store.create_organisation("Acme", "a@acme.test", "h").await.unwrap();
     assert!(matches!(store.create_organisation("Other", "A@acme.test", "h").await, Err(MetaError::Conflict(_))));
     assert!(matches!(store.create_user(org.id, "a@ACME.test", Role::Viewer, None).await, Err(MetaError::Conflict(_))));
     assert_eq!(store.count_organisations().await.unwrap(), 1, "the failed onboarding left nothing behind");
 }
 
-#[tokio::test]
-async fn invitations_are_redeemed_once_and_expire() {
-    let (_dir, store) = store().await;
+pub async fn invitations_are_redeemed_once_and_expire(db: Db) {
+    let (_dir, store) = store(db).await;
     let (org, _) = store.create_organisation("Acme", "a@acme.test", "h").await.unwrap();
     let invited = store.create_user(org.id, "new@acme.test", Role::Editor, None).await.unwrap();
     store.create_invite(invited.id, org.id, "tok", Utc::now() + Duration::days(1)).await.unwrap();
@@ -69,9 +59,8 @@ async fn invitations_are_redeemed_once_and_expire() {
     assert!(store.accept_invite("old", "pw").await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn api_keys_names_updates_and_revocation() {
-    let (_dir, store) = store().await;
+pub async fn api_keys_names_updates_and_revocation(db: Db) {
+    let (_dir, store) = store(db).await;
     let (org, admin) = store.create_organisation("Acme", "a@acme.test", "h").await.unwrap();
     let scopes = ScopeSet::parse(["tables:read"]).unwrap();
     let new = |hash: &'static str, name: &'static str| NewApiKey {
@@ -110,9 +99,8 @@ async fn api_keys_names_updates_and_revocation() {
     store.create_api_key(new("h3", "ci2")).await.unwrap();
 }
 
-#[tokio::test]
-async fn audit_events_filter_and_paginate_per_organisation() {
-    let (_dir, store) = store().await;
+pub async fn audit_events_filter_and_paginate_per_organisation(db: Db) {
+    let (_dir, store) = store(db).await;
     let (org, admin) = store.create_organisation("Acme", "a@acme.test", "h").await.unwrap();
     let (other, _) = store.create_organisation("Other", "o@other.test", "h").await.unwrap();
     for i in 0..5 {
@@ -160,10 +148,9 @@ async fn audit_events_filter_and_paginate_per_organisation() {
     assert_eq!(store.list_audit(org.id, &window, 50, 0).await.unwrap().total, 3);
 }
 
-#[tokio::test]
-async fn jobs_record_progress_and_a_restart_fails_the_running_ones() {
+pub async fn jobs_record_progress_and_a_restart_fails_the_running_ones(db: Db) {
     use lakeward_meta::store::{JobEnd, JobFilter, JobProgress, JobTotals, NewJob};
-    let (_dir, store) = store().await;
+    let (_dir, store) = store(db).await;
     let (org, user) = store.create_organisation("Acme", "a@acme.test", "h").await.unwrap();
     let instance = uuid::Uuid::now_v7();
     let new = |target: &'static str| NewJob {
@@ -238,4 +225,17 @@ async fn jobs_record_progress_and_a_restart_fails_the_running_ones() {
     let by_target = JobFilter { target: Some("main.crm.a".into()), ..Default::default() };
     assert_eq!(ids(store.list_jobs(org.id, &by_target, 10).await.unwrap()), [done.id]);
     assert!(store.list_jobs(other.id, &all, 10).await.unwrap().is_empty());
+}
+
+/// Replicas starting together on one new database: each connects, the migrations are
+/// applied once each.
+pub async fn migrations_racing_at_start_up_apply_once(db: Db) {
+    let (_dir, url) = fresh_url(db).await;
+    let starts = (0..4).map(|_| MetaStore::connect(&url));
+    for started in futures::future::join_all(starts).await {
+        started.unwrap();
+    }
+    let store = MetaStore::connect(&url).await.unwrap();
+    let (applied, known) = store.migration_status().await.unwrap();
+    assert_eq!(applied, (1..=known as i64).collect::<Vec<_>>());
 }
