@@ -14,7 +14,9 @@ fi
 # The S3 (moto) and Azure (Azurite) emulators on loopback, installed and started here;
 # the storage tests need them, and stopping them is left to the end of this script.
 eval "$(scripts/emulators.sh start)"
-trap 'scripts/emulators.sh stop >/dev/null 2>&1 || true' EXIT
+# PostgreSQL from Debian's packages on loopback, for the metadata-store tests on PostgreSQL.
+eval "$(scripts/postgres.sh start)"
+trap 'scripts/emulators.sh stop >/dev/null 2>&1 || true; scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 
 cargo nextest run --workspace --no-fail-fast "$@"
 
@@ -25,6 +27,10 @@ AWS_ENDPOINT_URL="$LAKEWARD_TEST_S3_ENDPOINT" AWS_ALLOW_HTTP=true AWS_REGION="$L
     AWS_ACCESS_KEY_ID="$LAKEWARD_TEST_S3_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$LAKEWARD_TEST_S3_SECRET_ACCESS_KEY" \
     LAKEWARD_TEST_WAREHOUSE="s3://$LAKEWARD_TEST_S3_BUCKET/warehouse-tests" \
     cargo nextest run --workspace --no-fail-fast -E "package(lakeward-server) and ($(sed 's/.*/(&)/' scripts/s3-warehouse-tests.txt | paste -sd'|' | sed 's/|/ or /g'))"
+
+# The server's tests a second time with their metadata on PostgreSQL (each test server on
+# a database of its own): every endpoint behaves as on SQLite.
+LAKEWARD_TEST_METADATA_URL="$LAKEWARD_TEST_POSTGRES_URL" cargo nextest run -p lakeward-server --no-fail-fast
 
 # Interop: the binary the Rust tests just built, and pinned Python clients in a venv.
 # Built with the tests' selection (`--workspace --tests`), so that it shares their feature

@@ -22,6 +22,9 @@ pub enum Command {
     Serve,
     /// Print the resolved configuration as JSON (the secret is never printed).
     Config,
+    /// Apply the metadata database's pending migrations and exit (for deployments that
+    /// start replicas with --migrate-on-start false).
+    Migrate,
     /// Set up organisations, users and API keys offline, against the data directory.
     #[command(subcommand)]
     Admin(admin::AdminCommand),

@@ -36,6 +36,13 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", settings::describe(&config));
             Ok(())
         }
+        Command::Migrate => {
+            let meta = lakeward_meta::MetaStore::open(&config.database_url).await?;
+            let (before, known) = meta.migration_status().await?;
+            meta.migrate().await?;
+            println!("metadata migrations: {known} applied ({} new)", known - before.len());
+            Ok(())
+        }
         Command::Admin(command) => admin::run(&config, command).await,
     }
 }

@@ -54,9 +54,15 @@ pub struct ConfigArgs {
     /// service [default: file://<data-dir>/warehouse/]
     #[arg(long, env = "LAKEWARD_WAREHOUSE", global = true)]
     pub warehouse: Option<String>,
-    /// Metadata database URL [default: sqlite://<data-dir>/lakeward.db]
-    #[arg(long, env = "LAKEWARD_DATABASE_URL", global = true)]
+    /// Metadata database URL: `sqlite://<path>?mode=rwc` or
+    /// `postgres://user:password@host:port/database` (replicas share one PostgreSQL);
+    /// LAKEWARD_DATABASE_URL is read too [default: sqlite://<data-dir>/lakeward.db]
+    #[arg(long = "metadata-url", visible_alias = "database-url", env = "LAKEWARD_METADATA_URL", global = true)]
     pub database_url: Option<String>,
+    /// Apply pending metadata migrations at start-up; with false, `lakeward serve` refuses
+    /// to start on an outdated database and `lakeward migrate` applies them [default: true]
+    #[arg(long, env = "LAKEWARD_MIGRATE_ON_START", global = true)]
+    pub migrate_on_start: Option<bool>,
     /// Server secret (at least 32 characters) keying API-key hashes and session tokens [default: generated once into <data-dir>/secret.key]
     #[arg(long, env = "LAKEWARD_SECRET", global = true, hide_env_values = true)]
     pub secret: Option<String>,
@@ -120,7 +126,9 @@ struct FileConfig {
     flight_tls_cert: Option<PathBuf>,
     flight_tls_key: Option<PathBuf>,
     warehouse: Option<String>,
+    #[serde(alias = "metadata_url")]
     database_url: Option<String>,
+    migrate_on_start: Option<bool>,
     secret: Option<String>,
     allow_signup: Option<bool>,
     session_ttl_secs: Option<u64>,
@@ -188,6 +196,7 @@ pub fn resolve(args: &ConfigArgs) -> anyhow::Result<ServerConfig> {
     let database_url = args
         .database_url
         .clone()
+        .or_else(|| std::env::var("LAKEWARD_DATABASE_URL").ok())
         .or(file.database_url)
         .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("lakeward.db").display()));
     let secret = match args.secret.clone().or(file.secret) {
@@ -273,6 +282,7 @@ pub fn resolve(args: &ConfigArgs) -> anyhow::Result<ServerConfig> {
         data_dir,
         warehouse,
         database_url,
+        migrate_on_start: args.migrate_on_start.or(file.migrate_on_start).unwrap_or(true),
         secret,
         allow_signup: args.allow_signup.or(file.allow_signup).unwrap_or(false),
         session_ttl: Duration::from_secs(args.session_ttl_secs.or(file.session_ttl_secs).unwrap_or(3600)),
@@ -318,7 +328,8 @@ pub fn describe(config: &ServerConfig) -> serde_json::Value {
         "flight_tls": config.flight_tls.is_some(),
         "data_dir": config.data_dir.display().to_string(),
         "warehouse": config.warehouse.root().as_str(),
-        "database_url": config.database_url,
+        "database_url": without_password(&config.database_url),
+        "migrate_on_start": config.migrate_on_start,
         "allow_signup": config.allow_signup,
         "session_ttl_secs": config.session_ttl.as_secs(),
         "invite_ttl_secs": config.invite_ttl.as_secs(),
@@ -340,4 +351,15 @@ pub fn describe(config: &ServerConfig) -> serde_json::Value {
             "allow_private_targets": config.webhooks.allow_private_targets,
         },
     })
+}
+
+/// A database URL with its password, if any, masked: `describe` never prints a secret.
+fn without_password(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => raw.to_owned(),
+    }
 }

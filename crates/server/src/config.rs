@@ -20,6 +20,9 @@ pub struct ServerConfig {
     pub warehouse: Warehouse,
     /// `sqlite://<path>?mode=rwc`.
     pub database_url: String,
+    /// Apply pending metadata migrations at start-up (else refuse to start on an outdated
+    /// database: `lakeward migrate` applies them).
+    pub migrate_on_start: bool,
     pub secret: ServerSecret,
     /// Whether anyone may onboard a new organisation once one exists.
     pub allow_signup: bool,

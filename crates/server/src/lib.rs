@@ -114,9 +114,26 @@ impl RunningServer {
     }
 }
 
+/// The metadata store, its schema brought up to date, or (without `migrate_on_start`)
+/// checked to be.
+async fn open_metadata(config: &ServerConfig) -> anyhow::Result<MetaStore> {
+    if config.migrate_on_start {
+        return MetaStore::connect(&config.database_url).await;
+    }
+    let meta = MetaStore::open(&config.database_url).await?;
+    let (applied, known) = meta.migration_status().await?;
+    anyhow::ensure!(
+        applied.len() == known,
+        "the metadata database has {} of {known} migrations applied: run `lakeward migrate` first \
+         (or start with --migrate-on-start true)",
+        applied.len()
+    );
+    Ok(meta)
+}
+
 /// Opens the metadata store, binds the listener and starts serving.
 pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
-    let meta = MetaStore::connect(&config.database_url).await?;
+    let meta = open_metadata(&config).await?;
     // No lease tells yet whether another process still runs a job: every job left queued or
     // running is one a previous run of this server could not finish.
     let interrupted = meta.fail_interrupted_jobs().await?;

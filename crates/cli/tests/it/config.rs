@@ -140,3 +140,28 @@ fn serve_help_documents_every_option() {
         assert!(help.contains(&env), "{env} missing");
     }
 }
+
+/// With `--migrate-on-start false` the server refuses an outdated database and names the
+/// command that updates it; `lakeward migrate` applies the migrations once.
+#[test]
+fn migrations_apply_at_start_or_by_the_migrate_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("meta.db").display());
+    let out = lakeward(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--flight-listen", "off", "--migrate-on-start", "false"])
+        .args(["--metadata-url", &url])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("has 0 of 7 migrations applied: run `lakeward migrate` first"), "{stderr}");
+    let first = run_ok(lakeward(dir.path()).args(["migrate", "--metadata-url", &url]));
+    assert_eq!(first, "metadata migrations: 7 applied (7 new)\n");
+    let again = run_ok(lakeward(dir.path()).args(["migrate", "--metadata-url", &url]));
+    assert_eq!(again, "metadata migrations: 7 applied (0 new)\n");
+    // The old name of the setting still works, and a password is never printed.
+    let c = config(lakeward(dir.path()).env("LAKEWARD_DATABASE_URL", "postgres://u:secret@db.example:5432/lw"));
+    assert_eq!(c["database_url"], "postgres://u:***@db.example:5432/lw");
+    let c = config(lakeward(dir.path()).env("LAKEWARD_METADATA_URL", &url));
+    assert_eq!((c["database_url"].as_str(), c["migrate_on_start"].as_bool()), (Some(url.as_str()), Some(true)));
+}

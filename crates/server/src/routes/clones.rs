@@ -17,7 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::jobs::view::JobResponse;
 use crate::json::Json;
 use crate::services::clones::{self, CloneOptions};
-use crate::services::scope::{Scope, TableFilter};
+use crate::services::scope::{self, Scope, TableFilter};
 use crate::state::SharedState;
 use crate::table_access::{self, TablePath};
 
@@ -81,18 +81,6 @@ pub struct CloneRequest {
     pub parallel_tables: Option<usize>,
 }
 
-const MAX_PARALLEL_TABLES: usize = 16;
-const DEFAULT_PARALLEL_TABLES: usize = 4;
-
-/// `parallel_tables` of work over many tables: 1 to 16, default 4.
-pub(crate) fn parallel_tables(asked: Option<usize>) -> ApiResult<usize> {
-    let parallel = asked.unwrap_or(DEFAULT_PARALLEL_TABLES);
-    if !(1..=MAX_PARALLEL_TABLES).contains(&parallel) {
-        return Err(ApiError::invalid_field("parallel_tables", format!("must be 1 to {MAX_PARALLEL_TABLES}")));
-    }
-    Ok(parallel)
-}
-
 fn table_ref(field: &str, raw: &str) -> ApiResult<TableRef> {
     TableRef::parse(raw).ok_or_else(|| {
         ApiError::invalid_field(
@@ -124,7 +112,7 @@ pub async fn clone_table(
         e.details.iter_mut().for_each(|d| d.field = "as_of_timestamp".into());
         e
     })?;
-    let parallel = parallel_tables(body.parallel_tables)?;
+    let parallel = scope::parallel_tables(body.parallel_tables)?;
     let filter = TableFilter::new(
         &body.include_schemas,
         &body.exclude_schemas,

@@ -13,7 +13,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::jobs::view::JobResponse;
 use crate::json::Json;
 use crate::services::compare::{self, CompareOptions};
-use crate::services::scope::{Scope, TableFilter};
+use crate::services::scope::{self, Scope, TableFilter};
 use crate::state::SharedState;
 
 pub fn router() -> OpenApiRouter<SharedState> {
@@ -76,7 +76,7 @@ pub async fn compare_scopes(
     if source.schema.is_some() && filter.names_schemas() {
         return Err(ApiError::invalid_field("include_schemas", "schema filters apply to catalogs"));
     }
-    let parallel = super::clones::parallel_tables(body.parallel_tables)?;
+    let parallel = scope::parallel_tables(body.parallel_tables)?;
     let options = CompareOptions { row_counts: body.row_counts.unwrap_or(true), checksums: body.checksums, parallel };
     let job = compare::start(&state, &principal, source, destination, &filter, options).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(job.into())))

@@ -141,6 +141,18 @@ pub async fn tables(state: &AppState, org_id: Uuid, scope: &Scope, filter: &Tabl
     Ok(listed.into_iter().filter(|t| filter.keeps(&t.table.schema, &t.table.table)).collect())
 }
 
+const MAX_PARALLEL_TABLES: usize = 16;
+const DEFAULT_PARALLEL_TABLES: usize = 4;
+
+/// `parallel_tables` of work over many tables: 1 to 16, default 4.
+pub fn parallel_tables(asked: Option<usize>) -> ApiResult<usize> {
+    let parallel = asked.unwrap_or(DEFAULT_PARALLEL_TABLES);
+    if !(1..=MAX_PARALLEL_TABLES).contains(&parallel) {
+        return Err(ApiError::invalid_field("parallel_tables", format!("must be 1 to {MAX_PARALLEL_TABLES}")));
+    }
+    Ok(parallel)
+}
+
 /// Tables described at once (each is a read of its log).
 const PARALLEL_DESCRIBES: usize = 8;
 

@@ -36,6 +36,20 @@ fn test_warehouse(dir: &std::path::Path) -> Warehouse {
     }
 }
 
+/// With `LAKEWARD_TEST_METADATA_URL` set to a PostgreSQL URL, a new database beside the one
+/// it names, for one test server: `scripts/test.sh` runs the server's tests a second time
+/// with their metadata on PostgreSQL.
+async fn test_postgres_database() -> Option<String> {
+    use sqlx::Connection as _;
+    let admin = std::env::var("LAKEWARD_TEST_METADATA_URL").ok()?;
+    sqlx::any::install_default_drivers();
+    let name = format!("lakeward_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    Some(format!("{base}/{name}"))
+}
+
 pub fn test_config(dir: &std::path::Path) -> ServerConfig {
     ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -44,6 +58,7 @@ pub fn test_config(dir: &std::path::Path) -> ServerConfig {
         data_dir: dir.to_path_buf(),
         warehouse: test_warehouse(dir),
         database_url: format!("sqlite://{}?mode=rwc", dir.join("meta.db").display()),
+        migrate_on_start: true,
         secret: ServerSecret::generate(),
         allow_signup: true,
         session_ttl: Duration::from_secs(3600),
@@ -64,6 +79,9 @@ impl TestServer {
     pub async fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut config = test_config(dir.path());
+        if let Some(url) = test_postgres_database().await {
+            config.database_url = url;
+        }
         adjust(&mut config);
         let server = lakeward_server::start(config.clone()).await.unwrap();
         let base = format!("http://{}", server.addr);
