@@ -134,12 +134,9 @@ async fn open_metadata(config: &ServerConfig) -> anyhow::Result<MetaStore> {
 /// Opens the metadata store, binds the listener and starts serving.
 pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     let meta = open_metadata(&config).await?;
-    // No lease tells yet whether another process still runs a job: every job left queued or
-    // running is one a previous run of this server could not finish.
-    let interrupted = meta.fail_interrupted_jobs().await?;
-    if interrupted > 0 {
-        tracing::warn!(interrupted, "jobs left running by a previous run were marked failed");
-    }
+    // Jobs whose process stopped (their lease expired) can no longer finish; those of
+    // another live server on the same database are within their lease and stay.
+    fail_abandoned_jobs(&meta).await;
     // This process's id, recorded with every job it runs.
     let instance_id = uuid::Uuid::now_v7();
     let jobs = jobs::Jobs::new(meta.clone(), instance_id);
@@ -180,6 +177,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     });
     services::storages::attach_all(&state).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
     spawn_housekeeping(Arc::downgrade(&state));
+    spawn_lease_keeper(Arc::downgrade(&state));
     let (flight_shutdown, flight) = match flight_listener {
         Some(listener) => {
             let (tx, rx) = oneshot::channel::<()>();
@@ -219,6 +217,31 @@ pub async fn serve_until(config: ServerConfig, signal: impl Future<Output = ()>)
 }
 
 /// Periodic upkeep; ends when the server's state is dropped.
+async fn fail_abandoned_jobs(meta: &MetaStore) {
+    match meta.fail_abandoned_jobs(chrono::Utc::now()).await {
+        Ok(0) => {}
+        Ok(failed) => tracing::warn!(failed, "jobs whose server stopped were marked failed"),
+        Err(err) => tracing::warn!(%err, "failing abandoned jobs failed"),
+    }
+}
+
+/// Renews the leases of this process's jobs every third of a lease, and marks failed the
+/// jobs of processes that stopped renewing theirs (any server does; the first one wins).
+fn spawn_lease_keeper(state: std::sync::Weak<AppState>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(lakeward_meta::store::JOB_LEASE / 3);
+        loop {
+            tick.tick().await;
+            let Some(state) = state.upgrade() else { return };
+            let until = chrono::Utc::now() + lakeward_meta::store::JOB_LEASE;
+            if let Err(err) = state.meta.renew_job_leases(state.jobs.instance_id(), until).await {
+                tracing::warn!(%err, "renewing job leases failed");
+            }
+            fail_abandoned_jobs(&state.meta).await;
+        }
+    });
+}
+
 fn spawn_housekeeping(state: std::sync::Weak<AppState>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));

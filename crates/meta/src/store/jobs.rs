@@ -103,6 +103,10 @@ const JOB_COLUMNS: &str = "id, org_id, kind, status, target, created_by, instanc
      rows_total, bytes_read, bytes_total, steps_done, steps_total, version, result, error, created_at, started_at, \
      updated_at, finished_at, cancel_requested_at";
 
+/// How long a job stays its process's without a renewal: a job whose process stopped is
+/// marked failed by any server this long after its last renewal.
+pub const JOB_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
+
 const NOT_ENDED: &str = "status IN ('queued', 'running')";
 
 fn json_column(row: &AnyRow, col: &str) -> sqlx::Result<Option<serde_json::Value>> {
@@ -148,8 +152,8 @@ impl MetaStore {
         let now = now_ms();
         sqlx::query(
             "INSERT INTO jobs (id, org_id, kind, status, target, created_by, instance_id, rows_read, rows_written, \
-             rows_total, bytes_total, steps_total, created_at, updated_at) \
-             VALUES ($1, $2, $3, 'queued', $4, $5, $6, 0, 0, $7, $8, $9, $10, $10)",
+             rows_total, bytes_total, steps_total, created_at, updated_at, lease_expires_at) \
+             VALUES ($1, $2, $3, 'queued', $4, $5, $6, 0, 0, $7, $8, $9, $10, $10, $11)",
         )
         .bind(id.to_string())
         .bind(job.org_id.to_string())
@@ -161,6 +165,7 @@ impl MetaStore {
         .bind(job.totals.bytes)
         .bind(job.totals.steps)
         .bind(now)
+        .bind(now + JOB_LEASE.as_millis() as i64)
         .execute(&self.pool)
         .await?;
         self.get_job(job.org_id, id).await?.ok_or(MetaError::NotFound)
@@ -266,16 +271,32 @@ impl MetaStore {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Jobs a previous run of the server left queued or running can no longer finish.
-    pub async fn fail_interrupted_jobs(&self) -> MetaResult<u64> {
+    /// Renews the leases of the jobs `instance_id` runs until `until` (every
+    /// [`JOB_LEASE`] / 3 while the process lives); answers how many it renewed.
+    pub async fn renew_job_leases(&self, instance_id: Uuid, until: DateTime<Utc>) -> MetaResult<u64> {
+        let sql = format!("UPDATE jobs SET lease_expires_at = $1 WHERE instance_id = $2 AND {NOT_ENDED}");
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(until.timestamp_millis())
+            .bind(instance_id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Marks failed the queued and running jobs whose lease expired before `now`: the
+    /// process running them stopped (any server may call this; a live one keeps renewing).
+    pub async fn fail_abandoned_jobs(&self, now: DateTime<Utc>) -> MetaResult<u64> {
         let error = serde_json::json!({ "statusCode": 500, "error": "Internal Server Error",
-            "message": "the server stopped while the job ran; nothing was committed by it" });
+            "message": "the server running the job stopped; nothing was committed by it" });
         let sql = format!(
             "UPDATE jobs SET status = 'failed', error = $1, rows_written = 0, updated_at = $2, finished_at = $2 \
-             WHERE {NOT_ENDED}"
+             WHERE {NOT_ENDED} AND (lease_expires_at IS NULL OR lease_expires_at < $2)"
         );
-        let done =
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(error.to_string()).bind(now_ms()).execute(&self.pool).await?;
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(error.to_string())
+            .bind(now.timestamp_millis())
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected())
     }
 

@@ -23,7 +23,7 @@ use uuid::Uuid;
 pub use api_keys::{ApiKey, ApiKeyUpdate, NewApiKey};
 pub use audit::{AuditEvent, AuditFilter, AuditPage, NewAuditEvent};
 pub use catalog::{CatalogEntry, SchemaEntry, TableEntry};
-pub use jobs::{JOB_STATUSES, Job, JobEnd, JobFilter, JobProgress, JobTotals, NewJob};
+pub use jobs::{JOB_LEASE, JOB_STATUSES, Job, JobEnd, JobFilter, JobProgress, JobTotals, NewJob};
 pub use lineage::{Lineage, NewLineage};
 pub use organisations::{Invite, Organisation, User, UserStatus};
 pub use sessions::Session;
@@ -39,6 +39,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../migrations/0005_job_runner.sql")),
     (6, include_str!("../../migrations/0006_storage_connections.sql")),
     (7, include_str!("../../migrations/0007_lineage.sql")),
+    (8, include_str!("../../migrations/0008_job_leases.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

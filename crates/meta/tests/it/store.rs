@@ -202,7 +202,14 @@ pub async fn jobs_record_progress_and_a_restart_fails_the_running_ones(db: Db) {
 
     let interrupted = store.create_job(&new("main.crm.d")).await.unwrap();
     store.job_started(interrupted.id, now()).await.unwrap();
-    assert_eq!(store.fail_interrupted_jobs().await.unwrap(), 2, "the queued and the running one");
+    // Within their lease (renewed by the process running them) jobs are left alone ...
+    assert_eq!(store.fail_abandoned_jobs(now()).await.unwrap(), 0);
+    let renewed = now() + Duration::seconds(90);
+    assert_eq!(store.renew_job_leases(instance, renewed).await.unwrap(), 2, "the queued and the running one");
+    assert_eq!(store.renew_job_leases(uuid::Uuid::now_v7(), renewed).await.unwrap(), 0, "another process's");
+    assert_eq!(store.fail_abandoned_jobs(now() + Duration::seconds(60)).await.unwrap(), 0);
+    // ... and once it expired, any server marks them failed.
+    assert_eq!(store.fail_abandoned_jobs(renewed + Duration::seconds(1)).await.unwrap(), 2);
     for id in [queued.id, interrupted.id] {
         let job = store.get_job(org.id, id).await.unwrap().unwrap();
         assert_eq!(job.status, "failed");

@@ -415,3 +415,45 @@ async fn other_organisations_jobs_and_malformed_ids_are_not_found() {
     // Eve learnt nothing, and Ada's job is as it was.
     assert_eq!(s.get(&format!("/v1/jobs/{id}"), t).await, (StatusCode::OK, job));
 }
+
+/// Jobs left queued or running by a server that stopped renewing their lease are marked
+/// failed when a server starts on the same database; a job whose lease another live
+/// server keeps renewing is left running.
+#[tokio::test]
+async fn a_starting_server_fails_only_the_jobs_whose_lease_expired() {
+    use sqlx::Connection as _;
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    customers(&s, &ada).await;
+    let csv = "id,name,country\n100,Ann,DE\n";
+    let mut ids = Vec::new();
+    for table in ["a", "b"] {
+        let job = finished(&s, &ada.token, &import(&s, &ada.token, table, csv).await).await;
+        assert_eq!(job["status"], "succeeded", "{job}");
+        ids.push(job["id"].as_str().unwrap().to_owned());
+    }
+    // As two other servers would have left them: one long stopped, one alive and renewing.
+    sqlx::any::install_default_drivers();
+    let mut db = sqlx::AnyConnection::connect(&s.config.database_url).await.unwrap();
+    let now = Utc::now().timestamp_millis();
+    for (id, lease) in [(&ids[0], now - 1_000), (&ids[1], now + 60_000)] {
+        sqlx::query("UPDATE jobs SET status = 'running', finished_at = NULL, instance_id = $1, lease_expires_at = $2 WHERE id = $3")
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(lease)
+            .bind(id.as_str())
+            .execute(&mut db)
+            .await
+            .unwrap();
+    }
+    db.close().await.unwrap();
+    let s = s.restart_with(|_| {}).await;
+    let status = |id: &str| {
+        let (s, t) = (&s, &ada.token);
+        let id = id.to_owned();
+        async move { s.get(&format!("/v1/jobs/{id}"), t).await.1 }
+    };
+    let abandoned = status(&ids[0]).await;
+    assert_eq!(abandoned["status"], "failed", "{abandoned}");
+    assert_eq!(abandoned["error"]["message"], "the server running the job stopped; nothing was committed by it");
+    assert_eq!(status(&ids[1]).await["status"], "running", "another server's job within its lease");
+}

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 pub struct TestServer {
     pub base: String,
     pub client: reqwest::Client,
-    config: ServerConfig,
+    pub config: ServerConfig,
     // Held so that the server runs, and its data directory exists, as long as the test.
     _server: RunningServer,
     _dir: tempfile::TempDir,
