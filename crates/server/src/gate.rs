@@ -18,6 +18,7 @@ use crate::state::SharedState;
 
 /// What load balancers poll; never rate limited.
 const HEALTH_PATH: &str = "/v1/health";
+const READY_PATH: &str = "/v1/health/ready";
 /// What scrapers poll; not rate limited when it is served without credentials.
 const METRICS_PATH: &str = "/metrics";
 
@@ -31,7 +32,7 @@ pub async fn gate(
     let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     req.extensions_mut().insert(RequestMeta { client_ip: ip, request_id });
     let path = req.uri().path();
-    let exempt = path == HEALTH_PATH || (path == METRICS_PATH && state.config.metrics_public);
+    let exempt = path == HEALTH_PATH || path == READY_PATH || (path == METRICS_PATH && state.config.metrics_public);
     let auth_endpoint = path.starts_with("/v1/auth/");
     let anonymous_key = format!("ip:{ip}");
 

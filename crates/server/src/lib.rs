@@ -153,6 +153,13 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         memory_limit_bytes: config.limits.memory_limit_bytes,
     })
     .map_err(|e| anyhow::anyhow!("cannot start the query engine: {e}"))?;
+    if config.warehouse.root().scheme() == "file"
+        && let Ok(folder) = config.warehouse.root().to_file_path()
+    {
+        // A local warehouse is the server's own: there from the start (readiness checks it).
+        std::fs::create_dir_all(&folder)
+            .map_err(|e| anyhow::anyhow!("cannot create the warehouse folder {}: {e}", folder.display()))?;
+    }
     if lakeward_engine::OBJECT_STORE_SCHEMES.contains(&config.warehouse.root().scheme()) {
         let root = config.warehouse.root().clone();
         let config = lakeward_engine::StoreConfig::FromEnvironment(root.clone());

@@ -56,6 +56,35 @@ impl Operation for DetachStore {
     }
 }
 
+/// Whether the warehouse answers: its folder exists, or one listing of its root on an
+/// object store succeeds (what a load balancer's readiness check asks).
+pub struct CheckWarehouse {
+    pub root: Url,
+}
+
+impl Operation for CheckWarehouse {
+    type Output = ();
+    const TIMEOUT: Timeout = Timeout::Whole;
+
+    async fn run(self, state: Arc<EngineState>) -> EngineResult<()> {
+        if self.root.scheme() == "file" {
+            let folder = self.root.to_file_path().map_err(|_| EngineError::internal("the warehouse is not a path"))?;
+            return match tokio::fs::metadata(&folder).await {
+                Ok(meta) if meta.is_dir() => Ok(()),
+                Ok(_) => Err(EngineError::Storage("the warehouse is not a folder".into())),
+                Err(e) => Err(EngineError::Storage(format!("the warehouse folder cannot be read: {e}"))),
+            };
+        }
+        let (store, _) = state
+            .stores
+            .for_location(&self.root)?
+            .ok_or_else(|| EngineError::Storage("no store serves the warehouse".into()))?;
+        let prefix = Path::from_url_path(self.root.path()).map_err(|e| EngineError::internal(e.to_string()))?;
+        store.list_with_delimiter(Some(&prefix)).await.map_err(|e| EngineError::Storage(e.to_string()))?;
+        Ok(())
+    }
+}
+
 /// One named check of a connection test.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct StoreCheck {

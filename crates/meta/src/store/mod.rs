@@ -161,6 +161,12 @@ impl MetaStore {
         Ok(Self { pool, backend })
     }
 
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> MetaResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend

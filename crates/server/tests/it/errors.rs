@@ -201,3 +201,25 @@ async fn not_found_names_what_is_missing() {
     let (status, body) = s.get("/v1/jobs/01900000-0000-7000-8000-000000000000", t).await;
     assert_eq!((status, body), (StatusCode::NOT_FOUND, not_found()));
 }
+
+/// Readiness: 200 while the metadata database and the warehouse answer, without
+/// credentials and past any rate limit; 503 naming the warehouse once its folder is gone.
+#[tokio::test]
+async fn readiness_fails_while_the_warehouse_is_unreachable() {
+    let s = TestServer::start_with(|c| c.limits.rate_limit_per_minute = 1).await;
+    for _ in 0..3 {
+        let (status, body) = s.call(reqwest::Method::GET, "/v1/health/ready", None, None).await;
+        let checks = json!([{ "name": "metadata", "ok": true }, { "name": "warehouse", "ok": true }]);
+        assert_eq!((status, body), (StatusCode::OK, json!({ "status": "ready", "checks": checks })));
+    }
+    let root = s.config.warehouse.root().clone();
+    if root.scheme() != "file" {
+        return; // The object-store pass: the bucket cannot be taken away here.
+    }
+    std::fs::remove_dir_all(root.to_file_path().unwrap()).unwrap();
+    let (status, body) = s.call(reqwest::Method::GET, "/v1/health/ready", None, None).await;
+    let checks = json!([{ "name": "metadata", "ok": true },
+                        { "name": "warehouse", "ok": false, "reason": "the warehouse does not answer" }]);
+    assert_eq!((status, body), (StatusCode::SERVICE_UNAVAILABLE, json!({ "status": "unavailable", "checks": checks })));
+    assert_eq!(s.call(reqwest::Method::GET, "/v1/health", None, None).await.0, StatusCode::OK, "still alive");
+}

@@ -9,6 +9,7 @@ use crate::support::TestServer;
 /// without documentation, or documentation without a route, fails this test.
 const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/health"),
+    ("get", "/v1/health/ready"),
     ("get", "/metrics"),
     ("post", "/v1/auth/onboard"),
     ("post", "/v1/auth/login"),
