@@ -92,6 +92,9 @@ pub struct RunningServer {
     task: JoinHandle<std::io::Result<()>>,
     flight: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
     dispatcher: JoinHandle<()>,
+    /// For handing this process's job leases back at shutdown.
+    meta: MetaStore,
+    instance_id: uuid::Uuid,
 }
 
 impl RunningServer {
@@ -109,6 +112,7 @@ impl RunningServer {
         }
         let served = self.task.await;
         self.dispatcher.abort();
+        hand_back_job_leases(&self.meta, self.instance_id).await;
         served??;
         Ok(())
     }
@@ -196,6 +200,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         None => (None, None),
     };
     let (tx, rx) = oneshot::channel::<()>();
+    let meta = state.meta.clone();
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     // Responses are written in pieces (headers, then streamed chunks); without NODELAY,
     // Nagle's algorithm and the client's delayed ACK add ~40 ms to small answers.
@@ -212,7 +217,17 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
             .await
     });
     tracing::info!(%addr, ?flight_addr, %instance_id, "lakeward listening");
-    Ok(RunningServer { addr, flight_addr, shutdown: Some(tx), flight_shutdown, task, flight, dispatcher })
+    Ok(RunningServer {
+        addr,
+        flight_addr,
+        shutdown: Some(tx),
+        flight_shutdown,
+        task,
+        flight,
+        dispatcher,
+        meta,
+        instance_id,
+    })
 }
 
 /// Serves until `signal` resolves, then drains in-flight requests and returns.
@@ -224,6 +239,18 @@ pub async fn serve_until(config: ServerConfig, signal: impl Future<Output = ()>)
 }
 
 /// Periodic upkeep; ends when the server's state is dropped.
+/// The jobs a stopping process still runs end with it: their leases are handed back
+/// (expired now), so they are marked failed at once rather than when the lease runs out.
+async fn hand_back_job_leases(meta: &MetaStore, instance_id: uuid::Uuid) {
+    let now = chrono::Utc::now();
+    match meta.renew_job_leases(instance_id, now - chrono::Duration::milliseconds(1)).await {
+        Ok(0) => return,
+        Ok(handed) => tracing::warn!(handed, "jobs still running at shutdown are marked failed"),
+        Err(err) => tracing::warn!(%err, "handing back job leases failed"),
+    }
+    fail_abandoned_jobs(meta).await;
+}
+
 async fn fail_abandoned_jobs(meta: &MetaStore) {
     match meta.fail_abandoned_jobs(chrono::Utc::now()).await {
         Ok(0) => {}

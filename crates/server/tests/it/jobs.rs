@@ -457,3 +457,18 @@ async fn a_starting_server_fails_only_the_jobs_whose_lease_expired() {
     assert_eq!(abandoned["error"]["message"], "the server running the job stopped; nothing was committed by it");
     assert_eq!(status(&ids[1]).await["status"], "running", "another server's job within its lease");
 }
+
+/// A server that stops while it runs a job hands the job's lease back: the job is failed
+/// at once (not only when its lease would have run out), as a new start of the server sees.
+#[tokio::test]
+async fn a_stopping_server_hands_back_the_leases_of_its_running_jobs() {
+    let s = TestServer::start().await;
+    let ada = s.onboard("Acme", "ada@example.com").await;
+    customers(&s, &ada).await;
+    let job = import(&s, &ada.token, "big", big_csv(BIG)).await;
+    under_way(&s, &ada.token, &job).await;
+    let s = s.restart_with(|_| {}).await;
+    let (_, job) = s.get(&format!("/v1/jobs/{}", job["id"].as_str().unwrap()), &ada.token).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["error"]["message"], "the server running the job stopped; nothing was committed by it");
+}
