@@ -92,7 +92,8 @@ def median_ms(fn, repeat: int) -> float:
 
 
 class Server:
-    def __init__(self, binary: str, data_dir: Path, query_timeout_secs: int = 600, extra_args=(), env=None):
+    def __init__(self, binary: str, data_dir: Path, query_timeout_secs: int = 600, extra_args=(), env=None, join=False):
+        """`join`: another replica on a database where the bench organisation exists (signs in)."""
         self.port, self.flight_port = free_port(), free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
@@ -101,7 +102,8 @@ class Server:
              "--rate-limit-per-minute", "10000000", "--auth-rate-limit-per-minute", "100000",
              "--max-upload-bytes", str(8 << 30), "--query-timeout-secs", str(query_timeout_secs), "--memory-limit-mb", "4096",
              *extra_args],
-            stdout=subprocess.DEVNULL, stderr=open(data_dir.parent / "server.log", "w"), env={**os.environ, **(env or {})})
+            stdout=subprocess.DEVNULL, stderr=open(data_dir.parent / f"server-{self.port}.log" if join else data_dir.parent / "server.log", "w"),
+            env={**os.environ, **(env or {})})
         self.http = requests.Session()
         deadline = time.time() + 60
         while True:
@@ -112,6 +114,11 @@ class Server:
                 time.sleep(0.1)
             if time.time() > deadline:
                 raise SystemExit("server did not start")
+        if join:
+            res = self.http.post(self.base + "/v1/auth/login", json={"email": "bench@example.com", "password": PASSWORD})
+            res.raise_for_status()
+            self.http.headers["authorization"] = f"Bearer {res.json()['access_token']}"
+            return
         res = self.http.post(self.base + "/v1/auth/onboard", json={"email": "bench@example.com", "password": PASSWORD, "organisation_name": "Bench"})
         res.raise_for_status()
         body = res.json()
@@ -146,7 +153,7 @@ def main():
                              "storage (issue 13: needs scripts/emulators.sh running), flight and graphql (issue 14), "
                              "sqlscale (issue 15: SQL with 1 and 1,000 tables), bulk (issue 15: 1M-row Arrow appends), "
                              "tpch (issue 15: the 22 TPC-H queries), writes (issue 15: single-row changes, many small "
-                             "writers), infer (issue 15: CSV inference), clones (issue 16: deep and shallow clones, diffs)")
+                             "writers), infer (issue 15: CSV inference), clones (issue 16: deep and shallow clones, diffs), replicas (issue 17: PostgreSQL and 3 replicas)")
     parser.add_argument("--scale", type=int, default=1, help="TPC-H scale factor (tpch)")
     parser.add_argument("--queries", default="", help="comma-separated TPC-H query numbers (tpch; default all 22)")
     parser.add_argument("--inserts", type=int, default=100_000, help="single-row inserts by 16 clients (writes)")
@@ -160,6 +167,12 @@ def main():
         cancel(work)
     if "tpch" in groups:
         tpch_group(work, ext, args.scale, [int(q) for q in args.queries.split(",") if q])
+    if "replicas" in groups:
+        import replicas
+        binary = os.environ["LAKEWARD_BIN"]
+        replicas.auth_path(Server, binary, report, work)
+        replicas.inserts(Server, binary, report, work)
+        replicas.lookup_elsewhere(Server, binary, report, work)
     if not groups & {"dataplane", "governance", "storage", "flight", "graphql", "sqlscale", "bulk", "writes", "infer",
                      "clones"}:
         return
