@@ -30,7 +30,9 @@ AWS_ENDPOINT_URL="$LAKEWARD_TEST_S3_ENDPOINT" AWS_ALLOW_HTTP=true AWS_REGION="$L
 
 # The server's tests a second time with their metadata on PostgreSQL (each test server on
 # a database of its own): every endpoint behaves as on SQLite.
-LAKEWARD_TEST_METADATA_URL="$LAKEWARD_TEST_POSTGRES_URL" cargo nextest run -p lakeward-server --no-fail-fast
+# Selected with `--workspace` and a filter, as above: `-p lakeward-server` alone would
+# build another feature set and rebuild DataFusion and delta-rs.
+LAKEWARD_TEST_METADATA_URL="$LAKEWARD_TEST_POSTGRES_URL" cargo nextest run --workspace --no-fail-fast -E "package(lakeward-server)"
 
 # Interop: the binary the Rust tests just built, and pinned Python clients in a venv.
 # Built with the tests' selection (`--workspace --tests`), so that it shares their feature
