@@ -2,7 +2,7 @@
 //! of its table and column names. Both read only the tables' logs.
 
 use axum::extract::{Path, State};
-use lakeward_meta::access::{Action, Resource, authorize};
+use lakeward_meta::access::{Action, Principal, Resource, authorize};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -21,6 +21,20 @@ pub fn router() -> OpenApiRouter<SharedState> {
 /// Comma-separated names, e.g. `sales,hr`.
 fn names(raw: Option<&str>) -> Vec<String> {
     raw.map(|r| r.split(',').filter(|n| !n.is_empty()).map(str::to_owned).collect()).unwrap_or_default()
+}
+
+/// Authorizes reading the organisation's tables; the path's catalog and the schemas the
+/// query's comma-separated lists select.
+fn catalog_scope(
+    principal: &Principal,
+    catalog: &str,
+    include_schemas: Option<&str>,
+    exclude_schemas: Option<&str>,
+) -> ApiResult<(Scope, TableFilter)> {
+    authorize(principal, Action::TablesRead, &Resource::Table { org_id: principal.org_id })?;
+    let scope = Scope { catalog: ident_in_path("catalog", catalog)?, schema: None };
+    let filter = TableFilter::new(&names(include_schemas), &names(exclude_schemas), None, None)?;
+    Ok((scope, filter))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -102,18 +116,12 @@ pub async fn catalog_stats(
     Path(catalog): Path<String>,
     Query(query): Query<StatsQuery>,
 ) -> ApiResult<axum::Json<CatalogStats>> {
-    authorize(&principal, Action::TablesRead, &Resource::Table { org_id: principal.org_id })?;
-    let scope = Scope { catalog: ident_in_path("catalog", &catalog)?, schema: None };
     let top = query.top.unwrap_or(10);
     if !(1..=1000).contains(&top) {
         return Err(ApiError::invalid_field("top", "must be 1 to 1000"));
     }
-    let filter = TableFilter::new(
-        &names(query.include_schemas.as_deref()),
-        &names(query.exclude_schemas.as_deref()),
-        None,
-        None,
-    )?;
+    let (scope, filter) =
+        catalog_scope(&principal, &catalog, query.include_schemas.as_deref(), query.exclude_schemas.as_deref())?;
     let schemas = scope::schemas(&state, principal.org_id, &scope, &filter).await?;
     let tables = scope::tables(&state, principal.org_id, &scope, &filter).await?;
     let mut stats = CatalogStats {
@@ -200,15 +208,9 @@ pub async fn catalog_search(
     Path(catalog): Path<String>,
     Query(query): Query<SearchQuery>,
 ) -> ApiResult<axum::Json<SearchResponse>> {
-    authorize(&principal, Action::TablesRead, &Resource::Table { org_id: principal.org_id })?;
-    let scope = Scope { catalog: ident_in_path("catalog", &catalog)?, schema: None };
+    let (scope, filter) =
+        catalog_scope(&principal, &catalog, query.include_schemas.as_deref(), query.exclude_schemas.as_deref())?;
     let pattern = scope::pattern("pattern", &query.pattern)?;
-    let filter = TableFilter::new(
-        &names(query.include_schemas.as_deref()),
-        &names(query.exclude_schemas.as_deref()),
-        None,
-        None,
-    )?;
     let tables = scope::tables(&state, principal.org_id, &scope, &filter).await?;
     let name = |entry: &lakeward_meta::store::TableEntry| format!("{}.{}", entry.table.schema, entry.table.table);
     let matching = tables.iter().filter(|t| pattern.is_match(t.table.table.as_str())).map(name).collect();

@@ -171,9 +171,8 @@ async fn compare_tables(
     if progress.stop.load(Ordering::Relaxed) {
         return Err(ApiError::conflict("cancelled"));
     }
-    let locations = [source, destination].map(|t| Url::parse(&t.location).map_err(ApiError::internal));
-    let [a, b] = locations;
-    let (a, b) = (a?, b?);
+    let location = |t: &TableEntry| Url::parse(&t.location).map_err(ApiError::internal);
+    let (a, b) = (location(source)?, location(destination)?);
     let describe = |location: &Url| state.engine.run(Describe { location: location.clone(), at: TimeTravel::Latest });
     let (before, after) = (describe(&a).await?, describe(&b).await?);
     let drift = definition_drift(&before, &after);
