@@ -183,6 +183,8 @@ impl From<EngineError> for Stopped {
 
 /// A table the clone wrote and registered.
 struct Made {
+    /// Which of the set's pairs it was made from.
+    pair: usize,
     entry: TableEntry,
     plan: ClonePlan,
     validation: Value,
@@ -304,8 +306,13 @@ impl CloneRun {
         let mut made = Vec::with_capacity(set.pairs.len());
         let mut stopped = outcome.err().map(Stopped::Failed);
         if stopped.is_none() {
-            let clones: Vec<BoxFuture<'_, Result<Made, Stopped>>> =
-                set.pairs.iter().zip(&plans).map(|(pair, plan)| self.clone_one(pair, plan).boxed()).collect();
+            let clones: Vec<BoxFuture<'_, Result<Made, Stopped>>> = set
+                .pairs
+                .iter()
+                .zip(&plans)
+                .enumerate()
+                .map(|(i, (pair, plan))| self.clone_one(i, pair, plan).boxed())
+                .collect();
             let clones = futures::stream::iter(clones).buffer_unordered(self.options.parallel);
             tokio::pin!(clones);
             while let Some(outcome) = clones.next().await {
@@ -357,7 +364,7 @@ impl CloneRun {
 
     /// Copies one table at its planned version, registers and validates it; removes it
     /// again on any failure.
-    async fn clone_one(&self, pair: &ClonePair, planned: &ClonePlan) -> Result<Made, Stopped> {
+    async fn clone_one(&self, index: usize, pair: &ClonePair, planned: &ClonePlan) -> Result<Made, Stopped> {
         let at = TimeTravel::Version(planned.source_version);
         let plan = self.state.engine.run(self.clone_op(pair, at, false)).await?;
         let (state, org_id) = (&self.state, self.principal.org_id);
@@ -379,7 +386,7 @@ impl CloneRun {
             }
         };
         match self.validate(pair, &plan).await {
-            Ok(validation) => Ok(Made { entry, plan, validation }),
+            Ok(validation) => Ok(Made { pair: index, entry, plan, validation }),
             Err(e) => {
                 remove(state, org_id, &entry).await;
                 Err(Stopped::Failed(e))
@@ -416,7 +423,7 @@ impl CloneRun {
         let org_id = self.principal.org_id;
         let kind = if self.options.shallow { "clone.shallow" } else { "clone.deep" };
         for one in made {
-            let pair = set.pairs.iter().find(|p| p.destination == one.entry.table).expect("made from a pair");
+            let pair = &set.pairs[one.pair];
             let lineage = NewLineage {
                 source_table_id: pair.source.entry.id,
                 source_name: &pair.source.entry.table.to_string(),
@@ -431,7 +438,7 @@ impl CloneRun {
             self.state.meta.record_lineage(org_id, lineage).await?;
         }
         for one in made {
-            let pair = set.pairs.iter().find(|p| p.destination == one.entry.table).expect("made from a pair");
+            let pair = &set.pairs[one.pair];
             let event = Event::new(org_id, EventKind::TableCloned).target("table", &pair.destination).details(json!({
                 "source": pair.source.entry.table.to_string(), "source_version": one.plan.source_version,
                 "clone_type": clone_type(self.options.shallow), "files": one.plan.files, "bytes": one.plan.bytes,
@@ -462,14 +469,19 @@ impl CloneRun {
 
     /// The job's result (and version, for a single table): a single table's clone, or a
     /// scope's tables in the order of their names.
-    fn result(&self, set: &CloneSet, plans: &[ClonePlan], made: Vec<Made>, created: &Created) -> (Option<i64>, Value) {
-        let by_pair =
-            |pair: &ClonePair| made.iter().find(|m| m.entry.table == pair.destination).expect("every pair made");
+    fn result(
+        &self,
+        set: &CloneSet,
+        plans: &[ClonePlan],
+        mut made: Vec<Made>,
+        created: &Created,
+    ) -> (Option<i64>, Value) {
+        made.sort_by_key(|m| m.pair);
         let Some((source, destination)) = &set.scope else {
-            let one = by_pair(&set.pairs[0]);
+            let one = &made[0];
             return (one.plan.version.map(|v| v as i64), self.table_result(&set.pairs[0], one));
         };
-        let tables: Vec<Value> = set.pairs.iter().map(|pair| self.table_result(pair, by_pair(pair))).collect();
+        let tables: Vec<Value> = made.iter().map(|one| self.table_result(&set.pairs[one.pair], one)).collect();
         let schemas: Vec<String> = created.schemas.iter().map(|(c, s)| format!("{c}.{s}")).collect();
         let result = json!({
             "source": source.to_string(),
