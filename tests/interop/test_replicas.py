@@ -1,19 +1,25 @@
-"""Three replicas of the server on one PostgreSQL and one shared warehouse folder, as
-behind a load balancer: any request may land on any of them. Sessions, API keys and
-revocations are everyone's at once, writes are read everywhere at once, 16 clients spread
-over the replicas commit each row once with versions without gaps, and a replica killed
-with SIGKILL loses no acknowledged write; its running job is marked failed by another
-replica once the job's lease expires."""
+"""Three replicas of the server on one PostgreSQL and one shared warehouse (a local folder,
+and the S3 emulator), as behind a load balancer: any request may land on any of them.
+Sessions, API keys and revocations are everyone's at once, writes are read everywhere at
+once, 16 clients spread over the replicas commit each row once with versions without
+gaps, a replica killed with SIGKILL loses no acknowledged write (its running job is marked
+failed by another replica once the job's lease expires), and webhook deliveries, sent by
+every replica's dispatcher, reach the receiver once each."""
 
+import http.server
 import io
+import json
 import os
 import secrets
 import subprocess
 import threading
 import time
+import uuid
 
 import deltalake
+import pytest
 
+import delta_fixtures
 from conftest import start, stop
 
 COLUMNS = [{"name": "id", "type": "int64", "nullable": False}, {"name": "writer", "type": "string"}]
@@ -27,16 +33,44 @@ def fresh_database() -> str:
     return admin.rsplit("/", 1)[0] + "/" + name
 
 
-def replicas(tmp_path, n: int = 3):
+class Warehouse:
+    """Where the replicas keep their tables: the shared data folder's `warehouse`, or a
+    prefix of its own in the S3 emulator's bucket."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.url, self.options = None, {}
+        if kind == "s3":
+            assert os.environ.get("LAKEWARD_TEST_S3_ENDPOINT"), "run scripts/emulators.sh and export what it prints"
+            bucket = os.environ.get("LAKEWARD_TEST_S3_BUCKET", "lakeward")
+            self.url = f"s3://{bucket}/replicas-{uuid.uuid4().hex[:8]}"
+            self.options = delta_fixtures.storage_options_from_env(self.url)
+
+    def args(self) -> list[str]:
+        return ["--warehouse", self.url] if self.url else []
+
+    def env(self) -> dict:
+        return {k: v for k, v in self.options.items() if k.isupper()}
+
+    def table(self, server, org_id: str, name: str) -> deltalake.DeltaTable:
+        if self.url is None:
+            return deltalake.DeltaTable(str(server.table_path(org_id, "main", "crm", name)))
+        return deltalake.DeltaTable(f"{self.url}/{org_id}/main/crm/{name}", storage_options=self.options)
+
+
+def replicas(tmp_path, n: int = 3, warehouse: Warehouse | None = None, extra: list[str] | None = None):
+    warehouse = warehouse or Warehouse("folder")
     data_dir = tmp_path / "shared"
     data_dir.mkdir()
-    args = ["--metadata-url", fresh_database(), "--secret", secrets.token_hex(32)]
-    started = [start(data_dir, f"replica-{i}.log", args) for i in range(n)]
+    args = ["--metadata-url", fresh_database(), "--secret", secrets.token_hex(32), *warehouse.args(), *(extra or [])]
+    started = [start(data_dir, f"replica-{i}.log", args, warehouse.env()) for i in range(n)]
     return [p for p, _ in started], [s for _, s in started]
 
 
-def test_three_replicas_share_identity_writes_and_keys(tmp_path):
-    procs, (a, b, c) = replicas(tmp_path)
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_three_replicas_share_identity_writes_and_keys(tmp_path, kind):
+    warehouse = Warehouse(kind)
+    procs, (a, b, c) = replicas(tmp_path, warehouse=warehouse)
     try:
         token = a.onboard("Replicas", "ada@replicas.example")["access_token"]
         org_id = b.call("GET", "/v1/organisations/me", token).json()["id"]  # a session of one is everyone's
@@ -65,8 +99,7 @@ def test_three_replicas_share_identity_writes_and_keys(tmp_path):
         assert [x for x in answers if x[1] != 201] == []
         expected = {i for i, _, _ in answers}
         assert len(expected) == 320
-        path = a.table_path(org_id, "main", "crm", "t")
-        table = deltalake.DeltaTable(str(path))
+        table = warehouse.table(a, org_id, "t")
         ids = table.to_pyarrow_table(columns=["id"]).column("id").to_pylist()
         assert (len(ids), set(ids)) == (320, expected)
         versions = sorted(h["version"] for h in table.history())
@@ -98,8 +131,10 @@ def test_three_replicas_share_identity_writes_and_keys(tmp_path):
             stop(p)
 
 
-def test_a_killed_replica_loses_no_acknowledged_write_and_its_job_fails_elsewhere(tmp_path):
-    procs, (a, b, c) = replicas(tmp_path)
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_a_killed_replica_loses_no_acknowledged_write_and_its_job_fails_elsewhere(tmp_path, kind):
+    warehouse = Warehouse(kind)
+    procs, (a, b, c) = replicas(tmp_path, warehouse=warehouse)
     try:
         token = a.onboard("Killed", "ada@killed.example")["access_token"]
         org_id = a.call("GET", "/v1/organisations/me", token).json()["id"]
@@ -134,7 +169,7 @@ def test_a_killed_replica_loses_no_acknowledged_write_and_its_job_fails_elsewher
             t.join()
         acknowledged = {i for i, status in answers if status == 201}
         assert len(acknowledged) >= 120, "the two live replicas' clients all wrote"
-        ids = deltalake.DeltaTable(str(a.table_path(org_id, "main", "crm", "t"))).to_pyarrow_table(columns=["id"]).column("id").to_pylist()
+        ids = warehouse.table(a, org_id, "t").to_pyarrow_table(columns=["id"]).column("id").to_pylist()
         assert len(ids) == len(set(ids)), "no key twice"
         assert acknowledged <= set(ids), "every acknowledged write is there"
         res = b.call("GET", "/v1/tables/main/crm/t/rows?select=id&limit=10000", token)
@@ -153,3 +188,68 @@ def test_a_killed_replica_loses_no_acknowledged_write_and_its_job_fails_elsewher
     finally:
         for p in procs[:2]:
             stop(p)
+
+
+def test_webhook_deliveries_from_three_replicas_reach_the_receiver_once_each(tmp_path):
+    """Every replica runs the dispatcher; a delivery is leased to one of them at a time, so
+    a slow receiver (each answer takes 150 ms) gets each delivery once, with the
+    `Lakeward-Delivery` id receivers deduplicate retries by."""
+    received: list[tuple[str, str, dict]] = []
+    lock = threading.Lock()
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+            with lock:
+                received.append((self.headers["lakeward-delivery"], self.headers["lakeward-event"], body))
+            time.sleep(0.15)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    procs, servers = replicas(tmp_path, extra=["--webhook-allow-private-targets", "true"])
+    a = servers[0]
+    try:
+        token = a.onboard("Hooks", "ada@hooks.example")["access_token"]
+        for path, body in [("/v1/catalogs", {"name": "main"}), ("/v1/catalogs/main/schemas", {"name": "crm"}),
+                           ("/v1/tables/main/crm/t", {"columns": COLUMNS, "primary_key": ["id"]})]:
+            assert a.call("POST", path, token, json=body).status_code == 201
+        url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+        res = a.call("POST", "/v1/webhooks", token, json={"url": url, "events": ["row.batch_inserted"]})
+        assert res.status_code == 201, res.text
+
+        # 30 inserts spread over the replicas: 30 deliveries queued by all three.
+        def insert_all(server, ids):
+            for i in ids:
+                res = server.call("POST", "/v1/tables/main/crm/t/rows", token, json=[{"id": i, "writer": "w"}])
+                assert res.status_code == 201, res.text
+
+        threads = [threading.Thread(target=insert_all, args=(servers[k], range(k * 10, k * 10 + 10))) for k in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        deadline = time.time() + 60
+        while len(received) < 30:
+            assert time.time() < deadline, f"{len(received)} of 30 deliveries arrived"
+            time.sleep(0.2)
+        time.sleep(2)  # time for a second sending of any of them, if one were to come
+        ids = [delivery for delivery, _, _ in received]
+        assert len(ids) == 30 and len(set(ids)) == 30, f"{len(ids)} received, {len(set(ids))} distinct"
+        assert {event for _, event, _ in received} == {"row.batch_inserted"}
+        # Every replica reports each delivery as delivered, once.
+        hook_id = res.json()["id"]
+        for server in servers:
+            listed = server.call("GET", f"/v1/webhooks/{hook_id}/deliveries?limit=100", token)
+            assert listed.status_code == 200, listed.text
+            items = listed.json()
+            assert sorted(str(d["id"]) for d in items) == sorted(ids), items[:2]
+            assert {(d["status"], d["attempts"]) for d in items} == {("delivered", 1)}, items[:2]
+    finally:
+        for p in procs:
+            stop(p)
+        receiver.shutdown()

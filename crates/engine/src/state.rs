@@ -30,6 +30,9 @@ pub(crate) struct Counters {
     pub(crate) group_commits: AtomicU64,
     /// Insert requests carried by group commits (divided by `group_commits`: the mean size).
     pub(crate) grouped_inserts: AtomicU64,
+    /// Primary-key indexes built by reading a whole table's keys (rather than caught up
+    /// with the log).
+    pub(crate) key_index_builds: AtomicU64,
 }
 
 impl Counters {
@@ -47,6 +50,7 @@ pub struct EngineStats {
     pub redos: u64,
     pub group_commits: u64,
     pub grouped_inserts: u64,
+    pub key_index_builds: u64,
     /// Bytes queries hold in the query memory pool now.
     pub query_memory_bytes: u64,
 }
@@ -177,6 +181,7 @@ impl EngineState {
             redos: c.redos.load(Ordering::Relaxed),
             group_commits: c.group_commits.load(Ordering::Relaxed),
             grouped_inserts: c.grouped_inserts.load(Ordering::Relaxed),
+            key_index_builds: c.key_index_builds.load(Ordering::Relaxed),
             query_memory_bytes: self.runtime.memory_pool.reserved() as u64,
         }
     }

@@ -125,12 +125,12 @@ async fn open_metadata(config: &ServerConfig) -> anyhow::Result<MetaStore> {
         return MetaStore::connect(&config.database_url).await;
     }
     let meta = MetaStore::open(&config.database_url).await?;
-    let (applied, known) = meta.migration_status().await?;
+    let pending = meta.pending_migrations().await?;
     anyhow::ensure!(
-        applied.len() == known,
-        "the metadata database has {} of {known} migrations applied: run `lakeward migrate` first \
+        pending.is_empty(),
+        "the metadata database lacks {} migration(s) of this release: run `lakeward migrate` first \
          (or start with --migrate-on-start true)",
-        applied.len()
+        pending.len()
     );
     Ok(meta)
 }

@@ -204,6 +204,7 @@ struct EngineMetrics {
     redos: Counter,
     group_commits: Counter,
     grouped_inserts: Counter,
+    key_index_builds: Counter,
     query_memory: Gauge,
 }
 
@@ -215,6 +216,7 @@ impl EngineMetrics {
             redos: Counter::default(),
             group_commits: Counter::default(),
             grouped_inserts: Counter::default(),
+            key_index_builds: Counter::default(),
             query_memory: Gauge::default(),
         };
         registry.register("engine_commits", "Delta commits the engine made", m.commits.clone());
@@ -229,6 +231,11 @@ impl EngineMetrics {
             "engine_grouped_inserts",
             "Insert requests carried by group commits (over engine_group_commits_total: the mean group size)",
             m.grouped_inserts.clone(),
+        );
+        registry.register(
+            "engine_key_index_builds",
+            "Primary-key indexes built from a whole table's keys, not caught up with the commits since",
+            m.key_index_builds.clone(),
         );
         registry.register_with_unit(
             "engine_query_memory",
@@ -246,6 +253,7 @@ impl EngineMetrics {
         catch_up(&self.redos, stats.redos);
         catch_up(&self.group_commits, stats.group_commits);
         catch_up(&self.grouped_inserts, stats.grouped_inserts);
+        catch_up(&self.key_index_builds, stats.key_index_builds);
         self.query_memory.set(stats.query_memory_bytes as i64);
     }
 }

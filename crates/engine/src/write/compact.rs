@@ -17,6 +17,7 @@ use arrow::array::{ArrayRef, new_null_array};
 use arrow::record_batch::RecordBatch;
 use deltalake::DeltaTable;
 use deltalake::kernel::Action;
+use deltalake::parquet::arrow::ProjectionMask;
 use deltalake::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use deltalake::protocol::DeltaOperation;
 use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
@@ -98,7 +99,8 @@ pub(crate) fn rewritable(metadata: &deltalake::kernel::Metadata) -> bool {
         && metadata.configuration().get("delta.enableDeletionVectors").is_none_or(|v| v != "true")
 }
 
-/// The rows of one data file (its path as the log has it) in `schema` (see [`conformed`]).
+/// The rows of one data file (its path as the log has it) in `schema` (see [`conformed`]);
+/// only `schema`'s columns are decoded.
 pub(crate) async fn read_data_file(
     store: &Arc<dyn object_store::ObjectStore>,
     path: &str,
@@ -113,7 +115,16 @@ pub(crate) async fn read_data_file(
         .await
         .map_err(|e| EngineError::internal(e.to_string()))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| EngineError::internal(e.to_string()))?;
-    reader.build().map_err(|e| EngineError::internal(e.to_string()))?.map(|batch| conformed(&batch?, schema)).collect()
+    let wanted: Vec<usize> = reader
+        .schema()
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| schema.field_with_name(f.name()).is_ok())
+        .map(|(i, _)| i)
+        .collect();
+    let projection = ProjectionMask::roots(reader.parquet_schema(), wanted);
+    reader.with_projection(projection).build().map_err(|e| EngineError::internal(e.to_string()))?.map(|batch| conformed(&batch?, schema)).collect()
 }
 
 /// A file's rows in the table's current schema: columns by name (a column added since the

@@ -234,7 +234,8 @@ pub(crate) async fn run(engine: &EngineState, location: &Url, pending: Vec<Pendi
                     Ok(Some(version))
                 }
                 landed => {
-                    engine.key_indexes.forget(location);
+                    // The key index stays at the version it holds; the next insert
+                    // catches it up with whatever landed.
                     // The next user's commit starts from whatever the log now says.
                     if let Ok(t) = engine.open(location, TimeTravel::Latest).await {
                         delta = t;

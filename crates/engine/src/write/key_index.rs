@@ -2,11 +2,13 @@
 //! checked for duplicates with a hash lookup instead of a query per group commit (the
 //! query's planning over a growing list of small files dominated an insert's cost).
 //!
-//! An index is valid for one table version only. Group commits extend it with the keys
-//! they commit; any other commit (an update, delete, upsert, import, restore, or another
-//! process's write) moves the table past the index's version, and the next insert rebuilds
-//! it from the table. Tables larger than [`MAX_INDEXED_ROWS`] are not indexed: their
-//! inserts are checked by query, as before.
+//! An index holds the keys of one table version. Group commits extend it with the keys
+//! they commit. Commits that only append (another replica's or another engine's inserts,
+//! an import, a compaction) are caught up with by reading the key columns of the files they
+//! added, so that writers in several processes do not each rebuild the index whenever
+//! the other commits; after any other commit (an update, delete, upsert, restore, a new
+//! definition) the next insert rebuilds it from the table. Tables larger than
+//! [`MAX_INDEXED_ROWS`] are not indexed: their inserts are checked by query, as before.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
@@ -25,6 +27,10 @@ use crate::state::EngineState;
 
 /// Beyond this many rows a table's keys are not held in memory.
 pub const MAX_INDEXED_ROWS: u64 = 1_000_000;
+
+/// At most this many files added by other commits are read to bring an index up to date;
+/// beyond, rebuilding it from the table is as cheap.
+const MAX_CATCH_UP_FILES: usize = 64;
 
 /// Sets of keys hash with foldhash, fast on short keys and seeded at random per set, so
 /// that keys which collide cannot be chosen in advance.
@@ -145,7 +151,8 @@ impl KeyIndexes {
         keys: &[String],
     ) -> EngineResult<bool> {
         let version = delta.version().unwrap_or(0);
-        if self.tables.lock().expect("not poisoned").get(location.as_str()).is_some_and(|i| i.version == version) {
+        let indexed_at = self.tables.lock().expect("not poisoned").get(location.as_str()).map(|i| i.version);
+        if indexed_at == Some(version) {
             return Ok(true);
         }
         let state = delta.snapshot()?;
@@ -154,6 +161,18 @@ impl KeyIndexes {
             self.forget(location);
             return Ok(false);
         }
+        if let Some(from) = indexed_at.filter(|at| *at < version)
+            && let Some(added) = appended_keys(delta, keys, from, version).await?
+        {
+            let mut tables = self.tables.lock().expect("not poisoned");
+            if let Some(index) = tables.get_mut(location.as_str()).filter(|i| i.version == from) {
+                index.hashes.reserve(added.len());
+                index.add(added.iter());
+                index.version = version;
+                return Ok(true);
+            }
+        }
+        engine.counters.key_index_builds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let ctx = engine.session();
         read::register(&ctx, delta).await?;
         let columns: Vec<&str> = keys.iter().map(String::as_str).collect();
@@ -174,26 +193,63 @@ impl KeyIndexes {
         rows.iter().any(|row| index.hashes.contains(&index.hasher.hash_one(row)))
     }
 
-    /// A commit from `read_version` to `version` added `rows`: the index follows it, or
-    /// is dropped if it was not at `read_version`.
+    /// A commit from `read_version` to `version` added `rows`: the index follows it when it
+    /// was at `read_version`. Otherwise it stays at the version it holds, and the next
+    /// [`KeyIndexes::ensure`] catches up from the log.
     pub fn committed<'a>(&self, location: &Url, read_version: u64, version: u64, rows: impl Iterator<Item = &'a [u8]>) {
         let mut tables = self.tables.lock().expect("not poisoned");
-        match tables.get_mut(location.as_str()) {
-            // Only a commit right after the indexed version is known whole: any version
-            // in between was another writer's, whose keys the index has not seen.
-            Some(index) if index.version == read_version && version == read_version + 1 => {
-                let rows = rows.into_iter();
-                index.hashes.reserve(rows.size_hint().0);
-                index.add(rows);
-                index.version = version;
-            }
-            _ => {
-                tables.remove(location.as_str());
-            }
+        // Only a commit right after the indexed version is known whole: any version in
+        // between was another writer's, whose keys the index has not seen.
+        if let Some(index) = tables.get_mut(location.as_str())
+            && index.version == read_version
+            && version == read_version + 1
+        {
+            let rows = rows.into_iter();
+            index.hashes.reserve(rows.size_hint().0);
+            index.add(rows);
+            index.version = version;
         }
     }
 
     pub fn forget(&self, location: &Url) {
         self.tables.lock().expect("not poisoned").remove(location.as_str());
     }
+}
+
+/// The keys that the commits after `from`, up to `to`, appended: read from the files they
+/// added. `None` when the index is to be rebuilt instead: a commit removed rows or changed
+/// the table's definition, is no longer in the log, or added more files than are worth
+/// reading one by one (or the files are not plain copies of rows: partitioned or
+/// column-mapped tables).
+async fn appended_keys(delta: &DeltaTable, keys: &[String], from: u64, to: u64) -> EngineResult<Option<KeyRows>> {
+    use deltalake::kernel::Action;
+    if !super::compact::rewritable(delta.snapshot()?.metadata()) {
+        return Ok(None);
+    }
+    let log = delta.log_store();
+    let mut added = Vec::new();
+    for version in from + 1..=to {
+        let Some(bytes) = log.read_commit_entry(version).await? else { return Ok(None) };
+        for action in deltalake::logstore::get_actions(version, &bytes)? {
+            match action {
+                Action::Add(add) if add.data_change => added.push(add.path),
+                // A compaction's files hold rows the index has already seen.
+                Action::Add(_) | Action::Remove(deltalake::kernel::Remove { data_change: false, .. }) => {}
+                Action::Remove(_) | Action::Metadata(_) | Action::Protocol(_) => return Ok(None),
+                _ => {}
+            }
+        }
+        if added.len() > MAX_CATCH_UP_FILES {
+            return Ok(None);
+        }
+    }
+    let schema = crate::table::arrow_schema(delta)?;
+    let key_fields: Vec<_> = keys.iter().filter_map(|k| schema.field_with_name(k).ok().cloned()).collect();
+    let key_schema = std::sync::Arc::new(arrow::datatypes::Schema::new(key_fields));
+    let store = delta.object_store();
+    let mut batches = Vec::new();
+    for path in added {
+        batches.extend(super::compact::read_data_file(&store, &path, &key_schema).await?);
+    }
+    Ok(Some(key_rows(&batches, keys)?))
 }

@@ -207,6 +207,15 @@ impl MetaStore {
         Ok((applied, MIGRATIONS.len()))
     }
 
+    /// The migrations this binary knows that the database lacks. Migrations applied that
+    /// this binary does not know (a newer release's) are not pending: migrations only add
+    /// tables, columns and indexes, so that the release before them runs on the schema
+    /// after them, and replicas can be upgraded one at a time.
+    pub async fn pending_migrations(&self) -> anyhow::Result<Vec<i64>> {
+        let (applied, _) = self.migration_status().await?;
+        Ok(MIGRATIONS.iter().map(|(v, _)| *v).filter(|v| !applied.contains(v)).collect())
+    }
+
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }

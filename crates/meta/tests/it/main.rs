@@ -54,6 +54,7 @@ macro_rules! on_both {
 on_both!(
     migrations_are_applied_once_and_reopening_keeps_data,
     migrations_racing_at_start_up_apply_once,
+    a_newer_release_s_migrations_leave_nothing_pending_for_the_one_before,
     an_organisation_keeps_at_least_one_active_admin,
     emails_are_unique_across_organisations,
     invitations_are_redeemed_once_and_expire,

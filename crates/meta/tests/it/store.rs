@@ -245,4 +245,20 @@ pub async fn migrations_racing_at_start_up_apply_once(db: Db) {
     let store = MetaStore::connect(&url).await.unwrap();
     let (applied, known) = store.migration_status().await.unwrap();
     assert_eq!(applied, (1..=known as i64).collect::<Vec<_>>());
+    assert_eq!(store.pending_migrations().await.unwrap(), Vec::<i64>::new());
+}
+
+/// During a rolling upgrade the previous release meets a database a newer one migrated:
+/// the migrations it does not know are not pending, and migrating again changes nothing.
+pub async fn a_newer_release_s_migrations_leave_nothing_pending_for_the_one_before(db: Db) {
+    let (_dir, url) = fresh_url(db).await;
+    let store = MetaStore::connect(&url).await.unwrap();
+    use sqlx::Connection as _;
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    sqlx::query("INSERT INTO lakeward_migrations (version, applied_at) VALUES (9999, 0)").execute(&mut conn).await.unwrap();
+    assert_eq!(store.pending_migrations().await.unwrap(), Vec::<i64>::new());
+    store.migrate().await.unwrap();
+    let (applied, known) = store.migration_status().await.unwrap();
+    assert_eq!(applied.len(), known + 1);
+    assert_eq!(applied.last(), Some(&9999));
 }

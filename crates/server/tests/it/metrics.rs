@@ -118,6 +118,8 @@ async fn requests_are_counted_by_route_template_with_latency_jobs_and_deliveries
     assert_eq!(sample_value(&body, "lakeward_engine_grouped_inserts_total"), Some(3.0), "{body}");
     assert_eq!(sample_value(&body, "lakeward_engine_commit_conflicts_total"), Some(0.0), "{body}");
     assert_eq!(sample_value(&body, "lakeward_engine_redos_total"), Some(0.0), "{body}");
+    // The first insert built the table's key index; the two after it extended it.
+    assert_eq!(sample_value(&body, "lakeward_engine_key_index_builds_total"), Some(1.0), "{body}");
     assert!(sample_value(&body, "lakeward_engine_query_memory_bytes").is_some(), "{body}");
 
     // The next scrape counts this one; OpenMetrics when the scraper prefers it.
