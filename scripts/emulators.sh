@@ -58,7 +58,12 @@ server_header() {
     curl -s -o /dev/null -m 2 -D - "http://127.0.0.1:$1/" 2>/dev/null \
         | tr -d '\r' | awk 'tolower($1) == "server:" { $1 = ""; print substr($0, 2) }' | paste -sd' ' - || true
 }
-moto_answers() { local h; h="$(server_header "$moto_port")"; [[ "$h" == *amazon.com* ]]; }
+# Once authentication is on, moto answers unsigned requests to `/` with a 500 from
+# Werkzeug; its own API (`/moto-api/data.json`) still answers anyone.
+moto_answers() {
+    local h; h="$(server_header "$moto_port")"
+    [[ "$h" == *amazon.com* ]] || curl -sf -m 2 "http://127.0.0.1:$moto_port/moto-api/data.json" 2>/dev/null | grep -q '"s3"'
+}
 azurite_answers() { local h; h="$(server_header "$azurite_port")"; [[ "$h" == *Azurite-Blob* ]]; }
 port_taken() { [ -n "$(server_header "$1")" ] || (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
