@@ -60,7 +60,7 @@ pub use rules::{AllowedValues, Domain, DomainChange, DomainOutcome, DomainValue,
 pub use schema::{ColumnChange, ColumnRewrite, TableChange};
 pub use search::SearchOutput;
 pub use sql::{ALLOWED_TABLE_FUNCTIONS, SqlTable, named_tables};
-pub use state::{EngineState, EngineStats};
+pub use state::{EngineState, EngineStats, WriteTurns};
 pub use storage::{AzureConfig, GcsConfig, OBJECT_STORE_SCHEMES, S3Config, Secret, StoreConfig};
 pub use table::{ColumnInfo, ColumnSpec, ColumnStatistics, TableMetadata, TableSpec, TimeTravel};
 pub use types::{ColumnType, TYPE_NAMES};
@@ -91,6 +91,12 @@ impl Engine {
             exec: exec::Exec::new()?,
             query_timeout: limits.query_timeout,
         })
+    }
+
+    /// Has writes take turns at a table with other processes through `turns` (see
+    /// [`WriteTurns`]); once, before the first write.
+    pub fn share_write_turns(&self, turns: Arc<dyn WriteTurns>) {
+        let _ = self.state.write_turns.set(turns);
     }
 
     /// What the engine has done since it started, and the memory its queries hold.

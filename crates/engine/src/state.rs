@@ -70,13 +70,34 @@ pub(crate) struct Latest {
 /// the retention, if shorter) of a listing, the next commit cannot have been cleaned up.
 const NEXT_COMMIT_PROBE_TRUSTED_FOR: Duration = Duration::from_secs(600);
 
+/// Turns at writing a table, shared with the other processes that write it (replicas on
+/// one metadata database). A write takes its process's lock of the table first, then the
+/// shared turn, so that replicas take turns at a table instead of each preparing a commit
+/// of which only one can land (the others redone on the new state, their work lost).
+/// Delta's conditional commit still decides what lands: a write that gets no turn (the
+/// coordinator slow or unreachable) goes ahead without one.
+pub trait WriteTurns: Send + Sync {
+    /// Waits for the turn at the table at `location`, held until the answer is dropped;
+    /// `None`: no turn was had.
+    fn take(&self, location: &Url) -> futures::future::BoxFuture<'static, Option<Box<dyn Send>>>;
+}
+
+/// A write's hold on a table: its process's lock, and the shared turn if there is one.
+/// Fields drop in order: the shared turn is handed back first.
+pub(crate) struct WriteGuard {
+    _turn: Option<Box<dyn Send>>,
+    _local: tokio::sync::OwnedMutexGuard<()>,
+}
+
 /// The engine's state, shared by every operation [`crate::Engine::run`] runs.
 pub struct EngineState {
     pub(crate) config: SessionConfig,
     pub(crate) runtime: Arc<RuntimeEnv>,
     /// One writer at a time per table in this process, so that primary-key checks and
-    /// commits do not interleave. Other processes are serialized by Delta's commit protocol.
+    /// commits do not interleave. Other processes are serialized by Delta's commit
+    /// protocol, and take turns with this one through [`WriteTurns`] when they share them.
     pub(crate) write_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    pub(crate) write_turns: std::sync::OnceLock<Arc<dyn WriteTurns>>,
     /// The latest loaded state of each table, brought up to date incrementally (reading
     /// only newer commits) instead of replaying the log on every request.
     pub(crate) latest: Mutex<HashMap<String, Latest>>,
@@ -132,6 +153,7 @@ impl EngineState {
             config,
             runtime,
             write_locks: Mutex::new(HashMap::new()),
+            write_turns: std::sync::OnceLock::new(),
             latest: Mutex::new(HashMap::new()),
             insert_queues: Mutex::new(HashMap::new()),
             key_indexes: Default::default(),
@@ -227,8 +249,13 @@ impl EngineState {
         Arc::new(ctx.state())
     }
 
-    pub(crate) async fn lock(&self, location: &Url) -> tokio::sync::OwnedMutexGuard<()> {
+    pub(crate) async fn lock(&self, location: &Url) -> WriteGuard {
         let lock = self.write_locks.lock().expect("not poisoned").entry(location.to_string()).or_default().clone();
-        lock.lock_owned().await
+        let local = lock.lock_owned().await;
+        let turn = match self.write_turns.get() {
+            Some(turns) => turns.take(location).await,
+            None => None,
+        };
+        WriteGuard { _turn: turn, _local: local }
     }
 }

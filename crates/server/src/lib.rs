@@ -33,6 +33,7 @@ mod table_access;
 mod table_definition;
 mod upload;
 pub mod webhooks;
+mod write_turns;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -157,6 +158,9 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         memory_limit_bytes: config.limits.memory_limit_bytes,
     })
     .map_err(|e| anyhow::anyhow!("cannot start the query engine: {e}"))?;
+    if meta.has_write_turns() {
+        engine.share_write_turns(Arc::new(write_turns::SharedWriteTurns(meta.clone())));
+    }
     if config.warehouse.root().scheme() == "file"
         && let Ok(folder) = config.warehouse.root().to_file_path()
     {

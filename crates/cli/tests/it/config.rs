@@ -154,7 +154,7 @@ fn migrations_apply_at_start_or_by_the_migrate_command() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("has 0 of 8 migrations applied: run `lakeward migrate` first"), "{stderr}");
+    assert!(stderr.contains("lacks 8 migration(s) of this release: run `lakeward migrate` first"), "{stderr}");
     let first = run_ok(lakeward(dir.path()).args(["migrate", "--metadata-url", &url]));
     assert_eq!(first, "metadata migrations: 8 applied (8 new)\n");
     let again = run_ok(lakeward(dir.path()).args(["migrate", "--metadata-url", &url]));

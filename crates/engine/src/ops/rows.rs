@@ -274,9 +274,11 @@ impl Operation for Insert {
         // other callers' rows.
         let location = self.location;
         tokio::spawn(async move {
-            let _guard = state.lock(&location).await;
             let mut redo: Vec<write::group::PendingInsert> = Vec::new();
             loop {
+                // Taken for each group commit: a replica sharing write turns hands the
+                // table over between commits instead of keeping it while its queue refills.
+                let guard = state.lock(&location).await;
                 let queued =
                     state.insert_queues.lock().expect("not poisoned").remove(location.as_str()).unwrap_or_default();
                 let batch: Vec<_> = redo.drain(..).chain(queued).collect();
@@ -284,6 +286,7 @@ impl Operation for Insert {
                     break;
                 }
                 redo = write::group::run(&state, &location, batch).await;
+                drop(guard);
                 match redo.iter().map(|p| p.redone).max() {
                     Some(n) => tokio::time::sleep(commit::redo_pause(n)).await,
                     None => break,

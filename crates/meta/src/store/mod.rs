@@ -13,6 +13,7 @@ mod organisations;
 mod sessions;
 mod stats;
 mod storages;
+mod turns;
 mod webhooks;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -28,6 +29,7 @@ pub use lineage::{Lineage, NewLineage};
 pub use organisations::{Invite, Organisation, User, UserStatus};
 pub use sessions::Session;
 pub use storages::{NewStorageConnection, StorageConnection};
+pub use turns::WriteTurn;
 pub use webhooks::{Delivery, DeliveryResult, NewWebhook, Webhook, WebhookUpdate};
 
 /// Migrations, applied in order once each; a migration is never edited after release.
@@ -60,6 +62,8 @@ pub type MetaResult<T> = Result<T, MetaError>;
 pub struct MetaStore {
     pool: AnyPool,
     backend: Backend,
+    /// Connections that hold replicas' turns at writing a table (PostgreSQL only).
+    turns: Option<AnyPool>,
 }
 
 /// The databases the store runs on. Queries are portable (`$n` placeholders, TEXT and
@@ -158,7 +162,11 @@ impl MetaStore {
             Backend::Postgres => AnyPoolOptions::new().max_connections(16),
         };
         let pool = options.acquire_timeout(std::time::Duration::from_secs(10)).connect(url).await?;
-        Ok(Self { pool, backend })
+        let turns = match backend {
+            Backend::Postgres => Some(turns::turn_pool(url)?),
+            Backend::Sqlite => None,
+        };
+        Ok(Self { pool, backend, turns })
     }
 
     /// Whether the database answers a trivial query.

@@ -55,6 +55,7 @@ on_both!(
     migrations_are_applied_once_and_reopening_keeps_data,
     migrations_racing_at_start_up_apply_once,
     a_newer_release_s_migrations_leave_nothing_pending_for_the_one_before,
+    write_turns_are_had_one_at_a_time_per_table,
     an_organisation_keeps_at_least_one_active_admin,
     emails_are_unique_across_organisations,
     invitations_are_redeemed_once_and_expire,

@@ -255,10 +255,40 @@ pub async fn a_newer_release_s_migrations_leave_nothing_pending_for_the_one_befo
     let store = MetaStore::connect(&url).await.unwrap();
     use sqlx::Connection as _;
     let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
-    sqlx::query("INSERT INTO lakeward_migrations (version, applied_at) VALUES (9999, 0)").execute(&mut conn).await.unwrap();
+    sqlx::query("INSERT INTO lakeward_migrations (version, applied_at) VALUES (9999, 0)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(store.pending_migrations().await.unwrap(), Vec::<i64>::new());
     store.migrate().await.unwrap();
     let (applied, known) = store.migration_status().await.unwrap();
     assert_eq!(applied.len(), known + 1);
     assert_eq!(applied.last(), Some(&9999));
+}
+
+/// Replicas take turns at writing a table through PostgreSQL: a second turn at one table
+/// waits until the first is handed back, turns at other tables do not wait, and a turn
+/// dropped is free again. SQLite has no one to take turns with.
+pub async fn write_turns_are_had_one_at_a_time_per_table(db: Db) {
+    let (_dir, url) = fresh_url(db).await;
+    let store = MetaStore::connect(&url).await.unwrap();
+    let Db::Postgres = db else {
+        assert!(!store.has_write_turns());
+        assert!(store.write_turn("file:///w/t/").await.unwrap().is_none());
+        return;
+    };
+    let other = MetaStore::open(&url).await.unwrap();
+    let first = store.write_turn("file:///w/t/").await.unwrap().expect("a turn");
+    let waiting = tokio::spawn(async move {
+        let turn = other.write_turn("file:///w/t/").await.unwrap();
+        (turn, std::time::Instant::now())
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "the second replica waits for the turn");
+    let elsewhere = tokio::time::timeout(std::time::Duration::from_secs(2), store.write_turn("file:///w/u/")).await;
+    assert!(matches!(elsewhere, Ok(Ok(Some(_)))), "another table's turn does not wait");
+    let handed_back = std::time::Instant::now();
+    drop(first);
+    let (second, granted) = tokio::time::timeout(std::time::Duration::from_secs(5), waiting).await.unwrap().unwrap();
+    assert!(second.is_some() && granted >= handed_back);
 }
