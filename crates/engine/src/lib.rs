@@ -9,6 +9,7 @@
 mod clone;
 mod coerce;
 mod commit;
+mod commits;
 mod compare;
 mod diff;
 mod error;
@@ -44,6 +45,7 @@ use std::time::Duration;
 
 pub use clone::{CloneKeep, ClonePlan, CloneProgress};
 pub use commit::Actor;
+pub use commits::{Landed, feed as commit_feed};
 pub use compare::{Drift, definition_drift};
 pub use diff::TableDiff;
 pub use error::{EngineError, EngineResult, Input};

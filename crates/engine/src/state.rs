@@ -101,6 +101,10 @@ pub struct EngineState {
     /// The latest loaded state of each table, brought up to date incrementally (reading
     /// only newer commits) instead of replaying the log on every request.
     pub(crate) latest: Mutex<HashMap<String, Latest>>,
+    /// One update of a table's cached state at a time: a request that finds newer commits
+    /// while another update (a background refresh, another request's) is under way waits
+    /// for it and uses its result, instead of doing the same work beside it.
+    pub(crate) updates: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Inserts waiting for a group commit, per table.
     pub(crate) insert_queues: Mutex<HashMap<String, Vec<write::group::PendingInsert>>>,
     /// Primary keys of small tables, for checking concurrent inserts without a query.
@@ -155,6 +159,7 @@ impl EngineState {
             write_locks: Mutex::new(HashMap::new()),
             write_turns: std::sync::OnceLock::new(),
             latest: Mutex::new(HashMap::new()),
+            updates: Mutex::new(HashMap::new()),
             insert_queues: Mutex::new(HashMap::new()),
             key_indexes: Default::default(),
             encodings: Default::default(),
@@ -180,12 +185,18 @@ impl EngineState {
         if at != TimeTravel::Latest {
             return table::open(&self.stores, location, at).await;
         }
+        if let Some(fresh) = self.cached_if_fresh(location).await? {
+            return Ok(fresh);
+        }
+        let gate = self.updates.lock().expect("not poisoned").entry(location.to_string()).or_default().clone();
+        let _updating = gate.lock().await;
+        // The update this one waited for may have brought the state far enough: probed again.
+        if let Some(fresh) = self.cached_if_fresh(location).await? {
+            return Ok(fresh);
+        }
         let cached = self.latest.lock().expect("not poisoned").get(location.as_str()).cloned();
         let table = match cached {
-            Some(Latest { mut table, listed_at }) => {
-                if probe_trusted(&table, listed_at) && !next_commit_exists(&table).await? {
-                    return Ok(table);
-                }
+            Some(Latest { mut table, .. }) => {
                 table.update_state().await?;
                 table
             }
@@ -193,6 +204,34 @@ impl EngineState {
         };
         self.remember(location, &table);
         Ok(table)
+    }
+
+    /// The cached latest state, if no newer commit exists.
+    async fn cached_if_fresh(&self, location: &Url) -> EngineResult<Option<deltalake::DeltaTable>> {
+        let cached = self.latest.lock().expect("not poisoned").get(location.as_str()).cloned();
+        match cached {
+            Some(Latest { table, listed_at })
+                if probe_trusted(&table, listed_at) && !next_commit_exists(&table).await? =>
+            {
+                Ok(Some(table))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Brings the cached state of a table this process has open up to `version` (another
+    /// process announced the commit); tables not open here, or already there, are left alone.
+    pub(crate) async fn refresh(&self, location: &Url, version: u64) -> EngineResult<()> {
+        let behind = self
+            .latest
+            .lock()
+            .expect("not poisoned")
+            .get(location.as_str())
+            .is_some_and(|l| l.table.version().is_some_and(|v| v < version));
+        if behind {
+            self.open(location, TimeTravel::Latest).await?;
+        }
+        Ok(())
     }
 
     pub(crate) fn stats(&self) -> EngineStats {

@@ -306,7 +306,8 @@ pub(crate) fn register_log_stores() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let file = Url::parse("file://").expect("a scheme is a URL");
-        deltalake::logstore::object_store_factories().insert(file, Arc::new(crate::local_log::LocalStores));
+        deltalake::logstore::object_store_factories().insert(file.clone(), Arc::new(crate::local_log::LocalStores));
+        deltalake::logstore::logstore_factories().insert(file, Arc::new(PutIfAbsent));
         for scheme in OBJECT_STORE_SCHEMES {
             let url = Url::parse(&format!("{scheme}://")).expect("a scheme is a URL");
             deltalake::logstore::logstore_factories().insert(url, Arc::new(PutIfAbsent));
@@ -314,6 +315,8 @@ pub(crate) fn register_log_stores() {
     });
 }
 
+/// delta-rs' default log store (commits are conditional puts, on local folders as on
+/// object stores), announcing each commit it writes (`commits`).
 struct PutIfAbsent;
 
 impl LogStoreFactory for PutIfAbsent {
@@ -324,7 +327,8 @@ impl LogStoreFactory for PutIfAbsent {
         location: &Url,
         options: &StorageConfig,
     ) -> deltalake::DeltaResult<Arc<dyn LogStore>> {
-        Ok(default_logstore(prefixed_store, root_store, location, options))
+        let store = default_logstore(prefixed_store, root_store, location, options);
+        Ok(Arc::new(crate::commits::Announcing(store)))
     }
 }
 

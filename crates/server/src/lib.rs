@@ -10,6 +10,7 @@ mod audit_log;
 mod auth;
 mod body_limit;
 mod client_ip;
+mod commit_feed;
 mod error;
 mod error_shape;
 mod flight;
@@ -193,6 +194,9 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     services::storages::attach_all(&state).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
     spawn_housekeeping(Arc::downgrade(&state));
     spawn_lease_keeper(Arc::downgrade(&state));
+    if state.meta.has_write_turns() {
+        commit_feed::spawn(Arc::downgrade(&state), instance_id);
+    }
     let (flight_shutdown, flight) = match flight_listener {
         Some(listener) => {
             let (tx, rx) = oneshot::channel::<()>();

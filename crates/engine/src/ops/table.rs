@@ -40,6 +40,23 @@ impl Operation for CreateTable {
     }
 }
 
+/// Brings this process's cached state of a table up to `version` ahead of the requests
+/// that will need it, when another process announced that commit (see `commits`). A
+/// table not open here is left alone.
+pub struct Refresh {
+    pub location: Url,
+    pub version: u64,
+}
+
+impl Operation for Refresh {
+    type Output = ();
+    const TIMEOUT: Timeout = Timeout::Whole;
+
+    async fn run(self, state: Arc<EngineState>) -> EngineResult<()> {
+        state.refresh(&self.location, self.version).await
+    }
+}
+
 /// Deletes every object of the table (data files and log), and nothing else.
 pub struct DropTable {
     pub location: Url,

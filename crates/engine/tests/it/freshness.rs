@@ -46,3 +46,32 @@ async fn a_kept_state_older_than_the_log_retention_is_brought_up_to_date_by_list
 
     assert_eq!(ids(&engine, &location, TimeTravel::Latest).await, vec![1, 2, 3]);
 }
+
+/// Each commit is announced as it lands, with its version, under the very location the
+/// engine keys a table's state by (so that another process's announcement finds the state
+/// to refresh); a refresh from an announcement leaves the state reading the new rows.
+#[tokio::test]
+async fn commits_are_announced_under_the_location_the_engine_keys_tables_by() {
+    let dir = tempfile::tempdir().unwrap();
+    let (writer, reader) = (engine(), engine());
+    let location = keyed_table(&writer, dir.path()).await;
+    insert(&writer, &location, [1]).await;
+    assert_eq!(ids(&reader, &location, TimeTravel::Latest).await, vec![1]);
+
+    let mut feed = lakeward_engine::commit_feed();
+    let version = insert(&writer, &location, [2]).await.version.unwrap();
+    let landed = loop {
+        let landed = feed.recv().await.unwrap();
+        if landed.location == location {
+            break landed;
+        }
+    };
+    assert_eq!(landed, lakeward_engine::Landed { location: location.clone(), version });
+
+    let refresh = lakeward_engine::ops::table::Refresh { location: location.clone(), version };
+    reader.run(refresh).await.unwrap();
+    assert_eq!(ids(&reader, &location, TimeTravel::Latest).await, vec![1, 2]);
+    // A table the engine has not opened is left alone.
+    let elsewhere = url::Url::from_directory_path(dir.path().join("never-opened")).unwrap();
+    reader.run(lakeward_engine::ops::table::Refresh { location: elsewhere, version: 3 }).await.unwrap();
+}

@@ -64,6 +64,8 @@ pub struct MetaStore {
     backend: Backend,
     /// Connections that hold replicas' turns at writing a table (PostgreSQL only).
     turns: Option<AnyPool>,
+    /// For connections of their own (listening for other replicas' announcements).
+    url: String,
 }
 
 /// The databases the store runs on. Queries are portable (`$n` placeholders, TEXT and
@@ -166,7 +168,7 @@ impl MetaStore {
             Backend::Postgres => Some(turns::turn_pool(url)?),
             Backend::Sqlite => None,
         };
-        Ok(Self { pool, backend, turns })
+        Ok(Self { pool, backend, turns, url: url.to_owned() })
     }
 
     /// Whether the database answers a trivial query.

@@ -1,4 +1,7 @@
-//! Turns at writing a table, for replicas that share one PostgreSQL. A turn is a
+//! What replicas that share one PostgreSQL coordinate through it: turns at writing a
+//! table, and announcements of their commits.
+//!
+//! A turn is a
 //! session-level advisory lock on a connection of its own, held while one replica checks
 //! and commits a write, so that replicas writing one table take turns instead of each
 //! preparing a commit of which only one can land. A replica that dies loses its session,
@@ -93,4 +96,33 @@ impl Drop for WriteTurn {
 fn table_key(table: &str) -> i32 {
     let digest = sha2::Sha256::digest(table.as_bytes());
     i32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
+}
+
+/// The channel replicas announce their commits on.
+const COMMITS_CHANNEL: &str = "lakeward_commits";
+
+impl MetaStore {
+    /// Tells the other replicas listening on this database (PostgreSQL's NOTIFY) that
+    /// `payload` happened; nothing on SQLite.
+    pub async fn announce_commit(&self, payload: &str) -> MetaResult<()> {
+        if self.turns.is_none() {
+            return Ok(());
+        }
+        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT pg_notify('{COMMITS_CHANNEL}', $1)")))
+            .bind(payload)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The commits other replicas announce, from now on (`None` on SQLite). The listener
+    /// holds one connection of its own.
+    pub async fn commit_announcements(&self) -> MetaResult<Option<sqlx::postgres::PgListener>> {
+        if self.turns.is_none() {
+            return Ok(None);
+        }
+        let mut listener = sqlx::postgres::PgListener::connect(&self.url).await?;
+        listener.listen(COMMITS_CHANNEL).await?;
+        Ok(Some(listener))
+    }
 }
