@@ -220,14 +220,23 @@ impl EngineState {
     }
 
     /// Brings the cached state of a table this process has open up to `version` (another
-    /// process announced the commit); tables not open here, or already there, are left alone.
+    /// process announced the commit); tables not open here, or already there, are left
+    /// alone, and so are tables this process is writing: its writer brings the state up to
+    /// date when its turn comes, once for however many commits came before.
     pub(crate) async fn refresh(&self, location: &Url, version: u64) -> EngineResult<()> {
-        let behind = self
-            .latest
+        let writing = self
+            .write_locks
             .lock()
             .expect("not poisoned")
             .get(location.as_str())
-            .is_some_and(|l| l.table.version().is_some_and(|v| v < version));
+            .is_some_and(|lock| lock.try_lock().is_err());
+        let behind = !writing
+            && self
+                .latest
+                .lock()
+                .expect("not poisoned")
+                .get(location.as_str())
+                .is_some_and(|l| l.table.version().is_some_and(|v| v < version));
         if behind {
             self.open(location, TimeTravel::Latest).await?;
         }
@@ -251,6 +260,7 @@ impl EngineState {
     /// created there again must not inherit any of it).
     pub(crate) fn forget(&self, location: &Url) {
         self.latest.lock().expect("not poisoned").remove(location.as_str());
+        self.updates.lock().expect("not poisoned").remove(location.as_str());
         self.key_indexes.forget(location);
         self.encodings.forget(location);
     }
