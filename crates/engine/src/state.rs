@@ -33,6 +33,8 @@ pub(crate) struct Counters {
     /// Primary-key indexes built by reading a whole table's keys (rather than caught up
     /// with the log).
     pub(crate) key_index_builds: AtomicU64,
+    /// Cached table states brought up to date with newer commits.
+    pub(crate) state_updates: AtomicU64,
 }
 
 impl Counters {
@@ -51,6 +53,7 @@ pub struct EngineStats {
     pub group_commits: u64,
     pub grouped_inserts: u64,
     pub key_index_builds: u64,
+    pub state_updates: u64,
     /// Bytes queries hold in the query memory pool now.
     pub query_memory_bytes: u64,
 }
@@ -197,6 +200,7 @@ impl EngineState {
         let cached = self.latest.lock().expect("not poisoned").get(location.as_str()).cloned();
         let table = match cached {
             Some(Latest { mut table, .. }) => {
+                self.counters.state_updates.fetch_add(1, Ordering::Relaxed);
                 table.update_state().await?;
                 table
             }
@@ -252,6 +256,7 @@ impl EngineState {
             group_commits: c.group_commits.load(Ordering::Relaxed),
             grouped_inserts: c.grouped_inserts.load(Ordering::Relaxed),
             key_index_builds: c.key_index_builds.load(Ordering::Relaxed),
+            state_updates: c.state_updates.load(Ordering::Relaxed),
             query_memory_bytes: self.runtime.memory_pool.reserved() as u64,
         }
     }

@@ -194,7 +194,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     services::storages::attach_all(&state).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
     spawn_housekeeping(Arc::downgrade(&state));
     spawn_lease_keeper(Arc::downgrade(&state));
-    if state.meta.has_write_turns() {
+    if state.meta.backend() == lakeward_meta::store::Backend::Postgres {
         commit_feed::spawn(Arc::downgrade(&state), instance_id);
     }
     let (flight_shutdown, flight) = match flight_listener {

@@ -49,7 +49,8 @@ async fn a_kept_state_older_than_the_log_retention_is_brought_up_to_date_by_list
 
 /// Each commit is announced as it lands, with its version, under the very location the
 /// engine keys a table's state by (so that another process's announcement finds the state
-/// to refresh); a refresh from an announcement leaves the state reading the new rows.
+/// to refresh); a refresh from an announcement brings the state up to date, so that the
+/// next read has no update to make.
 #[tokio::test]
 async fn commits_are_announced_under_the_location_the_engine_keys_tables_by() {
     let dir = tempfile::tempdir().unwrap();
@@ -69,9 +70,13 @@ async fn commits_are_announced_under_the_location_the_engine_keys_tables_by() {
     assert_eq!(landed, lakeward_engine::Landed { location: location.clone(), version });
 
     let refresh = lakeward_engine::ops::table::Refresh { location: location.clone(), version };
+    let before = reader.stats().state_updates;
     reader.run(refresh).await.unwrap();
+    assert_eq!(reader.stats().state_updates, before + 1, "the refresh updated the state");
     assert_eq!(ids(&reader, &location, TimeTravel::Latest).await, vec![1, 2]);
+    assert_eq!(reader.stats().state_updates, before + 1, "the read found it up to date");
     // A table the engine has not opened is left alone.
     let elsewhere = url::Url::from_directory_path(dir.path().join("never-opened")).unwrap();
     reader.run(lakeward_engine::ops::table::Refresh { location: elsewhere, version: 3 }).await.unwrap();
+    assert_eq!(reader.stats().state_updates, before + 1);
 }

@@ -1,9 +1,8 @@
 //! What replicas that share one PostgreSQL coordinate through it: turns at writing a
 //! table, and announcements of their commits.
 //!
-//! A turn is a
-//! session-level advisory lock on a connection of its own, held while one replica checks
-//! and commits a write, so that replicas writing one table take turns instead of each
+//! A turn is a session-level advisory lock on a connection of its own, held while one
+//! replica checks and commits a write, so that replicas writing one table take turns instead of each
 //! preparing a commit of which only one can land. A replica that dies loses its session,
 //! and with it the turn. A turn is only a courtesy between replicas: Delta's conditional
 //! commit still decides which commit lands, so a write that cannot have a turn (the wait
@@ -16,7 +15,7 @@ use sqlx::Executor as _;
 use sqlx::any::{Any, AnyPoolOptions};
 use sqlx::pool::PoolConnection;
 
-use super::{MetaResult, MetaStore};
+use super::{Backend, MetaResult, MetaStore};
 
 /// Advisory locks of write turns are `(TURN_LOCKS, hash of the table)`; the two-key form
 /// keeps them apart from the migrations' one-key lock.
@@ -105,7 +104,7 @@ impl MetaStore {
     /// Tells the other replicas listening on this database (PostgreSQL's NOTIFY) that
     /// `payload` happened; nothing on SQLite.
     pub async fn announce_commit(&self, payload: &str) -> MetaResult<()> {
-        if self.turns.is_none() {
+        if self.backend != Backend::Postgres {
             return Ok(());
         }
         sqlx::query(sqlx::AssertSqlSafe(format!("SELECT pg_notify('{COMMITS_CHANNEL}', $1)")))
@@ -118,7 +117,7 @@ impl MetaStore {
     /// The commits other replicas announce, from now on (`None` on SQLite). The listener
     /// holds one connection of its own.
     pub async fn commit_announcements(&self) -> MetaResult<Option<sqlx::postgres::PgListener>> {
-        if self.turns.is_none() {
+        if self.backend != Backend::Postgres {
             return Ok(None);
         }
         let mut listener = sqlx::postgres::PgListener::connect(&self.url).await?;
