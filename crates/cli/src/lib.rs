@@ -1,7 +1,9 @@
-//! The `lakeward` binary: configuration, `lakeward serve`, and offline `lakeward admin`
-//! commands that act on the data directory directly.
+//! The `lakeward` binary: configuration, `lakeward serve`, offline `lakeward admin`
+//! commands that act on the data directory directly, and the command-line client
+//! (`lakeward login`, `sql`, `import`, ...) that talks to a running server.
 
 pub mod admin;
+pub mod client;
 pub mod settings;
 
 use clap::{Parser, Subcommand};
@@ -10,7 +12,9 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "lakeward", version, about, long_about = None)]
 pub struct Cli {
-    #[command(flatten)]
+    /// The server's own settings (`serve`, `config`, `migrate`, `admin`); the client
+    /// commands ignore them.
+    #[command(flatten, next_help_heading = "Server options")]
     pub config: settings::ConfigArgs,
     #[command(subcommand)]
     pub command: Command,
@@ -28,4 +32,7 @@ pub enum Command {
     /// Set up organisations, users and API keys offline, against the data directory.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// The client commands, against a running server.
+    #[command(flatten)]
+    Client(client::ClientCommand),
 }

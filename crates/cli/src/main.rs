@@ -1,7 +1,8 @@
 use std::io::IsTerminal;
+use std::process::ExitCode;
 
 use clap::Parser;
-use lakeward::{Cli, Command, admin, settings};
+use lakeward::{Cli, Command, admin, client, settings};
 use tracing_subscriber::EnvFilter;
 
 /// The log filter unless `LAKEWARD_LOG` gives one: Lakeward's crates at `info`, every
@@ -17,7 +18,7 @@ const DEFAULT_LOG_FILTER: &str = "warn,buoyant_kernel::snapshot::builder=off,\
     lakeward=info,lakeward_server=info,lakeward_engine=info,lakeward_meta=info,lakeward_model=info";
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_env("LAKEWARD_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER)))
@@ -25,8 +26,20 @@ async fn main() -> anyhow::Result<()> {
         // Colour codes only on a terminal: logs piped to journald, docker or a file stay plain.
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let config = settings::resolve(&cli.config)?;
     match cli.command {
+        // The client needs no server configuration: resolving it would create a data
+        // directory wherever the client is run.
+        Command::Client(command) => Ok(client::run(command).await),
+        command => {
+            server_command(&cli.config, command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn server_command(args: &settings::ConfigArgs, command: Command) -> anyhow::Result<()> {
+    let config = settings::resolve(args)?;
+    match command {
         Command::Serve => {
             return_freed_memory();
             tracing::info!(data_dir = %config.data_dir.display(), warehouse = %config.warehouse.root(), "starting");
@@ -44,6 +57,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(command) => admin::run(&config, command).await,
+        Command::Client(_) => unreachable!("client commands are run without the server's configuration"),
     }
 }
 
