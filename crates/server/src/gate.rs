@@ -32,7 +32,10 @@ pub async fn gate(
     let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     req.extensions_mut().insert(RequestMeta { client_ip: ip, request_id });
     let path = req.uri().path();
-    let exempt = path == HEALTH_PATH || path == READY_PATH || (path == METRICS_PATH && state.config.metrics_public);
+    let exempt = path == HEALTH_PATH
+        || path == READY_PATH
+        || (path == METRICS_PATH && state.config.metrics_public)
+        || crate::console::is_console_path(path);
     let auth_endpoint = path.starts_with("/v1/auth/");
     let anonymous_key = format!("ip:{ip}");
 

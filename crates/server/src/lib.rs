@@ -11,6 +11,7 @@ mod auth;
 mod body_limit;
 mod client_ip;
 mod commit_feed;
+mod console;
 mod error;
 mod error_shape;
 mod flight;
@@ -72,6 +73,7 @@ pub fn app(state: SharedState) -> Router {
     openapi::finish(&mut api);
     router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
+        .merge(console::router())
         .fallback(error_shape::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), gate::gate))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
