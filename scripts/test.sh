@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: every crate's unit and integration tests (cargo-nextest), then
 # the interop tests, in which third-party clients (Python deltalake, DuckDB, Polars) read
-# what the real server wrote. README.md and .ci/run both use exactly this script; it
-# installs what it needs itself.
+# what the real server wrote, then the web console's tests in headless Chromium.
+# README.md and .ci/run both use exactly this script; it installs what it needs itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,9 @@ if ! command -v cargo-nextest >/dev/null 2>&1; then
     echo "installing cargo-nextest" >&2
     cargo install --locked cargo-nextest
 fi
+
+# The web console the binary embeds must be what its sources build (fast; fails early).
+scripts/console.sh check
 
 # The S3 (moto) and Azure (Azurite) emulators on loopback, installed and started here;
 # the storage tests need them, and stopping them is left to the end of this script.
@@ -46,3 +49,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/interop/requirements.txt
 LAKEWARD_BIN="$target_dir/debug/lakeward" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/interop
+
+# The web console in headless Chromium (Debian's), against the same binary, as a user goes
+# through it; screenshots of each step are left in console/e2e/artifacts/.
+scripts/console.sh e2e "$target_dir/debug/lakeward"

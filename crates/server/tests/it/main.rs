@@ -8,6 +8,7 @@ mod body_limits;
 mod cancel;
 mod clones;
 mod compare;
+mod console;
 mod constraints;
 mod cross_org;
 mod data;
