@@ -153,7 +153,8 @@ def main():
                              "storage (issue 13: needs scripts/emulators.sh running), flight and graphql (issue 14), "
                              "sqlscale (issue 15: SQL with 1 and 1,000 tables), bulk (issue 15: 1M-row Arrow appends), "
                              "tpch (issue 15: the 22 TPC-H queries), writes (issue 15: single-row changes, many small "
-                             "writers), infer (issue 15: CSV inference), clones (issue 16: deep and shallow clones, diffs), replicas (issue 17: PostgreSQL and 3 replicas)")
+                             "writers), infer (issue 15: CSV inference), clones (issue 16: deep and shallow clones, diffs), replicas (issue 17: PostgreSQL and 3 replicas), "
+                             "console (issue 18: the console's first screen in Chromium, its size; the CLI's export)")
     parser.add_argument("--scale", type=int, default=1, help="TPC-H scale factor (tpch)")
     parser.add_argument("--queries", default="", help="comma-separated TPC-H query numbers (tpch; default all 22)")
     parser.add_argument("--inserts", type=int, default=100_000, help="single-row inserts by 16 clients (writes)")
@@ -174,7 +175,7 @@ def main():
         replicas.inserts(Server, binary, report, work)
         replicas.lookup_elsewhere(Server, binary, report, work)
     if not groups & {"dataplane", "governance", "storage", "flight", "graphql", "sqlscale", "bulk", "writes", "infer",
-                     "clones"}:
+                     "clones", "console"}:
         return
     csv_path = work / f"customers-{args.rows}.csv"
     if not csv_path.exists():
@@ -193,9 +194,12 @@ def main():
     if "dataplane" in groups:
         dataplane(server, csv_path, work, data_dir, ext, args.rows)
     table_path = data_dir / "warehouse" / server.org_id / "bench" / "crm" / "customers"
-    if groups & {"flight", "graphql", "sqlscale", "bulk", "writes", "clones"} and "dataplane" not in groups:
+    if groups & {"flight", "graphql", "sqlscale", "bulk", "writes", "clones", "console"} and "dataplane" not in groups:
         server.create("customers")
         import_job(server, "customers", csv_path)
+    if "console" in groups:
+        import console
+        console.console(server, report, work, args.rows)
     if "writes" in groups:
         import small_writes
         small_writes.many_small_writers(server, args.inserts)

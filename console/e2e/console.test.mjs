@@ -149,6 +149,7 @@ describe("the console", () => {
     await page.getByTestId("organisation").waitFor();
     assert.equal(await page.getByTestId("organisation").textContent(), "Acme");
     assert.equal(await page.getByTestId("role").textContent(), "admin");
+    assert.equal(await page.getByText("Loading Lakeward").count(), 0, "the placeholder is gone");
     // The token is kept for this tab only, not in a cookie other sites could ride on.
     assert.deepEqual(await page.context().cookies(), []);
     await shot("onboarded");
@@ -166,7 +167,7 @@ describe("the console", () => {
     await form.getByLabel("Column 3 name").fill("country");
     await form.getByRole("button", { name: "Create table" }).click();
     await page.getByRole("heading", { name: "main.crm.customers" }).waitFor();
-    await page.getByRole("treeitem").getByRole("link", { name: "customers" }).waitFor();
+    await page.getByRole("list", { name: "Catalogs" }).getByRole("link", { name: "customers" }).waitFor();
     const token = await adminToken();
     const { body } = await call("/v1/tables/main/crm/customers", { token });
     assert.deepEqual(body.schema.fields.map((f) => [f.name, f.type, f.nullable]), [
@@ -270,6 +271,16 @@ describe("the console", () => {
     assert.deepEqual(meta.body.schema.fields[1].domain.allowed_values.map((v) => v.value), ["L0", "L1", "L2", "L3", "L4"]);
   });
 
+  it("lists the finished import on the jobs page", async () => {
+    await page.getByRole("link", { name: "Jobs" }).click();
+    const row = page.getByRole("row").filter({ hasText: "main.crm.products" });
+    await row.waitFor();
+    assert.match(await row.textContent(), /import/);
+    assert.match(await row.textContent(), /succeeded/);
+    assert.equal(await row.getByRole("button", { name: "Cancel" }).count(), 0, "an ended job cannot be cancelled");
+    await shot("jobs");
+  });
+
   it("runs SQL with Ctrl+Enter and shows the result", async () => {
     await page.getByRole("link", { name: "SQL" }).click();
     const editor = page.getByRole("textbox", { name: "SQL query" });
@@ -289,7 +300,7 @@ describe("the console", () => {
   });
 
   it("shows the history and rolls back after a confirmation", async () => {
-    await page.getByRole("treeitem").getByRole("link", { name: "customers" }).click();
+    await page.getByRole("list", { name: "Catalogs" }).getByRole("link", { name: "customers" }).click();
     await page.getByRole("link", { name: "History" }).click();
     await page.getByRole("button", { name: "Roll back to version 2" }).click();
     await page.getByRole("dialog", { name: "Roll back" }).getByRole("button", { name: "Roll back" }).click();
@@ -322,6 +333,18 @@ describe("the console", () => {
     await shot("api-key-revoked");
   });
 
+  it("filters the audit trail", async () => {
+    await page.getByRole("link", { name: "Audit trail" }).click();
+    await page.getByLabel("Action").fill("apikey.*");
+    await page.getByRole("button", { name: "Apply filters" }).click();
+    await page.getByTestId("audit-range").filter({ hasText: "of 2" }).waitFor();
+    const actions = await page.locator("table.grid tbody tr").allTextContents();
+    assert.equal(actions.length, 2);
+    assert.match(actions[0], /apikey\.revoked/);
+    assert.match(actions[1], /apikey\.created/);
+    await shot("audit");
+  });
+
   it("invites a viewer, who sees no edit controls, and values as text", async () => {
     await page.getByRole("link", { name: "Members" }).click();
     const invite = page.getByRole("form", { name: "Invite a member" });
@@ -339,7 +362,7 @@ describe("the console", () => {
     await page.getByText("Your password is set: sign in with it.").waitFor();
     await signIn(VIEWER);
     assert.equal(await page.getByTestId("role").textContent(), "viewer");
-    await page.getByRole("treeitem").getByRole("link", { name: "customers" }).click();
+    await page.getByRole("list", { name: "Catalogs" }).getByRole("link", { name: "customers" }).click();
     await page.getByRole("cell", { name: "Ada", exact: true }).waitFor();
     for (const control of ["Add row", "Save changes (0)", "Discard", "Delete selected (0)"]) {
       assert.equal(await page.getByRole("button", { name: control }).count(), 0, control);

@@ -23,6 +23,7 @@ export class ApiError extends Error {
     const parts = this.details.map((d) => `${d.field}: ${d.message}`);
     if (typeof this.body.violatingRows === "number") parts.push(`${this.body.violatingRows} violating rows`);
     if (typeof this.body.requiredScope === "string") parts.push(`needs scope ${this.body.requiredScope}`);
+    if (typeof this.body.retryAfter === "number") parts.push(`try again in ${this.body.retryAfter} s`);
     return parts.length ? `${this.message} (${parts.join("; ")})` : this.message;
   }
 }

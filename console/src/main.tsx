@@ -2,4 +2,7 @@ import { render } from "preact";
 import { App } from "./app";
 import "./style.css";
 
-render(<App />, document.getElementById("app")!);
+const root = document.getElementById("app")!;
+// The page's "Loading…" placeholder goes: Preact renders beside existing children.
+root.replaceChildren();
+render(<App />, root);

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::support::TestServer;
 
-fn header<'a>(res: &'a reqwest::Response, name: impl reqwest::header::AsHeaderName) -> &'a str {
+fn header(res: &reqwest::Response, name: impl reqwest::header::AsHeaderName) -> &str {
     res.headers().get(name).map(|v| v.to_str().unwrap()).unwrap_or("")
 }
 
