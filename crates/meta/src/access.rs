@@ -253,10 +253,12 @@ pub enum Action {
     ObjectsDownload,
     ObjectsDelete,
     ObjectsUpload,
+    /// Granting and revoking privileges on a catalog, schema or table.
+    GrantsManage,
 }
 
 impl Action {
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 31] = [
         Action::OrgRead,
         Action::OrgUpdate,
         Action::MembersRead,
@@ -287,6 +289,7 @@ impl Action {
         Action::ObjectsDownload,
         Action::ObjectsDelete,
         Action::ObjectsUpload,
+        Action::GrantsManage,
     ];
 
     /// The scope an API key must carry for this action.
@@ -294,7 +297,7 @@ impl Action {
         match self {
             Action::OrgRead | Action::MembersRead => Scope::OrgRead,
             Action::AuditRead => Scope::AuditRead,
-            Action::OrgUpdate | Action::MembersManage => Scope::OrgUpdate,
+            Action::OrgUpdate | Action::MembersManage | Action::GrantsManage => Scope::OrgUpdate,
             Action::ApiKeysRead => Scope::ApikeysRead,
             Action::ApiKeysCreate => Scope::ApikeysCreate,
             Action::ApiKeysUpdate => Scope::ApikeysUpdate,
@@ -328,6 +331,125 @@ impl Action {
     pub fn min_role(self) -> Role {
         self.required_scope().min_role()
     }
+
+    /// The privilege on a catalog, schema or table that a grant must give for this action,
+    /// for the actions grants can allow.
+    pub fn privilege(self) -> Option<Privilege> {
+        Some(match self {
+            Action::TablesRead | Action::DomainsRead => Privilege::Read,
+            Action::TablesQuery => Privilege::Query,
+            Action::RowsInsert | Action::TablesImport => Privilege::Insert,
+            Action::RowsUpdate => Privilege::Update,
+            Action::RowsDelete => Privilege::Delete,
+            Action::TablesModify | Action::DomainsWrite => Privilege::Modify,
+            Action::GrantsManage => Privilege::Manage,
+            _ => return None,
+        })
+    }
+}
+
+/// What a grant on a catalog, schema or table gives (on it and everything under it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Privilege {
+    /// Read rows, export, search, see the definition and domains.
+    Read,
+    /// Query with SQL (and Flight SQL).
+    Query,
+    /// Insert rows and import into the table.
+    Insert,
+    Update,
+    Delete,
+    /// Change the definition: columns, domains, constraints, properties.
+    Modify,
+    /// Grant and revoke privileges on the object (never more than the granter holds).
+    Manage,
+}
+
+impl Privilege {
+    pub const ALL: [Privilege; 7] = [
+        Privilege::Read,
+        Privilege::Query,
+        Privilege::Insert,
+        Privilege::Update,
+        Privilege::Delete,
+        Privilege::Modify,
+        Privilege::Manage,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Privilege::Read => "read",
+            Privilege::Query => "query",
+            Privilege::Insert => "insert",
+            Privilege::Update => "update",
+            Privilege::Delete => "delete",
+            Privilege::Modify => "modify",
+            Privilege::Manage => "manage",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Privilege> {
+        Privilege::ALL.into_iter().find(|p| p.as_str() == raw)
+    }
+
+    /// The action that stands for this privilege: a role holds the privilege on every
+    /// object exactly when it may do that action.
+    fn action(self) -> Action {
+        match self {
+            Privilege::Read => Action::TablesRead,
+            Privilege::Query => Action::TablesQuery,
+            Privilege::Insert => Action::RowsInsert,
+            Privilege::Update => Action::RowsUpdate,
+            Privilege::Delete => Action::RowsDelete,
+            Privilege::Modify => Action::TablesModify,
+            Privilege::Manage => Action::GrantsManage,
+        }
+    }
+}
+
+impl fmt::Display for Privilege {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A set of privileges, one bit each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct PrivilegeSet(u8);
+
+impl PrivilegeSet {
+    pub fn contains(self, p: Privilege) -> bool {
+        self.0 & (1 << p as u8) != 0
+    }
+
+    pub fn insert(&mut self, p: Privilege) {
+        self.0 |= 1 << p as u8;
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Privilege> {
+        Privilege::ALL.into_iter().filter(move |p| self.contains(*p))
+    }
+}
+
+impl FromIterator<Privilege> for PrivilegeSet {
+    fn from_iter<I: IntoIterator<Item = Privilege>>(iter: I) -> Self {
+        let mut set = PrivilegeSet::default();
+        for p in iter {
+            set.insert(p);
+        }
+        set
+    }
+}
+
+/// The privileges a principal holds on one object: those its credential allows for every
+/// object (its role, narrowed by a key's scopes) together with those granted to it or
+/// its teams on the object or above it (`granted`), which count for a key only where its
+/// scopes allow the action.
+pub fn effective_privileges(principal: &Principal, granted: PrivilegeSet) -> PrivilegeSet {
+    Privilege::ALL
+        .into_iter()
+        .filter(|p| authorize(principal, p.action(), &Resource::Granted { org_id: principal.org_id, granted }).is_ok())
+        .collect()
 }
 
 /// What the action is on. Every resource belongs to exactly one organisation.
@@ -349,6 +471,12 @@ pub enum Resource {
     Table {
         org_id: Uuid,
     },
+    /// One catalog, schema or table, with the privileges granted on it (or above it) to
+    /// the principal or its teams: they allow what the role alone does not.
+    Granted {
+        org_id: Uuid,
+        granted: PrivilegeSet,
+    },
 }
 
 impl Resource {
@@ -357,7 +485,8 @@ impl Resource {
             Resource::Organisation { org_id }
             | Resource::Member { org_id, .. }
             | Resource::ApiKey { org_id, .. }
-            | Resource::Table { org_id } => *org_id,
+            | Resource::Table { org_id }
+            | Resource::Granted { org_id, .. } => *org_id,
         }
     }
 }
@@ -384,7 +513,11 @@ pub fn authorize(principal: &Principal, action: Action, resource: &Resource) -> 
         return Err(Denied::NotFound);
     }
     let required_scope = action.required_scope();
-    let role_allows = principal.role >= action.min_role();
+    let granted = match resource {
+        Resource::Granted { granted, .. } => action.privilege().is_some_and(|p| granted.contains(p)),
+        _ => false,
+    };
+    let role_allows = principal.role >= action.min_role() || granted;
     let key_allows = match &principal.credential {
         Credential::Session { .. } => true,
         Credential::ApiKey { scopes, .. } => scopes.contains(required_scope),
@@ -449,7 +582,7 @@ mod tests {
             TablesCreate | TablesModify | DomainsWrite | ApiKeysRead | ApiKeysCreate | ApiKeysUpdate
             | ApiKeysRevoke | WebhooksRead | WebhooksWrite | ConnectionsManage | ConnectionsDelete | ObjectsDelete
             | ObjectsUpload => Role::Builder,
-            OrgUpdate | MembersManage | AuditRead | MetricsRead => Role::Admin,
+            OrgUpdate | MembersManage | AuditRead | MetricsRead | GrantsManage => Role::Admin,
         }
     }
 
@@ -521,6 +654,56 @@ mod tests {
             assert_eq!(authorize(&user(role, ORG), Action::ApiKeysRead, &foreign_key), Err(Denied::NotFound));
         }
         assert_eq!(authorize(&user(Role::Admin, ORG), Action::ApiKeysRevoke, &foreign_key), Ok(()));
+    }
+
+    #[test]
+    fn grants_widen_what_a_session_may_do_on_the_object_and_nothing_else() {
+        let insert: PrivilegeSet = [Privilege::Insert].into_iter().collect();
+        let granted = Resource::Granted { org_id: ORG, granted: insert };
+        let viewer = user(Role::Viewer, ORG);
+        assert_eq!(authorize(&viewer, Action::RowsInsert, &granted), Ok(()));
+        assert_eq!(authorize(&viewer, Action::TablesImport, &granted), Ok(()));
+        for action in
+            [Action::RowsUpdate, Action::RowsDelete, Action::TablesModify, Action::GrantsManage, Action::TablesCreate]
+        {
+            assert_eq!(
+                authorize(&viewer, action, &granted),
+                Err(Denied::Forbidden { required_scope: action.required_scope() }),
+                "{action:?}"
+            );
+        }
+        // Nothing granted elsewhere: the plain table resource still follows the role.
+        assert!(authorize(&viewer, Action::RowsInsert, &resource_for(Action::RowsInsert, ORG)).is_err());
+        // Another organisation's object stays invisible, grants or not.
+        let foreign = Resource::Granted { org_id: OTHER_ORG, granted: insert };
+        assert_eq!(authorize(&viewer, Action::RowsInsert, &foreign), Err(Denied::NotFound));
+        // A key acts within its scopes: a grant does not give it a scope it lacks.
+        let reader = key(Role::Viewer, ORG, [Scope::TablesRead].into_iter().collect());
+        assert!(authorize(&reader, Action::RowsInsert, &granted).is_err());
+        let inserter = key(Role::Viewer, ORG, [Scope::RowsInsert].into_iter().collect());
+        assert_eq!(authorize(&inserter, Action::RowsInsert, &granted), Ok(()));
+    }
+
+    #[test]
+    fn effective_privileges_are_the_roles_and_the_granted() {
+        let names = |set: PrivilegeSet| set.iter().map(Privilege::as_str).collect::<Vec<_>>();
+        let none = PrivilegeSet::default();
+        assert_eq!(names(effective_privileges(&user(Role::Viewer, ORG), none)), ["read", "query"]);
+        assert_eq!(
+            names(effective_privileges(&user(Role::Editor, ORG), none)),
+            ["read", "query", "insert", "update", "delete"]
+        );
+        assert_eq!(names(effective_privileges(&user(Role::Admin, ORG), none)).len(), Privilege::ALL.len());
+        let granted: PrivilegeSet = [Privilege::Delete, Privilege::Manage].into_iter().collect();
+        assert_eq!(
+            names(effective_privileges(&user(Role::Viewer, ORG), granted)),
+            ["read", "query", "delete", "manage"]
+        );
+        let k = key(Role::Viewer, ORG, [Scope::TablesRead].into_iter().collect());
+        assert_eq!(names(effective_privileges(&k, granted)), ["read"]);
+        for p in Privilege::ALL {
+            assert_eq!(Privilege::parse(p.as_str()), Some(p));
+        }
     }
 
     #[test]

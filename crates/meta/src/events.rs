@@ -7,7 +7,7 @@
 //! rather than the organisation's data and would flood receivers, and actions that the
 //! offline `lakeward admin` commands alone record (they run without the server's webhook
 //! dispatcher). Every other audited mutation (tables, rows, domains, constraints,
-//! catalogs, schemas, API keys, members, the organisation, webhooks, storage connections and their objects, jobs) can be
+//! catalogs, schemas, API keys, members, teams, grants, the organisation, webhooks, storage connections and their objects, jobs) can be
 //! delivered.
 
 use std::fmt;
@@ -59,6 +59,13 @@ events! {
     MemberCreated = "member.created", audit_only, "A member was added offline by `lakeward admin create-user`.";
     MemberRoleChanged = "member.role_changed", webhook, "A member's role changed.";
     MemberDeactivated = "member.deactivated", webhook, "A member was deactivated: their sessions and keys stop working.";
+    TeamCreated = "team.created", webhook, "A team was created.";
+    TeamUpdated = "team.updated", webhook, "A team was renamed or its description changed.";
+    TeamDeleted = "team.deleted", webhook, "A team was deleted, with its memberships and the grants naming it.";
+    TeamMemberAdded = "team.member_added", webhook, "A member joined a team.";
+    TeamMemberRemoved = "team.member_removed", webhook, "A member left a team.";
+    GrantCreated = "grant.created", webhook, "Privileges on a catalog, schema or table were granted to a user or a team.";
+    GrantRevoked = "grant.revoked", webhook, "A grant was revoked.";
     MemberDeleted = "member.deleted", webhook, "A member was removed from the organisation.";
 
     ApiKeyCreated = "apikey.created", webhook, "An API key was created.";

@@ -7,12 +7,14 @@
 mod api_keys;
 mod audit;
 mod catalog;
+mod grants;
 mod jobs;
 mod lineage;
 mod organisations;
 mod sessions;
 mod stats;
 mod storages;
+mod teams;
 mod turns;
 mod webhooks;
 
@@ -24,11 +26,13 @@ use uuid::Uuid;
 pub use api_keys::{ApiKey, ApiKeyUpdate, NewApiKey};
 pub use audit::{AuditEvent, AuditFilter, AuditPage, NewAuditEvent};
 pub use catalog::{CatalogEntry, SchemaEntry, TableEntry};
+pub use grants::{Grant, GrantFilter, Grantee, Securable};
 pub use jobs::{JOB_LEASE, JOB_STATUSES, Job, JobEnd, JobFilter, JobProgress, JobTotals, NewJob};
 pub use lineage::{Lineage, NewLineage};
 pub use organisations::{Invite, Organisation, User, UserStatus};
 pub use sessions::Session;
 pub use storages::{NewStorageConnection, StorageConnection};
+pub use teams::Team;
 pub use turns::WriteTurn;
 pub use webhooks::{Delivery, DeliveryResult, NewWebhook, Webhook, WebhookUpdate};
 
@@ -42,6 +46,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../../migrations/0006_storage_connections.sql")),
     (7, include_str!("../../migrations/0007_lineage.sql")),
     (8, include_str!("../../migrations/0008_job_leases.sql")),
+    (9, include_str!("../../migrations/0009_teams_grants.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -62,4 +62,6 @@ on_both!(
     api_keys_names_updates_and_revocation,
     audit_events_filter_and_paginate_per_organisation,
     jobs_record_progress_and_a_restart_fails_the_running_ones,
+    teams_hold_members_of_their_organisation_only,
+    grants_hold_below_their_object_for_users_and_their_teams,
 );

@@ -292,3 +292,104 @@ pub async fn write_turns_are_had_one_at_a_time_per_table(db: Db) {
     let (second, granted) = tokio::time::timeout(std::time::Duration::from_secs(5), waiting).await.unwrap().unwrap();
     assert!(second.is_some() && granted >= handed_back);
 }
+
+pub async fn teams_hold_members_of_their_organisation_only(db: Db) {
+    let (_dir, store) = store(db).await;
+    let (org, admin) = store.create_organisation("Acme", "a@acme.test", "h").await.unwrap();
+    let bob = store.create_user(org.id, "b@acme.test", Role::Viewer, Some("h")).await.unwrap();
+    let (other, stranger) = store.create_organisation("Other", "o@other.test", "h").await.unwrap();
+
+    let team = store.create_team(org.id, "stewards", Some("Master data"), admin.id).await.unwrap();
+    assert_eq!(
+        (team.name.as_str(), team.description.as_deref(), team.member_count),
+        ("stewards", Some("Master data"), 0)
+    );
+    assert!(matches!(store.create_team(org.id, "stewards", None, admin.id).await, Err(MetaError::Conflict(_))));
+    // The same name in another organisation is another team.
+    store.create_team(other.id, "stewards", None, stranger.id).await.unwrap();
+
+    assert!(store.add_team_member(org.id, team.id, bob.id).await.unwrap());
+    assert!(!store.add_team_member(org.id, team.id, bob.id).await.unwrap(), "already a member");
+    assert!(matches!(store.add_team_member(org.id, team.id, stranger.id).await, Err(MetaError::NotFound)));
+    assert!(matches!(store.add_team_member(other.id, team.id, bob.id).await, Err(MetaError::NotFound)));
+    assert_eq!(store.team_members(org.id, team.id).await.unwrap(), [bob.id]);
+    assert_eq!(store.get_team(org.id, team.id).await.unwrap().unwrap().member_count, 1);
+    assert!(store.get_team(other.id, team.id).await.unwrap().is_none());
+
+    let renamed = store.update_team(org.id, team.id, Some("data-stewards"), Some(None)).await.unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.description), ("data-stewards", None));
+    store.remove_team_member(org.id, team.id, bob.id).await.unwrap();
+    assert!(matches!(store.remove_team_member(org.id, team.id, bob.id).await, Err(MetaError::NotFound)));
+    assert_eq!(store.list_teams(org.id).await.unwrap().len(), 1);
+}
+
+pub async fn grants_hold_below_their_object_for_users_and_their_teams(db: Db) {
+    use lakeward_meta::access::{Privilege, PrivilegeSet};
+    use lakeward_meta::store::{GrantFilter, Grantee, Securable};
+    let (_dir, store) = store(db).await;
+    let (org, admin) = store.create_organisation("Acme", "a@acme.test", "h").await.unwrap();
+    let bob = store.create_user(org.id, "b@acme.test", Role::Viewer, Some("h")).await.unwrap();
+    let carol = store.create_user(org.id, "c@acme.test", Role::Viewer, Some("h")).await.unwrap();
+    let (other, stranger) = store.create_organisation("Other", "o@other.test", "h").await.unwrap();
+    let team = store.create_team(org.id, "stewards", None, admin.id).await.unwrap();
+    store.add_team_member(org.id, team.id, carol.id).await.unwrap();
+    let set = |ps: &[Privilege]| ps.iter().copied().collect::<PrivilegeSet>();
+    let names = |s: PrivilegeSet| s.iter().map(Privilege::as_str).collect::<Vec<_>>();
+
+    let schema = Securable::Schema("main.crm".into());
+    let granted = store
+        .grant(org.id, &schema, Grantee::User(bob.id), set(&[Privilege::Insert, Privilege::Update]), admin.id)
+        .await
+        .unwrap();
+    assert_eq!(granted.iter().map(|g| g.privilege).collect::<Vec<_>>(), [Privilege::Insert, Privilege::Update]);
+    // Granting again adds only what is new.
+    let again = store
+        .grant(org.id, &schema, Grantee::User(bob.id), set(&[Privilege::Insert, Privilege::Delete]), admin.id)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 3);
+    store
+        .grant(
+            org.id,
+            &Securable::Table("main.crm.orders".into()),
+            Grantee::Team(team.id),
+            set(&[Privilege::Modify]),
+            admin.id,
+        )
+        .await
+        .unwrap();
+
+    let customers = Securable::Table("main.crm.customers".into());
+    let orders = Securable::Table("main.crm.orders".into());
+    assert_eq!(
+        names(store.granted_privileges(org.id, bob.id, &customers).await.unwrap()),
+        ["insert", "update", "delete"]
+    );
+    assert_eq!(
+        names(store.granted_privileges(org.id, bob.id, &Securable::Table("main.hr.pay".into())).await.unwrap()),
+        Vec::<&str>::new()
+    );
+    assert_eq!(names(store.granted_privileges(org.id, carol.id, &orders).await.unwrap()), ["modify"]);
+    assert_eq!(names(store.granted_privileges(org.id, carol.id, &customers).await.unwrap()), Vec::<&str>::new());
+    // Another organisation's grantee is not found; its members hold nothing here.
+    assert!(matches!(
+        store.grant(org.id, &schema, Grantee::User(stranger.id), set(&[Privilege::Read]), admin.id).await,
+        Err(MetaError::NotFound)
+    ));
+    assert!(matches!(
+        store.grant(other.id, &schema, Grantee::Team(team.id), set(&[Privilege::Read]), stranger.id).await,
+        Err(MetaError::NotFound)
+    ));
+    assert!(store.list_grants(other.id, &GrantFilter::default()).await.unwrap().is_empty());
+
+    let on_orders = store.list_grants(org.id, &GrantFilter { on: Some(orders.clone()), grantee: None }).await.unwrap();
+    assert_eq!(on_orders.len(), 4, "the schema's three and the table's own");
+    let revoked = store.revoke_grant(org.id, again[0].id).await.unwrap();
+    assert_eq!(revoked.privilege, Privilege::Delete);
+    assert!(matches!(store.revoke_grant(other.id, again[1].id).await, Err(MetaError::NotFound)));
+    assert_eq!(names(store.granted_privileges(org.id, bob.id, &customers).await.unwrap()), ["insert", "update"]);
+    // A deleted team's grants go with it.
+    store.delete_team(org.id, team.id).await.unwrap();
+    assert_eq!(names(store.granted_privileges(org.id, carol.id, &orders).await.unwrap()), Vec::<&str>::new());
+    assert_eq!(store.list_grants(org.id, &GrantFilter::default()).await.unwrap().len(), 2);
+}
