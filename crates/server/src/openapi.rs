@@ -22,6 +22,8 @@ use crate::error::{ErrorBody, FieldError};
         (name = "users", description = "The signed-in user"),
         (name = "organisations", description = "The organisation and its members"),
         (name = "api-keys", description = "API keys for programmatic access"),
+        (name = "teams", description = "Teams of members, which grants can name"),
+        (name = "grants", description = "Privileges on catalogs, schemas and tables for users and teams"),
         (name = "audit", description = "The audit trail"),
         (name = "catalogs", description = "Catalogs and schemas"),
         (name = "tables", description = "Delta tables: create, describe, history, rollback, export, search"),

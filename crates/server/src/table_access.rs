@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use lakeward_engine::{Actor, TimeTravel};
-use lakeward_meta::access::{Action, Principal, Resource, authorize};
-use lakeward_meta::store::TableEntry;
+use lakeward_meta::access::{Action, Principal, PrivilegeSet, Resource, authorize};
+use lakeward_meta::store::{Securable, TableEntry};
 use lakeward_model::{Ident, TableRef};
 use url::Url;
 use uuid::Uuid;
@@ -161,14 +161,43 @@ pub async fn resolve_registered(
     path: &impl NamesTable,
     action: Action,
 ) -> ApiResult<ResolvedTable> {
-    authorize(principal, action, &Resource::Table { org_id: principal.org_id })?;
+    // What the role refuses, a grant on this table may allow; a refused caller learns
+    // nothing more about which tables exist than before.
+    let by_role = authorize(principal, action, &Resource::Table { org_id: principal.org_id });
+    if by_role.is_err() && action.privilege().is_none() {
+        by_role?;
+    }
     let (catalog, schema, table) = path.table_names();
     let r = table_ref(catalog, schema, table)?;
     let Some(entry) = state.meta.get_table(principal.org_id, &r).await? else {
+        by_role?;
         return Err(not_found(state, principal.org_id, &r.catalog, Some(&r.schema), Some(&r.table)).await);
     };
+    if by_role.is_err() {
+        authorize_on_table(state, principal, action, &entry.table).await?;
+    }
     let location = Url::parse(&entry.location).map_err(ApiError::internal)?;
     Ok(ResolvedTable { entry, location })
+}
+
+/// Whether the principal may do `action` on this table: by its role, or by privileges
+/// granted to it or its teams on the table, its schema or its catalog.
+pub async fn authorize_on_table(
+    state: &AppState,
+    principal: &Principal,
+    action: Action,
+    table: &TableRef,
+) -> ApiResult<()> {
+    if authorize(principal, action, &Resource::Table { org_id: principal.org_id }).is_ok() {
+        return Ok(());
+    }
+    let granted = granted_on(state, principal, &Securable::Table(table.to_string())).await?;
+    Ok(authorize(principal, action, &Resource::Granted { org_id: principal.org_id, granted })?)
+}
+
+/// The privileges granted to the principal (or its teams) on an object or above it.
+pub async fn granted_on(state: &AppState, principal: &Principal, securable: &Securable) -> ApiResult<PrivilegeSet> {
+    Ok(state.meta.granted_privileges(principal.org_id, principal.user_id, securable).await?)
 }
 
 /// `?version=N` or `?as_of=<RFC 3339>`; not both.

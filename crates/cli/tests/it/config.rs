@@ -154,11 +154,11 @@ fn migrations_apply_at_start_or_by_the_migrate_command() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("lacks 8 migration(s) of this release: run `lakeward migrate` first"), "{stderr}");
+    assert!(stderr.contains("lacks 9 migration(s) of this release: run `lakeward migrate` first"), "{stderr}");
     let first = run_ok(lakeward(dir.path()).args(["migrate", "--metadata-url", &url]));
-    assert_eq!(first, "metadata migrations: 8 applied (8 new)\n");
+    assert_eq!(first, "metadata migrations: 9 applied (9 new)\n");
     let again = run_ok(lakeward(dir.path()).args(["migrate", "--metadata-url", &url]));
-    assert_eq!(again, "metadata migrations: 8 applied (0 new)\n");
+    assert_eq!(again, "metadata migrations: 9 applied (0 new)\n");
     // The old name of the setting still works, and a password is never printed.
     let c = config(lakeward(dir.path()).env("LAKEWARD_DATABASE_URL", "postgres://u:secret@db.example:5432/lw"));
     assert_eq!(c["database_url"], "postgres://u:***@db.example:5432/lw");

@@ -596,10 +596,10 @@ async fn governed_write(
         WriteKind::Update => Action::RowsUpdate,
         WriteKind::Delete => Action::RowsDelete,
     };
-    call.authorize(action)?;
+    table_access::authorize_on_table(state, principal, action, &table.entry.table).await?;
     let upsert = matches!(kind, WriteKind::Insert) && arg(ctx, "on_conflict").is_some();
     if upsert {
-        call.authorize(Action::RowsUpdate)?;
+        table_access::authorize_on_table(state, principal, Action::RowsUpdate, &table.entry.table).await?;
     }
     table_access::refuse_read_only(state, principal, &table.entry).await?;
     let filter = || match arg(ctx, "where") {

@@ -12,6 +12,7 @@ pub mod compare;
 pub mod constraints;
 pub mod diffs;
 pub mod domains;
+pub mod grants;
 pub mod health;
 pub mod imports;
 pub mod inventory;
@@ -23,6 +24,7 @@ pub mod rows;
 pub mod sql;
 pub mod storages;
 pub mod tables;
+pub mod teams;
 pub mod users;
 pub mod webhooks;
 
@@ -54,6 +56,8 @@ pub fn router(limits: &crate::config::Limits) -> OpenApiRouter<SharedState> {
         .merge(auth::router())
         .merge(users::router())
         .merge(organisations::router())
+        .merge(teams::router())
+        .merge(grants::router())
         .merge(api_keys::router())
         .merge(audit::router())
         .merge(jobs::router())

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use lakeward_engine::ops;
 use lakeward_engine::{ACCEPTED_CONTENT_TYPES, InputFormat, WriteOutcome, WriteRequest};
 use lakeward_meta::EventKind;
-use lakeward_meta::access::{Action, Principal, Resource, authorize};
+use lakeward_meta::access::{Action, Principal};
 use lakeward_model::query::RowQuery;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
@@ -242,7 +242,7 @@ pub async fn insert_rows(
     let length: Option<u64> =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
     if prefs.merge_duplicates {
-        authorize(&principal, Action::RowsUpdate, &Resource::Table { org_id: principal.org_id })?;
+        table_access::authorize_on_table(&state, &principal, Action::RowsUpdate, &t.entry.table).await?;
     }
     let how = services::rows::InsertWith { format, merge_duplicates: prefs.merge_duplicates, length };
     let (outcome, action) = services::rows::insert(&state, &t.location, how, body, write).await?;

@@ -16,6 +16,7 @@ mod diffs;
 mod domains;
 mod errors;
 mod flight;
+mod grants;
 mod graphql;
 mod imports;
 mod jobs;
