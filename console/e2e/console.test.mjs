@@ -379,6 +379,48 @@ describe("the console", () => {
     await shot("viewer");
   });
 
+  it("lets a team granted insert on the schema add rows, and nothing more", async () => {
+    await signOut();
+    await signIn(ADMIN);
+    await page.getByRole("link", { name: "Teams" }).click();
+    const create = page.getByRole("form", { name: "New team" });
+    await create.getByLabel("Team name").fill("stewards");
+    await create.getByRole("button", { name: "Create team" }).click();
+    await page.getByText("Team stewards created.").waitFor();
+    await page.getByRole("button", { name: "Members of stewards" }).click();
+    const add = page.getByRole("form", { name: "Add a member to stewards" });
+    await add.getByLabel("Member").selectOption({ label: VIEWER.email });
+    await add.getByRole("button", { name: "Add to team" }).click();
+    await page.getByText(`${VIEWER.email} joined stewards.`).waitFor();
+    await shot("team");
+
+    await page.getByRole("list", { name: "Catalogs" }).getByRole("link", { name: "customers" }).click();
+    await page.getByRole("link", { name: "Access" }).click();
+    const grant = page.getByRole("form", { name: "Grant privileges" });
+    await grant.getByLabel("Grant on", { exact: true }).selectOption({ label: "schema main.crm" });
+    await grant.getByLabel("Grant to", { exact: true }).selectOption({ label: "team stewards" });
+    await grant.getByRole("checkbox", { name: "insert", exact: true }).check();
+    await grant.getByRole("button", { name: "Grant" }).click();
+    await page.getByText("Granted insert on main.crm.").waitFor();
+    await page.getByRole("row", { name: "schema main.crm team stewards insert" }).waitFor();
+    await shot("granted");
+
+    await signOut();
+    await signIn(VIEWER);
+    await page.getByRole("list", { name: "Catalogs" }).getByRole("link", { name: "customers" }).click();
+    await page.getByRole("button", { name: "Add row" }).click();
+    assert.equal(await page.getByRole("button", { name: /^Delete selected/ }).count(), 0, "no delete granted");
+    await page.getByLabel("id, new row 1").fill("3");
+    await page.getByLabel("name, new row 1").fill("Vic");
+    await page.getByLabel("country, new row 1").selectOption("IT");
+    await page.getByRole("button", { name: "Save changes (1)" }).click();
+    await page.getByText("Saved 1 row: version 5.").waitFor();
+    await shot("viewer-inserted");
+    const token = await adminToken();
+    const { body } = await call("/v1/tables/main/crm/customers/rows?order=id&select=id,name", { token });
+    assert.deepEqual(body, [{ id: 1, name: "Ada" }, { id: 2, name: XSS }, { id: 3, name: "Vic" }]);
+  });
+
   it("logged no error in the browser", () => {
     assert.deepEqual(problems, []);
   });

@@ -138,6 +138,8 @@ export type TableMeta = {
   partition_columns: string[];
   constraints: { name: string; expr: string }[];
   properties: Record<string, string>;
+  /** What the caller may do on this table: its role's privileges and those granted. */
+  privileges: string[];
 };
 
 export type JobProgress = {

@@ -12,6 +12,7 @@ import { SqlPage } from "./pages/sql";
 import { ImportPage } from "./pages/import";
 import { JobsPage } from "./pages/jobs";
 import { MembersPage } from "./pages/admin/members";
+import { TeamsPage } from "./pages/admin/teams";
 import { ApiKeysPage } from "./pages/admin/apikeys";
 import { WebhooksPage } from "./pages/admin/webhooks";
 import { AuditPage } from "./pages/admin/audit";
@@ -24,6 +25,7 @@ const PAGES: { path: string; label: string; scope?: string; group: "data" | "adm
   { path: "import", label: "Import", scope: "tables:import", group: "data", page: ImportPage },
   { path: "jobs", label: "Jobs", scope: "tables:read", group: "data", page: JobsPage },
   { path: "members", label: "Members", scope: "org:read", group: "admin", page: MembersPage },
+  { path: "teams", label: "Teams", scope: "org:read", group: "admin", page: TeamsPage },
   { path: "api-keys", label: "API keys", scope: "apikeys:read", group: "admin", page: ApiKeysPage },
   { path: "webhooks", label: "Webhooks", scope: "webhooks:read", group: "admin", page: WebhooksPage },
   { path: "audit", label: "Audit trail", scope: "audit:read", group: "admin", page: AuditPage },

@@ -3,15 +3,37 @@
 import { api, TableMeta, TableName, tablePath } from "../api";
 import { href } from "../router";
 import type { PageProps } from "../shell";
-import { ErrorBanner, formatBytes, Loading, useAsync } from "../ui";
+import { Can, ErrorBanner, formatBytes, Loading, useAsync } from "../ui";
 import { Grid } from "./grid";
 import { Definition } from "./definition";
 import { History } from "./history";
+import { Access } from "./access";
+
+/** The privilege on a table that stands for a scope: on a table, grants may allow more
+ * than the role, and the table's description says what the caller holds there. */
+const PRIVILEGE_OF: Record<string, string> = {
+  "tables:read": "read",
+  "tables:query": "query",
+  "rows:insert": "insert",
+  "tables:import": "insert",
+  "rows:update": "update",
+  "rows:delete": "delete",
+  "tables:modify": "modify",
+  "domains:write": "modify",
+};
+
+function onTable(can: Can, meta: TableMeta | undefined): Can {
+  return (scope) => {
+    const privilege = PRIVILEGE_OF[scope];
+    return privilege && meta ? meta.privileges.includes(privilege) : can(scope);
+  };
+}
 
 const TABS = [
   { path: "", label: "Rows" },
   { path: "definition", label: "Definition" },
   { path: "history", label: "History" },
+  { path: "access", label: "Access" },
 ];
 
 export function TablePage(props: PageProps) {
@@ -22,6 +44,8 @@ export function TablePage(props: PageProps) {
     (signal) => api(`${tablePath(name)}${version ? `?version=${encodeURIComponent(version)}` : ""}`, { signal }),
     [catalog, schema, table, version],
   );
+
+  const can = onTable(props.can, meta.data);
 
   return (
     <section>
@@ -55,12 +79,13 @@ export function TablePage(props: PageProps) {
       <ErrorBanner error={meta.error} />
       {meta.loading && !meta.data && <Loading what="the table" />}
       {meta.data && tab === "" && (
-        <Grid name={name} meta={meta.data} can={props.can} version={version} query={props.query} onCommitted={meta.reload} />
+        <Grid name={name} meta={meta.data} can={can} version={version} query={props.query} onCommitted={meta.reload} />
       )}
       {meta.data && tab === "definition" && (
-        <Definition name={name} meta={meta.data} can={version ? () => false : props.can} onChanged={meta.reload} />
+        <Definition name={name} meta={meta.data} can={version ? () => false : can} onChanged={meta.reload} />
       )}
-      {meta.data && tab === "history" && <History name={name} can={props.can} onRolledBack={meta.reload} />}
+      {meta.data && tab === "history" && <History name={name} can={can} onRolledBack={meta.reload} />}
+      {meta.data && tab === "access" && <Access name={name} can={props.can} orgId={props.signed.org.id} />}
     </section>
   );
 }

@@ -11,7 +11,8 @@ use futures::StreamExt;
 use lakeward_engine::ops;
 use lakeward_engine::{EngineError, OutputFormat, TableMetadata, WriteRequest};
 use lakeward_meta::EventKind;
-use lakeward_meta::access::{Action, Resource, authorize};
+use lakeward_meta::access::{Action, Privilege, PrivilegeSet, Resource, authorize, effective_privileges};
+use lakeward_meta::store::Securable;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -99,14 +100,20 @@ pub struct TableMetadataResponse {
     pub column_statistics: Vec<ColumnStatisticsResponse>,
     pub created_at: Option<DateTime<Utc>>,
     pub last_modified: Option<DateTime<Utc>>,
+    /// What the caller may do on this table: its role's privileges (narrowed by an API
+    /// key's scopes) and those granted on the table, its schema or its catalog.
+    #[schema(example = json!(["read", "query", "insert"]))]
+    pub privileges: Vec<&'static str>,
 }
 
 fn metadata_response(
     entry: &lakeward_meta::store::TableEntry,
     m: TableMetadata,
     distinct: Option<HashMap<String, u64>>,
+    privileges: PrivilegeSet,
 ) -> TableMetadataResponse {
     TableMetadataResponse {
+        privileges: privileges.iter().map(Privilege::as_str).collect(),
         id: entry.id,
         catalog: entry.table.catalog.to_string(),
         schema_name: entry.table.schema.to_string(),
@@ -167,7 +174,8 @@ pub async fn create_table(
     let reference = lakeward_model::TableRef { catalog, schema, table: new_ident("table", &path.table)? };
     let spec = table_spec(&body)?;
     let (entry, metadata) = services::tables::create_table(&state, &request, &principal, &reference, &spec).await?;
-    Ok((StatusCode::CREATED, axum::Json(metadata_response(&entry, metadata, None))))
+    let privileges = effective_privileges(&principal, PrivilegeSet::default());
+    Ok((StatusCode::CREATED, axum::Json(metadata_response(&entry, metadata, None, privileges))))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -200,7 +208,8 @@ pub async fn get_table(
     } else {
         None
     };
-    Ok(axum::Json(metadata_response(&t.entry, metadata, distinct)))
+    let granted = table_access::granted_on(&state, &principal, &Securable::Table(t.entry.table.to_string())).await?;
+    Ok(axum::Json(metadata_response(&t.entry, metadata, distinct, effective_privileges(&principal, granted))))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

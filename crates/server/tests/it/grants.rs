@@ -112,6 +112,7 @@ async fn a_grant_widens_the_role_on_its_object_and_below_and_nowhere_else() {
     table(&s, &admin, "main", "crm", "orders").await;
     table(&s, &admin, "main", "hr", "pay").await;
     assert_eq!(insert(&s, &bob, "main.crm.customers", 1).await, (StatusCode::FORBIDDEN, forbidden("rows:insert")));
+    assert_eq!(s.get("/v1/tables/main/crm/customers", &bob.token).await.1["privileges"], json!(["read", "query"]));
 
     // Insert on the schema, to a team bob is in.
     let (_, team) = s.post("/v1/teams", Some(&admin.token), json!({ "name": "stewards" })).await;
@@ -131,6 +132,13 @@ async fn a_grant_widens_the_role_on_its_object_and_below_and_nowhere_else() {
 
     assert_eq!(insert(&s, &bob, "main.crm.customers", 1).await.0, StatusCode::CREATED);
     assert_eq!(insert(&s, &bob, "main.crm.orders", 1).await.0, StatusCode::CREATED);
+    // The table's description says what the caller may do there.
+    assert_eq!(
+        s.get("/v1/tables/main/crm/customers", &bob.token).await.1["privileges"],
+        json!(["read", "query", "insert"])
+    );
+    assert_eq!(s.get("/v1/tables/main/hr/pay", &bob.token).await.1["privileges"], json!(["read", "query"]));
+    assert_eq!(s.get("/v1/tables/main/hr/pay", &admin.token).await.1["privileges"].as_array().unwrap().len(), 7);
     // Not another schema, not another privilege, not someone outside the team.
     assert_eq!(insert(&s, &bob, "main.hr.pay", 1).await, (StatusCode::FORBIDDEN, forbidden("rows:insert")));
     let (status, body) = s
