@@ -126,12 +126,18 @@ impl MetaStore {
                 "catalog `{name}` is not empty: drop its {schemas} schema(s) first"
             )));
         }
+        let mut tx = self.pool().begin().await?;
         let done = sqlx::query("DELETE FROM catalogs WHERE org_id = $1 AND name = $2")
             .bind(org_id.to_string())
             .bind(name.as_str())
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
-        if done.rows_affected() == 0 { Err(MetaError::NotFound) } else { Ok(()) }
+        if done.rows_affected() == 0 {
+            return Err(MetaError::NotFound);
+        }
+        forget_grants(&mut tx, org_id, "catalog", name.as_str()).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn create_schema(
@@ -202,13 +208,19 @@ impl MetaStore {
                 "schema `{catalog}.{name}` is not empty: drop its {tables} table(s) first"
             )));
         }
+        let mut tx = self.pool().begin().await?;
         let done = sqlx::query("DELETE FROM schemas WHERE org_id = $1 AND catalog = $2 AND name = $3")
             .bind(org_id.to_string())
             .bind(catalog.as_str())
             .bind(name.as_str())
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
-        if done.rows_affected() == 0 { Err(MetaError::NotFound) } else { Ok(()) }
+        if done.rows_affected() == 0 {
+            return Err(MetaError::NotFound);
+        }
+        forget_grants(&mut tx, org_id, "schema", &format!("{catalog}.{name}")).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Registers a table whose Delta log has just been created at `location`.
@@ -308,16 +320,39 @@ impl MetaStore {
     }
 
     pub async fn unregister_table(&self, org_id: Uuid, table: &TableRef) -> MetaResult<()> {
+        let mut tx = self.pool().begin().await?;
         let done =
             sqlx::query("DELETE FROM tables WHERE org_id = $1 AND catalog = $2 AND schema_name = $3 AND name = $4")
                 .bind(org_id.to_string())
                 .bind(table.catalog.as_str())
                 .bind(table.schema.as_str())
                 .bind(table.table.as_str())
-                .execute(self.pool())
+                .execute(&mut *tx)
                 .await?;
-        if done.rows_affected() == 0 { Err(MetaError::NotFound) } else { Ok(()) }
+        if done.rows_affected() == 0 {
+            return Err(MetaError::NotFound);
+        }
+        forget_grants(&mut tx, org_id, "table", &table.to_string()).await?;
+        tx.commit().await?;
+        Ok(())
     }
+}
+
+/// Grants name objects by name: an object that goes takes its own grants with it, so that
+/// one made later under the same name starts with none.
+pub(crate) async fn forget_grants(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    org_id: Uuid,
+    kind: &str,
+    name: &str,
+) -> MetaResult<()> {
+    sqlx::query("DELETE FROM grants WHERE org_id = $1 AND securable_type = $2 AND securable = $3")
+        .bind(org_id.to_string())
+        .bind(kind)
+        .bind(name)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 fn catalog_from_row(row: &AnyRow) -> sqlx::Result<CatalogEntry> {

@@ -207,6 +207,9 @@ impl MetaStore {
             "DELETE FROM schemas WHERE org_id = $1 AND catalog = $3 AND $2 <> ''",
             "DELETE FROM catalogs WHERE org_id = $1 AND name = $3 AND $2 <> ''",
             "DELETE FROM storage_connections WHERE org_id = $1 AND id = $2 AND $3 <> ''",
+            // The catalog's objects went: their grants go too (a catalog made later under
+            // the name starts with none). Not LIKE: `_` in a name would be a wildcard.
+            "DELETE FROM grants WHERE org_id = $1 AND $2 <> '' AND (securable = $3 OR substr(securable, 1, length($3) + 1) = $3 || '.')",
         ] {
             sqlx::query(statement)
                 .bind(org_id.to_string())

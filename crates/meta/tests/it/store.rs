@@ -388,6 +388,18 @@ pub async fn grants_hold_below_their_object_for_users_and_their_teams(db: Db) {
     assert_eq!(revoked.privilege, Privilege::Delete);
     assert!(matches!(store.revoke_grant(other.id, again[1].id).await, Err(MetaError::NotFound)));
     assert_eq!(names(store.granted_privileges(org.id, bob.id, &customers).await.unwrap()), ["insert", "update"]);
+    // A table that goes takes its own grants; a new one of the same name starts with none.
+    let table = lakeward_model::TableRef::parse("main.crm.orders").unwrap();
+    store.create_catalog(org.id, &table.catalog, None, admin.id).await.unwrap();
+    store.create_schema(org.id, &table.catalog, &table.schema, None, admin.id).await.unwrap();
+    store.register_table(org.id, &table, "file:///tmp/orders", admin.id).await.unwrap();
+    store.grant(org.id, &orders, Grantee::User(bob.id), set(&[Privilege::Read]), admin.id).await.unwrap();
+    store.unregister_table(org.id, &table).await.unwrap();
+    assert_eq!(
+        names(store.granted_privileges(org.id, bob.id, &orders).await.unwrap()),
+        ["insert", "update"],
+        "the schema's stay"
+    );
     // A deleted team's grants go with it.
     store.delete_team(org.id, team.id).await.unwrap();
     assert_eq!(names(store.granted_privileges(org.id, carol.id, &orders).await.unwrap()), Vec::<&str>::new());
