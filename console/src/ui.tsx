@@ -23,6 +23,24 @@ export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: unk
   return { ...state, reload };
 }
 
+/** A change the user asked for: its outcome (a notice or the server's error) and, after
+ * it, the data reloaded as the server now has it. */
+export function useAction(reload: () => void) {
+  const [error, setError] = useState<unknown>(null);
+  const [notice, setNotice] = useState("");
+  const run = async (change: () => Promise<string>) => {
+    setError(null);
+    setNotice("");
+    try {
+      setNotice(await change());
+    } catch (e) {
+      setError(e);
+    }
+    reload();
+  };
+  return { error, setError, notice, setNotice, run };
+}
+
 export function errorText(error: unknown): string {
   if (error instanceof ApiError) return error.describe();
   if (error instanceof Error) return error.message;

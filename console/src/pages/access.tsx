@@ -1,9 +1,8 @@
 // Who may do more than their role on a table: the grants that hold for it (its own, its
 // schema's, its catalog's), and, for admins, granting and revoking. The server decides;
 // a grant never gives more than the granter holds.
-import { useState } from "preact/hooks";
 import { api, TableName } from "../api";
-import { Can, ErrorBanner, Loading, Notice, useAsync } from "../ui";
+import { Can, ErrorBanner, Loading, Notice, useAction, useAsync } from "../ui";
 import type { Member } from "./admin/members";
 import type { Team } from "./admin/teams";
 
@@ -22,10 +21,9 @@ export function Access({ name, can, orgId }: { name: TableName; can: Can; orgId:
     () => api<{ grants: Grant[] }>(`/v1/grants?on_type=table&on=${encodeURIComponent(full)}`).then((g) => g.grants),
     [full],
   );
+  const { error, notice, run } = useAction(grants.reload);
   const teams = useAsync(() => api<Team[]>("/v1/teams"), []);
   const members = useAsync(() => api<Member[]>(`/v1/organisations/${encodeURIComponent(orgId)}/users`), [orgId]);
-  const [error, setError] = useState<unknown>(null);
-  const [notice, setNotice] = useState("");
   const manage = can("org:update");
 
   const who = (g: Grant["grantee"]) =>
@@ -33,16 +31,6 @@ export function Access({ name, can, orgId }: { name: TableName; can: Can; orgId:
       ? `team ${teams.data?.find((t) => t.id === g.id)?.name ?? g.id}`
       : (members.data?.find((m) => m.id === g.id)?.email ?? g.id);
 
-  const run = async (change: () => Promise<string>) => {
-    setError(null);
-    setNotice("");
-    try {
-      setNotice(await change());
-    } catch (e) {
-      setError(e);
-    }
-    grants.reload();
-  };
 
   const objects = [
     { type: "table", name: full },

@@ -4,7 +4,7 @@
 import { useState } from "preact/hooks";
 import { api } from "../../api";
 import type { PageProps } from "../../shell";
-import { Confirm, ErrorBanner, formatTime, Loading, Notice, ShownOnce, useAsync } from "../../ui";
+import { Confirm, ErrorBanner, formatTime, Loading, Notice, ShownOnce, useAction, useAsync } from "../../ui";
 
 export const ROLES = ["viewer", "editor", "builder", "admin"];
 
@@ -24,23 +24,11 @@ type Invited = { user: Member; invite_token: string; expires_at: string };
 export function MembersPage({ signed, can }: PageProps) {
   const org = `/v1/organisations/${encodeURIComponent(signed.org.id)}`;
   const members = useAsync(() => api<Member[]>(`${org}/users`), [org]);
+  const { error, setError, notice, setNotice, run } = useAction(members.reload);
   const manage = can("org:update");
-  const [error, setError] = useState<unknown>(null);
-  const [notice, setNotice] = useState("");
   const [invited, setInvited] = useState<Invited | null>(null);
   const [deactivating, setDeactivating] = useState<Member | null>(null);
 
-  /** Runs a change, then shows its outcome and the list as the server now has it. */
-  const run = async (change: () => Promise<string>) => {
-    setError(null);
-    setNotice("");
-    try {
-      setNotice(await change());
-    } catch (e) {
-      setError(e);
-    }
-    members.reload();
-  };
 
   const changeRole = (member: Member, role: string) =>
     run(async () => {

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { api } from "../../api";
 import type { PageProps } from "../../shell";
-import { Confirm, ErrorBanner, Loading, Notice, useAsync } from "../../ui";
+import { Confirm, ErrorBanner, Loading, Notice, useAction, useAsync } from "../../ui";
 import type { Member } from "./members";
 
 export type Team = { id: string; name: string; description: string | null; member_count: number; members?: string[] };
@@ -11,23 +11,12 @@ export type Team = { id: string; name: string; description: string | null; membe
 export function TeamsPage({ signed, can }: PageProps) {
   const manage = can("org:update");
   const teams = useAsync(() => api<Team[]>("/v1/teams"), []);
+  const { error, setError, notice, run } = useAction(teams.reload);
   const members = useAsync(() => api<Member[]>(`/v1/organisations/${encodeURIComponent(signed.org.id)}/users`), []);
   const [open, setOpen] = useState<Team | null>(null);
   const [deleting, setDeleting] = useState<Team | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [notice, setNotice] = useState("");
   const email = (id: string) => members.data?.find((m) => m.id === id)?.email ?? id;
 
-  const run = async (change: () => Promise<string>) => {
-    setError(null);
-    setNotice("");
-    try {
-      setNotice(await change());
-    } catch (e) {
-      setError(e);
-    }
-    teams.reload();
-  };
 
   const show = async (team: Team) => setOpen(await api<Team>(`/v1/teams/${team.id}`).catch((e) => (setError(e), null)));
 
